@@ -1,0 +1,172 @@
+"""Split normalised text into sentences and sentence-aligned chunks.
+
+Sentence splitting is a small regex splitter rather than a library (pysbd,
+nltk): it must return exact character offsets into the normalised text, run on
+millions of sentences, and need no downloaded data. Line breaks always end a
+sentence, because normalised web text puts headings, bullets and table rows on
+lines of their own.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Iterator
+
+from lifqa.types import Chunk, Document
+
+# Words whose trailing period does not end a sentence.
+_ABBREVIATIONS = {
+    "e.g", "i.e", "et al", "al", "vs", "fig", "figs", "dr", "mr", "mrs", "ms", "prof", "cf", "approx", "no",
+    "ca", "inc", "ltd", "co", "corp", "vol", "pp", "p", "eq", "ref", "refs", "resp", "st", "chr", "jr", "sr",
+    "spp", "sp", "var", "subsp", "min", "max", "mol", "wt", "ed", "eds", "etc",
+}
+_BOUNDARY = re.compile(r"""[.!?…]+["')\]’”]*\s+(?=["'(\[‘“]?[A-Z0-9α-ωΑ-Ω•\-])""")
+_WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)$")
+_BULLET = re.compile(r"^\s*(?:[-*•·▸]|\d+[.)])\s+")
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    start: int
+    end: int
+    text: str
+    is_heading: bool = False
+
+
+def split_sentences(text: str) -> list[Sentence]:
+    """Sentences of ``text`` with offsets; ``text[s.start:s.end] == s.text`` always."""
+    out: list[Sentence] = []
+    lines = list(_lines(text))
+    for index, (line_start, line) in enumerate(lines):
+        following = lines[index + 1][1] if index + 1 < len(lines) else ""
+        heading = is_heading(line, following)
+        for start, end in _line_sentences(line):
+            out.append(Sentence(line_start + start, line_start + end, line[start:end], heading))
+    return out
+
+
+def _lines(text: str) -> Iterator[tuple[int, str]]:
+    position = 0
+    for line in text.split("\n"):
+        if line.strip():
+            yield position, line
+        position += len(line) + 1
+
+
+def _line_sentences(line: str) -> Iterator[tuple[int, int]]:
+    start = len(line) - len(line.lstrip())
+    for match in _BOUNDARY.finditer(line):
+        candidate_end = match.start() + len(match.group(0).rstrip())
+        before = _WORD_BEFORE.search(line[start:match.start()])
+        if re.fullmatch(r"\s*\d{1,3}", line[start:match.start()]):
+            continue  # a list number such as "1. The Hidden Project Manager"
+        if before:
+            word = before.group(1).lower().rstrip(".")
+            if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
+                continue  # "e.g. X", "et al. X", an initial as in "Zhou, W. Diemer"
+        if candidate_end > start:
+            yield start, candidate_end
+        start = match.end()
+    end = len(line.rstrip())
+    if end > start:
+        yield start, end
+
+
+def is_heading(line: str, following: str = "") -> bool:
+    """A short title-like line followed by body text: a section heading."""
+    stripped = line.strip()
+    if stripped.startswith("#"):
+        return True
+    if not _heading_like(stripped):
+        return False
+    nxt = following.strip()
+    return bool(nxt) and not _heading_like(nxt)
+
+
+def _heading_like(line: str) -> bool:
+    if not line or len(line) > 80 or len(line.split()) > 10:
+        return False
+    if line[-1] in ".;,!?:" or line.startswith(("-", "*", "•", "|", "[", "(")):
+        return False
+    if ": " in line and not re.match(r"^\d+\.\s", line):
+        return False  # a "label: value" row, unless a numbered heading like "1. The Signal: LIF"
+    return line[0].isupper() or line[0].isdigit()
+
+
+def heading_text(line: str) -> str:
+    return line.strip().lstrip("#").strip()
+
+
+def chunk_document(doc: Document, chunk_size: int, chunk_overlap: int) -> list[Chunk]:
+    """Whole-sentence chunks of about ``chunk_size`` characters, restarting at headings.
+
+    Consecutive chunks of one section share trailing sentences up to
+    ``chunk_overlap`` characters. A sentence longer than four chunk sizes (a
+    run-on line without punctuation) is cut at spaces so one bad line cannot
+    make a giant chunk.
+    """
+    sentences = _cap_length(split_sentences(doc.text), doc.text, 4 * chunk_size)
+    chunks: list[Chunk] = []
+    current: list[Sentence] = []
+    section = ""
+
+    def flush(keep_overlap: bool) -> list[Sentence]:
+        if not current:
+            return []
+        start, end = current[0].start, current[-1].end
+        chunks.append(Chunk(
+            chunk_id=f"{doc.doc_id}#{len(chunks)}",
+            doc_id=doc.doc_id,
+            text=doc.text[start:end],
+            char_start=start,
+            char_end=end,
+            section=section,
+            position=len(chunks),
+        ))
+        if not keep_overlap or chunk_overlap == 0:
+            return []
+        kept: list[Sentence] = []
+        for sentence in reversed(current[1:]):
+            if sum(s.end - s.start for s in kept) + sentence.end - sentence.start > chunk_overlap:
+                break
+            kept.insert(0, sentence)
+        return kept
+
+    for sentence in sentences:
+        if sentence.is_heading:
+            if any(not s.is_heading for s in current):
+                current = flush(keep_overlap=False)
+            section = heading_text(sentence.text)
+            current.append(sentence)
+            continue
+        size = (sentence.end - current[0].start) if current else 0
+        if current and size > chunk_size and any(not s.is_heading for s in current):
+            overlap = flush(keep_overlap=True)
+            current = overlap
+        current.append(sentence)
+    flush(keep_overlap=False)
+    return chunks
+
+
+def _cap_length(sentences: list[Sentence], text: str, limit: int) -> list[Sentence]:
+    out = []
+    for sentence in sentences:
+        if sentence.end - sentence.start <= limit:
+            out.append(sentence)
+            continue
+        start = sentence.start
+        while start < sentence.end:
+            end = min(sentence.end, start + limit)
+            if end < sentence.end:
+                space = text.rfind(" ", start + limit // 2, end)
+                end = space if space > start else end
+            piece_end = end
+            while piece_end > start and text[piece_end - 1].isspace():
+                piece_end -= 1
+            if piece_end > start:
+                out.append(Sentence(start, piece_end, text[start:piece_end], sentence.is_heading))
+            start = end
+            while start < sentence.end and text[start].isspace():
+                start += 1
+    return out

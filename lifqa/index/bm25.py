@@ -1,0 +1,42 @@
+"""Sparse retrieval with bm25s: scores precomputed into a CSC matrix, saved as npy, loaded mmap'ed."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import bm25s
+import numpy as np
+
+from lifqa.tokenize import Tokenizer
+
+logging.getLogger("bm25s").setLevel(logging.WARNING)
+
+
+def build_bm25(texts: list[str], tokenizer: Tokenizer, folder: Path, k1: float, b: float, method: str) -> int:
+    """Index ``texts`` (one per chunk, in row order) and save to ``folder``; returns the vocabulary size."""
+    model = bm25s.BM25(k1=k1, b=b, method=method)
+    model.index([tokenizer(text) for text in texts], show_progress=False)
+    model.save(str(folder), show_progress=False)
+    return len(model.vocab_dict)
+
+
+class BM25Index:
+    """Loaded bm25s index: full score vectors for a query, so fusion sees every candidate's score."""
+
+    def __init__(self, folder: Path, tokenizer: Tokenizer, mmap: bool = True) -> None:
+        self._model = bm25s.BM25.load(str(folder), mmap=mmap)
+        self.tokenizer = tokenizer
+        self.num_docs = int(self._model.scores["num_docs"])
+
+    def query_ids(self, query: str) -> list[int]:
+        return self._model.get_tokens_ids(self.tokenizer(query))
+
+    def scores(self, query: str) -> np.ndarray:
+        ids = self.query_ids(query)
+        if not ids:
+            return np.zeros(self.num_docs, dtype=np.float32)
+        return np.asarray(self._model.get_scores_from_ids(ids), dtype=np.float32)
+
+    def vocabulary(self) -> dict[str, int]:
+        return self._model.vocab_dict

@@ -1,0 +1,141 @@
+"""One validated settings model for indexing and querying.
+
+Index-shaping settings (model, chunking, BM25 parameters) are recorded in the
+index manifest; an index built with different ones is refused. Query-time
+settings can change on every call.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from lifqa.errors import SettingsError
+
+
+class Mode(str, Enum):
+    """Retrieval modes; ``hybrid+rerank`` is the default chosen in BENCHMARKS.md."""
+
+    BM25 = "bm25"
+    DENSE = "dense"
+    HYBRID = "hybrid"
+    HYBRID_RERANK = "hybrid+rerank"
+
+
+MODES = tuple(m.value for m in Mode)
+FUSIONS = ("minmax", "zscore", "rrf")
+
+# Settings that change what is written to the index; a mismatch means rebuild.
+INDEX_SETTINGS = (
+    "model_id",
+    "chunk_size",
+    "chunk_overlap",
+    "bm25_k1",
+    "bm25_b",
+    "bm25_method",
+    "stemming",
+    "ann_threshold",
+    "hnsw_m",
+    "sentence_vectors",
+)
+
+
+class Settings(BaseModel):
+    """Every tunable of lifqa, with ranges; unknown names are rejected."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+    # embedding model
+    model_path: str | None = Field(None, description="Folder of a sentence-transformers model; default: the bundled all-MiniLM-L6-v2.")
+    model_id: str = Field("all-MiniLM-L6-v2", description="Name recorded in the manifest; an index is refused if it differs.")
+    encode_batch_size: int = Field(64, ge=1, le=4096)
+
+    # chunking (characters)
+    chunk_size: int = Field(700, ge=100, le=20000, description="Target chunk length in characters; sentences are never cut.")
+    chunk_overlap: int = Field(150, ge=0, le=5000, description="Characters of trailing sentences repeated at the start of the next chunk.")
+
+    # sparse retrieval
+    bm25_k1: float = Field(1.2, ge=0.0, le=5.0)
+    bm25_b: float = Field(0.75, ge=0.0, le=1.0)
+    bm25_method: Literal["lucene", "robertson", "atire"] = "lucene"
+    stemming: bool = True
+
+    # dense index: exact below the threshold, HNSW above it
+    ann_threshold: int = Field(100_000, ge=1, description="Chunk count from which FAISS HNSW replaces exact IndexFlatIP.")
+    hnsw_m: int = Field(32, ge=4, le=128)
+    hnsw_ef_search: int = Field(128, ge=8, le=4096)
+    sentence_vectors: bool = Field(True, description="Store one vector per sentence for reranking and answer extraction.")
+
+    # query time
+    mode: Mode = Mode.HYBRID_RERANK
+    k: int = Field(5, ge=1, le=100, description="Passages returned.")
+    candidate_k: int = Field(100, ge=1, le=2000, description="Candidates taken from each retriever before fusion.")
+    fusion: Literal["minmax", "zscore", "rrf"] = "minmax"
+    fusion_alpha: float = Field(0.5, ge=0.0, le=1.0, description="Weight of the dense run in normalised fusion.")
+    rrf_k: int = Field(60, ge=1, le=1000)
+    rerank_depth: int = Field(30, ge=1, le=500, description="Fused candidates the reranker rescores.")
+    reranker: Literal["features", "cross-encoder"] = "features"
+    cross_encoder_path: str | None = None
+    reliability_weighting: bool = Field(False, description="Down-weight low-tier sources in the final ranking.")
+
+    # answering
+    answer_max_sentences: int = Field(3, ge=1, le=3)
+    abstain_threshold: float | None = Field(None, ge=0.0, le=1.0, description="Minimum support score to answer; default: the calibrated value shipped with the reranker.")
+    max_question_chars: int = Field(2000, ge=10, le=100_000)
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> "Settings":
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError(
+                f"chunk_overlap ({self.chunk_overlap}) must be smaller than chunk_size ({self.chunk_size})"
+            )
+        return self
+
+    def index_fingerprint(self) -> dict[str, Any]:
+        """The settings that shape an index, as stored in its manifest."""
+        return {name: getattr(self, name) for name in INDEX_SETTINGS}
+
+    def replace(self, **changes: Any) -> "Settings":
+        """A validated copy with some settings changed."""
+        return make_settings(**{**self.model_dump(), **changes})
+
+
+def make_settings(**values: Any) -> Settings:
+    """Build Settings, turning pydantic's errors into one readable message."""
+    values = {name: value for name, value in values.items() if value is not None or name in _NULLABLE}
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        raise SettingsError(_explain(exc)) from None
+
+
+_NULLABLE = {"model_path", "abstain_threshold", "cross_encoder_path"}
+
+
+def _explain(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        name = ".".join(str(part) for part in err["loc"]) or "settings"
+        given = err.get("input")
+        field = Settings.model_fields.get(name)
+        if err["type"] == "extra_forbidden":
+            valid = ", ".join(sorted(Settings.model_fields))
+            lines.append(f"unknown setting '{name}'. Valid settings: {valid}")
+        elif err["type"] in {"greater_than_equal", "less_than_equal", "greater_than", "less_than"} and field is not None:
+            low, high = _bounds(field)
+            lines.append(f"setting '{name}' = {given!r} is out of range: use a value from {low} to {high}")
+        elif err["type"] in {"enum", "literal_error"}:
+            lines.append(f"setting '{name}' = {given!r} is not valid: {err['msg'].replace('Input should be ', 'use ')}")
+        else:
+            lines.append(f"setting '{name}' = {given!r}: {err['msg']}")
+    return "invalid settings: " + "; ".join(lines)
+
+
+def _bounds(field: Any) -> tuple[Any, Any]:
+    low = high = None
+    for meta in field.metadata:
+        low = getattr(meta, "ge", low) if getattr(meta, "ge", None) is not None else low
+        high = getattr(meta, "le", high) if getattr(meta, "le", None) is not None else high
+    return low, high
