@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from lifqa.types import Document, Flag
+from lifqa.types import Chunk, Document, Flag
 
 TIERS = ("high", "medium", "low", "unknown")
 
@@ -23,3 +23,7 @@ def assess_sources(documents: Iterable[Document]) -> dict[str, SourceAssessment]
 
 def find_conflicts(documents: Iterable[Document]) -> list[dict[str, Any]]:
     return []
+
+
+def passage_flags(chunk: Chunk, source: Any) -> tuple[Flag, ...]:
+    return ()

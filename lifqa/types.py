@@ -109,6 +109,7 @@ class Answer:
     timings_ms: Mapping[str, float] = field(default_factory=dict)
     notices: tuple[str, ...] = ()
     conflicts: tuple[Mapping[str, Any], ...] = ()
+    support: float = 0.0  # reranker probability of the best passage; below the threshold means abstain
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -118,6 +119,7 @@ class Answer:
             "citations": [c.to_dict() for c in self.citations],
             "sentences": [asdict(s) for s in self.sentences],
             "mode": self.mode,
+            "support": self.support,
             "timings_ms": dict(self.timings_ms),
             "notices": list(self.notices),
             "conflicts": [dict(c) for c in self.conflicts],

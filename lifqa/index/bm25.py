@@ -28,6 +28,10 @@ class BM25Index:
         self._model = bm25s.BM25.load(str(folder), mmap=mmap)
         self.tokenizer = tokenizer
         self.num_docs = int(self._model.scores["num_docs"])
+        indptr = np.asarray(self._model.scores["indptr"])
+        doc_freq = np.diff(indptr).astype(np.float64)  # chunks holding each term (CSC column lengths)
+        self._idf = np.log1p((self.num_docs - doc_freq + 0.5) / (doc_freq + 0.5)).astype(np.float32)
+        self._oov_idf = float(np.log1p((self.num_docs + 0.5) / 0.5))
 
     def query_ids(self, query: str) -> list[int]:
         return self._model.get_tokens_ids(self.tokenizer(query))
@@ -37,6 +41,11 @@ class BM25Index:
         if not ids:
             return np.zeros(self.num_docs, dtype=np.float32)
         return np.asarray(self._model.get_scores_from_ids(ids), dtype=np.float32)
+
+    def idf(self, terms: list[str]) -> np.ndarray:
+        """Lucene idf per term; a term absent from the corpus gets the highest possible idf."""
+        vocab = self._model.vocab_dict
+        return np.asarray([self._idf[vocab[t]] if t in vocab else self._oov_idf for t in terms], dtype=np.float32)
 
     def vocabulary(self) -> dict[str, int]:
         return self._model.vocab_dict

@@ -1,0 +1,85 @@
+"""Extractive answers: 1-3 sentences copied verbatim from the top passages, each cited.
+
+No generator model: every answer sentence is a slice of a cited passage, so an
+answer can never say what the corpus does not. When the best passage's support
+score is under the threshold the engine abstains and still shows the passages.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from lifqa.tokenize import Tokenizer, identifiers
+from lifqa.types import AnswerSentence
+
+NO_ANSWER = "No supported answer in the corpus."
+_LABEL_VALUE = re.compile(r"^[^:]{2,60}: \S")
+
+
+@dataclass(frozen=True)
+class SentenceCandidate:
+    """A sentence of a retrieved passage: its text, span inside the chunk, vector, and passage."""
+
+    text: str
+    chunk_start: int
+    chunk_end: int
+    vector: np.ndarray | None
+    citation_key: int
+    passage_rank: int
+
+
+def select_sentences(question: str, query_vector: np.ndarray, candidates: list[SentenceCandidate],
+                     tokenizer: Tokenizer, max_sentences: int) -> list[AnswerSentence]:
+    """The best supported sentences, in passage then reading order."""
+    if not candidates:
+        return []
+    terms = set(tokenizer(question))
+    query_ids = identifiers(question)
+    scored = []
+    for cand in candidates:
+        if not _answer_like(cand.text, query_ids):
+            continue
+        sentence_terms = set(tokenizer(cand.text))
+        coverage = len(terms & sentence_terms) / len(terms) if terms else 0.0
+        lowered = cand.text.lower()
+        id_cover = sum(1 for ident in query_ids if ident in lowered) / len(query_ids) if query_ids else 0.0
+        cosine = float(cand.vector.astype(np.float32) @ query_vector) if cand.vector is not None else 0.0
+        score = cosine + 0.3 * coverage + 0.3 * id_cover + 0.08 / cand.passage_rank
+        scored.append((score, cand))
+    if not scored:
+        return []
+    scored.sort(key=lambda pair: -pair[0])
+    best_score = scored[0][0]
+    chosen: list[SentenceCandidate] = []
+    for score, cand in scored:
+        if len(chosen) == max_sentences or score < 0.8 * best_score:
+            break
+        if any(_redundant(cand, other) for other in chosen):
+            continue
+        chosen.append(cand)
+    chosen.sort(key=lambda c: (c.passage_rank, c.chunk_start))
+    return [AnswerSentence(c.text, (c.citation_key,), c.chunk_start, c.chunk_end) for c in chosen]
+
+
+def _answer_like(text: str, query_ids: set[str]) -> bool:
+    words = text.split()
+    if len(words) >= 4:
+        return True
+    lowered = text.lower()
+    return bool(_LABEL_VALUE.match(text)) or any(ident in lowered for ident in query_ids)
+
+
+def _redundant(a: SentenceCandidate, b: SentenceCandidate) -> bool:
+    if a.text == b.text:
+        return True
+    if a.vector is not None and b.vector is not None:
+        return float(a.vector.astype(np.float32) @ b.vector.astype(np.float32)) > 0.92
+    return False
+
+
+def render(sentences: list[AnswerSentence]) -> str:
+    """Answer text with citation markers after each sentence: ``Sentence. [1]``."""
+    return " ".join(f"{s.text} " + "".join(f"[{key}]" for key in s.citation_keys) for s in sentences)

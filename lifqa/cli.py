@@ -1,0 +1,213 @@
+"""The ``lifqa`` command: each subcommand parses its options and calls one library function."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+from lifqa.errors import LifqaError
+from lifqa.settings import FUSIONS, MODES
+
+DEFAULT_INDEX = os.environ.get("LIFQA_INDEX", "indexes")
+DEFAULT_CORPUS = os.environ.get("LIFQA_CORPUS", "corpus")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="warning: %(message)s")
+    try:
+        return int(args.handler(args) or 0)
+    except LifqaError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted; nothing already written was lost", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lifqa", description="Literature-grounded question answering with cited passages.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("index", help="build (or refresh) the index of a corpus")
+    _index_option(p)
+    p.add_argument("--corpus", default=DEFAULT_CORPUS, help="folder of .txt/.md/.html files, or a BEIR corpus.jsonl (default: %(default)s)")
+    p.add_argument("--metadata", help="source metadata file (default: sources.toml in the corpus folder)")
+    p.add_argument("--force", action="store_true", help="rebuild even if the corpus and settings are unchanged")
+    _index_settings(p)
+    p.set_defaults(handler=cmd_index)
+
+    p = sub.add_parser("ask", help="answer a question with cited passages")
+    p.add_argument("question")
+    _query_options(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(handler=cmd_ask)
+
+    p = sub.add_parser("search", help="ranked passages for a query, without an answer")
+    p.add_argument("query")
+    _query_options(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_search)
+
+    p = sub.add_parser("status", help="show the index manifest and whether the corpus changed since the build")
+    _index_option(p)
+    p.add_argument("--corpus", default=DEFAULT_CORPUS)
+    p.set_defaults(handler=cmd_status)
+
+    p = sub.add_parser("sources", help="every source with its reliability tier, flags, reasons and evidence")
+    _index_option(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_sources)
+
+    p = sub.add_parser("conflicts", help="facts on which the sources disagree")
+    _index_option(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_conflicts)
+    return parser
+
+
+def _index_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--index", default=DEFAULT_INDEX, help="index folder (default: %(default)s)")
+
+
+def _index_settings(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--chunk-size", type=int, help="target chunk length in characters (100-20000; default 700)")
+    p.add_argument("--chunk-overlap", type=int, help="overlap in characters (default 150)")
+    p.add_argument("--model-path", help="local sentence-transformers model folder (default: bundled all-MiniLM-L6-v2)")
+
+
+def _query_options(p: argparse.ArgumentParser) -> None:
+    _index_option(p)
+    p.add_argument("--k", type=int, help="passages to return (1-100; default 5)")
+    p.add_argument("--mode", help=f"retrieval mode: {', '.join(MODES)} (default hybrid+rerank)")
+    p.add_argument("--fusion", help=f"fusion method: {', '.join(FUSIONS)}")
+    p.add_argument("--exclude", default="", help="comma-separated flag kinds whose sources are left out, e.g. ai_generated,commercial")
+    p.add_argument("--min-tier", help="leave out sources below this tier: high, medium or low")
+    p.add_argument("--reliability-weighting", action="store_true", help="down-weight low-tier sources in the ranking")
+
+
+def _engine(args: argparse.Namespace):
+    from lifqa.engine import Engine
+
+    overrides: dict[str, Any] = {}
+    if getattr(args, "fusion", None):
+        overrides["fusion"] = args.fusion
+    if getattr(args, "reliability_weighting", False):
+        overrides["reliability_weighting"] = True
+    return Engine.open(args.index, **overrides)
+
+
+def _filters(args: argparse.Namespace) -> dict[str, Any]:
+    return {"exclude_flags": [f for f in args.exclude.split(",") if f.strip()], "min_tier": args.min_tier}
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from lifqa.index.build import build_index
+    from lifqa.settings import make_settings
+
+    settings = make_settings(chunk_size=args.chunk_size, chunk_overlap=args.chunk_overlap, model_path=args.model_path)
+    result = build_index(args.corpus, args.index, settings, force=args.force, metadata_path=args.metadata, progress=_stage_printer())
+    counts = result.manifest["counts"]
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if result.rebuilt:
+        print(f"built {args.index}: {counts['documents']} documents, {counts['chunks']} chunks, "
+              f"{result.manifest['dense_index']} dense index, {result.manifest['build_seconds']:.1f} s")
+    else:
+        print(f"{args.index} is up to date ({counts['documents']} documents, {counts['chunks']} chunks); nothing to do. Use --force to rebuild.")
+    return 0
+
+
+def _stage_printer() -> Callable[[str, float], None] | None:
+    if not sys.stderr.isatty():
+        return None
+    return lambda stage, fraction: print(f"[{fraction:4.0%}] {stage}", file=sys.stderr)
+
+
+def _check_query_args(args: argparse.Namespace, text: str) -> None:
+    """Reject bad input before the (slow) engine start."""
+    from lifqa.engine import clean_question, parse_k, parse_mode
+
+    clean_question(text, 10**9)
+    if args.mode is not None:
+        parse_mode(args.mode)
+    if args.k is not None:
+        parse_k(args.k)
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    _check_query_args(args, args.question)
+    engine = _engine(args)
+    answer = engine.ask(args.question, k=args.k, mode=args.mode, **_filters(args))
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False))
+    else:
+        from lifqa.render import answer_text
+
+        print(answer_text(answer))
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    _check_query_args(args, args.query)
+    engine = _engine(args)
+    hits = engine.search(args.query, k=args.k, mode=args.mode, **_filters(args))
+    if args.json:
+        print(json.dumps([{"rank": h.rank, "chunk_id": h.chunk.chunk_id, "doc_id": h.chunk.doc_id, "section": h.chunk.section,
+                           "score": h.score, "bm25": h.bm25, "dense": h.dense, "fused": h.fused, "rerank": h.rerank,
+                           "text": h.chunk.text} for h in hits], ensure_ascii=False))
+    else:
+        for h in hits:
+            title = engine.source(h.chunk.doc_id).document.title
+            print(f"{h.rank:>2}. {h.score:.3f}  {title} — {h.chunk.section or '(start)'}  [{h.chunk.chunk_id}]")
+            print("    " + h.chunk.text[:240].replace("\n", " ") + ("…" if len(h.chunk.text) > 240 else ""))
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from lifqa.index.build import index_status
+    from lifqa.index.layout import active_build, read_manifest
+    from lifqa.settings import make_settings
+
+    build = active_build(args.index)
+    manifest = read_manifest(build)
+    status = index_status(args.corpus, args.index, make_settings(**manifest.get("settings", {})))
+    print(json.dumps({"status": status, "build": str(build), **{k: v for k, v in manifest.items() if k != "files"}}, indent=2))
+    return 0 if status == "current" else 3
+
+
+def cmd_sources(args: argparse.Namespace) -> int:
+    from lifqa.render import sources_text
+
+    engine = _engine(args)
+    records = engine.sources()
+    if args.json:
+        print(json.dumps([{"doc_id": r.document.doc_id, "title": r.document.title, "metadata": dict(r.document.metadata),
+                           "tier": r.tier, "flags": [f.to_dict() for f in r.flags]} for r in records], ensure_ascii=False, indent=2))
+    else:
+        print(sources_text(records))
+    return 0
+
+
+def cmd_conflicts(args: argparse.Namespace) -> int:
+    from lifqa.render import conflicts_text
+
+    engine = _engine(args)
+    conflicts = engine.conflicts()
+    if args.json:
+        print(json.dumps(conflicts, ensure_ascii=False, indent=2))
+    else:
+        print(conflicts_text(conflicts))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

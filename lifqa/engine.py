@@ -1,0 +1,371 @@
+"""The query engine: one loaded index, shared safely between threads.
+
+``Engine.open`` verifies the index (checksums, format, settings), loads the
+store into memory and the BM25/FAISS files memory-mapped, and loads the
+encoder once. ``search`` returns ranked Hits; ``ask`` turns them into a cited
+extractive Answer or an abstention.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import unicodedata
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from lifqa.answer import NO_ANSWER, SentenceCandidate, render, select_sentences
+from lifqa.encoder import get_encoder
+from lifqa.errors import IndexCorruptError, InputError
+from lifqa.index import layout
+from lifqa.index.bm25 import BM25Index
+from lifqa.index.build import check_compatible
+from lifqa.index.dense import DenseIndex
+from lifqa.index.store import LoadedStore, SourceRecord, load_store
+from lifqa.reliability import TIERS, passage_flags
+from lifqa.rerank import CrossEncoderReranker, FeatureReranker, RerankInput, load_params
+from lifqa.retrieve import fuse, top_rows
+from lifqa.settings import MODES, Mode, Settings, make_settings
+from lifqa.tokenize import Tokenizer
+from lifqa.types import Answer, Citation, Hit
+
+TIER_WEIGHT = {"high": 1.0, "medium": 0.92, "low": 0.8, "unknown": 0.92}
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+class Engine:
+    """Search and ask over one index. Construct with :meth:`open`."""
+
+    def __init__(self, index_dir: Path, build: Path, manifest: dict[str, Any], settings: Settings) -> None:
+        self.index_dir = index_dir
+        self.build = build
+        self.manifest = manifest
+        self.settings = settings
+        try:
+            self.store: LoadedStore = load_store(build / layout.STORE)
+            self.tokenizer = Tokenizer(stemming=settings.stemming)
+            self.bm25 = BM25Index(build / layout.BM25_DIR, self.tokenizer)
+            self.dense = DenseIndex(build / layout.FAISS_FILE, build / layout.CHUNK_VECTORS, settings.hnsw_ef_search)
+            sentence_file = build / layout.SENTENCE_VECTORS
+            self.sentence_vectors = np.load(sentence_file, mmap_mode="r") if sentence_file.is_file() else None
+            self._conflicts = json.loads((build / layout.RELIABILITY).read_text(encoding="utf-8")).get("conflicts", [])
+        except IndexCorruptError:
+            raise
+        except Exception as exc:  # a file that passed the checksum but cannot be parsed
+            raise IndexCorruptError(f"cannot load the index in {build}: {exc}. Rebuild with: {layout.build_hint(index_dir)} --force") from None
+        if not (len(self.store.chunks) == self.bm25.num_docs == self.dense.size):
+            raise IndexCorruptError(f"the index in {build} is inconsistent (chunk counts differ). Rebuild with: {layout.build_hint(index_dir)} --force")
+        self.encoder = get_encoder(settings.model_path, settings.encode_batch_size)
+        self._doc_of_row = np.asarray([c.doc_id for c in self.store.chunks], dtype=object)
+        self._row_of = {chunk.chunk_id: row for row, chunk in enumerate(self.store.chunks)}
+        self._feature_reranker = FeatureReranker(load_params(), self.tokenizer)
+        self._reranker = CrossEncoderReranker(settings.cross_encoder_path) if settings.reranker == "cross-encoder" and settings.cross_encoder_path else self._feature_reranker
+        if settings.reranker == "cross-encoder" and not settings.cross_encoder_path:
+            raise InputError("reranker='cross-encoder' needs cross_encoder_path: a local cross-encoder model folder")
+
+    # ---- construction -------------------------------------------------
+    @classmethod
+    def open(cls, index_dir: str | Path = "indexes", verify: bool = True, **overrides: Any) -> "Engine":
+        index_dir = Path(index_dir)
+        build = layout.active_build(index_dir)
+        manifest = layout.read_manifest(build)
+        if verify:
+            layout.verify_files(build, manifest)
+        recorded = {k: v for k, v in manifest.get("settings", {}).items()}
+        settings = make_settings(**{**recorded, **overrides})
+        check_compatible(build, manifest, settings)
+        return cls(index_dir, build, manifest, settings)
+
+    # ---- sources --------------------------------------------------------
+    def sources(self) -> list[SourceRecord]:
+        return list(self.store.sources.values())
+
+    def source(self, doc_id: str) -> SourceRecord:
+        try:
+            return self.store.sources[doc_id]
+        except KeyError:
+            raise InputError(f"no document '{doc_id}' in this index; known ids: {', '.join(sorted(self.store.sources))}") from None
+
+    def conflicts(self) -> list[dict[str, Any]]:
+        return list(self._conflicts)
+
+    # ---- query checks ---------------------------------------------------
+    def clean_question(self, question: Any) -> tuple[str, tuple[str, ...]]:
+        return clean_question(question, self.settings.max_question_chars)
+
+    def _mode(self, mode: str | Mode | None) -> Mode:
+        return self.settings.mode if mode is None else parse_mode(mode)
+
+    def _k(self, k: int | None) -> int:
+        return self.settings.k if k is None else parse_k(k)
+
+    def allowed_rows(self, exclude_flags: Iterable[str] = (), min_tier: str | None = None,
+                     doc_ids: Iterable[str] | None = None) -> np.ndarray | None:
+        """Mask of chunks whose source passes the reliability filters (None: no filter)."""
+        exclude = {f.strip() for f in exclude_flags if f and f.strip()}
+        if not exclude and min_tier is None and doc_ids is None:
+            return None
+        if min_tier is not None and min_tier not in TIERS[:3]:
+            raise InputError(f"unknown tier '{min_tier}'. Valid tiers: {', '.join(TIERS[:3])}")
+        keep_ids = set(doc_ids) if doc_ids is not None else None
+        rank = {tier: i for i, tier in enumerate(TIERS)}
+        allowed_docs = set()
+        for doc_id, record in self.store.sources.items():
+            if keep_ids is not None and doc_id not in keep_ids:
+                continue
+            if exclude & {flag.kind for flag in record.flags}:
+                continue
+            if min_tier is not None and rank.get(record.tier, len(TIERS)) > rank[min_tier]:
+                continue
+            allowed_docs.add(doc_id)
+        return np.isin(self._doc_of_row, list(allowed_docs))
+
+    # ---- retrieval -------------------------------------------------------
+    def search(self, question: str, k: int | None = None, mode: str | Mode | None = None, *,
+               exclude_flags: Iterable[str] = (), min_tier: str | None = None, doc_ids: Iterable[str] | None = None) -> list[Hit]:
+        text, _ = self.clean_question(question)
+        allowed = self.allowed_rows(exclude_flags, min_tier, doc_ids)
+        vector = self.encoder.encode_queries([text])[0]
+        hits, _, _ = self._search(text, vector, self._k(k), self._mode(mode), allowed, {})
+        return hits
+
+    def _search(self, text: str, vector: np.ndarray, k: int, mode: Mode, allowed: np.ndarray | None,
+                timings: dict[str, float]) -> tuple[list[Hit], RerankInput, float]:
+        """Ranked hits, the reranker's view of the candidates, and the answerability support score."""
+        s = self.settings
+        clock = time.perf_counter()
+        n = len(self.store.chunks)
+        depth = min(n, max(s.candidate_k, k))
+        bm25_all = self.bm25.scores(text)  # also in dense mode: the reranker and abstention use it
+        timings["bm25_ms"] = _ms(clock)
+        clock = time.perf_counter()
+        if mode == Mode.BM25:
+            dense_rows = np.zeros(0, dtype=np.int64)
+        elif allowed is None:
+            _, found = self.dense.search(vector[None, :], depth)
+            dense_rows = found[0][found[0] >= 0]
+        else:  # exact search restricted to allowed chunks
+            dense_rows = top_rows(np.asarray(self.dense.vectors, dtype=np.float32) @ vector, depth, allowed)
+        bm25_rows = np.zeros(0, dtype=np.int64)
+        if mode != Mode.DENSE:
+            bm25_rows = top_rows(bm25_all, depth, allowed)
+            if mode != Mode.BM25:
+                bm25_rows = bm25_rows[bm25_all[bm25_rows] > 0]  # a zero BM25 score is no evidence
+        rows = np.unique(np.concatenate([bm25_rows, dense_rows])).astype(np.int64)
+        bm25 = bm25_all[rows]
+        dense = self.dense.cosine(vector, rows)  # also in bm25 mode: the reranker and abstention use it
+        in_bm25, in_dense = np.isin(rows, bm25_rows), np.isin(rows, dense_rows)
+        timings["dense_ms"] = _ms(clock)
+
+        clock = time.perf_counter()
+        if mode == Mode.BM25:
+            fused = bm25
+        elif mode == Mode.DENSE:
+            fused = dense
+        else:
+            fused = fuse(bm25, dense, in_bm25, in_dense, s.fusion, s.fusion_alpha, s.rrf_k)
+        order = np.lexsort((rows, -fused))
+        rows, bm25, dense, fused, in_bm25, in_dense = (a[order] for a in (rows, bm25, dense, fused, in_bm25, in_dense))
+        timings["fuse_ms"] = _ms(clock)
+
+        clock = time.perf_counter()
+        head = min(len(rows), max(s.rerank_depth, k))
+        batch = self._rerank_input(text, vector, rows[:head], fused[:head], bm25[:head], dense[:head], in_bm25[:head], in_dense[:head])
+        probabilities, support = self._feature_reranker.score_with_support(batch)
+        final = fused[:head].copy()
+        if mode == Mode.HYBRID_RERANK:
+            final = self._reranker.score(batch) if self._reranker is not self._feature_reranker else probabilities
+        if s.reliability_weighting:
+            final = final * np.asarray([TIER_WEIGHT.get(self.store.sources[self._doc_of_row[r]].tier, 0.9) for r in rows[:head]], dtype=np.float32)
+        order = diversify(np.lexsort((np.arange(head), -final)), [self._doc_of_row[r] for r in rows[:head]], k, s.max_per_doc)
+        timings["rerank_ms"] = _ms(clock)
+        hits = [
+            Hit(chunk=self.store.chunks[int(rows[i])], score=float(final[i]), bm25=float(bm25[i]), dense=float(dense[i]),
+                fused=float(fused[i]), rerank=float(probabilities[i]), rank=rank + 1)
+            for rank, i in enumerate(order)
+        ]
+        return hits, batch, support
+
+    def rerank_candidates(self, question: str, depth: int | None = None) -> RerankInput:
+        """The hybrid candidates the reranker would see for a question (used to train it)."""
+        text, _ = self.clean_question(question)
+        vector = self.encoder.encode_queries([text])[0]
+        return self.rerank_candidates_for(text, vector, depth)
+
+    def rerank_candidates_for(self, text: str, vector: np.ndarray, depth: int | None = None) -> RerankInput:
+        engine = self if depth is None else _with_settings(self, rerank_depth=depth)
+        _, batch, _ = engine._search(text, vector, 1, Mode.HYBRID, None, {})
+        return batch
+
+    def _rerank_input(self, text: str, vector: np.ndarray, rows: np.ndarray, fused: np.ndarray, bm25: np.ndarray,
+                      dense: np.ndarray, in_bm25: np.ndarray, in_dense: np.ndarray) -> RerankInput:
+        terms = tuple(dict.fromkeys(self.tokenizer(text)))
+        return RerankInput(
+            query=text,
+            query_terms=terms,
+            query_idf=self.bm25.idf(list(terms)),
+            chunks=[self.store.chunks[int(r)] for r in rows],
+            fused=fused, bm25=bm25, dense=dense, in_bm25=in_bm25, in_dense=in_dense,
+            sentence_cos=[self._sentence_cosines(int(r), vector) for r in rows],
+        )
+
+    def _sentence_cosines(self, row: int, vector: np.ndarray) -> np.ndarray:
+        if self.sentence_vectors is None:
+            return np.zeros(0, dtype=np.float32)
+        lo, hi = self.store.chunk_sentences[row]
+        return np.asarray(self.sentence_vectors[lo:hi], dtype=np.float32) @ vector
+
+    # ---- answering -------------------------------------------------------
+    def ask(self, question: str, k: int | None = None, mode: str | Mode | None = None, *,
+            exclude_flags: Iterable[str] = (), min_tier: str | None = None, doc_ids: Iterable[str] | None = None) -> Answer:
+        started = time.perf_counter()
+        text, notices = self.clean_question(question)
+        allowed = self.allowed_rows(exclude_flags, min_tier, doc_ids)
+        clock = time.perf_counter()
+        vector = self.encoder.encode_queries([text])[0]
+        timings = {"encode_ms": _ms(clock)}
+        return self._answer(text, vector, self._k(k), self._mode(mode), allowed, notices, timings, started)
+
+    def ask_many(self, questions: Sequence[str], k: int | None = None, mode: str | Mode | None = None, *,
+                 exclude_flags: Iterable[str] = (), min_tier: str | None = None) -> list[Answer | InputError]:
+        """Answer many questions with one batched encoder call; bad questions come back as InputError values."""
+        cleaned: list[tuple[str, tuple[str, ...]] | InputError] = []
+        for question in questions:
+            try:
+                cleaned.append(self.clean_question(question))
+            except InputError as exc:
+                cleaned.append(exc)
+        allowed = self.allowed_rows(exclude_flags, min_tier)
+        k_value, mode_value = self._k(k), self._mode(mode)
+        texts = [c[0] for c in cleaned if not isinstance(c, InputError)]
+        clock = time.perf_counter()
+        vectors = iter(self.encoder.encode_queries(texts))
+        per_question = _ms(clock) / max(1, len(texts))
+        out: list[Answer | InputError] = []
+        for item in cleaned:
+            if isinstance(item, InputError):
+                out.append(item)
+                continue
+            out.append(self._answer(item[0], next(vectors), k_value, mode_value, allowed, item[1],
+                                    {"encode_ms": round(per_question, 3)}, time.perf_counter()))
+        return out
+
+    def _answer(self, text: str, vector: np.ndarray, k: int, mode: Mode, allowed: np.ndarray | None,
+                notices: tuple[str, ...], timings: dict[str, float], started: float) -> Answer:
+        hits, _, support = self._search(text, vector, k, mode, allowed, timings)
+        clock = time.perf_counter()
+        citations = tuple(self._citation(hit) for hit in hits)
+        threshold = self.settings.abstain_threshold
+        if threshold is None:
+            threshold = self._feature_reranker.abstain_threshold
+        top_support = support if hits else 0.0
+        sentences = []
+        if top_support >= threshold:
+            candidates = self._sentence_candidates(hits[: min(3, len(hits))], vector)
+            sentences = select_sentences(text, vector, candidates, self.tokenizer, self.settings.answer_max_sentences)
+        abstained = not sentences
+        if abstained and not hits:
+            notices = notices + ("No passages passed the filters; relax --exclude or --min-tier.",)
+        timings["answer_ms"] = _ms(clock)
+        timings["total_ms"] = _ms(started)
+        cited = {key for s in sentences for key in s.citation_keys}
+        conflicts = self._conflicts_for({c.doc_id for c in citations if c.key in cited})
+        return Answer(
+            question=text,
+            answer=NO_ANSWER if abstained else render(sentences),
+            abstained=abstained,
+            citations=citations,
+            mode=mode.value,
+            sentences=tuple(sentences),
+            timings_ms={name: round(value, 3) for name, value in timings.items()},
+            notices=notices,
+            conflicts=tuple(conflicts),
+            support=round(top_support, 4),
+        )
+
+    def _citation(self, hit: Hit) -> Citation:
+        record = self.store.sources[hit.chunk.doc_id]
+        return Citation(
+            key=hit.rank, doc_id=hit.chunk.doc_id, title=record.document.title, chunk_id=hit.chunk.chunk_id,
+            section=hit.chunk.section, text=hit.chunk.text, char_start=hit.chunk.char_start, char_end=hit.chunk.char_end,
+            score=round(hit.score, 6), tier=record.tier, flags=record.flags + passage_flags(hit.chunk, record),
+        )
+
+    def _sentence_candidates(self, hits: list[Hit], vector: np.ndarray) -> list[SentenceCandidate]:
+        out = []
+        for hit in hits:
+            row = self._row_of[hit.chunk.chunk_id]
+            lo, hi = self.store.chunk_sentences[row]
+            for s in range(int(lo), int(hi)):
+                if self.store.sentence_heading[s]:
+                    continue
+                start, end = (int(x) for x in self.store.sentence_spans[s])
+                rel_start, rel_end = start - hit.chunk.char_start, end - hit.chunk.char_start
+                vec = np.asarray(self.sentence_vectors[s]) if self.sentence_vectors is not None else None
+                out.append(SentenceCandidate(hit.chunk.text[rel_start:rel_end], rel_start, rel_end, vec, hit.rank, hit.rank))
+        return out
+
+    def _conflicts_for(self, doc_ids: set[str]) -> list[dict[str, Any]]:
+        return [c for c in self._conflicts if doc_ids & {d for v in c.get("values", []) for d in v.get("doc_ids", [])}]
+
+
+def diversify(order: np.ndarray, doc_ids: Sequence[str], k: int, max_per_doc: int) -> np.ndarray:
+    """The first k of ``order`` taking at most ``max_per_doc`` chunks per document, then
+    topping up from the rest in order, so one long source cannot fill every slot."""
+    if max_per_doc <= 0:
+        return order[:k]
+    taken, skipped, per_doc = [], [], {}
+    for i in order:
+        doc = doc_ids[int(i)]
+        if per_doc.get(doc, 0) < max_per_doc:
+            per_doc[doc] = per_doc.get(doc, 0) + 1
+            taken.append(int(i))
+        else:
+            skipped.append(int(i))
+        if len(taken) == k:
+            break
+    return np.asarray((taken + skipped)[:k], dtype=np.int64)
+
+
+def _with_settings(engine: Engine, **changes: Any) -> Engine:
+    clone = object.__new__(Engine)
+    clone.__dict__.update(engine.__dict__)
+    clone.settings = engine.settings.replace(**changes)
+    return clone
+
+
+def clean_question(question: Any, max_chars: int = 2000) -> tuple[str, tuple[str, ...]]:
+    """Validated question text plus notices (e.g. truncation) to show the user."""
+    if not isinstance(question, str):
+        raise InputError(f"the question must be text, not {type(question).__name__}")
+    text = unicodedata.normalize("NFC", _CONTROL.sub(" ", question))
+    text = re.sub(r"\s+", " ", text).strip()
+    if not text:
+        raise InputError("the question is empty. Type a question, e.g. lifqa ask \"Which receptor does LIF bind?\"")
+    if not any(ch.isalnum() for ch in text):
+        raise InputError(f"the question {text[:40]!r} has no letters or digits to search for. Ask in words, e.g. \"What is LIF?\"")
+    notices: tuple[str, ...] = ()
+    if len(text) > max_chars:
+        notices = (f"The question was {len(text):,} characters long; only the first {max_chars:,} were used.",)
+        text = text[:max_chars]
+    return text, notices
+
+
+def parse_mode(mode: str | Mode) -> Mode:
+    try:
+        return Mode(mode)
+    except ValueError:
+        raise InputError(f"unknown mode '{mode}'. Valid modes: {', '.join(MODES)}") from None
+
+
+def parse_k(k: Any) -> int:
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= 100:
+        raise InputError(f"k={k!r} is out of range: use a whole number from 1 to 100")
+    return k
+
+
+def _ms(since: float) -> float:
+    return (time.perf_counter() - since) * 1000.0

