@@ -61,9 +61,25 @@ def corpus_fingerprint(corpus: str | Path) -> str:
     return digest.hexdigest()
 
 
+# Modules whose code shapes what an index holds; editing one (say a reliability
+# rule) makes existing indexes stale, so `lifqa index` rebuilds them.
+_SHAPING_MODULES = ("corpus.py", "chunking.py", "tokenize.py", "reliability.py", "index/build.py", "index/bm25.py",
+                    "index/dense.py", "index/store.py")
+
+
+def code_fingerprint() -> str:
+    package = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for name in _SHAPING_MODULES:
+        path = package / name
+        if path.is_file():
+            digest.update(name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 def build_key(fingerprint: str, settings: Settings) -> str:
     material = json.dumps({"corpus": fingerprint, "settings": settings.index_fingerprint(), "format": layout.FORMAT_VERSION,
-                           "lifqa": __version__}, sort_keys=True)
+                           "lifqa": __version__, "code": code_fingerprint()}, sort_keys=True)
     return hashlib.sha256(material.encode()).hexdigest()
 
 
