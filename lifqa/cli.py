@@ -71,6 +71,14 @@ def build_parser() -> argparse.ArgumentParser:
     _index_option(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_conflicts)
+
+    p = sub.add_parser("batch", help="answer a file of questions (JSONL, CSV or TXT); resumable")
+    p.add_argument("input", help="questions: .jsonl ({\"id\",\"question\"}), .csv (id,question header) or .txt (one a line)")
+    p.add_argument("-o", "--output", required=True, help="output file; rerunning skips ids already in it")
+    p.add_argument("--format", choices=("jsonl", "csv"), help="output format (default: from the output suffix, else jsonl)")
+    p.add_argument("--batch-size", type=int, default=32, help="questions encoded together (default: %(default)s)")
+    _query_options(p)
+    p.set_defaults(handler=cmd_batch)
     return parser
 
 
@@ -207,6 +215,33 @@ def cmd_conflicts(args: argparse.Namespace) -> int:
     else:
         print(conflicts_text(conflicts))
     return 0
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    from lifqa.batch import answer_file
+
+    _check_query_args(args, "batch")
+    summary = answer_file(lambda: _engine(args), args.input, args.output, format=args.format, progress_factory=_progress_bar,
+                          k=args.k, mode=args.mode, batch_size=args.batch_size, **_filters(args))
+    print(f"wrote {summary.written} records to {summary.output} ({summary.errors} errors; "
+          f"{summary.skipped} already there from an earlier run)", file=sys.stderr)
+    return 0
+
+
+def _progress_bar(total: int) -> Callable[[int, int], None] | None:
+    """A tqdm bar on a terminal; nothing in a pipe."""
+    if not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, unit="q", file=sys.stderr)
+
+    def update(done: int, total: int) -> None:
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    return update
 
 
 if __name__ == "__main__":

@@ -1,0 +1,362 @@
+"""Batch questions: read JSONL/CSV/TXT questions, answer them in batches, write JSONL/CSV records.
+
+A bad input line never stops a run: it becomes an error record with its line
+number. Output is appended one flushed record at a time and a rerun skips what
+is already there, so a killed run loses nothing it wrote.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+from lifqa.errors import InputError
+from lifqa.types import Answer
+
+INPUT_FORMATS = ("jsonl", "csv", "txt")
+OUTPUT_FORMATS = ("jsonl", "csv")
+CSV_COLUMNS = ("id", "question", "answer", "abstained", "mode", "citations", "error", "line")
+_SUFFIX_FORMAT = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".txt": "txt", ".text": "txt"}
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One input question."""
+
+    id: str
+    question: str
+    line: int  # 1-based line number in the input (the CSV header is line 1)
+
+
+@dataclass(frozen=True)
+class BatchInput:
+    items: tuple[BatchItem, ...]
+    errors: tuple[dict, ...]  # {"id": str | None, "line": int, "error": str} for malformed lines/rows
+
+    def __len__(self) -> int:
+        return len(self.items) + len(self.errors)
+
+
+# ---- reading ---------------------------------------------------------------
+def read_questions(source: str | Path | bytes, name: str | None = None, format: str | None = None) -> BatchInput:  # noqa: A002
+    """JSONL (``{"id","question"}``), CSV (``id,question`` header) or TXT (one question a line; id = line number).
+
+    The format comes from ``format``, else the suffix of ``name`` or of the path,
+    else the content (``{`` starts JSONL, an ``id,question`` header means CSV).
+    ``bytes`` are an upload; ``name`` then gives the suffix and the name in messages.
+    """
+    if isinstance(source, bytes):
+        data, label = source, name or "upload"
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise InputError(f"question file not found: {path}. Give a .jsonl, .csv or .txt file of questions.")
+        data, label = path.read_bytes(), name or str(path)
+    text = _decode(data, label)
+    fmt = _input_format(format, label, text)
+    reader = {"jsonl": _read_jsonl, "csv": _read_csv, "txt": _read_txt}[fmt]
+    items, errors = reader(text, label)
+    return _drop_duplicates(items, errors, label)
+
+
+def _decode(data: bytes, label: str) -> str:
+    if b"\x00" in data[:65536]:
+        raise InputError(f"{label} looks like a binary file; give questions as UTF-8 text (.jsonl, .csv or .txt)")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
+def _input_format(format: str | None, label: str, text: str) -> str:  # noqa: A002
+    if format is not None:
+        if format not in INPUT_FORMATS:
+            raise InputError(f"unknown question format '{format}'. Valid formats: {', '.join(INPUT_FORMATS)}")
+        return format
+    suffix = Path(label).suffix.lower()
+    if suffix in _SUFFIX_FORMAT:
+        return _SUFFIX_FORMAT[suffix]
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    if first.startswith("{"):
+        return "jsonl"
+    if [c.strip().lower() for c in first.split(",")][:2] == ["id", "question"]:
+        return "csv"
+    return "txt"
+
+
+def _error(label: str, line: int, message: str, qid: str | None = None) -> dict:
+    return {"id": qid, "line": line, "error": f"{label}:{line}: {message}"}
+
+
+def _read_jsonl(text: str, label: str) -> tuple[list[BatchItem], list[dict]]:
+    items, errors = [], []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            errors.append(_error(label, number, f"not valid JSON ({exc.msg} at column {exc.colno}); "
+                                                'each line must be an object like {"id": "q1", "question": "..."}'))
+            continue
+        if not isinstance(row, dict):
+            errors.append(_error(label, number, 'expected a JSON object like {"id": "q1", "question": "..."}'))
+            continue
+        qid = None if row.get("id") in (None, "") else str(row["id"])
+        missing = [field for field, value in (("id", qid), ("question", row.get("question"))) if value is None]
+        if missing:
+            errors.append(_error(label, number, f"missing field(s) {', '.join(missing)}", qid))
+        elif not isinstance(row["question"], str):
+            errors.append(_error(label, number, f"the question must be text, not {type(row['question']).__name__}", qid))
+        else:
+            items.append(BatchItem(qid, row["question"], number))
+    return items, errors
+
+
+def _read_csv(text: str, label: str) -> tuple[list[BatchItem], list[dict]]:
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [cell.strip().lower() for cell in next(reader)]
+    except StopIteration:
+        return [], []
+    except csv.Error as exc:
+        raise InputError(f"{label}:1: cannot read the CSV header ({exc})") from None
+    if "id" not in header or "question" not in header:
+        raise InputError(f"{label}:1: the CSV header must name the columns id and question (found: {', '.join(header) or 'nothing'}); "
+                         "add a first line 'id,question'")
+    id_col, q_col = header.index("id"), header.index("question")
+    items, errors = [], []
+    while True:
+        number = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            errors.append(_error(label, number, f"malformed CSV row ({exc})"))
+            continue
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            qid = row[id_col].strip() if len(row) > id_col and row[id_col].strip() else None
+            errors.append(_error(label, number, f"expected {len(header)} columns ({', '.join(header)}), found {len(row)}; "
+                                                "quote a question that contains commas", qid))
+            continue
+        qid = row[id_col].strip()
+        if not qid:
+            errors.append(_error(label, number, "missing id"))
+            continue
+        items.append(BatchItem(qid, row[q_col], number))
+    return items, errors
+
+
+def _read_txt(text: str, label: str) -> tuple[list[BatchItem], list[dict]]:
+    items = [BatchItem(str(number), line, number) for number, line in enumerate(text.splitlines(), 1) if line.strip()]
+    return items, []
+
+
+def _drop_duplicates(items: list[BatchItem], errors: list[dict], label: str) -> BatchInput:
+    first_line: dict[str, int] = {}
+    kept = []
+    for item in items:
+        if item.id in first_line:
+            errors.append(_error(label, item.line, f"duplicate id '{item.id}' (first used on line {first_line[item.id]}); "
+                                                   "give every question its own id", item.id))
+            continue
+        first_line[item.id] = item.line
+        kept.append(item)
+    return BatchInput(tuple(kept), tuple(sorted(errors, key=lambda e: e["line"])))
+
+
+# ---- records ---------------------------------------------------------------
+def answer_record(item: BatchItem, answer: Answer | InputError) -> dict:
+    """One output record: the ``ask --json`` object plus ``id`` (or ``{"id","line","error"}`` for a bad question)."""
+    if isinstance(answer, InputError):
+        return {"id": item.id, "line": item.line, "question": item.question, "error": f"line {item.line}: {answer}"}
+    return {"id": item.id, **answer.to_dict()}
+
+
+def _compact_citation(citation: dict) -> str:
+    kinds = ",".join(sorted({flag["kind"] for flag in citation.get("flags", [])}))
+    return "|".join(str(part) for part in (citation["key"], citation["doc_id"], citation["chunk_id"],
+                                           citation["score"], citation.get("tier", ""), kinds))
+
+
+def csv_row(record: dict) -> dict[str, Any]:
+    """The flat CSV columns of one record; citations compacted to ``key|doc_id|chunk_id|score|tier|flag kinds``."""
+    abstained = record.get("abstained")
+    return {
+        "id": record.get("id") or "",
+        "question": record.get("question", ""),
+        "answer": record.get("answer", ""),
+        "abstained": "" if abstained is None else str(bool(abstained)).lower(),
+        "mode": record.get("mode", ""),
+        "citations": ";".join(_compact_citation(c) for c in record.get("citations", [])),
+        "error": record.get("error", ""),
+        "line": record.get("line", ""),
+    }
+
+
+def to_jsonl(records: Iterable[dict]) -> str:
+    return "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records)
+
+
+def to_csv(records: Iterable[dict], header: bool = True) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    if header:
+        writer.writeheader()
+    for record in records:
+        writer.writerow(csv_row(record))
+    return out.getvalue()
+
+
+# ---- running ---------------------------------------------------------------
+def run_batch(engine: Any, input: BatchInput, *, k: int | None = None, mode: str | None = None,  # noqa: A002
+              exclude_flags: Iterable[str] = (), min_tier: str | None = None, batch_size: int = 32,
+              progress: Callable[[int, int], None] | None = None) -> Iterator[dict]:
+    """Yield records in input order (error records at their line), encoding questions in batches via ``engine.ask_many``."""
+    if batch_size < 1:
+        raise InputError(f"batch_size={batch_size} must be at least 1")
+    exclude = tuple(exclude_flags)
+    total, done = len(input), 0
+    errors = list(input.errors)
+    items = list(input.items)
+    for start in range(0, len(items), batch_size):
+        chunk = items[start:start + batch_size]
+        answers = engine.ask_many([item.question for item in chunk], k, mode, exclude_flags=exclude, min_tier=min_tier)
+        for item, answer in zip(chunk, answers):
+            while errors and errors[0]["line"] < item.line:
+                done += 1
+                yield errors.pop(0)
+                _report(progress, done, total)
+            done += 1
+            yield answer_record(item, answer)
+            _report(progress, done, total)
+    for error in errors:
+        done += 1
+        yield error
+        _report(progress, done, total)
+
+
+def _report(progress: Callable[[int, int], None] | None, done: int, total: int) -> None:
+    if progress is not None:
+        progress(done, total)
+
+
+# ---- resuming --------------------------------------------------------------
+def output_format(output: str | Path, format: str | None = None) -> str:  # noqa: A002
+    if format is not None:
+        if format not in OUTPUT_FORMATS:
+            raise InputError(f"unknown output format '{format}'. Valid formats: {', '.join(OUTPUT_FORMATS)}")
+        return format
+    return "csv" if Path(output).suffix.lower() == ".csv" else "jsonl"
+
+
+@dataclass(frozen=True)
+class Done:
+    """What an earlier run already wrote: answered ids, and (id, line) of error records."""
+
+    ids: frozenset[str] = frozenset()
+    errors: frozenset[tuple[str | None, int]] = frozenset()
+
+    def __len__(self) -> int:
+        return len(self.ids) + len(self.errors)
+
+
+def read_done(output: str | Path, format: str | None = None) -> Done:  # noqa: A002
+    """Records already in OUTPUT; a partial last line (a run killed mid-write) is cut off so it is redone."""
+    path = Path(output)
+    if not path.is_file() or path.stat().st_size == 0:
+        return Done()
+    _cut_partial_line(path)
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if output_format(path, format) == "csv":
+        rows = list(csv.DictReader(io.StringIO(text, newline="")))
+        records = [{**row, "line": int(row["line"]) if str(row.get("line", "")).isdigit() else None} for row in rows]
+    else:
+        records = []
+        for number, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                raise InputError(f"{path}:{number} is not a JSON record, so {path} is not an earlier batch output; "
+                                 "choose another output file") from None
+    ids, errors = set(), set()
+    for record in records:
+        if record.get("error"):
+            errors.add((record.get("id") or None, record.get("line")))
+        elif record.get("id"):
+            ids.add(str(record["id"]))
+    return Done(frozenset(ids), frozenset(errors))
+
+
+def _cut_partial_line(path: Path) -> None:
+    with path.open("rb+") as handle:
+        data = handle.read()
+        if data.endswith(b"\n"):
+            return
+        handle.truncate(data.rfind(b"\n") + 1)
+
+
+def pending(input: BatchInput, done: Done) -> BatchInput:  # noqa: A002
+    """The part of ``input`` an earlier run has not written yet."""
+    items = tuple(item for item in input.items if item.id not in done.ids and (item.id, item.line) not in done.errors)
+    errors = tuple(error for error in input.errors if (error["id"], error["line"]) not in done.errors)
+    return BatchInput(items, errors)
+
+
+def write_batch(records: Iterable[dict], output: str | Path, format: str | None = None) -> int:  # noqa: A002
+    """Append records to OUTPUT, one flushed line each (a killed run keeps them); returns how many were written."""
+    path = Path(output)
+    fmt = output_format(path, format)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fresh = not path.is_file() or path.stat().st_size == 0
+    written = 0
+    with path.open("a", encoding="utf-8", newline="") as handle:
+        if fmt == "csv" and fresh:
+            handle.write(to_csv([], header=True))
+        for record in records:
+            handle.write(to_csv([record], header=False) if fmt == "csv" else to_jsonl([record]))
+            handle.flush()
+            written += 1
+    return written
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    written: int
+    errors: int
+    skipped: int  # records an earlier run had already written
+    output: str
+
+
+def answer_file(engine_factory: Callable[[], Any], input_path: str | Path, output: str | Path, *, format: str | None = None,  # noqa: A002
+                progress_factory: Callable[[int], Callable[[int, int], None] | None] | None = None, **options: Any) -> BatchSummary:
+    """Answer every question of a file not yet in OUTPUT, appending records; the engine is only opened if work remains."""
+    if options.get("batch_size", 1) < 1:
+        raise InputError(f"batch size {options['batch_size']} must be at least 1")
+    fmt = output_format(output, format)
+    questions = read_questions(input_path)
+    todo = pending(questions, read_done(output, fmt))
+    errors = 0
+    if len(todo):
+        engine = engine_factory()
+        progress = progress_factory(len(todo)) if progress_factory else None
+
+        def counted(records: Iterable[dict]) -> Iterator[dict]:
+            nonlocal errors
+            for record in records:
+                errors += bool(record.get("error"))
+                yield record
+
+        written = write_batch(counted(run_batch(engine, todo, progress=progress, **options)), output, fmt)
+    else:
+        written = write_batch([], output, fmt)
+    return BatchSummary(written, errors, len(questions) - len(todo), str(output))
