@@ -30,7 +30,7 @@ test: install
 	$(BIN)/python -m pytest
 
 bench: index
-	$(BIN)/python bench/latency.py --index $(INDEX)
+	$(BIN)/python bench/latency.py
 
 clean:
 	rm -rf $(INDEX)/CURRENT $(INDEX)/build-* $(INDEX)/.tmp-build-*
