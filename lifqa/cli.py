@@ -193,23 +193,24 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_sources(args: argparse.Namespace) -> int:
+    from lifqa.reliability import explain_tier, load_index_reliability
     from lifqa.render import sources_text
 
-    engine = _engine(args)
-    records = engine.sources()
+    records, _ = load_index_reliability(args.index)
     if args.json:
         print(json.dumps([{"doc_id": r.document.doc_id, "title": r.document.title, "metadata": dict(r.document.metadata),
-                           "tier": r.tier, "flags": [f.to_dict() for f in r.flags]} for r in records], ensure_ascii=False, indent=2))
+                           "tier": r.tier, "tier_reasons": explain_tier(r.flags, r.document)[1],
+                           "flags": [f.to_dict() for f in r.flags]} for r in records], ensure_ascii=False, indent=2))
     else:
         print(sources_text(records))
     return 0
 
 
 def cmd_conflicts(args: argparse.Namespace) -> int:
+    from lifqa.reliability import load_index_reliability
     from lifqa.render import conflicts_text
 
-    engine = _engine(args)
-    conflicts = engine.conflicts()
+    _, conflicts = load_index_reliability(args.index)
     if args.json:
         print(json.dumps(conflicts, ensure_ascii=False, indent=2))
     else:

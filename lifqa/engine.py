@@ -25,12 +25,12 @@ from lifqa.index.bm25 import BM25Index
 from lifqa.index.build import check_compatible
 from lifqa.index.dense import DenseIndex
 from lifqa.index.store import LoadedStore, SourceRecord, load_store
-from lifqa.reliability import TIERS, passage_flags
+from lifqa.reliability import TIERS, check_flag_kinds, conflicts_for_answer, passage_flags
 from lifqa.rerank import CrossEncoderReranker, FeatureReranker, RerankInput, load_params
 from lifqa.retrieve import fuse, top_rows
 from lifqa.settings import MODES, Mode, Settings, make_settings
 from lifqa.tokenize import Tokenizer
-from lifqa.types import Answer, Citation, Hit
+from lifqa.types import Answer, AnswerSentence, Citation, Hit
 
 TIER_WEIGHT = {"high": 1.0, "medium": 0.92, "low": 0.8, "unknown": 0.92}
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -105,7 +105,7 @@ class Engine:
     def allowed_rows(self, exclude_flags: Iterable[str] = (), min_tier: str | None = None,
                      doc_ids: Iterable[str] | None = None) -> np.ndarray | None:
         """Mask of chunks whose source passes the reliability filters (None: no filter)."""
-        exclude = {f.strip() for f in exclude_flags if f and f.strip()}
+        exclude = check_flag_kinds(exclude_flags)
         if not exclude and min_tier is None and doc_ids is None:
             return None
         if min_tier is not None and min_tier not in TIERS[:3]:
@@ -272,7 +272,7 @@ class Engine:
         timings["answer_ms"] = _ms(clock)
         timings["total_ms"] = _ms(started)
         cited = {key for s in sentences for key in s.citation_keys}
-        conflicts = self._conflicts_for({c.doc_id for c in citations if c.key in cited})
+        conflicts = self._conflicts_for([c for c in citations if c.key in cited], sentences)
         return Answer(
             question=text,
             answer=NO_ANSWER if abstained else render(sentences),
@@ -308,8 +308,9 @@ class Engine:
                 out.append(SentenceCandidate(hit.chunk.text[rel_start:rel_end], rel_start, rel_end, vec, hit.rank, hit.rank))
         return out
 
-    def _conflicts_for(self, doc_ids: set[str]) -> list[dict[str, Any]]:
-        return [c for c in self._conflicts if doc_ids & {d for v in c.get("values", []) for d in v.get("doc_ids", [])}]
+    def _conflicts_for(self, citations: Sequence[Citation], sentences: Sequence[AnswerSentence]) -> list[dict[str, Any]]:
+        """Conflicts (and benign readings) whose fact is stated inside a cited passage; those in the answer's own sentences first."""
+        return conflicts_for_answer(self._conflicts, citations, sentences)
 
 
 def diversify(order: np.ndarray, doc_ids: Sequence[str], k: int, max_per_doc: int) -> np.ndarray:

@@ -1,29 +1,1195 @@
-"""Reliability flags per source and cross-source fact conflicts (filled in by the reliability issue)."""
+"""Reliability flags per source, a tier from the flags, and cross-source fact conflicts.
+
+Every judgement is a transparent rule over the normalised text, what
+normalisation removed (``Document.noise``) and the curator's metadata, and
+every flag carries its evidence: a verbatim quote with its character offset in
+``Document.text``; a quote from the raw file (offset ``None``) for removed
+noise; or ``metadata:<field>`` for metadata flags. No flag without evidence.
+
+Flag kinds (``FLAG_KINDS``)
+    ai_generated (high)      the text says it was written/compiled by AI or an automated generator
+    commercial (high)        brand mission, product catalogue, calls to buy or explore products
+    not_peer_reviewed (med.) a preprint, or says it was not peer reviewed
+    encyclopedia (medium)    wiki/encyclopedia: licence notice (GFDL, CC BY-SA), wiki chrome
+    lay_summary (medium)     popular retelling: "explained simply", analogies, "Imagine ..."
+    cites_sources (info, +)  a reference list whose entries can be checked (DOI, or journal + year + named authors)
+    no_references (medium)   factual prose but no reference list, DOI or citation
+    unverifiable_references  initials-only authors without DOI; citation keys no entry matches
+    off_topic_content (med.) sections that never name the document's subject and are dominated
+                             by another gene/protein symbol
+    extraction_noise (low)   markup remnants, repeated blocks, page chrome
+    conflicting_facts (med.) states an identifier or measurement another source contradicts
+    curator_override (info)  the metadata file suppressed a flag (shown, with the curator's reason)
+A doc_type in the metadata (vendor, preprint, wiki, encyclopedia, lay_summary)
+adds the matching flag with evidence ``metadata:doc_type`` when the text rules
+found none.
+
+Tier rule (``explain_tier`` returns the same reasons as a list)
+    1. Each flag kind counts once, at its highest severity: high = 2 points,
+       medium = 1, low and info = 0; cites_sources takes 1 point off.
+    2. 0 points or fewer: high; 1-3: medium; 4 or more: low.
+    3. A source typed as tertiary, promotional or unreviewed (ai_generated,
+       commercial, not_peer_reviewed, encyclopedia, lay_summary) is at most medium,
+       whatever its references.
+    4. unknown: fewer than 50 words, no doc_type and no flag - nothing to judge.
+
+Curator overrides (in ``sources.toml``; validated, bad entries are a CorpusError)
+    flags = [{kind = "ai_generated", reason = "...", severity = "high", quote = "..."}]
+        adds a flag; severity defaults to the kind's, quote (optional) must occur in the text.
+    suppress_flags = [{kind = "encyclopedia", reason = "..."}]
+        removes every flag of that kind and records a curator_override flag with the reason.
+
+Facts compared across sources: NCBI/Entrez Gene ID, OMIM, HGNC, UniProt, Ensembl
+gene, PDB, RefSeq, chromosomal location, protein length (aa), molecular weight.
+Values are normalised per species (``human`` when unstated); facts inside
+off-topic sections or reference lists are ignored. Identifiers conflict when two
+sources give disjoint values; a cytogenetic band inside another source's range,
+lengths that differ by a signal peptide (precursor vs mature), and calculated vs
+apparent (glycosylated) masses are reported as ``benign`` with a note.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Iterable
+import json
+import re
+import threading
+from bisect import bisect_right
+from collections import Counter, OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
 
+from lifqa.chunking import split_sentences
+from lifqa.errors import CorpusError, IndexCorruptError, InputError
 from lifqa.types import Chunk, Document, Flag
 
 TIERS = ("high", "medium", "low", "unknown")
+SEVERITIES = ("info", "low", "medium", "high")
+FLAG_KINDS = (
+    "ai_generated", "commercial", "not_peer_reviewed", "encyclopedia", "lay_summary", "cites_sources",
+    "no_references", "unverifiable_references", "off_topic_content", "extraction_noise", "conflicting_facts",
+    "curator_override",
+)
+DEFAULT_SEVERITY = {
+    "ai_generated": "high", "commercial": "high", "not_peer_reviewed": "medium", "encyclopedia": "medium",
+    "lay_summary": "medium", "cites_sources": "info", "no_references": "medium", "unverifiable_references": "medium",
+    "off_topic_content": "medium", "extraction_noise": "low", "conflicting_facts": "medium", "curator_override": "info",
+}
+POSITIVE_KINDS = ("cites_sources",)
+CAPPED_KINDS = ("ai_generated", "commercial", "not_peer_reviewed", "encyclopedia", "lay_summary")
+_POINTS = {"high": 2, "medium": 1, "low": 0, "info": 0}
+_DOC_TYPE_FLAGS = {
+    "vendor": ("commercial", "the curator typed this source as vendor content"),
+    "preprint": ("not_peer_reviewed", "the curator typed this source as a preprint"),
+    "wiki": ("encyclopedia", "the curator typed this source as a wiki page (a tertiary source)"),
+    "encyclopedia": ("encyclopedia", "the curator typed this source as an encyclopedia (a tertiary source)"),
+    "lay_summary": ("lay_summary", "the curator typed this source as a lay summary of someone else's work"),
+}
+MAX_PER_KIND = 3
+_QUOTE_LIMIT = 220
 
 
 @dataclass(frozen=True)
 class SourceAssessment:
+    """A source's flags and the tier derived from them, with the reasons for the tier."""
+
     doc_id: str
     tier: str
     flags: tuple[Flag, ...]
+    reasons: tuple[str, ...] = ()
 
 
-def assess_sources(documents: Iterable[Document]) -> dict[str, SourceAssessment]:
-    return {doc.doc_id: SourceAssessment(doc.doc_id, "unknown", ()) for doc in documents}
+# ---------------------------------------------------------------- text rules
+@dataclass(frozen=True)
+class _Rule:
+    kind: str
+    pattern: re.Pattern[str]
+    reason: str
+    strong: bool = True  # weak rules (analogy markers) only count when several agree
+    severity: str | None = None
 
 
-def find_conflicts(documents: Iterable[Document]) -> list[dict[str, Any]]:
+def _rules(kind: str, items: Sequence[tuple[str, str] | tuple[str, str, bool] | tuple[str, str, bool, str]]) -> list[_Rule]:
+    out = []
+    for item in items:
+        pattern, reason, *rest = item
+        strong = rest[0] if rest else True
+        severity = rest[1] if len(rest) > 1 else None
+        out.append(_Rule(kind, re.compile(pattern, re.I), reason, strong, severity))
+    return out
+
+
+_AI = r"(?:AI|artificial intelligence|(?:large )?language models?|LLMs?|ChatGPT|GPT-?\d*[a-z]?|Claude|Gemini|Copilot)"
+# Within a kind, rules are listed from the most to the least telling; evidence is taken in that order.
+PHRASE_RULES: list[_Rule] = [
+    *_rules("ai_generated", [
+        (r"\bAI[- ](?:generated|compiled|written|authored|produced|created|assisted)\b", "says it was written or compiled by AI"),
+        (rf"\b(?:generated|written|compiled|produced|created|drafted|summari[sz]ed)\s+(?:automatically\s+)?(?:by|with|using)\s+(?:an?\s+)?{_AI}(?![\w-])",
+         "says it was generated with an AI model"),
+        (r"\b(?:automatically|auto|machine)[- ]generated\b", "says it was generated automatically"),
+        (r"\bmulti-agent (?:debate|system|pipeline)s?\b", "part of the page was produced or scored by an automated multi-agent pipeline",
+         True, "medium"),
+    ]),
+    *_rules("commercial", [
+        (r"\b(?:buy|order|shop|purchase)\s+(?:it\s+)?(?:now|online|today)\b|\badd to (?:cart|basket)\b|\brequest a quote\b",
+         "call to buy a product"),
+        (r"\bexplore our (?:products?|product portfolio|portfolio|range|catalog(?:ue)?|solutions)\b", "call to explore the company's products"),
+        (r"\bproduct (?:catalog(?:ue)?|list|portfolio)\b|\bcatalog(?:ue)? (?:number|no\b\.?)|\bcat\.\s?no\b", "product catalogue"),
+        (r"\bbrand mission\b|\bour mission is\b", "brand mission statement"),
+        (r"\bwe (?:specialize|specialise) in (?:providing|offering|supplying)\b|\b(?:your|a) trusted partner\b",
+         "company promotes its own services"),
+        (r"(?:'s|’s) high[- ]quality\b|\bour (?:high[- ]quality|premium|reliable) (?:products?|reagents?|proteins?|antibodies|kits)\b|\bsub-brands?\b",
+         "company promotes its own products"),
+    ]),
+    *_rules("not_peer_reviewed", [
+        (r"\b(?:has|have|had)\s+not\s+(?:yet\s+)?been\s+(?:peer[- ]?)?reviewed\b|\bnot\s+(?:yet\s+)?peer[- ]?reviewed\b"
+         r"|\bnon-?peer-?reviewed\b|\bunreviewed\b|\bwithout\s+peer\s+review\b", "states that the work was not peer reviewed"),
+        (r"\b(?:this|a|the)\s+preprint\b", "is, or retells, a preprint"),
+        (r"\b(?:bioRxiv|medRxiv|arXiv|chemRxiv|Research Square|SSRN)\b", "names a preprint server"),
+    ]),
+    *_rules("encyclopedia", [
+        (r"\bGNU Free Documentation Licen[cs]e\b|\bGFDL\b|\bCreative Commons Attribution[- ]Share[- ]?Alike\b|\bCC[- ]BY[- ]SA\b",
+         "carries the copyleft licence notice of a wiki or encyclopedia"),
+        (r"\b(?:uses|contains|includes) material from the Wikipedia article\b|\bFrom Wikipedia, the free encyclopedia\b|\bmirror of Wikipedia\b",
+         "says it copies a Wikipedia article"),
+        (r"\bwiki_?pages?(?:_id)?\b|\bThis page was last (?:edited|modified)\b|\bJump to (?:navigation|search)\b|\[edit\]",
+         "wiki page chrome"),
+    ]),
+    *_rules("lay_summary", [
+        (r"\bexplained simply\b|\b(?:lay|plain[- ]language) summary\b|\bin (?:simple|plain|everyday) (?:terms|language|English|words)\b"
+         r"|\bELI5\b|\bfor (?:non-scientists|the general public|a general audience)\b", "says it is a simplified explanation"),
+        (r"\b(?:explanation|retelling) of (?:a|an|the|this) (?:preprint|paper|study|article|research)\b",
+         "says it explains someone else's work"),
+        (r"\bImagine (?:your|you|a|an|that|the)\b", "analogy addressed to the reader (\"Imagine ...\")", False),
+        (r"\bThink of\b", "analogy (\"Think of ... as\")", False),
+        (r"\bThe (?:Analogy|Metaphor)\b|\bIt(?:'s| is) like (?:a|an|the)\b", "explicit analogy or metaphor", False),
+        (r"\bIn a nutshell\b|\bThe Takeaway\b|\bSimple term\b", "popular-science summary phrase", False),
+    ]),
+]
+_WEAK_NEEDED = 3  # analogy markers needed before lay_summary is flagged without an explicit statement
+
+# Page chrome that marks a wiki when normalisation removed it (quoted from the raw file).
+_WIKI_NOISE = re.compile(r"\bwatch ?list\b|\bedit this page\b|\bwhat links here\b|\bview history\b", re.I)
+
+
+# ---------------------------------------------------------------- per-document analysis
+@dataclass(frozen=True)
+class _Section:
+    heading: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class RefEntry:
+    """One reference-list entry, parsed enough to tell whether it can be checked."""
+
+    start: int
+    end: int
+    number: int | None
+    label: str | None
+    doi: str | None
+    year: str | None
+    journal: bool
+    initials_only: str | None  # the initials-only author string, if that is all it names
+
+    @property
+    def checkable(self) -> bool:
+        return bool(self.doi) or (self.journal and bool(self.year) and not self.initials_only)
+
+
+@dataclass(frozen=True)
+class CitationKey:
+    """An in-text citation such as ``(Huyton2007An)``, ``[3]`` or ``[@turnley2004]``."""
+
+    text: str
+    start: int
+    keys: tuple[str, ...]
+    style: str  # "label" | "number" | "pandoc" | "author-year"
+
+
+@dataclass(frozen=True)
+class OffTopic:
+    """A run of sections that never names the subject and is dominated by another symbol."""
+
+    start: int
+    end: int
+    headings: tuple[str, ...]
+    subject: str
+    symbol: str
+    counts: tuple[tuple[str, int], ...]
+
+
+@dataclass
+class _Analysis:
+    sentences: list[tuple[int, int, bool]]
+    sections: list[_Section]
+    ref_spans: list[tuple[int, int]]
+    entries: list[RefEntry]
+    citations: list[CitationKey]
+    subjects: tuple[str, ...]
+    off_topic: list[OffTopic]
+    _starts: list[int] = field(default_factory=list)
+
+    def sentence_at(self, offset: int) -> tuple[int, int] | None:
+        i = bisect_right(self._starts, offset) - 1
+        if i >= 0 and self.sentences[i][0] <= offset < self.sentences[i][1]:
+            return self.sentences[i][0], self.sentences[i][1]
+        return None
+
+    def in_refs(self, offset: int) -> bool:
+        return any(a <= offset < b for a, b in self.ref_spans)
+
+    def in_off_topic(self, offset: int) -> bool:
+        return any(o.start <= offset < o.end for o in self.off_topic)
+
+
+_CACHE: OrderedDict[tuple[str, str, int], _Analysis] = OrderedDict()
+_CACHE_SIZE = 256
+_CACHE_LOCK = threading.Lock()  # the engine is shared between threads
+
+
+def _analyse(doc: Document) -> _Analysis:
+    """Sections, reference list, citation keys and off-topic runs of one document (cached:
+    passage_flags runs at query time for every citation)."""
+    key = (doc.doc_id, doc.content_hash, len(doc.text))
+    with _CACHE_LOCK:
+        cached = _CACHE.get(key)
+        if cached is not None:
+            _CACHE.move_to_end(key)
+            return cached
+    sentences = [(s.start, s.end, s.is_heading) for s in split_sentences(doc.text)]
+    sections = _sections(doc.text, sentences)
+    ref_spans, entries = _reference_list(doc.text, sentences)
+    citations = _citation_keys(doc.text, ref_spans)
+    subjects = _subject(doc)
+    analysis = _Analysis(sentences, sections, ref_spans, entries, citations, subjects, [], [s[0] for s in sentences])
+    analysis.off_topic = _off_topic(doc.text, sections, subjects, ref_spans) if subjects else []
+    with _CACHE_LOCK:
+        _CACHE[key] = analysis
+        if len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return analysis
+
+
+def _sections(text: str, sentences: list[tuple[int, int, bool]]) -> list[_Section]:
+    heads = [(s, e) for s, e, h in sentences if h]
+    out, heading, start = [], "", 0
+    for s, e in heads:
+        if s > start or heading:
+            out.append(_Section(heading, start, s))
+        heading, start = text[s:e].strip().lstrip("#").strip(), s
+    out.append(_Section(heading, start, len(text)))
+    return [sec for sec in out if text[sec.start:sec.end].strip()]
+
+
+def _quote(text: str, start: int, end: int, analysis: _Analysis | None = None, limit: int = _QUOTE_LIMIT) -> tuple[int, str]:
+    """A verbatim quote around text[start:end]: its sentence (or line), clipped at word
+    boundaries to ``limit`` characters. Returns (offset, quote)."""
+    span = analysis.sentence_at(start) if analysis else None
+    if span is None or span[1] < end:
+        span = (text.rfind("\n", 0, start) + 1, (text.find("\n", end) + 1 or len(text) + 1) - 1)
+    a, b = span
+    if b - a > limit:
+        a = max(a, start - limit // 3)
+        if a > span[0]:
+            space = text.find(" ", a, start)
+            a = space + 1 if space != -1 else a
+        b = min(b, max(end, a + limit))
+        if b < span[1]:
+            space = text.rfind(" ", max(end, a + 1), b)
+            b = space if space != -1 else b
+    while a < b and text[a].isspace():
+        a += 1
+    while b > a and text[b - 1].isspace():
+        b -= 1
+    return a, text[a:b]
+
+
+# ---------------------------------------------------------------- references and citation keys
+_REF_HEADING = re.compile(
+    r"^\s*(?:#+\s*)?(?:\d+\.?\s*)?(references|bibliography|works cited|literature cited|cited literature|key publications|"
+    r"publications|sources|citations|further reading)\s*:?\s*$", re.I)
+_DOI = re.compile(r"\b10\.\d{4,9}/[^\s\"<>,;]+")
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
+_JOURNAL = re.compile(r"\bvol\.?\s*\d+|\b\d+\s*\(\d+\)\s*:\s*\d+|\bpp?\.\s*\d+|\d+\s*:\s*\d+\s*[–-]\s*\d+|"
+                      r"\b(?:Journal|Proceedings|Reviews?|Letters|Annals|Acta|Bulletin|Transactions)\b")
+_ENTRY_PREFIX = re.compile(r"^\s*(?:[-*•]\s*)?(?:\[(?P<n1>\d{1,4})\]|(?P<n2>\d{1,4})[.)])?\s*(?:\((?P<l1>[^()\s]{3,80})\)|\[(?P<l2>[^\]\s]{3,80})\])?\s*")
+_INITIALS_ONLY = re.compile(r"^((?:[A-Z]\.\s*){1,8}(?:et\s+al\.?)?)\s*(?:,|[\"“]|$)")
+_KEY_LABEL = re.compile(r"\(([A-Z][\w‐'’\-]*?\d{4}[\w‐'’\-:]*(?:\s*;\s*[A-Z][\w‐'’\-]*?\d{4}[\w‐'’\-:]*)*)\)")
+_KEY_NUMBER = re.compile(r"\[(\d{1,3}(?:\s*[,–-]\s*\d{1,3})*)\]")
+_KEY_PANDOC = re.compile(r"\[@([\w:.\-]+)(?:\s*;\s*@[\w:.\-]+)*\]")
+_KEY_AUTHOR_YEAR = re.compile(r"\(([A-Z][A-Za-z'’\-]+)(?:\s+et al\.?|\s+(?:and|&)\s+[A-Z][A-Za-z'’\-]+)?,?\s+((?:19|20)\d{2})[a-z]?\)")
+
+
+def _reference_list(text: str, sentences: list[tuple[int, int, bool]]) -> tuple[list[tuple[int, int]], list[RefEntry]]:
+    """Reference sections (a heading such as "References" or "Key Publications" and the
+    entry lines under it) and their parsed entries; failing that, numbered lines with a DOI."""
+    headings = sorted({s for s, _, h in sentences if h})
+    spans, entries = [], []
+    lines = list(_line_spans(text))
+    i = 0
+    while i < len(lines):
+        s, e = lines[i]
+        if not _REF_HEADING.match(text[s:e]):
+            i += 1
+            continue
+        end, j = e, i + 1
+        while j < len(lines):
+            ls, le = lines[j]
+            line = text[ls:le]
+            if _REF_HEADING.match(line) or (ls in headings and not (_YEAR.search(line) or _DOI.search(line))):
+                break
+            if _YEAR.search(line) or _DOI.search(line):
+                entries.append(_parse_entry(text, ls, le))
+                end = le
+            j += 1
+        spans.append((s, end))
+        i = j
+    if not entries:  # no reference heading: numbered lines that carry a DOI
+        for s, e in lines:
+            line = text[s:e]
+            if re.match(r"^\s*(?:\[\d{1,4}\]|\d{1,4}[.)])\s", line) and _DOI.search(line):
+                entries.append(_parse_entry(text, s, e))
+                spans.append((s, e))
+    return spans, entries
+
+
+def _line_spans(text: str) -> Iterable[tuple[int, int]]:
+    position = 0
+    for line in text.split("\n"):
+        if line.strip():
+            yield position, position + len(line)
+        position += len(line) + 1
+
+
+def _parse_entry(text: str, start: int, end: int) -> RefEntry:
+    line = text[start:end]
+    prefix = _ENTRY_PREFIX.match(line)
+    number = prefix.group("n1") or prefix.group("n2") if prefix else None
+    label = (prefix.group("l1") or prefix.group("l2")) if prefix else None
+    rest = line[prefix.end():] if prefix else line
+    doi = _DOI.search(line)
+    year = _YEAR.search(line)
+    initials = _INITIALS_ONLY.match(rest)
+    return RefEntry(
+        start=start, end=end, number=int(number) if number else None, label=label,
+        doi=doi.group(0).rstrip(").,") if doi else None, year=year.group(0) if year else None,
+        journal=bool(_JOURNAL.search(line)), initials_only=initials.group(1).strip() if initials else None,
+    )
+
+
+def _citation_keys(text: str, ref_spans: list[tuple[int, int]]) -> list[CitationKey]:
+    out = []
+    outside = lambda m: not any(a <= m.start() < b for a, b in ref_spans)  # noqa: E731
+    for m in _KEY_LABEL.finditer(text):
+        if outside(m):
+            out.append(CitationKey(m.group(0), m.start(), tuple(k.strip() for k in m.group(1).split(";")), "label"))
+    for m in _KEY_NUMBER.finditer(text):
+        if outside(m):
+            out.append(CitationKey(m.group(0), m.start(), tuple(_expand_numbers(m.group(1))), "number"))
+    for m in _KEY_PANDOC.finditer(text):
+        if outside(m):
+            out.append(CitationKey(m.group(0), m.start(), tuple(re.findall(r"@([\w:.\-]+)", m.group(0))), "pandoc"))
+    for m in _KEY_AUTHOR_YEAR.finditer(text):
+        if outside(m):
+            out.append(CitationKey(m.group(0), m.start(), (f"{m.group(1)} {m.group(2)}",), "author-year"))
+    return sorted(out, key=lambda c: c.start)
+
+
+def _expand_numbers(spec: str) -> list[str]:
+    out = []
+    for part in re.split(r"\s*,\s*", spec):
+        bounds = re.split(r"\s*[–-]\s*", part)
+        if len(bounds) == 2 and bounds[0].isdigit() and bounds[1].isdigit() and 0 <= int(bounds[1]) - int(bounds[0]) <= 50:
+            out.extend(str(n) for n in range(int(bounds[0]), int(bounds[1]) + 1))
+        else:
+            out.append(bounds[0])
+    return out
+
+
+def _checkable_key(cite: CitationKey, entries: list[RefEntry]) -> bool:
+    """Whether an unresolved key is a broken citation: author-year keys may cite works named
+    in the prose, and bracketed numbers without any reference list are rarely citations."""
+    return cite.style != "author-year" and (cite.style != "number" or bool(entries))
+
+
+def _resolve(key: str, style: str, text: str, entries: list[RefEntry]) -> RefEntry | None:
+    for entry in entries:
+        if style == "number" and entry.number is not None and str(entry.number) == key:
+            return entry
+        if style in ("label", "pandoc") and entry.label and entry.label.lower() == key.lower():
+            return entry
+        if style == "author-year":
+            surname, year = key.rsplit(" ", 1)
+            if entry.year == year and surname.lower() in text[entry.start:entry.end].lower():
+                return entry
+    return None
+
+
+# ---------------------------------------------------------------- subject and off-topic runs
+_SYMBOL = re.compile(r"(?<![\w\-])(?:\d{1,2}-[A-Z]{1,4}\d{1,2}[A-Z]?|[A-Z][A-Z0-9]{1,9}(?:-[A-Z0-9]{1,4})?)(?![\w\-])")
+_ROMAN = re.compile(r"^[IVXLCDM]+$")
+# General abbreviations that look like gene symbols but name methods, diseases, units or organisations.
+_NOT_GENES = frozenset("""
+DNA RNA MRNA CDNA PCR QPCR ELISA CNS PNS ALS EAE TBI GPCR GMP HEK CHO USA EU UK FDA NIH WHO DOI URL PMID HTML PDF
+KG AI ISO LTD INC PTE LLC GMBH CEO PHD MD SEM SD ATP GTP ADP NADH CO2 UV IV ICU MRI CT PET BBB CSF ECM SNP KO WT
+FAQ API JSON ID IDS PTM KD EC50 IC50 HR OR CI ANOVA DMSO PBS BSA LPS GFP RFP AAV HIV SARS COVID THE AND FOR NOT
+""".split())
+
+
+def _symbols(text: str) -> Iterable[tuple[str, int]]:
+    for m in _SYMBOL.finditer(text):
+        token = m.group(0)
+        if len(token) < 3 or _ROMAN.match(token) or token.upper() in _NOT_GENES or token.isdigit():
+            continue
+        if not any(ch.isalpha() for ch in token):
+            continue
+        yield token, m.start()
+
+
+def _subject(doc: Document) -> tuple[str, ...]:
+    """The genes/proteins the document is about: the title's symbols (hyphenated pairs such
+    as LIF-LIFR split), most frequent in the text first; else the text's most frequent
+    symbol if it occurs at least three times. Empty when there is no clear subject."""
+    counts = Counter(tok for tok, _ in _symbols(doc.text))
+    in_title: list[str] = []
+    for tok, _ in _symbols(doc.title):
+        parts = [p for p in tok.split("-") if len(p) >= 3 and p[0].isalpha()]
+        for part in (parts if len(parts) > 1 else [tok]):
+            if part not in in_title:
+                in_title.append(part)
+    if in_title:
+        return tuple(sorted(in_title, key=lambda tok: (-counts.get(tok, 0), in_title.index(tok))))
+    if counts:
+        symbol, n = counts.most_common(1)[0]
+        if n >= 3:
+            return (symbol,)
+    return ()
+
+
+def _own(token: str, subjects: Sequence[str]) -> bool:
+    """A symbol that is, or starts with, a subject symbol (LIFR for LIF) belongs to the subject."""
+    return any(token.upper().startswith(s.upper()) for s in subjects)
+
+
+def _off_topic(text: str, sections: list[_Section], subjects: Sequence[str], ref_spans: list[tuple[int, int]]) -> list[OffTopic]:
+    """Runs of consecutive sections that never name a subject symbol, whose most frequent
+    other symbol occurs at least 3 times and twice as often as the next one."""
+    mention = re.compile("|".join(rf"(?<![\w-]){re.escape(s)}(?![a-z0-9])" for s in subjects), re.I)
+
+    def foreign(sec: _Section) -> list[str]:
+        return [tok for tok, _ in _symbols(text[sec.start:sec.end]) if not _own(tok, subjects)]
+
+    runs: list[list[_Section]] = []
+    current: list[_Section] = []
+    for sec in sections:
+        body = text[sec.start:sec.end]
+        if mention.search(body) or any(a <= sec.start < b for a, b in ref_spans):
+            if current:
+                runs.append(current)
+            current = []
+        else:
+            current.append(sec)
+    if current:
+        runs.append(current)
+    out = []
+    for run in runs:
+        counts = Counter(tok for sec in run for tok in foreign(sec)).most_common()
+        if not counts or counts[0][1] < 3 or (len(counts) > 1 and counts[0][1] < 2 * counts[1][1]):
+            continue
+        kept = [sec for sec in run if foreign(sec)]
+        start, end = kept[0].start, kept[-1].end
+        if end - start > 0.6 * len(text):
+            continue  # most of the document: the subject guess is more likely wrong than the text
+        out.append(OffTopic(start, end, tuple(sec.heading for sec in kept), subjects[0], counts[0][0], tuple(counts[:5])))
+    return out
+
+
+# ---------------------------------------------------------------- source assessment
+def assess_sources(documents: Iterable[Document], conflicts: Sequence[Mapping[str, Any]] | None = None) -> dict[str, SourceAssessment]:
+    """Flags and tier for every document; ``conflicts`` (from find_conflicts) is computed when not given."""
+    documents = list(documents)
+    if conflicts is None:
+        conflicts = find_conflicts(documents)
+    return {doc.doc_id: assess_document(doc, conflicts) for doc in documents}
+
+
+def assess_document(doc: Document, conflicts: Sequence[Mapping[str, Any]] = ()) -> SourceAssessment:
+    analysis = _analyse(doc)
+    flags: list[Flag] = []
+    flags += _phrase_flags(doc, analysis)
+    flags += _noise_flags(doc)
+    flags += _reference_flags(doc, analysis)
+    flags += _off_topic_flags(doc, analysis)
+    flags += _conflict_flags(doc, conflicts)
+    flags += _doc_type_flags(doc, {f.kind for f in flags})
+    flags = _apply_overrides(doc, flags)
+    tier, reasons = explain_tier(flags, doc)
+    return SourceAssessment(doc.doc_id, tier, tuple(flags), tuple(reasons))
+
+
+def _phrase_flags(doc: Document, analysis: _Analysis) -> list[Flag]:
+    text = doc.text
+    found: dict[str, list[tuple[_Rule, int, int]]] = {}
+    for rule in PHRASE_RULES:
+        for m in rule.pattern.finditer(text):
+            if not analysis.in_refs(m.start()):
+                found.setdefault(rule.kind, []).append((rule, m.start(), m.end()))
+    out = []
+    for kind, hits in found.items():
+        if not any(rule.strong for rule, _, _ in hits) and len({analysis.sentence_at(s) for _, s, _ in hits}) < _WEAK_NEEDED:
+            continue
+        order = {id(rule): i for i, rule in enumerate(PHRASE_RULES)}
+        hits.sort(key=lambda h: (not h[0].strong, order[id(h[0])], h[1]))
+        used_rules, used_quotes, kind_flags = set(), set(), []
+        for rule, s, e in hits:
+            if id(rule) in used_rules and rule.strong:
+                continue
+            offset, quote = _quote(text, s, e, analysis)
+            if offset in used_quotes:
+                continue
+            used_rules.add(id(rule))
+            used_quotes.add(offset)
+            kind_flags.append(Flag(kind, rule.severity or DEFAULT_SEVERITY[kind], rule.reason, quote, offset))
+            if len(kind_flags) == MAX_PER_KIND:
+                break
+        out += kind_flags
+    for item in doc.noise:  # wiki chrome that normalisation removed
+        m = _WIKI_NOISE.search(item)
+        if m and sum(f.kind == "encyclopedia" for f in out) < MAX_PER_KIND:
+            quote = _raw_quote(doc, item)
+            if quote:
+                out.append(Flag("encyclopedia", DEFAULT_SEVERITY["encyclopedia"], "wiki page chrome (removed from the text)", quote, None))
+    return out
+
+
+_raw_cache: dict[str, str | None] = {}
+
+
+def _raw_text(doc: Document) -> str | None:
+    """The raw source file, to verify quotes of removed noise (None when there is no file)."""
+    path = doc.source_path
+    if path not in _raw_cache:
+        from lifqa.corpus import decode_file  # local import: corpus imports nothing from here, but keep load order simple
+
+        raw = None
+        if path and Path(path).is_file():
+            raw, _ = decode_file(Path(path))
+        if len(_raw_cache) > 64:
+            _raw_cache.clear()
+        _raw_cache[path] = raw
+    return _raw_cache[path]
+
+
+def _raw_quote(doc: Document, item: str) -> str | None:
+    """A quote of a removed noise item that occurs verbatim in the raw file: the item, else its
+    longest line that does. Without a raw file, the item's first line as removed."""
+    raw = _raw_text(doc)
+    candidates = [item] + sorted((line.strip() for line in item.split("\n") if line.strip()), key=len, reverse=True)
+    if raw is None:
+        return candidates[1][:_QUOTE_LIMIT] if len(candidates) > 1 else None
+    for quote in candidates:
+        if quote and quote in raw:
+            return quote if len(quote) <= _QUOTE_LIMIT else quote[:_QUOTE_LIMIT].rsplit(" ", 1)[0]
+    return None
+
+
+_TEXT_NOISE = [
+    (re.compile(r"^[ \t]*\|.*\|[ \t]*$|^[^\n|]{1,80} \|[ \t]*$", re.M), "table markup remnants ('|' separators) left in the text"),
+    (re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>\n]*)?/?>"), "HTML tags left in the text"),
+    (re.compile(r"&(?:[a-z]{2,8}|#\d{2,5});"), "unconverted HTML entities"),
+    (re.compile(r"\{'[\w]+': "), "a serialised data record (page metadata) left in the text"),
+]
+
+
+def _noise_flags(doc: Document) -> list[Flag]:
+    out: list[Flag] = []
+    severity = DEFAULT_SEVERITY["extraction_noise"]
+    for pattern, reason in _TEXT_NOISE:
+        hits = list(pattern.finditer(doc.text))
+        if hits:
+            offset, quote = _quote(doc.text, hits[0].start(), hits[0].end())
+            out.append(Flag("extraction_noise", severity, f"{reason} ({len(hits)} place{'s' * (len(hits) > 1)})", quote, offset))
+    groups: dict[str, list[str]] = {}
+    for item in doc.noise:
+        if item.lstrip().startswith("<"):
+            groups.setdefault("tag", []).append(item)
+        elif not any(ch.isalnum() for ch in item):
+            groups.setdefault("symbols", []).append(item)
+        elif "\n" in item or (item in doc.text and len(item) >= 8):
+            groups.setdefault("repeat", []).append(item)
+        else:
+            groups.setdefault("chrome", []).append(item)
+    for group, items in groups.items():
+        if len(out) >= MAX_PER_KIND:
+            break
+        n = len(items)
+        if group == "repeat":
+            block = max(items, key=len)
+            where = doc.text.find(block)
+            if where != -1:  # quote the kept copy of the repeated block
+                quote = block[:_QUOTE_LIMIT].rsplit("\n", 1)[0] if len(block) > _QUOTE_LIMIT else block
+                out.append(Flag("extraction_noise", severity, f"repeated block{'s' * (n > 1)} removed ({n}); the kept copy is quoted", quote, where))
+                continue
+        quote = next((q for q in (_raw_quote(doc, item) for item in sorted(items, key=len, reverse=True)) if q), None)
+        if quote is None:
+            continue
+        reason = {"tag": f"embedded markup removed ({n} tag{'s' * (n > 1)}, e.g. an iframe or script)",
+                  "repeat": f"repeated block{'s' * (n > 1)} removed ({n})",
+                  "symbols": f"stray separator or symbol line{'s' * (n > 1)} removed ({n})",
+                  "chrome": f"page chrome removed ({n} line{'s' * (n > 1)}: navigation, badges, prompts, browser warnings)"}[group]
+        out.append(Flag("extraction_noise", severity, reason, quote, None))
+    return out[:MAX_PER_KIND]
+
+
+def _prose_sentences(doc: Document, analysis: _Analysis) -> list[tuple[int, int]]:
+    return [(s, e) for s, e, h in analysis.sentences
+            if not h and len(doc.text[s:e].split()) >= 8 and doc.text[e - 1] in ".!?" and not analysis.in_refs(s)]
+
+
+def _reference_flags(doc: Document, analysis: _Analysis) -> list[Flag]:
+    text, entries = doc.text, analysis.entries
+    out: list[Flag] = []
+    checkable = [e for e in entries if e.checkable]
+    unverifiable = [e for e in entries if not e.checkable]
+    inline_dois = [m for m in _DOI.finditer(text) if not analysis.in_refs(m.start())]
+    if len(checkable) >= 2 and len(checkable) >= len(entries) / 2:
+        first = checkable[0]
+        offset, quote = _quote(text, first.start, first.end)
+        with_doi = sum(1 for e in checkable if e.doi)
+        out.append(Flag("cites_sources", "info",
+                        f"{len(checkable)} of {len(entries)} reference-list entries can be checked ({with_doi} with a DOI)", quote, offset))
+    elif not entries and len(inline_dois) >= 2:
+        offset, quote = _quote(text, inline_dois[0].start(), inline_dois[0].end(), analysis)
+        out.append(Flag("cites_sources", "info", f"cites {len(inline_dois)} works by DOI in the text", quote, offset))
+    if unverifiable:
+        first = unverifiable[0]
+        initials = sum(1 for e in unverifiable if e.initials_only)
+        detail = (f"give authors as initials only (e.g. \"{first.initials_only}\") and no DOI" if first.initials_only
+                  else "give no DOI and no journal, year and named authors")
+        severity = "medium" if len(unverifiable) > len(entries) / 2 else "low"
+        offset, quote = _quote(text, first.start, first.end)
+        out.append(Flag("unverifiable_references", severity,
+                        f"{len(unverifiable)} of {len(entries)} references {detail}, so they cannot be traced"
+                        + (f" ({initials} initials-only)" if initials and not first.initials_only else ""), quote, offset))
+    dangling = [(c, key) for c in analysis.citations for key in c.keys
+                if _checkable_key(c, entries) and _resolve(key, c.style, text, entries) is None]
+    if dangling:
+        first = dangling[0][0]
+        out.append(Flag("unverifiable_references", "medium",
+                        f"cites {first.text}, which no reference-list entry matches ({len(dangling)} unmatched citation key{'s' * (len(dangling) > 1)})",
+                        first.text, first.start))
+    if not entries and not inline_dois and not dangling and doc.metadata.get("doc_type") != "abstract":
+        prose = _prose_sentences(doc, analysis)
+        words = sum(len(text[s:e].split()) for s, e in prose)
+        if words >= 150:
+            s, e = prose[0]
+            offset, quote = _quote(text, s, e, analysis)
+            out.append(Flag("no_references", DEFAULT_SEVERITY["no_references"],
+                            f"{len(prose)} sentences ({words} words) of factual prose, but no reference list, DOI or citation to check them against",
+                            quote, offset))
+    return out
+
+
+def _off_topic_flags(doc: Document, analysis: _Analysis) -> list[Flag]:
+    out = []
+    for run in analysis.off_topic[:MAX_PER_KIND]:
+        first = next(pos for tok, pos in _symbols(doc.text[run.start:run.end]) if tok == run.symbol) + run.start
+        offset, quote = _quote(doc.text, first, first + len(run.symbol), analysis)
+        others = ", ".join(f"{tok} ×{n}" for tok, n in run.counts[1:4])
+        heads = ", ".join(f"'{h}'" for h in run.headings[:6] if h) + (" …" if len(run.headings) > 6 else "")
+        out.append(Flag("off_topic_content", DEFAULT_SEVERITY["off_topic_content"],
+                        f"sections {heads} (chars {run.start}-{run.end}) never name {run.subject}, the document's subject; "
+                        f"they are about {run.symbol} (×{dict(run.counts)[run.symbol]}{'; also ' + others if others else ''})",
+                        quote, offset))
+    return out
+
+
+def _conflict_flags(doc: Document, conflicts: Sequence[Mapping[str, Any]]) -> list[Flag]:
+    out = []
+    for conflict in conflicts:
+        if conflict.get("status") != "conflict":
+            continue
+        mine = [v for v in conflict["values"] if doc.doc_id in v["doc_ids"]]
+        others = [v for v in conflict["values"] if doc.doc_id not in v["doc_ids"]]
+        if not mine or not others:
+            continue
+        evidence = next(ev for ev in mine[0]["evidence"] if ev["doc_id"] == doc.doc_id)
+        other = "; ".join(f"{v['value']} ({', '.join(v['doc_ids'])})" for v in others)
+        out.append(Flag("conflicting_facts", DEFAULT_SEVERITY["conflicting_facts"],
+                        f"states {conflict['label']} {mine[0]['value']}, but other sources state {other}",
+                        evidence["quote"], evidence["offset"]))
+    return out
+
+
+def _doc_type_flags(doc: Document, found: set[str]) -> list[Flag]:
+    doc_type = doc.metadata.get("doc_type")
+    if doc_type in _DOC_TYPE_FLAGS:
+        kind, reason = _DOC_TYPE_FLAGS[doc_type]
+        if kind not in found:
+            return [Flag(kind, DEFAULT_SEVERITY[kind], reason, "metadata:doc_type", None)]
     return []
 
 
+# ---------------------------------------------------------------- curator overrides
+_OVERRIDE_FIELDS = {"flags": ("kind", "reason", "severity", "quote"), "suppress_flags": ("kind", "reason")}
+
+
+def validate_overrides(doc: Document) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    """The curator's ``flags`` and ``suppress_flags`` entries, checked; a bad entry is a
+    CorpusError naming the file, the entry and the fix."""
+    where = f"metadata for '{doc.metadata.get('file', doc.doc_id)}'"
+    example = {"flags": 'flags = [{kind = "ai_generated", reason = "the publisher confirmed it"}]',
+               "suppress_flags": 'suppress_flags = [{kind = "encyclopedia", reason = "curated expert page, not a mirror"}]'}
+    result: dict[str, list[dict[str, str]]] = {}
+    for name, allowed in _OVERRIDE_FIELDS.items():
+        value = doc.metadata.get(name, [])
+        if isinstance(value, Mapping):
+            value = [value]
+        if not isinstance(value, list):
+            raise CorpusError(f"{where}: '{name}' must be a list of tables, e.g. {example[name]}")
+        entries = []
+        for i, entry in enumerate(value):
+            at = f"{where}: {name}[{i}]"
+            if not isinstance(entry, Mapping):
+                raise CorpusError(f"{at} must be a table with kind and reason, e.g. {example[name]}")
+            unknown = sorted(set(entry) - set(allowed))
+            if unknown:
+                raise CorpusError(f"{at} has unknown field(s) {', '.join(unknown)}; valid fields: {', '.join(allowed)}")
+            kind = entry.get("kind")
+            if kind not in FLAG_KINDS or kind == "curator_override":
+                raise CorpusError(f"{at}: kind {kind!r} is not a flag kind; valid kinds: {', '.join(k for k in FLAG_KINDS if k != 'curator_override')}")
+            reason = entry.get("reason")
+            if not isinstance(reason, str) or not reason.strip():
+                raise CorpusError(f"{at}: give a 'reason' (why the curator overrides the rules), e.g. {example[name]}")
+            severity = entry.get("severity", DEFAULT_SEVERITY[kind])
+            if severity not in SEVERITIES:
+                raise CorpusError(f"{at}: severity {severity!r} is not valid; use one of {', '.join(SEVERITIES)}")
+            quote = entry.get("quote")
+            if quote is not None and (not isinstance(quote, str) or not quote or quote not in doc.text):
+                raise CorpusError(f"{at}: quote {str(quote)[:60]!r} does not occur in the document text; copy it verbatim or leave it out")
+            entries.append({"kind": kind, "reason": reason.strip(), "severity": severity, **({"quote": quote} if quote else {})})
+        result[name] = entries
+    return result["flags"], result["suppress_flags"]
+
+
+def _apply_overrides(doc: Document, flags: list[Flag]) -> list[Flag]:
+    added, suppressed = validate_overrides(doc)
+    out = list(flags)
+    for entry in suppressed:
+        out = [f for f in out if f.kind != entry["kind"]]
+        out.append(Flag("curator_override", "info", f"curator suppressed {entry['kind']}: {entry['reason']}", "metadata:suppress_flags", None))
+    for entry in added:
+        quote = entry.get("quote")
+        out.append(Flag(entry["kind"], entry["severity"], f"curator: {entry['reason']}",
+                        quote or "metadata:flags", doc.text.find(quote) if quote else None))
+    return out
+
+
+# ---------------------------------------------------------------- tiers
+def explain_tier(flags: Sequence[Flag], document: Document | None = None) -> tuple[str, list[str]]:
+    """The tier the flags earn and the steps that led to it (see the module docstring)."""
+    if not flags and document is not None and not document.metadata.get("doc_type") and len(document.text.split()) < 50:
+        return "unknown", ["fewer than 50 words, no doc_type and no flags: nothing to judge"]
+    worst: dict[str, str] = {}
+    for flag in flags:
+        if SEVERITIES.index(flag.severity if flag.severity in SEVERITIES else "info") >= SEVERITIES.index(worst.get(flag.kind, "info")):
+            worst[flag.kind] = flag.severity if flag.severity in SEVERITIES else "info"
+    points, reasons = 0, []
+    for kind, severity in worst.items():
+        if kind in POSITIVE_KINDS:
+            points -= 1
+            reasons.append(f"{kind}: -1")
+        elif _POINTS[severity]:
+            points += _POINTS[severity]
+            reasons.append(f"{kind} ({severity}): +{_POINTS[severity]}")
+    tier = "high" if points <= 0 else "medium" if points <= 3 else "low"
+    reasons.append(f"{points} point{'s' * (abs(points) != 1)} -> {tier} (0 or fewer: high; 1-3: medium; 4 or more: low)")
+    capped = [k for k in CAPPED_KINDS if k in worst]
+    if tier == "high" and capped:
+        tier = "medium"
+        reasons.append(f"at most medium: flagged {', '.join(capped)}")
+    return tier, reasons
+
+
+def check_flag_kinds(kinds: Iterable[str]) -> set[str]:
+    """The flag kinds of an --exclude option, stripped; an unknown kind is an InputError naming the valid ones."""
+    wanted = {k.strip() for k in kinds if k and k.strip()}
+    unknown = sorted(wanted - set(FLAG_KINDS))
+    if unknown:
+        raise InputError(f"unknown flag kind(s) {', '.join(unknown)}. Valid kinds: {', '.join(FLAG_KINDS)}")
+    return wanted
+
+
+# ---------------------------------------------------------------- passages
 def passage_flags(chunk: Chunk, source: Any) -> tuple[Flag, ...]:
-    return ()
+    """Flags of one passage beyond its source's: inside an off-topic section; citing a key
+    the reference list resolves to a DOI (positive) or that no entry matches."""
+    doc: Document = source.document
+    analysis = _analyse(doc)
+    text, out = doc.text, []
+    length = max(1, chunk.char_end - chunk.char_start)
+    for run in analysis.off_topic:
+        overlap = min(chunk.char_end, run.end) - max(chunk.char_start, run.start)
+        if overlap * 2 < length:
+            continue
+        lo, hi = max(chunk.char_start, run.start), min(chunk.char_end, run.end)
+        mention = next(((tok, pos + lo) for tok, pos in _symbols(text[lo:hi]) if not _own(tok, analysis.subjects)), None)
+        at = mention[1] if mention else lo
+        offset, quote = _quote(text, at, at + (len(mention[0]) if mention else 1), analysis)
+        out.append(Flag("off_topic_content", "medium",
+                        f"this passage lies in a part of the document that never names {run.subject} and is about {run.symbol}",
+                        quote, offset))
+    positive = negative = 0
+    for cite in analysis.citations:
+        if not chunk.char_start <= cite.start < chunk.char_end:
+            continue
+        for key in cite.keys:
+            entry = _resolve(key, cite.style, text, analysis.entries)
+            if entry is not None and entry.doi and positive < MAX_PER_KIND:
+                positive += 1
+                out.append(Flag("cites_sources", "info", f"this passage cites {key}, which the reference list resolves to doi:{entry.doi}",
+                                cite.text, cite.start))
+            elif entry is None and _checkable_key(cite, analysis.entries) and negative < MAX_PER_KIND:
+                negative += 1
+                out.append(Flag("unverifiable_references", "medium", f"this passage cites {key}, which no reference-list entry matches",
+                                cite.text, cite.start))
+            elif entry is not None and not entry.checkable and negative < MAX_PER_KIND:
+                negative += 1
+                out.append(Flag("unverifiable_references", "low", f"this passage cites {key}, whose reference cannot be traced (no DOI, initials-only authors)",
+                                cite.text, cite.start))
+    return tuple(out)
+
+
+# ---------------------------------------------------------------- facts and conflicts
+@dataclass(frozen=True)
+class Fact:
+    """One typed fact a document states, normalised, with its verbatim evidence."""
+
+    field: str
+    value: str  # normalised, the comparison key
+    doc_id: str
+    quote: str
+    offset: int
+    species: str = "human"
+    qualifier: str = ""
+    number: tuple[float, float] | None = None  # numeric value or range, for measurements
+
+
+FIELD_LABELS = {
+    "ncbi_gene_id": "NCBI Gene ID", "omim": "OMIM number", "hgnc_id": "HGNC ID", "uniprot": "UniProt accession",
+    "ensembl_gene": "Ensembl gene ID", "pdb": "PDB structure", "refseq": "RefSeq accession",
+    "chromosomal_location": "chromosomal location", "protein_length_aa": "protein length (amino acids)",
+    "molecular_weight": "molecular weight",
+}
+_MULTI_VALUED = ("pdb", "refseq")  # a gene has many structures and transcripts: different ids do not contradict
+_UNIPROT = r"(?:[OPQ][0-9][A-Z0-9]{3}[0-9]|[A-NR-Z][0-9](?:[A-Z][A-Z0-9]{2}[0-9]){1,2})"
+_SEP = r"\s*(?:[:#=]\s*)?"
+_ID_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("ncbi_gene_id", re.compile(rf"\b(?:NCBI\s+Gene|Entrez(?:\s+Gene)?|Gene\s*ID)(?:\s+ID)?{_SEP}(\d{{1,9}})\b")),
+    ("ncbi_gene_id", re.compile(r"ncbi\.nlm\.nih\.gov/gene/(\d{1,9})\b")),
+    ("omim", re.compile(rf"\b(?:OMIM|MIM)(?:\s+(?:ID|number|no\.?))?{_SEP}\*?(\d{{6}})\b")),
+    ("omim", re.compile(r"omim\.org/entry/(\d{6})\b")),
+    ("hgnc_id", re.compile(rf"\b(?:HGNC|HUGO)(?:\s+ID)?{_SEP}(?:HGNC:)?(\d{{1,6}})\b")),
+    ("uniprot", re.compile(rf"\bUniProt(?:KB)?(?:/Swiss-Prot)?(?:\s+(?:ID|AC|accession))?{_SEP}({_UNIPROT})(?:-\d+)?\b")),
+    ("uniprot", re.compile(rf"uniprot\.org/(?:uniprot|uniprotkb)/({_UNIPROT})\b")),
+    ("ensembl_gene", re.compile(r"\b(ENS(?:[A-Z]{3})?G\d{11})\b")),
+    ("pdb", re.compile(rf"\bPDB(?:\s+(?:ID|entry|code))?{_SEP}([0-9][A-Za-z0-9]{{3}})\b")),
+    ("refseq", re.compile(r"\b((?:NM|NP|NR|XM|XP|NG|NC)_\d{6,9})(?:\.\d+)?\b")),
+]
+_BAND = r"[pq]\d{1,2}(?:\.\d{1,3})?(?:\s*[-–]\s*[pq]?\d{1,2}(?:\.\d{1,3})?)?"
+_LOCUS_PATTERNS = [
+    re.compile(rf"\b(?:Chromosomal\s+location|Cytogenetic\s+(?:band|location)|Map\s+location|Gene\s+location|Locus|Location)\s*:?\s*"
+               rf"(?:Chr(?:omosome)?\.?\s*)?(?P<chrom>\d{{1,2}}|X|Y)\s*(?P<band>{_BAND})", re.I),
+    re.compile(rf"\bchromosome\s+(?P<chrom>\d{{1,2}}|X|Y)\s*(?P<band>{_BAND})(?!\w|\.\d)", re.I),
+    re.compile(r"(?<![\w.])(?P<chrom>\d{1,2}|X|Y)(?P<band>[pq]\d{1,2}(?:\.\d{1,3})?(?:[-–][pq]?\d{1,2}(?:\.\d{1,3})?)?)(?!\w|\.\d)"),
+]
+_PROTEIN = r"(?:protein|polypeptide|glycoprotein|precursor|peptide|chain|cytokine|isoform|form)"
+_LENGTH_PATTERNS = [
+    re.compile(rf"\b(?P<n>\d{{2,5}})[- ]?(?:amino[- ]acids?|aa|residues?)(?:[- ]long)?\s+(?:[\w-]+\s+){{0,3}}?{_PROTEIN}\b", re.I),
+    re.compile(rf"\b{_PROTEIN}\s+(?:of|with|comprising|containing|consisting of)\s+(?P<n>\d{{2,5}})\s+(?:amino[- ]acids|residues|aa)\b", re.I),
+    re.compile(r"\b(?:protein\s+)?length\s*:?\s*(?P<n>\d{2,5})\s*(?:aa|amino acids|residues)\b", re.I),
+]
+_MASS = re.compile(r"(?<![\w.])(?P<a>\d+(?:\.\d+)?)(?:\s*[-–]\s*(?P<b>\d+(?:\.\d+)?))?\s*(?P<unit>kDa|kD|Da)\b")
+_MASS_CONTEXT = re.compile(r"molecular (?:weight|mass)|\bMW\b|\bMr\b|\bmass\b|\bweigh|\bprotein\b|\bglycoprotein\b|\bapparent\b", re.I)
+_CALCULATED = re.compile(r"\b(?:core|predicted|calculated|theoretical|deglycosylated|unglycosylated|non-glycosylated|polypeptide)\b", re.I)
+_APPARENT = re.compile(r"\b(?:apparent|observed|glycosylated|SDS-PAGE|gel)\b", re.I)
+_LENGTH_QUALIFIER = re.compile(r"\b(precursor|mature|unprocessed|full-length|signal peptide)\b", re.I)
+_SPECIES = re.compile(r"\b(human|homo sapiens|mouse|mice|murine|mus musculus|rat|rats|bovine|porcine|zebrafish|chicken|canine|feline|equine|ovine)\b", re.I)
+_SPECIES_NAME = {"homo sapiens": "human", "mice": "mouse", "murine": "mouse", "mus musculus": "mouse", "rats": "rat"}
+
+
+def extract_facts(doc: Document) -> list[Fact]:
+    """Typed facts of one document (see FIELD_LABELS), outside reference lists and off-topic sections."""
+    analysis = _analyse(doc)
+    text = doc.text
+    facts: list[Fact] = []
+    taken: list[tuple[int, int]] = []
+
+    def add(field_name: str, value: str, m: re.Match[str], qualifier: str = "", number: tuple[float, float] | None = None,
+            start: int | None = None) -> None:
+        start = m.start() if start is None else start
+        if analysis.in_refs(start) or analysis.in_off_topic(start):
+            return
+        if field_name == "chromosomal_location":
+            if any(a < m.end() and start < b for a, b in taken):
+                return  # a bare band already matched by a labelled pattern
+            taken.append((start, m.end()))
+        facts.append(Fact(field_name, value, doc.doc_id, text[start:m.end()], start, _species(text, start, analysis), qualifier, number))
+
+    for field_name, pattern in _ID_PATTERNS:
+        for m in pattern.finditer(text):
+            add(field_name, _normalise_id(field_name, m.group(1)), m)
+    for pattern in _LOCUS_PATTERNS:
+        for m in pattern.finditer(text):
+            band = re.sub(r"\s+", "", m.group("band")).replace("–", "-")
+            if "-" in band and not re.match(r"[pq]", band.split("-")[1]):
+                band = band.replace("-", "-" + band[0])
+            add("chromosomal_location", f"{m.group('chrom').upper()}{band}", m)
+    for pattern in _LENGTH_PATTERNS:
+        for m in pattern.finditer(text):
+            if any(f.field == "protein_length_aa" and f.offset == m.start() for f in facts):
+                continue
+            context = text[max(0, m.start() - 40):m.end() + 40]
+            qualifier = (_LENGTH_QUALIFIER.search(context) or [""])[0].lower()
+            n = int(m.group("n"))
+            add("protein_length_aa", str(n), m, qualifier, (n, n))
+    for m in _MASS.finditer(text):
+        span = analysis.sentence_at(m.start()) or (max(0, m.start() - 80), m.end())
+        before = text[max(span[0], m.start() - 80):m.start()]
+        if not _MASS_CONTEXT.search(text[span[0]:span[1]]):
+            continue
+        scale = 0.001 if m.group("unit") == "Da" else 1.0
+        lo = float(m.group("a")) * scale
+        hi = float(m.group("b")) * scale if m.group("b") else lo
+        if not 1 <= lo <= 5000:
+            continue
+        words = sorted([*_CALCULATED.finditer(before), *_APPARENT.finditer(before)], key=lambda w: w.start())
+        qualifier, start = "", m.start()
+        if words:  # the qualifier nearest before the value ("core molecular weight of 20 kDa")
+            qualifier, start = words[-1].group(0).lower(), m.start() - len(before) + words[-1].start()
+        elif re.search(r"glycosylat", text[m.end():span[1]], re.I):
+            qualifier = "apparent"
+        add("molecular_weight", _mass_text(lo, hi), m, qualifier, (lo, hi), start)
+    return facts
+
+
+def _normalise_id(field_name: str, value: str) -> str:
+    if field_name == "hgnc_id":
+        return f"HGNC:{int(value)}"
+    if field_name in ("uniprot", "pdb", "ensembl_gene", "refseq"):
+        return value.upper()
+    return value.lstrip("0") or "0"
+
+
+def _species(text: str, offset: int, analysis: _Analysis) -> str:
+    """The species word nearest before the fact in its sentence; human when none is named."""
+    span = analysis.sentence_at(offset)
+    start = span[0] if span else max(0, offset - 120)
+    words = list(_SPECIES.finditer(text, start, offset))
+    if not words:
+        return "human"
+    word = words[-1].group(1).lower()
+    return _SPECIES_NAME.get(word, word)
+
+
+def _mass_kind(qualifier: str) -> str:
+    """'apparent' (glycosylated, as on a gel), 'calculated' (polypeptide) or '' (unstated)."""
+    if not qualifier:
+        return ""
+    return "apparent" if _APPARENT.fullmatch(qualifier) else "calculated"
+
+
+def _mass_text(lo: float, hi: float) -> str:
+    fmt = lambda x: f"{x:g}"  # noqa: E731
+    return f"{fmt(lo)} kDa" if lo == hi else f"{fmt(lo)}-{fmt(hi)} kDa"
+
+
+def find_conflicts(documents: Iterable[Document]) -> list[dict[str, Any]]:
+    """Facts on which sources disagree, one record per field and species:
+    ``{"field", "label", "species", "status": "conflict"|"benign", "scope", "note",
+    "values": [{"value", "doc_ids", "qualifier", "evidence": [{"doc_id", "quote", "offset"}]}]}``.
+    Agreeing sources produce no record."""
+    groups: dict[tuple[str, str], list[Fact]] = {}
+    for doc in documents:
+        for fact in extract_facts(doc):
+            groups.setdefault((fact.field, fact.species), []).append(fact)
+    out = []
+    for (field_name, species), facts in sorted(groups.items()):
+        record = _compare(field_name, species, facts)
+        if record is not None:
+            out.append(record)
+    return out
+
+
+def _compare(field_name: str, species: str, facts: list[Fact]) -> dict[str, Any] | None:
+    values: dict[tuple[str, str], list[Fact]] = {}
+    for fact in facts:
+        values.setdefault((fact.value, fact.qualifier if field_name in ("molecular_weight", "protein_length_aa") else ""), []).append(fact)
+    if len({v for v, _ in values}) < 2:
+        return None
+    keys = list(values)
+    doc_sets = {k: {f.doc_id for f in values[k]} for k in keys}
+    verdicts: list[tuple[str, str, tuple[str, str], tuple[str, str]]] = []
+    for i, a in enumerate(keys):
+        for b in keys[i + 1:]:
+            if a[0] == b[0]:
+                continue
+            cross = doc_sets[a] != doc_sets[b] or len(doc_sets[a]) > 1
+            verdict = _judge(field_name, values[a][0], values[b][0], cross)
+            if verdict is not None:
+                verdicts.append((*verdict, a, b))
+    if field_name not in ("chromosomal_location", "protein_length_aa", "molecular_weight") and field_name not in _MULTI_VALUED:
+        verdicts = [v for v in verdicts if _ids_disjoint(field_name, facts, values[v[2]][0].value, values[v[3]][0].value)]
+    if not verdicts:
+        return None
+    involved = [k for k in keys if any(k in (v[2], v[3]) for v in verdicts)]
+    docs = {d for k in involved for d in doc_sets[k]}
+    status = "conflict" if any(v[0] == "conflict" for v in verdicts) else "benign"
+    notes = list(dict.fromkeys(v[1] for v in verdicts))
+    return {
+        "field": field_name,
+        "label": FIELD_LABELS[field_name],
+        "species": species,
+        "status": status,
+        "scope": "cross_source" if len(docs) > 1 else "within_source",
+        "note": " ".join(notes),
+        "values": [{
+            "value": k[0] + (f" ({k[1]})" if k[1] else ""),
+            "doc_ids": sorted(doc_sets[k]),
+            "qualifier": k[1],
+            "evidence": [{"doc_id": f.doc_id, "quote": f.quote, "offset": f.offset}
+                         for f in _first_per_doc(values[k])],
+        } for k in involved],
+    }
+
+
+def _first_per_doc(facts: list[Fact]) -> list[Fact]:
+    seen, out = set(), []
+    for fact in sorted(facts, key=lambda f: (f.doc_id, f.offset)):
+        if fact.doc_id not in seen:
+            seen.add(fact.doc_id)
+            out.append(fact)
+    return out
+
+
+def _ids_disjoint(field_name: str, facts: list[Fact], a: str, b: str) -> bool:
+    """Two sources conflict on an identifier only if one states a and the other b, and
+    neither also states the other's value (a page may list a gene and a phenotype id)."""
+    per_doc: dict[str, set[str]] = {}
+    for fact in facts:
+        per_doc.setdefault(fact.doc_id, set()).add(fact.value)
+    with_a = [d for d, vals in per_doc.items() if a in vals and b not in vals]
+    with_b = [d for d, vals in per_doc.items() if b in vals and a not in vals]
+    return bool(with_a and with_b)
+
+
+def _judge(field_name: str, a: Fact, b: Fact, cross: bool) -> tuple[str, str] | None:
+    """('conflict'|'benign', note) for two different values, or None when they do not disagree."""
+    if field_name in _MULTI_VALUED:
+        return ("benign", f"Sources name different {FIELD_LABELS[field_name]}s ({a.value}, {b.value}); a gene has several, "
+                          "so this is not a contradiction.") if cross else None
+    if field_name == "chromosomal_location":
+        return _judge_locus(a.value, b.value)
+    if field_name == "protein_length_aa":
+        return _judge_length(a, b, cross)
+    if field_name == "molecular_weight":
+        return _judge_mass(a, b, cross)
+    if not cross:
+        return None
+    return ("conflict", f"The sources give different {FIELD_LABELS[field_name]}s ({a.value} vs {b.value}) for the same gene; "
+                        "an identifier has one right value, so check it in the source database.")
+
+
+def _band_bounds(value: str) -> tuple[str, str, tuple[int, ...], tuple[int, ...]] | None:
+    m = re.fullmatch(r"(\d{1,2}|X|Y)([pq])([\d.]+)(?:-([pq])([\d.]+))?", value)
+    if not m:
+        return None
+    digits = lambda band: tuple(int(ch) for ch in band.replace(".", ""))  # noqa: E731
+    lo, hi = digits(m.group(3)), digits(m.group(5) or m.group(3))
+    if m.group(4) and m.group(4) != m.group(2):
+        return None  # a range across the centromere: compare as text only
+    pad = lambda t, fill: t + (fill,) * (6 - len(t))  # noqa: E731
+    return m.group(1), m.group(2), pad(lo, 0), pad(hi, 9)
+
+
+def _judge_locus(a: str, b: str) -> tuple[str, str] | None:
+    ba, bb = _band_bounds(a), _band_bounds(b)
+    if ba is None or bb is None or ba[0] != bb[0] or ba[1] != bb[1]:
+        return ("conflict", f"The sources place the gene at different chromosomal locations ({a} vs {b}).")
+    inside = lambda x, y: y[2] <= x[2] and x[3] <= y[3]  # noqa: E731
+    if inside(ba, bb) or inside(bb, ba):
+        narrow, wide = (a, b) if inside(ba, bb) else (b, a)
+        return ("benign", f"Band {narrow} lies inside {wide}: the sources differ in precision, not in fact.")
+    if ba[2] <= bb[3] and bb[2] <= ba[3]:
+        return ("benign", f"The bands {a} and {b} overlap: the sources differ in precision, not in fact.")
+    return ("conflict", f"The sources place the gene at different bands of chromosome {ba[0]} ({a} vs {b}).")
+
+
+def _judge_length(a: Fact, b: Fact, cross: bool) -> tuple[str, str] | None:
+    diff = abs(int(a.value) - int(b.value))
+    quals = {a.qualifier, b.qualifier} - {""}
+    longer, shorter = (a, b) if int(a.value) > int(b.value) else (b, a)
+    if {"precursor", "mature"} <= quals or (diff and diff <= 40):
+        return ("benign", f"{longer.value} vs {shorter.value} amino acids: the difference of {diff} fits a secretion signal peptide "
+                          f"(typically 15-40 aa), so one value is probably the precursor and the other the mature protein; both are reported.")
+    if not cross:
+        return None
+    return ("conflict", f"The sources give protein lengths that differ by {diff} amino acids ({a.value} vs {b.value}), more than a "
+                        "signal peptide explains; they may describe different isoforms.")
+
+
+def _judge_mass(a: Fact, b: Fact, cross: bool) -> tuple[str, str] | None:
+    (alo, ahi), (blo, bhi) = a.number or (0, 0), b.number or (0, 0)
+    if alo <= bhi * 1.1 and blo <= ahi * 1.1:
+        return None  # overlapping within 10%
+    kinds = (_mass_kind(a.qualifier), _mass_kind(b.qualifier))
+    if kinds[0] != kinds[1] and "apparent" in kinds:
+        calc, app = (a, b) if kinds[1] == "apparent" else (b, a)
+        return ("benign", f"{calc.value} is the {calc.qualifier or 'stated'} mass of the polypeptide and {app.value} the "
+                          f"{app.qualifier} mass of the glycosylated protein (as seen on a gel); glycosylation explains the difference.")
+    if not cross:
+        return None
+    return ("conflict", f"The sources give different molecular weights ({a.value} vs {b.value}).")
+
+
+def conflicts_for_answer(conflicts: Iterable[Mapping[str, Any]], citations: Iterable[Any],
+                         sentences: Iterable[Any] = ()) -> list[dict[str, Any]]:
+    """The conflicts (and benign readings) whose fact is stated inside a cited passage: what an
+    answer citing those passages must carry. ``citations`` are the cited Citations, ``sentences``
+    the answer's AnswerSentences; a fact inside an answer sentence is marked ``in_answer`` and
+    listed first, the others are facts of the same passages the answer did not quote."""
+    citations = list(citations)
+    by_key = {c.key: c for c in citations}
+    passages = [(c.doc_id, c.char_start, c.char_end) for c in citations]
+    quoted = [(by_key[k].doc_id, by_key[k].char_start + s.char_start, by_key[k].char_start + s.char_end)
+              for s in sentences for k in s.citation_keys if k in by_key]
+    out = []
+    for conflict in conflicts:
+        evidence = [(ev.get("doc_id"), ev.get("offset")) for v in conflict.get("values", []) for ev in v.get("evidence", [])]
+        inside = lambda spans: any(d == doc_id and o is not None and a <= o < b for d, o in evidence for doc_id, a, b in spans)  # noqa: E731
+        if inside(passages):
+            out.append({**conflict, "in_answer": inside(quoted)})
+    return sorted(out, key=lambda c: (not c["in_answer"], c.get("status") != "conflict"))
+
+
+def load_index_reliability(index_dir: str | Path) -> tuple[list[Any], list[dict[str, Any]]]:
+    """The stored sources (SourceRecords) and conflicts of a built index, checked against its
+    manifest but without loading the encoder, so ``lifqa sources``/``conflicts`` answer at once."""
+    from lifqa.index import layout
+    from lifqa.index.store import load_store
+
+    build = layout.active_build(index_dir)
+    manifest = layout.read_manifest(build)
+    layout.verify_files(build, manifest)
+    hint = f"Rebuild with: {layout.build_hint(Path(index_dir))} --force"
+    if manifest.get("format_version") != layout.FORMAT_VERSION:
+        raise IndexCorruptError(f"the index in {index_dir} has format {manifest.get('format_version')}, "
+                                f"this lifqa reads format {layout.FORMAT_VERSION}. {hint}")
+    try:
+        sources = list(load_store(build / layout.STORE).sources.values())
+        conflicts = json.loads((build / layout.RELIABILITY).read_text(encoding="utf-8")).get("conflicts", [])
+    except Exception as exc:  # a file that passed the checksum but cannot be parsed
+        raise IndexCorruptError(f"cannot read the reliability data in {build}: {exc}. {hint}") from None
+    return sources, conflicts

@@ -25,13 +25,18 @@ def answer_text(answer: Answer, width: int = 100) -> str:
         lines.append(f"     {c.doc_id} chars {c.char_start}-{c.char_end}: " + _clip(c.text, 160))
     for conflict in answer.conflicts:
         lines.append("")
-        lines.append("conflict: " + conflict_line(conflict))
+        kind = "sources disagree" if conflict.get("status", "conflict") == "conflict" else "sources differ (benign)"
+        where = "in the answer" if conflict.get("in_answer") else "in a cited passage"
+        lines.append(f"{kind}, {where}: " + conflict_line(conflict))
     lines.append("")
     lines.append(f"mode {answer.mode}; support {answer.support:.2f}; {answer.timings_ms.get('total_ms', 0):.0f} ms")
     return "\n".join(lines)
 
 
 def sources_text(records: Iterable[SourceRecord]) -> str:
+    """Every source with its tier, why it got that tier, and each flag with its evidence."""
+    from lifqa.reliability import explain_tier
+
     lines = []
     for record in records:
         doc = record.document
@@ -39,24 +44,50 @@ def sources_text(records: Iterable[SourceRecord]) -> str:
         meta = ", ".join(f"{k}: {v}" for k, v in doc.metadata.items() if k in ("publisher", "doc_type", "date", "url", "doi", "licence"))
         if meta:
             lines.append(f"    {meta}")
+        lines.append("    tier: " + "; ".join(explain_tier(record.flags, doc)[1]))
         for flag in record.flags:
-            where = f" @{flag.offset}" if flag.offset is not None else ""
             lines.append(f"    - {flag.kind} ({flag.severity}): {flag.reason}")
-            lines.append(f"      evidence{where}: \"{_clip(flag.evidence, 140)}\"")
+            lines.append(f"      evidence {_where(flag.evidence, flag.offset)}: {_evidence(flag.evidence)}")
+        if not record.flags:
+            lines.append("    no flags")
         lines.append("")
     return "\n".join(lines).rstrip()
 
 
 def conflict_line(conflict: dict[str, Any]) -> str:
+    """One line: field, status, each value with its sources, and the benign reading if any."""
     values = "; ".join(f"{v['value']} ({', '.join(v['doc_ids'])})" for v in conflict.get("values", []))
+    status = conflict.get("status", "conflict") + (", within one source" if conflict.get("scope") == "within_source" else "")
+    label = conflict.get("label") or conflict.get("field")
     note = f" — {conflict['note']}" if conflict.get("note") else ""
-    return f"{conflict.get('field')}: {values}{note}"
+    return f"{label} [{status}]: {values}{note}"
 
 
 def conflicts_text(conflicts: list[dict[str, Any]]) -> str:
+    """Conflicts first, then benign readings, each with the verbatim evidence of every value."""
     if not conflicts:
         return "No conflicting facts found between sources."
-    return "\n".join(conflict_line(c) for c in conflicts)
+    lines = []
+    ordered = sorted(conflicts, key=lambda c: c.get("status", "conflict") != "conflict")
+    counts = {s: sum(1 for c in conflicts if c.get("status", "conflict") == s) for s in ("conflict", "benign")}
+    lines.append(f"{counts['conflict']} conflict(s), {counts['benign']} benign difference(s) between stated facts.")
+    for conflict in ordered:
+        lines.append("")
+        lines.append(textwrap.fill(conflict_line(conflict), 100, subsequent_indent="    "))
+        for value in conflict.get("values", []):
+            for ev in value.get("evidence", []):
+                lines.append(f"    {value['value']}: {ev['doc_id']} {_where(ev['quote'], ev.get('offset'))}: \"{_clip(ev['quote'], 140)}\"")
+    return "\n".join(lines)
+
+
+def _where(evidence: str, offset: int | None) -> str:
+    if evidence.startswith("metadata:"):
+        return "from the metadata file"
+    return f"@{offset}" if offset is not None else "(removed from the text; quoted from the raw file)"
+
+
+def _evidence(evidence: str) -> str:
+    return evidence if evidence.startswith("metadata:") else f"\"{_clip(evidence, 140)}\""
 
 
 def _clip(text: str, limit: int) -> str:
