@@ -79,6 +79,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=32, help="questions encoded together (default: %(default)s)")
     _query_options(p)
     p.set_defaults(handler=cmd_batch)
+
+    p = sub.add_parser("eval", help="evaluate every retrieval mode against gold questions or a BEIR folder")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--gold", help="gold questions (JSONL: id, question, relevant_doc_ids, answers, answerable, split)")
+    source.add_argument("--beir", help="a BEIR folder: corpus.jsonl, queries.jsonl, qrels/<split>.tsv")
+    p.add_argument("--corpus", help=f"what --gold is about: a folder of documents or a BEIR corpus.jsonl (default: {DEFAULT_CORPUS})")
+    p.add_argument("--index", help="evaluate this built index as is, instead of the cached index of --corpus")
+    p.add_argument("--modes", default=",".join(MODES), help="comma-separated modes (default: %(default)s)")
+    p.add_argument("--split", default="test", help="gold split, or BEIR qrels file (default: %(default)s; 'all' for every gold question)")
+    p.add_argument("--k", type=int, help="passages per answer (default 5)")
+    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override a setting, e.g. --set fusion=rrf (repeatable)")
+    p.add_argument("--cache", default="indexes/eval", help="folder of cached evaluation indexes (default: %(default)s)")
+    p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    p.add_argument("--report", nargs="?", const="reports/latest", metavar="DIR",
+                   help="write report.md, summary.json, per_question.jsonl and PNG charts to DIR (default DIR: reports/latest)")
+    p.set_defaults(handler=cmd_eval)
     return parser
 
 
@@ -229,6 +245,28 @@ def cmd_batch(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from lifqa.evaluate import metrics_table, parse_overrides, run_eval, write_report
+
+    corpus = args.corpus or (DEFAULT_CORPUS if args.gold and not args.index else None)
+    bar = _progress_bar(1)
+    result = run_eval(gold=args.gold, beir=args.beir, corpus=corpus, index=args.index, split=args.split,
+                      modes=[m.strip() for m in args.modes.split(",") if m.strip()], k=args.k, cache_root=args.cache,
+                      overrides=parse_overrides(args.set), build_progress=_stage_printer(),
+                      progress=bar)
+    for error in result.info.get("gold_errors", []):
+        print(f"warning: skipped {error}", file=sys.stderr)
+    if args.report:
+        files = write_report(result, args.report)
+        print(f"wrote {len(files)} report files to {args.report}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(result.summary(), ensure_ascii=False))
+    else:
+        print(f"{result.info['n_questions']} questions, corpus {result.info['corpus_fingerprint'][:12]}")
+        print("\n".join(metrics_table(result)))
+    return 0
+
+
 def _progress_bar(total: int) -> Callable[[int, int], None] | None:
     """A tqdm bar on a terminal; nothing in a pipe."""
     if not sys.stderr.isatty():
@@ -238,6 +276,7 @@ def _progress_bar(total: int) -> Callable[[int, int], None] | None:
     bar = tqdm(total=total, unit="q", file=sys.stderr)
 
     def update(done: int, total: int) -> None:
+        bar.total = total  # eval learns its total only after loading the questions
         bar.update(done - bar.n)
         if done >= total:
             bar.close()

@@ -133,12 +133,13 @@ class Engine:
         return hits
 
     def _search(self, text: str, vector: np.ndarray, k: int, mode: Mode, allowed: np.ndarray | None,
-                timings: dict[str, float]) -> tuple[list[Hit], RerankInput, float]:
-        """Ranked hits, the reranker's view of the candidates, and the answerability support score."""
+                timings: dict[str, float], depth: int | None = None) -> tuple[list[Hit], RerankInput, float]:
+        """Ranked hits, the reranker's view of the candidates, and the answerability support score.
+        ``depth``: candidates taken from each retriever (default: candidate_k, or k if larger)."""
         s = self.settings
         clock = time.perf_counter()
         n = len(self.store.chunks)
-        depth = min(n, max(s.candidate_k, k))
+        depth = min(n, depth or max(s.candidate_k, k))
         bm25_all = self.bm25.scores(text)  # also in dense mode: the reranker and abstention use it
         timings["bm25_ms"] = _ms(clock)
         clock = time.perf_counter()
@@ -173,21 +174,33 @@ class Engine:
 
         clock = time.perf_counter()
         head = min(len(rows), max(s.rerank_depth, k))
-        batch = self._rerank_input(text, vector, rows[:head], fused[:head], bm25[:head], dense[:head], in_bm25[:head], in_dense[:head])
+        scored = min(head, s.rerank_depth)  # only the top rerank_depth are rescored; a deeper k keeps fused order below them
+        batch = self._rerank_input(text, vector, rows[:scored], fused[:scored], bm25[:scored], dense[:scored], in_bm25[:scored], in_dense[:scored])
         probabilities, support = self._feature_reranker.score_with_support(batch)
         final = fused[:head].copy()
+        below = np.zeros(head, dtype=bool)
         if mode == Mode.HYBRID_RERANK:
-            final = self._reranker.score(batch) if self._reranker is not self._feature_reranker else probabilities
+            final[:scored] = self._reranker.score(batch) if self._reranker is not self._feature_reranker else probabilities
+            below[scored:] = True
         if s.reliability_weighting:
             final = final * np.asarray([TIER_WEIGHT.get(self.store.sources[self._doc_of_row[r]].tier, 0.9) for r in rows[:head]], dtype=np.float32)
-        order = diversify(np.lexsort((np.arange(head), -final)), [self._doc_of_row[r] for r in rows[:head]], k, s.max_per_doc)
+        order = diversify(np.lexsort((np.arange(head), -final, below)), [self._doc_of_row[r] for r in rows[:head]], k, s.max_per_doc)
         timings["rerank_ms"] = _ms(clock)
         hits = [
             Hit(chunk=self.store.chunks[int(rows[i])], score=float(final[i]), bm25=float(bm25[i]), dense=float(dense[i]),
-                fused=float(fused[i]), rerank=float(probabilities[i]), rank=rank + 1)
+                fused=float(fused[i]), rerank=float(probabilities[i]) if i < scored else None, rank=rank + 1)
             for rank, i in enumerate(order)
         ]
         return hits, batch, support
+
+    def ranking(self, text: str, vector: np.ndarray, mode: str | Mode | None = None, depth: int | None = None) -> list[Hit]:
+        """Every candidate in final order, without the per-document cap: what evaluation ranks documents by.
+        The candidates are the same as for ``search`` (candidate_k from each retriever), so the order of the
+        top is the same too. ``text`` must be a cleaned question and ``vector`` its encoding."""
+        engine = _with_settings(self, max_per_doc=0)
+        candidates = self.settings.candidate_k
+        hits, _, _ = engine._search(text, vector, depth or 2 * candidates, self._mode(mode), None, {}, depth=candidates)
+        return hits
 
     def rerank_candidates(self, question: str, depth: int | None = None) -> RerankInput:
         """The hybrid candidates the reranker would see for a question (used to train it)."""

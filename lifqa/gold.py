@@ -91,24 +91,35 @@ def load_beir(folder: str | Path, split: str = "test") -> GoldSet:
         if not needed.is_file():
             raise InputError(f"{needed} not found: a BEIR folder needs corpus.jsonl, queries.jsonl and qrels/{split}.tsv")
     relevance: dict[str, dict[str, int]] = {}
-    with qrels_path.open(encoding="utf-8") as handle:
+    errors: list[str] = []
+    with qrels_path.open(encoding="utf-8", errors="replace") as handle:
         reader = csv.reader(handle, delimiter="\t")
         for number, row in enumerate(reader, 1):
             if number == 1 and row and not row[-1].strip().lstrip("-").isdigit():
                 continue  # header
-            if len(row) < 3:
+            if not row:
                 continue
-            score = int(row[2])
+            if len(row) < 3 or not row[-1].strip().lstrip("-").isdigit():
+                errors.append(f"{qrels_path}:{number}: expected 'query-id<TAB>corpus-id<TAB>score' with a whole-number score")
+                continue
+            score = int(row[-1])
             if score > 0:
-                relevance.setdefault(row[0], {})[row[1]] = score
+                relevance.setdefault(row[0], {})[row[-2]] = score
     questions = []
-    with queries_path.open(encoding="utf-8") as handle:
-        for line in handle:
+    with queries_path.open(encoding="utf-8", errors="replace") as handle:
+        for number, line in enumerate(handle, 1):
             if not line.strip():
                 continue
-            row = json.loads(line)
-            qid = str(row["_id"])
+            try:
+                row = json.loads(line)
+                qid, text = str(row["_id"]), str(row["text"])
+            except json.JSONDecodeError as exc:
+                errors.append(f"{queries_path}:{number}: not valid JSON ({exc.msg} at column {exc.colno})")
+                continue
+            except (KeyError, TypeError):
+                errors.append(f"{queries_path}:{number}: expected an object with _id and text")
+                continue
             if qid in relevance:
                 rel = relevance[qid]
-                questions.append(GoldQuestion(qid, str(row["text"]), tuple(rel), (), True, split, rel))
-    return GoldSet(tuple(questions), (), str(folder))
+                questions.append(GoldQuestion(qid, text, tuple(rel), (), True, split, rel))
+    return GoldSet(tuple(questions), tuple(errors), str(folder))

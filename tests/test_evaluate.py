@@ -1,0 +1,130 @@
+"""Evaluation runs: metrics checked by hand, gold/BEIR bad input, cached indexes, reports."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+
+from lifqa.errors import InputError
+from lifqa.evaluate import METRICS, answer_found, cache_dir, document_ranking, ranking_metrics, run_eval, write_report
+from lifqa.gold import load_beir, load_gold
+from lifqa.settings import make_settings
+
+
+def test_pytrec_eval_matches_hand_computed_values():
+    qrels = {"q1": {"d1": 1, "d3": 1}, "q2": {"a": 2, "b": 1}, "q3": {"x": 1}, "q4": {"gone": 1}}
+    run = {"q1": ["d2", "d1", "d4", "d3"], "q2": ["b", "a"], "q3": [f"n{i}" for i in range(11)] + ["x"], "q4": []}
+    got = ranking_metrics(qrels, run)
+    # q1: relevant at ranks 2 and 4; ideal at ranks 1 and 2 (binary gain)
+    assert got["q1"]["ndcg@10"] == pytest.approx((1 / math.log2(3) + 1 / math.log2(5)) / (1 + 1 / math.log2(3)))
+    assert got["q1"]["mrr@10"] == 0.5 and got["q1"]["recall@5"] == 1.0
+    # q2: graded, trec_eval's linear gain: DCG = 1/1 + 2/log2(3), ideal = 2/1 + 1/log2(3)
+    assert got["q2"]["ndcg@10"] == pytest.approx((1 + 2 / math.log2(3)) / (2 + 1 / math.log2(3)))
+    # q3: the only relevant document at rank 12 is outside the top 10 but inside the top 100
+    assert got["q3"]["mrr@10"] == 0.0 and got["q3"]["recall@10"] == 0.0 and got["q3"]["recall@100"] == 1.0
+    # q4 retrieved nothing: zeros, not missing
+    assert got["q4"] == {"ndcg@10": 0.0, "mrr@10": 0.0, "recall@5": 0.0, "recall@10": 0.0, "recall@100": 0.0}
+
+
+def test_documents_rank_by_their_best_chunk_and_answers_match_loosely():
+    assert document_ranking(["a", "b", "a", "c", "b"]) == ["a", "b", "c"]
+    assert answer_found(["Cys12-Cys134"], ["bonds:  cys12-cys134 and more"]) is True
+    assert answer_found(["gp130\nsubunit"], ["the GP130 subunit"]) is True
+    assert answer_found(["IL-6"], ["nothing here"]) is False and answer_found([], ["x"]) is None
+
+
+def test_gold_files_report_bad_lines_by_file_and_line(tmp_path):
+    path = tmp_path / "gold.jsonl"
+    path.write_text("\n".join([
+        '{"id": "g1", "question": "Which receptor does LIF bind?", "relevant_doc_ids": ["d1"]}',
+        '{"id": "g2", "question": ',
+        '{"id": "g3"}',
+        '{"id": "g1", "question": "again"}',
+        '{"id": "g4", "question": "Q?", "relevant_doc_ids": ["nope"]}',
+        '{"id": "g5", "question": "What is LIF?", "relevant_doc_ids": ["d1"], "split": "train"}',
+    ]) + "\n", encoding="utf-8")
+    gold = load_gold(path, known_doc_ids={"d1"})
+    assert [q.id for q in gold.questions] == ["g1", "g5"] and [q.id for q in gold.split("train").questions] == ["g5"]
+    assert [e.split(": ")[0] for e in gold.errors] == [f"{path}:{n}" for n in (2, 3, 4, 5)]
+    assert "not valid JSON" in gold.errors[0] and "missing field(s) question" in gold.errors[1]
+    assert "duplicate id 'g1'" in gold.errors[2] and "unknown document id(s) nope" in gold.errors[3]
+
+
+def _tiny_beir(folder):
+    docs = {
+        "d1": ("Leukemia inhibitory factor", "LIF is a cytokine that binds the LIF receptor and gp130 to keep mouse embryonic stem cells pluripotent."),
+        "d2": ("Volcanoes", "Mount Vesuvius erupted in 79 AD and buried Pompeii under volcanic ash."),
+        "d3": ("Aurora", "The aurora borealis is caused by charged solar wind particles hitting the upper atmosphere."),
+        "d4": ("Warfarin", "Warfarin is an anticoagulant that blocks vitamin K epoxide reductase."),
+        "d5": ("Rust variables", "In Rust a mutable variable is declared with let mut."),
+        "d6": ("Insulin", "Insulin lowers blood glucose by promoting uptake into muscle and fat cells."),
+    }
+    (folder / "qrels").mkdir(parents=True)
+    (folder / "corpus.jsonl").write_text("".join(json.dumps({"_id": k, "title": t, "text": x}) + "\n" for k, (t, x) in docs.items()))
+    queries = {"q1": "Which cytokine keeps embryonic stem cells pluripotent?", "q2": "When did Vesuvius bury Pompeii?",
+               "q3": "What causes the aurora borealis?", "q4": "How does warfarin prevent clotting?"}
+    (folder / "queries.jsonl").write_text("".join(json.dumps({"_id": k, "text": v}) + "\n" for k, v in queries.items()) + "{broken\n")
+    (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td2\t1\nq3\td3\t1\nq4\td4\tx\n")
+
+
+def test_beir_folder_eval_builds_its_index_once(tmp_path):
+    beir = tmp_path / "beir"
+    _tiny_beir(beir)
+    gold = load_beir(beir)
+    assert [q.id for q in gold.questions] == ["q1", "q2", "q3"]
+    assert any("test.tsv:5" in e for e in gold.errors) and any("queries.jsonl:5: not valid JSON" in e for e in gold.errors)
+    cache = tmp_path / "cache"
+    first = run_eval(beir=beir, cache_root=cache, modes=["bm25", "hybrid+rerank"])
+    folder = cache_dir(beir / "corpus.jsonl", make_settings(), cache)
+    build = (folder / "CURRENT").read_text()
+    second = run_eval(beir=beir, cache_root=cache, modes=["dense"])
+    assert (folder / "CURRENT").read_text() == build and len(list(cache.iterdir())) == 1
+    for result in (first, second):
+        assert result.info["corpus_fingerprint"] and result.info["n_questions"] == 3 and len(result.info["gold_errors"]) == 2
+        for values in result.modes.values():
+            assert values["recall@5"] == 1.0 and values["ndcg@10"] > 0.9 and set(values) == set(METRICS)
+    assert set(first.modes) == {"bm25", "hybrid+rerank"} and first.modes["bm25"]["abstention_accuracy"] is None
+
+
+def test_gold_eval_on_lif_and_the_report(lif_index, tmp_path):
+    gold = tmp_path / "gold.jsonl"
+    rows = [
+        {"id": "a", "question": "Which residues form LIF's disulfide bonds?", "relevant_doc_ids": ["000_b2d3b1681d340735"], "answers": ["Cys12"]},
+        {"id": "b", "question": "What is the UniProt accession of LIF?", "relevant_doc_ids": ["002_ce8a4941deb8f87d"], "answers": ["P15018"]},
+        {"id": "c", "question": "Who won the 2014 FIFA World Cup final?", "answerable": False},
+        {"id": "d", "question": "What is LIF?", "relevant_doc_ids": ["no-such-doc"]},
+    ]
+    gold.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    result = run_eval(gold=gold, index=lif_index, split="all", modes=["bm25", "hybrid+rerank"])
+    assert result.info["n_questions"] == 3 and result.info["gold_errors"] == [f"{gold}:4: unknown document id(s) no-such-doc for 'd'"]
+    for mode, values in result.modes.items():
+        assert values["recall@5"] == 1.0 and values["answer_recall@k"] == 1.0, mode
+        assert values["abstention_accuracy"] == 1.0 and values["wrong_abstention"] == 0.0
+        assert 0 < values["latency_p50_ms"] <= values["latency_p95_ms"]
+    files = write_report(result, tmp_path / "report")
+    names = {f.name for f in files}
+    assert {"report.md", "summary.json", "per_question.jsonl", "ndcg_10.png", "abstention_accuracy.png"} <= names
+    assert all(f.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for f in files if f.suffix == ".png")
+    assert json.loads((tmp_path / "report" / "summary.json").read_text()) == json.loads(json.dumps(result.summary()))
+    per_question = [json.loads(line) for line in (tmp_path / "report" / "per_question.jsonl").read_text().splitlines()]
+    assert len(per_question) == 6 and {"id", "mode", "retrieved_doc_ids", "hit", "answer"} <= set(per_question[0])
+    assert "| ndcg@10 |" in (tmp_path / "report" / "report.md").read_text()
+
+
+def test_cli_eval_json_and_clear_errors(lif_index, tmp_path):
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text(json.dumps({"id": "a", "question": "Which receptor does LIF bind?", "relevant_doc_ids": ["000_b2d3b1681d340735"]}) + "\n")
+    run = lambda *a: subprocess.run([sys.executable, "-m", "lifqa.cli", "eval", *a], capture_output=True, text=True, timeout=300)  # noqa: E731
+    ok = run("--gold", str(gold), "--index", str(lif_index), "--modes", "hybrid", "--split", "all", "--json", "--report", str(tmp_path / "r"))
+    assert ok.returncode == 0, ok.stderr
+    summary = json.loads(ok.stdout)
+    assert set(summary["modes"]) == {"hybrid"} and summary["n_questions"] == 1 and summary["corpus_fingerprint"]
+    assert (tmp_path / "r" / "summary.json").is_file()
+    bad = run("--gold", str(gold), "--index", str(lif_index), "--modes", "magic")
+    assert bad.returncode == 2 and "Valid modes" in bad.stderr and "Traceback" not in bad.stderr
+    with pytest.raises(InputError, match="no gold questions"):
+        run_eval(gold=gold, index=lif_index, split="train")
