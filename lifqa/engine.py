@@ -29,11 +29,13 @@ from lifqa.reliability import TIERS, check_flag_kinds, conflicts_for_answer, pas
 from lifqa.rerank import CrossEncoderReranker, FeatureReranker, RerankInput, load_params
 from lifqa.retrieve import fuse, top_rows
 from lifqa.settings import MODES, Mode, Settings, make_settings
-from lifqa.tokenize import Tokenizer
+from lifqa.tokenize import Tokenizer, identifiers
 from lifqa.types import Answer, AnswerSentence, Citation, Hit
 
 TIER_WEIGHT = {"high": 1.0, "medium": 0.92, "low": 0.8, "unknown": 0.92}
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# Control characters, zero-width and bidi-override characters: invisible, so a pasted question
+# could hide text or display reversed; they become spaces and the user is told.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 
 
 class Engine:
@@ -278,7 +280,9 @@ class Engine:
         sentences = []
         if top_support >= threshold:
             candidates = self._sentence_candidates(hits[: min(3, len(hits))], vector)
-            sentences = select_sentences(text, vector, candidates, self.tokenizer, self.settings.answer_max_sentences)
+            terms = list(dict.fromkeys(self.tokenizer(text)))
+            idf = dict(zip(terms, (float(x) for x in self.bm25.idf(terms))))
+            sentences = select_sentences(idf, vector, candidates, self.tokenizer, self.settings.answer_max_sentences, identifiers(text))
         abstained = not sentences
         if abstained and not hits:
             notices = notices + ("No passages passed the filters; relax --exclude or --min-tier.",)
@@ -318,7 +322,7 @@ class Engine:
                 start, end = (int(x) for x in self.store.sentence_spans[s])
                 rel_start, rel_end = start - hit.chunk.char_start, end - hit.chunk.char_start
                 vec = np.asarray(self.sentence_vectors[s]) if self.sentence_vectors is not None else None
-                out.append(SentenceCandidate(hit.chunk.text[rel_start:rel_end], rel_start, rel_end, vec, hit.rank, hit.rank))
+                out.append(SentenceCandidate(hit.chunk.text[rel_start:rel_end], rel_start, rel_end, vec, hit.rank, hit.rank, hit.rerank or 0.0))
         return out
 
     def _conflicts_for(self, citations: Sequence[Citation], sentences: Sequence[AnswerSentence]) -> list[dict[str, Any]]:
@@ -355,6 +359,7 @@ def clean_question(question: Any, max_chars: int = 2000) -> tuple[str, tuple[str
     """Validated question text plus notices (e.g. truncation) to show the user."""
     if not isinstance(question, str):
         raise InputError(f"the question must be text, not {type(question).__name__}")
+    hidden = sum(1 for ch in _CONTROL.findall(question) if not ch.isspace())
     text = unicodedata.normalize("NFC", _CONTROL.sub(" ", question))
     text = re.sub(r"\s+", " ", text).strip()
     if not text:
@@ -362,8 +367,10 @@ def clean_question(question: Any, max_chars: int = 2000) -> tuple[str, tuple[str
     if not any(ch.isalnum() for ch in text):
         raise InputError(f"the question {text[:40]!r} has no letters or digits to search for. Ask in words, e.g. \"What is LIF?\"")
     notices: tuple[str, ...] = ()
+    if hidden:
+        notices = (f"Removed {hidden} invisible control character{'s' * (hidden > 1)} from the question.",)
     if len(text) > max_chars:
-        notices = (f"The question was {len(text):,} characters long; only the first {max_chars:,} were used.",)
+        notices += (f"The question was {len(text):,} characters long; only the first {max_chars:,} were used.",)
         text = text[:max_chars]
     return text, notices
 
