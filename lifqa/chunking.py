@@ -21,8 +21,11 @@ _ABBREVIATIONS = {
     "ca", "inc", "ltd", "co", "corp", "vol", "pp", "p", "eq", "ref", "refs", "resp", "st", "chr", "jr", "sr",
     "spp", "sp", "var", "subsp", "min", "max", "mol", "wt", "ed", "eds", "etc",
 }
-_BOUNDARY = re.compile(r"""[.!?…]+["')\]’”]*\s+(?=["'(\[‘“]?[A-Z0-9α-ωΑ-Ω•\-])""")
-_WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)$")
+# The lookbehind and possessive quantifiers keep splitting linear: without them a
+# line of 100,000 dots takes minutes (each dot restarts a backtracking scan).
+_BOUNDARY = re.compile(r"""(?<![.!?…])[.!?…]++["')\]’”]*+\s++(?=["'(\[‘“]?[A-Z0-9α-ωΑ-Ω•\-])""")
+_LIST_NUMBER = re.compile(r"\s*\d{1,3}")
+_WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.")
 _BULLET = re.compile(r"^\s*(?:[-*•·▸]|\d+[.)])\s+")
 
 
@@ -58,11 +61,11 @@ def _line_sentences(line: str) -> Iterator[tuple[int, int]]:
     start = len(line) - len(line.lstrip())
     for match in _BOUNDARY.finditer(line):
         candidate_end = match.start() + len(match.group(0).rstrip())
-        before = _WORD_BEFORE.search(line[start:match.start()])
-        if re.fullmatch(r"\s*\d{1,3}", line[start:match.start()]):
+        if _LIST_NUMBER.fullmatch(line, start, match.start()):
             continue  # a list number such as "1. The Hidden Project Manager"
+        before = _word_before(line, start, match.start())
         if before:
-            word = before.group(1).lower().rstrip(".")
+            word = before.lower().rstrip(".")
             if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
                 continue  # "e.g. X", "et al. X", an initial as in "Zhou, W. Diemer"
         if candidate_end > start:
@@ -71,6 +74,20 @@ def _line_sentences(line: str) -> Iterator[tuple[int, int]]:
     end = len(line.rstrip())
     if end > start:
         yield start, end
+
+
+def _word_before(line: str, start: int, end: int) -> str:
+    """The ASCII word (letters and dots, starting with a letter) that ends at ``end``.
+
+    A backward scan instead of a ``[A-Za-z][A-Za-z.]*$`` search, which is
+    quadratic on a long run of letters that ends in a digit.
+    """
+    first = end
+    while first > start and line[first - 1] in _WORD_CHARS:
+        first -= 1
+    while first < end and line[first] == ".":
+        first += 1
+    return line[first:end]
 
 
 def is_heading(line: str, following: str = "") -> bool:
@@ -135,7 +152,9 @@ def chunk_document(doc: Document, chunk_size: int, chunk_overlap: int) -> list[C
 
     for sentence in sentences:
         if sentence.is_heading:
-            if any(not s.is_heading for s in current):
+            # a run of headings longer than a chunk (a long table of contents) is cut too,
+            # so it cannot grow into one giant chunk
+            if any(not s.is_heading for s in current) or (current and sentence.end - current[0].start > chunk_size):
                 current = flush(keep_overlap=False)
             section = heading_text(sentence.text)
             current.append(sentence)

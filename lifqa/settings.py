@@ -121,7 +121,9 @@ def _explain(exc: ValidationError) -> str:
         name = ".".join(str(part) for part in err["loc"]) or "settings"
         given = err.get("input")
         field = Settings.model_fields.get(name)
-        if err["type"] == "extra_forbidden":
+        if not err["loc"]:  # a rule across settings (overlap < size): its message says it all
+            lines.append(err["msg"].removeprefix("Value error, "))
+        elif err["type"] == "extra_forbidden":
             valid = ", ".join(sorted(Settings.model_fields))
             lines.append(f"unknown setting '{name}'. Valid settings: {valid}")
         elif err["type"] in {"greater_than_equal", "less_than_equal", "greater_than", "less_than"} and field is not None:

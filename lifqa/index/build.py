@@ -27,7 +27,7 @@ from lifqa import __version__
 from lifqa.chunking import chunk_document, split_sentences
 from lifqa.corpus import iter_text_files, read_corpus
 from lifqa.encoder import get_encoder, resolve_model_path
-from lifqa.errors import IndexCorruptError, LifqaError
+from lifqa.errors import IndexCorruptError, InputError, LifqaError
 from lifqa.index import layout
 from lifqa.index.bm25 import build_bm25
 from lifqa.index.dense import build_faiss
@@ -96,6 +96,8 @@ def index_status(corpus: str | Path, index_dir: str | Path, settings: Settings) 
 def build_index(corpus: str | Path, index_dir: str | Path, settings: Settings, *, force: bool = False,
                 metadata_path: str | Path | None = None, progress: Progress | None = None) -> BuildResult:
     corpus, index_dir = Path(corpus), Path(index_dir)
+    if index_dir.exists() and not index_dir.is_dir():
+        raise InputError(f"the index folder {index_dir} is a file. Give a folder for the index, e.g. --index indexes")
     index_dir.mkdir(parents=True, exist_ok=True)
     report = progress or (lambda stage, fraction: None)
     with FileLock(str(index_dir / ".lock")):
