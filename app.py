@@ -1,0 +1,204 @@
+"""lifqa web app: ask the literature, read cited passages with each source's reliability.
+
+Run with ``make app`` (or ``streamlit run app.py``). This file only lays out
+widgets; the work is done by lifqa.web and the engine. Corpus text is shown as
+text or through lifqa.web's escaped HTML (st.html, sanitised again by
+DOMPurify); no corpus string reaches markdown or ``unsafe_allow_html``.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from lifqa import web
+from lifqa.errors import LifqaError
+from lifqa.settings import MODES
+
+st.set_page_config(page_title="lifqa — literature QA", page_icon="📚", layout="wide")
+st.html(web.PAGE_CSS)
+ss = st.session_state
+
+
+@st.cache_resource(show_spinner="Loading the index and the embedding model…", max_entries=2)
+def get_engine(index_dir: str, build: str):  # noqa: ARG001 - build is the cache key of a rebuilt index
+    return web.open_engine(index_dir)
+
+
+def load_engine(paths: web.AppPaths):
+    slot = st.empty()
+    try:
+        web.ensure_index(paths, progress=lambda stage, fraction: slot.progress(
+            min(max(fraction, 0.0), 1.0), text=f"Building the search index (first start only): {stage}…"))
+        engine = get_engine(str(paths.index_dir), web.build_name(paths.index_dir))
+    except LifqaError as exc:
+        slot.empty()
+        st.error(f"The index cannot be opened: {exc}")
+        st.stop()
+    slot.empty()
+    return engine
+
+
+paths = web.AppPaths.from_env()
+engine = load_engine(paths)
+sources = engine.sources()
+titles = {r.document.doc_id: r.document.title for r in sources}
+kinds = web.flag_kinds(sources)
+
+if "lq_started" not in ss:  # first run of this browser session: take the question and controls from the URL
+    url_options, ss.url_problems = web.parse_query_params(st.query_params.to_dict(), kinds)
+    ss.question, ss.asked = url_options.question, url_options.question
+    ss.mode, ss.k, ss.exclude, ss.min_tier = url_options.mode, url_options.k, list(url_options.exclude), url_options.min_tier
+    ss.lq_started = True
+
+
+def submit() -> None:
+    ss.asked = ss.question
+
+
+def use_example() -> None:
+    if ss.example:
+        ss.question = ss.asked = ss.example
+    ss.example = None
+
+
+# ---- sidebar: controls ------------------------------------------------------------
+with st.sidebar:
+    st.header("Search settings")
+    st.selectbox("Retrieval mode", MODES, key="mode", help="hybrid+rerank: BM25 and dense retrieval fused, then reranked (default).")
+    st.slider("Passages", web.K_MIN, web.K_MAX, key="k", help="How many passages to retrieve and show.")
+    st.multiselect("Exclude sources flagged as", kinds, key="exclude", format_func=lambda kind: kind.replace("_", " "),
+                   placeholder="no exclusions" if kinds else "no source is flagged", disabled=not kinds,
+                   help="Sources carrying any of these reliability flags are left out of retrieval.")
+    st.selectbox("Minimum source tier", web.TIER_CHOICES, key="min_tier",
+                 help="Leave out sources below this reliability tier ('any' keeps all).")
+    manifest = engine.manifest
+    st.caption(f"Index: {manifest.get('counts', {}).get('documents', '?')} documents, "
+               f"{manifest.get('counts', {}).get('chunks', '?')} passages · built {manifest.get('built_at', '?')}")
+
+st.title("lifqa")
+st.caption("Answers copied verbatim from the literature, every sentence cited, every source judged for reliability.")
+
+ask_tab, sources_tab, batch_tab, eval_tab = st.tabs(["Ask", "Sources", "Batch", "Evaluation"])
+
+# ---- ask ---------------------------------------------------------------------------
+with ask_tab:
+    for problem in ss.url_problems:
+        st.warning(f"Link parameter problem: {problem}")
+    with st.form("ask_form", border=False):
+        left, right = st.columns([7, 1], vertical_alignment="bottom")
+        left.text_input("Question", key="question", placeholder="Ask a question about the corpus, e.g. Which receptor does LIF bind?")
+        right.form_submit_button("Ask", type="primary", on_click=submit, width="stretch")
+    st.pills("Examples", web.EXAMPLE_QUESTIONS, key="example", on_change=use_example, label_visibility="collapsed")
+
+    options = web.AskOptions(ss.asked.strip(), ss.mode, ss.k, tuple(ss.exclude), ss.min_tier)
+    if options.question and ss.get("answered_options") != options:
+        try:
+            with st.spinner("Searching the corpus…"):
+                ss.answer, ss.ask_error = engine.ask(options.question, **options.ask_kwargs()), None
+        except LifqaError as exc:
+            ss.answer, ss.ask_error = None, str(exc)
+        ss.answered_options = options
+        st.query_params.from_dict(options.to_query_params())  # the URL now shares this answer
+
+    answer = ss.get("answer") if options.question and ss.get("answered_options") == options else None
+    if options.question and ss.get("ask_error"):
+        st.error(ss.ask_error)
+    elif answer is not None:
+        for notice in answer.notices:
+            st.info(notice)
+        st.html(web.answer_html(answer))
+        st.caption(f"{answer.mode} · {len(answer.citations)} passages · support {answer.support:.2f} · "
+                   f"{answer.timings_ms.get('total_ms', 0) / 1000:.2f} s")
+        for conflict in answer.conflicts:
+            st.html(web.conflict_html(conflict, titles))
+        cited = web.cited_keys(answer)
+        first = [c for c in answer.citations if c.key in cited]
+        rest = [c for c in answer.citations if c.key not in cited]
+        if first:
+            st.subheader("Evidence")
+            for citation in first:
+                st.html(web.citation_card(citation, answer.sentences, cited=True))
+        if rest:
+            st.subheader("Closest passages" if answer.abstained else "Other retrieved passages")
+            for citation in rest:
+                st.html(web.citation_card(citation, answer.sentences, cited=False))
+    else:
+        st.info("Type a question or pick an example. Answers are sentences copied from the sources, each with its citation; "
+                "when no passage supports an answer, lifqa says so.")
+
+# ---- sources -----------------------------------------------------------------------
+with sources_tab:
+    st.html(web.sources_table_html(sources))
+    chosen = st.selectbox("Document", [r.document.doc_id for r in sources],
+                          format_func=lambda doc_id: f"{titles[doc_id]}  ({doc_id})", key="source_doc")
+    record = engine.source(chosen)
+    st.html(web.source_header_html(record))
+    st.html(web.metadata_html(record.document.metadata))
+    st.html(web.flag_notes_html(record.flags, open_=True) or '<div class="lq-meta">No reliability flags for this source.</div>')
+    st.markdown("**Full normalised text** (flag evidence marked)")
+    st.html(web.document_text_html(record))
+    if record.document.noise:
+        with st.expander(f"Removed during normalisation ({len(record.document.noise)} items)"):
+            st.code("\n".join(record.document.noise), language=None, wrap_lines=True)
+    conflicts = engine.conflicts()
+    st.subheader("Facts the sources disagree on")
+    if conflicts:
+        for conflict in conflicts:
+            st.html(web.conflict_html(conflict, titles))
+    else:
+        st.caption("No conflicting facts found between sources.")
+
+# ---- batch -------------------------------------------------------------------------
+with batch_tab:
+    st.markdown("Upload questions as **.txt** (one a line), **.csv** (header `id,question`) or **.jsonl** "
+                "(`{\"id\": …, \"question\": …}`). They are answered with the settings in the sidebar.")
+    upload = st.file_uploader("Questions file", type=["txt", "csv", "jsonl"], key="batch_file")
+    if upload is not None:
+        try:
+            st.caption(web.batch_preview(upload.getvalue(), upload.name))
+        except LifqaError as exc:
+            st.error(str(exc))
+        if st.button("Answer all questions", type="primary", key="batch_run"):
+            bar = st.progress(0.0, text="Answering…")
+            try:
+                ss.batch = web.run_uploaded_batch(engine, upload.getvalue(), upload.name, options,
+                                                  progress=lambda done, total: bar.progress(done / max(total, 1), text=f"Answered {done} of {total}"))
+                ss.batch_name = upload.name
+            except LifqaError as exc:
+                ss.batch = None
+                st.error(str(exc))
+            bar.empty()
+    result = ss.get("batch")
+    if result is not None and upload is not None and ss.get("batch_name") == upload.name:
+        a, b, c = st.columns(3)
+        a.metric("Answered", result.answered)
+        b.metric("Abstained", result.abstained)
+        c.metric("Errors", result.errors)
+        stem = upload.name.rsplit(".", 1)[0]
+        left, right = st.columns(2)
+        left.download_button("Download JSONL", result.jsonl, f"{stem}-answers.jsonl", "application/jsonl", key="dl_jsonl")
+        right.download_button("Download CSV", result.csv, f"{stem}-answers.csv", "text/csv", key="dl_csv")
+        st.dataframe(web.batch_rows(result.records), hide_index=True, width="stretch")
+
+# ---- evaluation --------------------------------------------------------------------
+with eval_tab:
+    try:
+        report = web.load_eval_report(paths.report_dir)
+    except LifqaError as exc:
+        report = None
+        st.error(str(exc))
+    if report is None:
+        st.info(f"No evaluation report yet in {paths.report_dir}. Create one with:\n\n"
+                f"    lifqa eval --report {paths.report_dir}")
+    else:
+        st.subheader("Retrieval and answer quality by mode")
+        if report.facts:
+            st.caption(" · ".join(f"{key.replace('_', ' ')}: {value}" for key, value in report.facts.items()))
+        st.dataframe(report.table, hide_index=True, width="stretch",
+                     column_config={mode: st.column_config.NumberColumn(format="%.3f") for mode in report.modes})
+        columns = st.columns(2)
+        for i, chart in enumerate(report.charts):
+            columns[i % 2].image(str(chart))
+        if report.questions:
+            with st.expander(f"Per-question results ({len(report.questions)} rows)"):
+                st.dataframe(report.questions, hide_index=True, width="stretch")

@@ -1,0 +1,290 @@
+"""The web app through streamlit's AppTest: ask, abstain, filters, URL parameters, sources, batch, evaluation, escaping.
+
+AppTest runs app.py in-process against the session's real index, so the page is
+checked against what the engine itself answers for the same question.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from html import escape
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lifqa import web
+from lifqa.types import Flag
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+CORPUS = ROOT / "corpus"
+QUESTION = "Which receptor subunit does LIF share with IL-6?"
+UNANSWERABLE = "Who won the 2014 FIFA World Cup final?"
+CARD = re.compile(r'<div class="lq-card[^"]*" id="lq-cite-(\d+)" data-doc-id="([^"]+)"')
+
+
+@pytest.fixture
+def app_env(lif_index: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("LIFQA_INDEX", str(lif_index))
+    monkeypatch.setenv("LIFQA_CORPUS", str(CORPUS))
+    monkeypatch.setenv("LIFQA_REPORT", str(tmp_path / "report"))
+    return tmp_path / "report"
+
+
+def run_app(**params: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params.update(params)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def page_html(at: AppTest) -> str:
+    return "\n".join(h.value for h in at.html)
+
+
+def cards(at: AppTest) -> list[tuple[int, str]]:
+    """(citation key, doc id) of every passage card, in page order."""
+    return [(int(key), doc) for key, doc in CARD.findall(page_html(at))]
+
+
+def answer_box(at: AppTest) -> str:
+    return next(h.value for h in at.html if 'class="lq-answer' in h.value)
+
+
+def test_url_question_is_answered_on_load_with_citations_and_badges(app_env, engine):
+    expected = engine.ask(QUESTION)
+    assert not expected.abstained
+    at = run_app(q=QUESTION)
+    box = answer_box(at)
+    for sentence in expected.sentences:
+        assert escape(sentence.text) in box
+        for key in sentence.citation_keys:
+            assert f'href="#lq-cite-{key}"' in box
+    cited = web.cited_keys(expected)
+    shown = cards(at)
+    assert sorted(shown) == sorted((c.key, c.doc_id) for c in expected.citations)
+    assert [key for key, _ in shown[: len(cited)]] == sorted(cited)  # cited passages come first
+    html = page_html(at)
+    for citation in expected.citations:
+        card = html[html.index(f'id="lq-cite-{citation.key}"'):]
+        card = card[: card.index("</details>") if "</details>" in card else len(card)]
+        assert f'data-tier="{citation.tier}"' in card
+        for kind in {flag.kind for flag in citation.flags}:
+            assert f'data-flag="{kind}"' in card
+    assert "<mark>" in html  # the answer sentence is highlighted inside its passage
+    assert at.query_params.get("q") == QUESTION
+
+
+def test_asking_in_the_page_updates_the_url_and_controls_rerun(app_env):
+    at = run_app()
+    assert not cards(at)
+    at.text_input(key="question").input(QUESTION)
+    next(b for b in at.button if b.label == "Ask").click().run()
+    assert len(cards(at)) == web.DEFAULT_K
+    assert at.query_params == {"q": QUESTION}
+    at.slider(key="k").set_value(3).run()
+    assert len(cards(at)) == 3
+    assert at.query_params == {"q": QUESTION, "k": "3"}
+    at.selectbox(key="mode").set_value("bm25").run()
+    assert at.query_params["mode"] == "bm25"
+    assert "bm25 · 3 passages" in " ".join(c.value for c in at.caption)
+
+
+def test_example_question_is_answered(app_env):
+    at = run_app()
+    at.button_group(key="example").set_value(web.EXAMPLE_QUESTIONS[0]).run()
+    assert at.text_input(key="question").value == web.EXAMPLE_QUESTIONS[0]
+    assert cards(at)
+    assert at.query_params["q"] == web.EXAMPLE_QUESTIONS[0]
+
+
+def test_abstention_says_so_and_still_shows_the_closest_passages(app_env, engine):
+    assert engine.ask(UNANSWERABLE, k=4).abstained
+    at = run_app(q=UNANSWERABLE, k="4")
+    box = answer_box(at)
+    assert "lq-abstain" in box and "No supported answer in the corpus." in box
+    assert "lq-cite" not in box
+    assert len(cards(at)) == 4
+    assert "Closest passages" in [s.value for s in at.subheader]
+
+
+def _question_citing(engine, kind: str) -> str | None:
+    for question in (QUESTION, *web.EXAMPLE_QUESTIONS):
+        if any(kind in {f.kind for f in engine.source(c.doc_id).flags} for c in engine.ask(question).citations):
+            return question
+    return None
+
+
+def test_excluding_a_flag_kind_removes_those_sources(app_env, engine):
+    flagged = {kind: {r.document.doc_id for r in engine.sources() if kind in {f.kind for f in r.flags}} for kind in web.flag_kinds(engine.sources())}
+    candidates = [(kind, docs) for kind, docs in flagged.items() if 0 < len(docs) < len(engine.sources())]
+    if not candidates:
+        pytest.skip("no flag kind is on some but not all sources of this index")
+    kind, docs = next(((k, d) for k, d in candidates if _question_citing(engine, k)), (None, None))
+    assert kind is not None, "some question should retrieve a flagged source"
+    question = _question_citing(engine, kind)
+    at = run_app(q=question)
+    assert {doc for _, doc in cards(at)} & docs
+    at.multiselect(key="exclude").set_value([kind]).run()
+    shown = {doc for _, doc in cards(at)}
+    assert shown and not shown & docs
+    assert at.query_params["exclude"] == kind
+    # the same filter given in a shared link
+    assert {doc for _, doc in cards(run_app(q=question, exclude=kind))} == shown
+
+
+def test_minimum_tier_removes_lower_tier_sources(app_env, engine):
+    tiers = {r.document.doc_id: r.tier for r in engine.sources()}
+    if set(tiers.values()) <= {"high"}:
+        pytest.skip("every source is high tier; nothing to filter")
+    at = run_app(q=QUESTION, min_tier="high")
+    shown = cards(at)
+    assert all(tiers[doc] == "high" for _, doc in shown)
+    if not shown:
+        assert any("No passages passed the filters" in i.value for i in at.info)
+    at.selectbox(key="min_tier").set_value("any").run()
+    assert any(tiers[doc] != "high" for _, doc in cards(at))
+
+
+def test_invalid_url_parameters_give_clear_messages_not_a_crash(app_env):
+    at = run_app(q=QUESTION, mode="telepathy", k="500", min_tier="best", exclude="made_up_kind", colour="blue")
+    warnings = " ".join(w.value for w in at.warning)
+    for text in ("mode='telepathy'", "k='500'", "min_tier='best'", "exclude='made_up_kind'", "'colour'"):
+        assert text in warnings
+    assert len(cards(at)) == web.DEFAULT_K  # answered with the defaults
+    assert at.selectbox(key="mode").value == web.DEFAULT_MODE
+
+
+def test_bad_question_is_an_error_message(app_env):
+    at = run_app(q="???")
+    assert any("no letters or digits" in e.value for e in at.error)
+    assert not cards(at)
+
+
+def test_sources_view_lists_every_document_with_tier_flags_and_full_text(app_env, engine):
+    at = run_app()
+    records = engine.sources()
+    table = next(h.value for h in at.html if 'class="lq-table"' in h.value)
+    for record in records:
+        row = table[table.index(f'data-doc-id="{escape(record.document.doc_id)}"'):]
+        row = row[: row.index("</tr>")]
+        assert escape(record.document.title) in row and f'data-tier="{record.tier}"' in row
+        for kind in {f.kind for f in record.flags}:
+            assert f'data-flag="{kind}"' in row
+    picker = at.selectbox(key="source_doc")
+    assert list(picker.options) == [f"{r.document.title}  ({r.document.doc_id})" for r in records]
+    for record in records:
+        picker.set_value(record.document.doc_id).run()
+        html = page_html(at)
+        assert escape(record.document.text) in re.sub(r"</?mark>", "", html)
+        for flag in record.flags:
+            assert escape(flag.reason) in html
+            if not flag.evidence.startswith("metadata:"):
+                assert escape(flag.evidence) in html
+        picker = at.selectbox(key="source_doc")
+
+
+def test_batch_upload_runs_and_offers_downloads(app_env, engine):
+    data = f"id,question\nq1,{QUESTION}\nq2,{UNANSWERABLE}\nq3\n".encode()
+    at = run_app()
+    at.file_uploader(key="batch_file").set_value(("questions.csv", data, "text/csv")).run()
+    assert any("2 questions found in questions.csv; 1 malformed (line 4)" in c.value for c in at.caption)
+    at.button(key="batch_run").click().run()
+    assert [m.value for m in at.metric] == ["1", "1", "1"]  # answered, abstained, errors
+    assert {b.label for b in at.download_button} == {"Download JSONL", "Download CSV"}
+    rows = at.dataframe[-1].value
+    assert list(rows["id"]) == ["q1", "q2", "q3"] and list(rows["status"]) == ["answered", "abstained", "error"]
+
+    result = web.run_uploaded_batch(engine, data, "questions.csv", web.AskOptions(k=3))
+    records = [json.loads(line) for line in result.jsonl.splitlines()]
+    assert [r["id"] for r in records] == ["q1", "q2", "q3"]
+    assert records[0]["citations"] and all("flags" in c and "tier" in c for c in records[0]["citations"])
+    assert len(records[0]["citations"]) == 3
+    assert "questions.csv:4" in records[2]["error"]
+    assert result.csv.splitlines()[0].startswith("id,question,answer")
+
+
+def test_evaluation_view_shows_the_report_or_how_to_make_one(app_env: Path):
+    at = run_app()
+    assert any("lifqa eval --report" in i.value for i in at.info)
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    app_env.mkdir()
+    summary = {"modes": {"bm25": {"ndcg@10": 0.61, "recall@5": 0.7}, "hybrid+rerank": {"ndcg@10": 0.83, "recall@5": 0.9}},
+               "n_questions": 48}
+    (app_env / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    fig, ax = plt.subplots(figsize=(2, 2))
+    ax.bar(["bm25", "hybrid+rerank"], [0.61, 0.83])
+    fig.savefig(app_env / "ndcg_10.png")
+    plt.close(fig)
+    at = run_app()
+    table = at.dataframe[0].value
+    assert list(table["metric"]) == ["ndcg@10", "recall@5"] and list(table["hybrid+rerank"]) == [0.83, 0.9]
+    assert len(at.image) == 1
+    assert any("n questions: 48" in c.value for c in at.caption)
+
+    (app_env / "summary.json").write_text("{not json", encoding="utf-8")
+    assert any("summary.json is not valid JSON" in e.value for e in run_app().error)
+
+
+class _Tags(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs) -> None:
+        self.tags.add(tag)
+
+
+def _tags(html: str) -> set[str]:
+    parser = _Tags()
+    parser.feed(html)
+    return parser.tags
+
+
+HOSTILE = """<html><body><h1>&lt;img src=x onerror=alert(1)&gt; Hostile LIF page</h1>
+<p>Leukemia inhibitory factor binds the LIF receptor and gp130. &lt;script&gt;alert("corpus")&lt;/script&gt; and
+&lt;iframe src="http://evil.example/x"&gt;&lt;/iframe&gt; are written in this text.</p>
+<script>alert("raw")</script><iframe src="http://evil.example/raw"></iframe>
+<p>LIF belongs to the interleukin-6 family of cytokines and signals through JAK and STAT3.</p></body></html>
+"""
+
+
+def test_corpus_markup_is_shown_as_text_never_as_html(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    (corpus / "hostile.html").write_text(HOSTILE, encoding="utf-8")
+    (corpus / "plain.txt").write_text("Plain notes on LIF\nLIF signals through gp130 and the LIF receptor.\n", encoding="utf-8")
+    monkeypatch.setenv("LIFQA_INDEX", str(index))
+    monkeypatch.setenv("LIFQA_CORPUS", str(corpus))
+    monkeypatch.setenv("LIFQA_REPORT", str(tmp_path / "report"))
+    at = run_app(q="What does leukemia inhibitory factor bind?")  # no index yet: the app builds it on first start
+    assert (index / "CURRENT").is_file()
+    at.selectbox(key="source_doc").set_value("hostile").run()
+    html = page_html(at)
+    assert "&lt;script&gt;alert(&quot;corpus&quot;)&lt;/script&gt;" in html  # shown, as text
+    assert "&lt;iframe src=&quot;http://evil.example/x&quot;&gt;" in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    for element in at.html:
+        assert not _tags(element.value) & {"script", "iframe", "img", "object", "embed"}, element.value[:200]
+    for element in [*at.markdown, *at.caption, *at.info, *at.warning]:
+        assert "<script" not in element.value and "<iframe" not in element.value
+
+
+def test_query_params_round_trip_and_snippets_escape():
+    options = web.AskOptions("What is LIF? <b>", "bm25", 7, ("ai_generated", "commercial"), "medium")
+    parsed, problems = web.parse_query_params(options.to_query_params(), ["ai_generated", "commercial"])
+    assert parsed == options and problems == ()
+    assert web.AskOptions("q").to_query_params() == {"q": "q"}
+    flag = Flag("commercial", "high", 'says "buy" <now>', "<script>alert(1)</script>", 3)
+    chip = web.flag_chip([flag])
+    assert "<script>" not in chip and "&lt;script&gt;" in chip and 'data-flag="commercial"' in chip
+    assert web.highlight("a <b> c & d", [(2, 5), (4, 7), (50, 60)]) == "a <mark>&lt;b&gt; c</mark> &amp; d"
