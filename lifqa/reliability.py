@@ -409,9 +409,9 @@ def _expand_numbers(spec: str) -> list[str]:
 
 
 def _checkable_key(cite: CitationKey, entries: list[RefEntry]) -> bool:
-    """Whether an unresolved key is a broken citation: author-year keys may cite works named
-    in the prose, and bracketed numbers without any reference list are rarely citations."""
-    return cite.style != "author-year" and (cite.style != "number" or bool(entries))
+    """Whether an unresolved key is a broken citation; bracketed numbers without any
+    reference list are rarely citations (array indices, list markers)."""
+    return cite.style != "number" or bool(entries)
 
 
 def _resolve(key: str, style: str, text: str, entries: list[RefEntry]) -> RefEntry | None:
@@ -1087,17 +1087,17 @@ def _ids_disjoint(field_name: str, facts: list[Fact], a: str, b: str) -> bool:
 
 def _judge(field_name: str, a: Fact, b: Fact, cross: bool) -> tuple[str, str] | None:
     """('conflict'|'benign', note) for two different values, or None when they do not disagree."""
+    if not cross and field_name not in ("protein_length_aa", "molecular_weight"):
+        return None  # one page may name several genes' ids or bands; only measurements have within-source readings
     if field_name in _MULTI_VALUED:
         return ("benign", f"Sources name different {FIELD_LABELS[field_name]}s ({a.value}, {b.value}); a gene has several, "
-                          "so this is not a contradiction.") if cross else None
+                          "so this is not a contradiction.")
     if field_name == "chromosomal_location":
         return _judge_locus(a.value, b.value)
     if field_name == "protein_length_aa":
         return _judge_length(a, b, cross)
     if field_name == "molecular_weight":
         return _judge_mass(a, b, cross)
-    if not cross:
-        return None
     return ("conflict", f"The sources give different {FIELD_LABELS[field_name]}s ({a.value} vs {b.value}) for the same gene; "
                         "an identifier has one right value, so check it in the source database.")
 

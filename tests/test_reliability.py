@@ -246,6 +246,9 @@ def test_dangling_and_unverifiable_references_are_reported():
     a = assess_document(synthetic("refs", UNVERIFIABLE))
     reasons = " ".join(f.reason for f in a.flags if f.kind == "unverifiable_references")
     assert "initials only" in reasons and "[@smith2010]" in quotes(a, "unverifiable_references")
+    cited_without_list = synthetic("ay", "Insulin\n\nInsulin lowers blood glucose (Banting et al., 1922). " * 30)
+    assert "(Banting et al., 1922)" in quotes(assess_document(cited_without_list), "unverifiable_references")
+    assert "no_references" not in kinds(assess_document(cited_without_list))
 
 
 def test_passage_flags_resolve_keys_and_mark_off_topic_passages():
@@ -298,6 +301,8 @@ def test_synthetic_conflicts_and_agreements():
     assert locus["status"] == "conflict" and "7q35" in {v["value"] for v in locus["values"]}
     assert not any(v["value"].startswith("6") for v in locus["values"])  # the mouse band is another species
     assert find_conflicts([a, synthetic("a2", "GENEQ\n\nNCBI Gene ID: 1234 and UniProt P12345.\n")]) == []
+    one_page_two_genes = synthetic("p", "GENEQ and GENEZ\n\nGENEQ maps to 7q31.2 and GENEZ to 5q35; NCBI Gene ID: 1234, NCBI Gene ID: 99.\n")
+    assert find_conflicts([one_page_two_genes]) == []  # one page naming two genes is not a conflict
 
 
 def test_tier_rule_is_explained():
