@@ -99,6 +99,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", nargs="?", const="reports/latest", metavar="DIR",
                    help="write report.md, summary.json, per_question.jsonl and PNG charts to DIR (default DIR: reports/latest)")
     p.set_defaults(handler=cmd_eval)
+
+    p = sub.add_parser("train-reranker", help="fit the reranker and abstention model on training splits only (fixed seed)")
+    p.add_argument("--gold", nargs=2, action="append", metavar=("FILE", "CORPUS"),
+                   help="a gold file and its corpus, of which the 'train' split is used; repeatable; the first one's corpus "
+                        f"also receives the other sets' questions as unanswerable (default: {DEFAULT_CORPUS}/gold/lif_questions.jsonl {DEFAULT_CORPUS})")
+    p.add_argument("--beir", action="append", default=[], metavar="DIR", help="a BEIR folder, of which qrels/train.tsv is used; repeatable")
+    p.add_argument("--output", help="parameter file to write (default: the package's lifqa/data/reranker.json)")
+    p.add_argument("--cross-negatives", type=int, default=300, help="questions per other set asked of the first corpus as unanswerable (default: %(default)s)")
+    p.add_argument("--depth", type=int, default=30, help="fused candidates per question (default: %(default)s)")
+    p.add_argument("--c", type=float, default=1.0, help="inverse regularisation strength (default: %(default)s)")
+    p.add_argument("--cache", default="indexes/eval", help="folder of cached indexes (default: %(default)s)")
+    p.set_defaults(handler=cmd_train_reranker)
     return parser
 
 
@@ -268,6 +280,19 @@ def cmd_eval(args: argparse.Namespace) -> int:
     else:
         print(f"{result.info['n_questions']} questions, corpus {result.info['corpus_fingerprint'][:12]}")
         print("\n".join(metrics_table(result)))
+    return 0
+
+
+def cmd_train_reranker(args: argparse.Namespace) -> int:
+    from lifqa.train import DEFAULT_OUTPUT, run_training
+
+    golds = args.gold or [(f"{DEFAULT_CORPUS}/gold/lif_questions.jsonl", DEFAULT_CORPUS)]
+    output = args.output or DEFAULT_OUTPUT
+    params = run_training(golds, args.beir, output=output, cache_root=args.cache, cross_negatives=args.cross_negatives,
+                          depth=args.depth, c=args.c, progress=_stage_printer())
+    for source in params["trained_on"]["sources"]:
+        print(f"{source['name']}: {source['questions']} questions, {source['rows']} rows, {source['positives']} positive ({source['use']})")
+    print(f"wrote {output}: abstain threshold {params['support']['threshold']}, training data {params['trained_on']['fingerprint'][:12]}")
     return 0
 
 

@@ -11,18 +11,24 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
-from typing import Any, Iterable
+import logging
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 from lifqa import __version__
-from lifqa.gold import GoldQuestion
+from lifqa.errors import InputError
+from lifqa.evaluate import DEFAULT_CACHE, cached_index
+from lifqa.gold import GoldQuestion, GoldSet, load_beir, load_gold
 from lifqa.rerank import FEATURES, SUPPORT_FEATURES, feature_matrix, support_features
+from lifqa.settings import make_settings
 
 SEED = 13
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -61,10 +67,10 @@ def collect(engine: Any, questions: Iterable[GoldQuestion], depth: int = 30) -> 
     )
 
 
-def fit(data: TrainingData, c: float = 1.0) -> dict[str, Any]:
+def fit(data: TrainingData, c: float = 1.0, weights: np.ndarray | None = None) -> dict[str, Any]:
     scaler = StandardScaler().fit(data.features)
     model = LogisticRegression(C=c, max_iter=2000, class_weight="balanced", random_state=SEED)
-    model.fit(scaler.transform(data.features), data.labels)
+    model.fit(scaler.transform(data.features), data.labels, sample_weight=weights)
     scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
     return {
         "features": list(FEATURES),
@@ -109,24 +115,137 @@ def fit_support(data: TrainingData, max_wrong_abstention: float = 0.05, c: float
     return params
 
 
-def train(sources: list[tuple[Any, list[GoldQuestion], str]], depth: int = 30, c: float = 1.0) -> dict[str, Any]:
-    """Fit on several (engine, questions, name) sources at once; returns the JSON-ready parameters."""
-    parts = [(collect(engine, questions, depth), name, len(questions)) for engine, questions, name in sources]
-    merged = TrainingData(
-        features=np.concatenate([p[0].features for p in parts]),
-        labels=np.concatenate([p[0].labels for p in parts]),
-        question_index=np.concatenate([p[0].question_index + sum(len(q[0].answerable) for q in parts[:i]) for i, p in enumerate(parts)]),
-        answerable=np.concatenate([p[0].answerable for p in parts]),
-        fingerprint=hashlib.sha256("".join(p[0].fingerprint for p in parts).encode()).hexdigest(),
+def merge(parts: Sequence[TrainingData]) -> TrainingData:
+    offsets = np.cumsum([0] + [len(p.answerable) for p in parts[:-1]])
+    return TrainingData(
+        features=np.concatenate([p.features for p in parts]).reshape(-1, len(FEATURES)),
+        labels=np.concatenate([p.labels for p in parts]),
+        question_index=np.concatenate([p.question_index + offset for p, offset in zip(parts, offsets)]),
+        answerable=np.concatenate([p.answerable for p in parts]),
+        fingerprint=hashlib.sha256("".join(p.fingerprint for p in parts).encode()).hexdigest(),
     )
-    params = fit(merged, c)
-    params["support"] = fit_support(merged)
+
+
+def equal_source_weights(parts: Sequence[TrainingData]) -> np.ndarray:
+    """Row weights giving every source the same total weight, so a small in-domain set is not drowned."""
+    weights = np.concatenate([np.full(len(p.labels), 1.0 / max(1, len(p.labels))) for p in parts])
+    return weights / weights.mean()
+
+
+def train(sources: list[tuple[Any, list[GoldQuestion], str]], depth: int = 30, c: float = 1.0,
+          support_only: Sequence[tuple[Any, list[GoldQuestion], str]] = (), equal_weights: bool = True) -> dict[str, Any]:
+    """Fit on several (engine, questions, name) sources at once; returns the JSON-ready parameters.
+
+    ``support_only`` sources (typically questions of other corpora asked of this one, i.e.
+    unanswerable) train the abstention model only, not the passage ranking.
+    """
+    ranked = [(collect(engine, questions, depth), name, engine) for engine, questions, name in sources]
+    extra = [(collect(engine, questions, depth), name, engine) for engine, questions, name in support_only]
+    rank_data = merge([p for p, _, _ in ranked])
+    params = fit(rank_data, c, equal_source_weights([p for p, _, _ in ranked]) if equal_weights and len(ranked) > 1 else None)
+    params["support"] = fit_support(merge([p for p, _, _ in ranked + extra]))
+    described = []
+    digest = hashlib.sha256()
+    for data, name, engine in ranked + extra:
+        corpus = getattr(engine, "manifest", {}).get("corpus", {}).get("fingerprint", "")
+        digest.update(f"{name}\0{corpus}\0{data.fingerprint}\n".encode())
+        described.append({"name": name, "questions": int(len(data.answerable)), "unanswerable": int((~data.answerable).sum()),
+                          "rows": int(len(data.labels)), "positives": int(data.labels.sum()), "corpus_fingerprint": corpus,
+                          "use": "ranking+support" if any(data is r[0] for r in ranked) else "support"})
     params["trained_on"] = {
-        "sources": [{"name": name, "questions": n, "rows": int(len(p.labels)), "positives": int(p.labels.sum())} for p, name, n in parts],
-        "fingerprint": merged.fingerprint,
+        "sources": described,
+        "fingerprint": digest.hexdigest(),
         "seed": SEED,
         "depth": depth,
         "C": c,
+        "equal_source_weights": bool(equal_weights and len(ranked) > 1),
+        "features": list(FEATURES),
         "lifqa_version": __version__,
     }
+    return params
+
+
+# ---- the reproducible training run (``lifqa train-reranker``) --------------------
+DEFAULT_OUTPUT = Path(__file__).resolve().parent / "data" / "reranker.json"
+TRAIN_SPLIT = "train"
+
+
+@dataclass(frozen=True)
+class TrainingSet:
+    """Training-split questions and the index of the corpus they are about."""
+
+    name: str
+    index: Path
+    questions: tuple[GoldQuestion, ...]
+
+
+def gold_training_set(gold: str | Path, corpus: str | Path, cache_root: str | Path = DEFAULT_CACHE,
+                      progress: Callable[[str, float], None] | None = None) -> TrainingSet:
+    """The ``train`` split of a lifqa gold file over its corpus (folder or BEIR corpus.jsonl)."""
+    from lifqa.engine import Engine
+
+    index = cached_index(corpus, make_settings(), cache_root, progress)
+    known = set(Engine.open(index, verify=False).store.sources)
+    gold_set = load_gold(gold, known_doc_ids=known)
+    for error in gold_set.errors:
+        log.warning("skipped %s", error)
+    return _training_set(Path(gold).stem, index, gold_set)
+
+
+def beir_training_set(folder: str | Path, cache_root: str | Path = DEFAULT_CACHE,
+                      progress: Callable[[str, float], None] | None = None) -> TrainingSet:
+    """The ``train`` qrels of a BEIR folder."""
+    folder = Path(folder)
+    gold_set = load_beir(folder, TRAIN_SPLIT)
+    index = cached_index(folder / "corpus.jsonl", make_settings(), cache_root, progress)
+    return _training_set(folder.name, index, gold_set)
+
+
+def _training_set(name: str, index: Path, gold_set: GoldSet) -> TrainingSet:
+    questions = tuple(q for q in gold_set.questions if q.split == TRAIN_SPLIT)  # never test or dev questions
+    if not questions:
+        raise InputError(f"{gold_set.source} has no '{TRAIN_SPLIT}' questions to train on")
+    return TrainingSet(name, index, questions)
+
+
+def unanswerable_elsewhere(questions: Sequence[GoldQuestion], limit: int, seed: int = SEED) -> list[GoldQuestion]:
+    """A seeded sample of questions relabelled as unanswerable, for asking them of another corpus."""
+    rng = np.random.default_rng(seed)
+    picked = sorted(rng.choice(len(questions), size=min(limit, len(questions)), replace=False)) if questions else []
+    return [replace(questions[i], relevant_doc_ids=(), answers=(), answerable=False, relevance={}) for i in picked]
+
+
+def train_reranker(sets: Sequence[TrainingSet], *, cross_negatives: int = 300, depth: int = 30, c: float = 1.0) -> dict[str, Any]:
+    """Fit the reranker on every set, and the abstention model also on up to ``cross_negatives``
+    questions of each other set asked of the first set's corpus, where they have no answer."""
+    from lifqa.engine import Engine
+
+    if not sets:
+        raise InputError("give at least one training set (--gold FILE CORPUS or --beir DIR)")
+    engines = [Engine.open(s.index) for s in sets]
+    sources = [(engine, list(s.questions), s.name) for engine, s in zip(engines, sets)]
+    primary = sets[0]
+    support_only = [(engines[0], unanswerable_elsewhere(s.questions, cross_negatives), f"{s.name}-asked-of-{primary.name}")
+                    for s in sets[1:] if cross_negatives > 0]
+    return train(sources, depth, c, support_only=support_only)
+
+
+def write_params(params: dict[str, Any], path: str | Path = DEFAULT_OUTPUT) -> Path:
+    """JSON (never pickle), written to a temporary file and renamed so a reader never sees half of it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(params, indent=1) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def run_training(golds: Sequence[tuple[str | Path, str | Path]], beirs: Sequence[str | Path] = (), *,
+                 output: str | Path = DEFAULT_OUTPUT, cache_root: str | Path = DEFAULT_CACHE, cross_negatives: int = 300,
+                 depth: int = 30, c: float = 1.0, progress: Callable[[str, float], None] | None = None) -> dict[str, Any]:
+    """What ``lifqa train-reranker`` does: index each corpus once (cached), train, write the JSON parameters."""
+    sets = [gold_training_set(gold, corpus, cache_root, progress) for gold, corpus in golds]
+    sets += [beir_training_set(folder, cache_root, progress) for folder in beirs]
+    params = train_reranker(sets, cross_negatives=cross_negatives, depth=depth, c=c)
+    write_params(params, output)
     return params

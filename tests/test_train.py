@@ -1,0 +1,61 @@
+"""Training the reranker: train splits only, reproducible, JSON parameters with a data fingerprint."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from lifqa.errors import InputError
+from lifqa.rerank import FEATURES, FeatureReranker
+from lifqa.train import TrainingSet, _training_set, train_reranker, unanswerable_elsewhere, write_params
+
+
+def _train_questions(gold):
+    questions = gold.split("train").questions
+    answerable = [q for q in questions if q.answerable]
+    return answerable[:8] + [q for q in questions if not q.answerable][:2], answerable[8:16]
+
+
+def test_training_writes_reproducible_json_parameters(engine, lif_index, gold, tmp_path):
+    first, second = _train_questions(gold)
+    sets = [TrainingSet("lif-a", lif_index, tuple(first)), TrainingSet("lif-b", lif_index, tuple(second))]
+    params = train_reranker(sets, cross_negatives=3, depth=10)
+    again = train_reranker(sets, cross_negatives=3, depth=10)
+    assert params == again  # fixed seed, same data: same parameters
+
+    path = write_params(params, tmp_path / "reranker.json")
+    raw = path.read_bytes()
+    assert not raw.startswith(b"\x80") and json.loads(raw.decode("utf-8")) == json.loads(json.dumps(params))
+    trained_on = params["trained_on"]
+    assert len(trained_on["fingerprint"]) == 64 and trained_on["seed"] and trained_on["features"] == list(FEATURES)
+    uses = {s["name"]: (s["use"], s["questions"], s["unanswerable"]) for s in trained_on["sources"]}
+    assert uses == {"lif-a": ("ranking+support", 10, 2), "lif-b": ("ranking+support", 8, 0),
+                    "lif-b-asked-of-lif-a": ("support", 3, 3)}
+    assert 0 < params["support"]["threshold"] < 1
+
+    reranker = FeatureReranker(json.loads(raw), engine.tokenizer)
+    batch = engine.rerank_candidates("Which residues form LIF's disulfide bonds?", depth=10)
+    scores, support = reranker.score_with_support(batch)
+    assert scores.shape == (10,) and np.all((scores >= 0) & (scores <= 1)) and 0 <= support <= 1
+
+
+def test_fingerprint_follows_the_training_data(lif_index, gold):
+    first, second = _train_questions(gold)
+    a = train_reranker([TrainingSet("lif", lif_index, tuple(first))], depth=5)
+    b = train_reranker([TrainingSet("lif", lif_index, tuple(first[:-1]))], depth=5)
+    assert a["trained_on"]["fingerprint"] != b["trained_on"]["fingerprint"]
+
+
+def test_only_train_split_questions_are_used(gold):
+    only_train = _training_set("lif", None, gold)
+    assert only_train.questions and {q.split for q in only_train.questions} == {"train"}
+    with pytest.raises(InputError, match="no 'train' questions"):
+        _training_set("lif", None, gold.split("test"))
+
+
+def test_questions_asked_elsewhere_become_unanswerable(gold):
+    picked = unanswerable_elsewhere(gold.questions, 5)
+    assert len(picked) == 5 and picked == unanswerable_elsewhere(gold.questions, 5)
+    assert all(not q.answerable and not q.relevant_doc_ids and not q.answers for q in picked)
