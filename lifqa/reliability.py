@@ -604,39 +604,41 @@ _TEXT_NOISE = [
 
 
 def _noise_flags(doc: Document) -> list[Flag]:
-    out: list[Flag] = []
+    """Extraction noise, most telling first: a repeated block, markup left in the text, removed
+    tags, removed page chrome, removed stray symbols (at most MAX_PER_KIND flags)."""
     severity = DEFAULT_SEVERITY["extraction_noise"]
-    for pattern, reason in _TEXT_NOISE:
-        hits = list(pattern.finditer(doc.text))
-        if hits:
-            offset, quote = _quote(doc.text, hits[0].start(), hits[0].end())
-            out.append(Flag("extraction_noise", severity, f"{reason} ({len(hits)} place{'s' * (len(hits) > 1)})", quote, offset))
     groups: dict[str, list[str]] = {}
+    lines = {line.strip() for line in doc.text.split("\n")}
     for item in doc.noise:
         if item.lstrip().startswith("<"):
             groups.setdefault("tag", []).append(item)
         elif not any(ch.isalnum() for ch in item):
             groups.setdefault("symbols", []).append(item)
-        elif "\n" in item or (item in doc.text and len(item) >= 8):
+        elif "\n" in item or item.strip() in lines:  # a removed copy of a block or line the text keeps
             groups.setdefault("repeat", []).append(item)
         else:
             groups.setdefault("chrome", []).append(item)
-    for group, items in groups.items():
-        if len(out) >= MAX_PER_KIND:
-            break
-        n = len(items)
-        if group == "repeat":
-            block = max(items, key=len)
-            where = doc.text.find(block)
-            if where != -1:  # quote the kept copy of the repeated block
-                quote = block[:_QUOTE_LIMIT].rsplit("\n", 1)[0] if len(block) > _QUOTE_LIMIT else block
-                out.append(Flag("extraction_noise", severity, f"repeated block{'s' * (n > 1)} removed ({n}); the kept copy is quoted", quote, where))
-                continue
+    out: list[Flag] = []
+    repeats = groups.pop("repeat", [])
+    block = max(repeats, key=len) if repeats else ""
+    if block and doc.text.find(block) != -1:  # quote the kept copy of the repeated block
+        quote = block[:_QUOTE_LIMIT].rsplit("\n", 1)[0] if len(block) > _QUOTE_LIMIT else block
+        out.append(Flag("extraction_noise", severity, f"repeated block{'s' * (len(repeats) > 1)} removed ({len(repeats)}); "
+                        "the kept copy is quoted", quote, doc.text.find(block)))
+    elif repeats:
+        groups["chrome"] = repeats + groups.get("chrome", [])
+    found = [(pattern.search(doc.text), len(pattern.findall(doc.text)), reason) for pattern, reason in _TEXT_NOISE]
+    found = [(m, n, reason) for m, n, reason in found if m]
+    if found:  # one flag for all markup left in the text, quoting the first kind found
+        offset, quote = _quote(doc.text, found[0][0].start(), found[0][0].end())
+        out.append(Flag("extraction_noise", severity, "; ".join(f"{reason} ({n}x)" for _, n, reason in found), quote, offset))
+    for group in ("tag", "chrome", "symbols"):
+        items = groups.get(group, [])
         quote = next((q for q in (_raw_quote(doc, item) for item in sorted(items, key=len, reverse=True)) if q), None)
         if quote is None:
             continue
+        n = len(items)
         reason = {"tag": f"embedded markup removed ({n} tag{'s' * (n > 1)}, e.g. an iframe or script)",
-                  "repeat": f"repeated block{'s' * (n > 1)} removed ({n})",
                   "symbols": f"stray separator or symbol line{'s' * (n > 1)} removed ({n})",
                   "chrome": f"page chrome removed ({n} line{'s' * (n > 1)}: navigation, badges, prompts, browser warnings)"}[group]
         out.append(Flag("extraction_noise", severity, reason, quote, None))

@@ -89,6 +89,8 @@ def test_real_corpus_flags_and_tiers(real):
     assert "M. K. B. L. et al." in quotes(a[SCIDEX], "unverifiable_references")
     assert "[@turnley2004]" in quotes(a[SCIDEX], "unverifiable_references")
     assert "cites_sources" not in kinds(a[SCIDEX])
+    assert any("repeated block" in f.reason and f.evidence.startswith("LIF — Leukemia Inhibitory Factor\nIntroduction")
+               for f in a[SCIDEX].flags if f.kind == "extraction_noise")
 
     assert "cites_sources" in kinds(a[REVIEW])
     assert not [f for f in a[REVIEW].flags if f.severity in ("medium", "high")]
