@@ -71,12 +71,14 @@ with st.sidebar:
                    help="Sources carrying any of these reliability flags are left out of retrieval.")
     st.selectbox("Minimum source tier", web.TIER_CHOICES, key="min_tier",
                  help="Leave out sources below this reliability tier ('any' keeps all).")
+    st.subheader("Reading the badges")
+    st.html(web.tier_legend_html())
     manifest = engine.manifest
     st.caption(f"Index: {manifest.get('counts', {}).get('documents', '?')} documents, "
                f"{manifest.get('counts', {}).get('chunks', '?')} passages · built {manifest.get('built_at', '?')}")
 
-st.title("lifqa")
-st.caption("Answers copied verbatim from the literature, every sentence cited, every source judged for reliability.")
+st.title("lifqa", anchor=False)
+st.caption("Questions answered with sentences copied from the literature: every sentence cited, every source judged for reliability.")
 
 ask_tab, sources_tab, batch_tab, eval_tab = st.tabs(["Ask", "Sources", "Batch", "Evaluation"])
 
@@ -98,7 +100,8 @@ with ask_tab:
         except LifqaError as exc:
             ss.answer, ss.ask_error = None, str(exc)
         ss.answered_options = options
-        st.query_params.from_dict(options.to_query_params())  # the URL now shares this answer
+    if st.query_params.to_dict() != options.to_query_params():
+        st.query_params.from_dict(options.to_query_params())  # the URL always shares what the page shows
 
     answer = ss.get("answer") if options.question and ss.get("answered_options") == options else None
     if options.question and ss.get("ask_error"):
@@ -109,6 +112,8 @@ with ask_tab:
         st.html(web.answer_html(answer))
         st.caption(f"{answer.mode} · {len(answer.citations)} passages · support {answer.support:.2f} · "
                    f"{answer.timings_ms.get('total_ms', 0) / 1000:.2f} s")
+        if note := web.reliability_note_html(answer):
+            st.html(note)
         for conflict in answer.conflicts:
             st.html(web.conflict_html(conflict, titles))
         cited = web.cited_keys(answer)

@@ -41,15 +41,20 @@ _BENIGN = ("benign", "explained", "compatible", "consistent")
 # ---- where the app finds its data -------------------------------------------
 @dataclass(frozen=True)
 class AppPaths:
-    """Index folder and corpus folder, from LIFQA_INDEX / LIFQA_CORPUS (defaults: indexes/, corpus/)."""
+    """Index folder (LIFQA_INDEX, default indexes/), corpus (LIFQA_CORPUS) and evaluation report folder (LIFQA_REPORT).
+
+    ``corpus_dir`` is None when LIFQA_CORPUS is not set: an existing index is then
+    compared with the corpus it was built from, never rebuilt from another one.
+    """
 
     index_dir: Path
-    corpus_dir: Path
+    corpus_dir: Path | None
     report_dir: Path
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> "AppPaths":
-        return cls(Path(environ.get("LIFQA_INDEX", "indexes")), Path(environ.get("LIFQA_CORPUS", "corpus")),
+        corpus = environ.get("LIFQA_CORPUS")
+        return cls(Path(environ.get("LIFQA_INDEX", "indexes")), Path(corpus) if corpus else None,
                    Path(environ.get("LIFQA_REPORT", "reports/latest")))
 
 
@@ -57,28 +62,45 @@ _checked: set[AppPaths] = set()
 _check_lock = threading.Lock()
 
 
-def index_state(paths: AppPaths) -> str:
-    """'current', 'missing', 'stale', or 'no-corpus' (an index but no corpus folder to compare it with)."""
+def _recorded(index_dir: Path) -> dict[str, Any] | None:
+    """The manifest of the index in ``index_dir``, or None when there is no loadable one."""
     from lifqa.index import layout
-    from lifqa.index.build import index_status
 
     try:
-        settings = make_settings(**layout.read_manifest(layout.active_build(paths.index_dir)).get("settings", {}))
-        has_index = True
+        return layout.read_manifest(layout.active_build(index_dir))
     except LifqaError:
-        settings, has_index = make_settings(), False
-    if not paths.corpus_dir.exists():
-        if has_index:
+        return None
+
+
+def corpus_of(paths: AppPaths) -> Path:
+    """LIFQA_CORPUS if set, else the corpus the index was built from, else corpus/."""
+    if paths.corpus_dir is not None:
+        return paths.corpus_dir
+    manifest = _recorded(paths.index_dir) or {}
+    recorded = manifest.get("corpus", {}).get("path") if isinstance(manifest.get("corpus"), dict) else None
+    return Path(recorded) if recorded else Path("corpus")
+
+
+def index_state(paths: AppPaths) -> str:
+    """'current', 'missing', 'stale', or 'no-corpus' (an index but no corpus to compare it with)."""
+    from lifqa.index.build import index_status
+
+    manifest = _recorded(paths.index_dir)
+    corpus = corpus_of(paths)
+    if not corpus.exists():
+        if manifest is not None:
             return "no-corpus"
-        raise InputError(f"no index in {paths.index_dir} and no corpus folder {paths.corpus_dir} to build one from. "
+        raise InputError(f"no index in {paths.index_dir} and no corpus {corpus} to build one from. "
                          "Set LIFQA_CORPUS to a folder of .txt/.md/.html documents (or LIFQA_INDEX to a built index).")
-    return index_status(paths.corpus_dir, paths.index_dir, settings)
+    return index_status(corpus, paths.index_dir, make_settings(**(manifest or {}).get("settings", {})))
 
 
 def ensure_index(paths: AppPaths, progress: Callable[[str, float], None] | None = None) -> str:
-    """Build the index if it is missing or stale; checked once per process, and
-    serialised so two browser sessions starting together build it once."""
-    from lifqa.index import layout
+    """Build the index if it is missing or stale, with the settings it was built with.
+
+    Checked once per process (a corpus edited while the app runs is picked up at
+    the next start) and serialised, so sessions starting together build it once.
+    """
     from lifqa.index.build import build_index
 
     with _check_lock:
@@ -86,11 +108,8 @@ def ensure_index(paths: AppPaths, progress: Callable[[str, float], None] | None 
             return "current"
         state = index_state(paths)
         if state in ("missing", "stale"):
-            try:
-                settings = make_settings(**layout.read_manifest(layout.active_build(paths.index_dir)).get("settings", {}))
-            except LifqaError:
-                settings = make_settings()
-            build_index(paths.corpus_dir, paths.index_dir, settings, progress=progress)
+            settings = make_settings(**(_recorded(paths.index_dir) or {}).get("settings", {}))
+            build_index(corpus_of(paths), paths.index_dir, settings, progress=progress)
         _checked.add(paths)
         return state
 
@@ -180,6 +199,9 @@ def flag_kinds(sources: Iterable[Any]) -> list[str]:
 
 # ---- HTML snippets (every corpus string is escaped here) --------------------------
 PAGE_CSS = """<style>
+[data-testid="stMainBlockContainer"]{padding-top:2.2rem}
+.lq-legend{font-size:.8rem;color:#4b5563;line-height:1.5}
+.lq-legend .lq-tier{display:inline-block;margin:.1rem .25rem .1rem 0}
 .lq-answer{font-size:1.1rem;line-height:1.65;padding:.9rem 1.2rem;border-left:4px solid #2563eb;background:#f4f7ff;border-radius:0 8px 8px 0;color:#111827}
 .lq-answer.lq-abstain{border-left-color:#9ca3af;background:#f6f6f7}
 .lq-answer .lq-why{display:block;margin-top:.35rem;font-size:.88rem;color:#4b5563}
@@ -223,6 +245,14 @@ PAGE_CSS = """<style>
 .lq-dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem;font-size:.9rem;margin:.4rem 0}
 .lq-dl dt{color:#6b7280}.lq-dl dd{margin:0;color:#111827}
 </style>"""
+
+
+def tier_legend_html() -> str:
+    """The sidebar key to the badge colours."""
+    badges = "".join(tier_badge(tier) for tier in ("high", "medium", "low", "unknown"))
+    return (f'<div class="lq-legend"><div>{badges}</div>A source’s tier follows from its flags: each warning flag adds points '
+            "by severity, checkable references take one away. Chips name the flags; hover a chip or badge for the reasons, "
+            "or open “Why these badges” under a passage for the evidence quotes.</div>")
 
 
 def tier_badge(tier: str, reasons: Sequence[str] = ()) -> str:
@@ -332,6 +362,22 @@ def answer_html(answer: Answer) -> str:
                           for key in sentence.citation_keys)
         parts.append(f"{escape(sentence.text)}{markers}")
     return f'<div class="lq-answer">{" ".join(parts)}</div>'
+
+
+def reliability_note_html(answer: Answer) -> str:
+    """A caution when answer sentences rest on low-tier sources (empty when none do)."""
+    if answer.abstained:
+        return ""
+    cited = cited_keys(answer)
+    weak = [c for c in answer.citations if c.key in cited and c.tier == "low"]
+    if not weak:
+        return ""
+    kinds = sorted({f.kind.replace("_", " ") for c in weak for f in c.flags if f.severity in ("high", "medium")})
+    keys = ", ".join(f"[{c.key}]" for c in weak)
+    scope = "Every sentence of this answer comes" if len(weak) == len(cited) else f"The sentences citing {keys} come"
+    flags = f" (flagged: {', '.join(kinds)})" if kinds else ""
+    return (f'<div class="lq-conflict">⚠️ {escape(scope)} from low-reliability sources{escape(flags)}. '
+            "Set a minimum source tier in the sidebar to answer from stronger sources only.</div>")
 
 
 def citation_card(citation: Citation, sentences: Sequence[AnswerSentence], cited: bool) -> str:

@@ -288,3 +288,27 @@ def test_query_params_round_trip_and_snippets_escape():
     chip = web.flag_chip([flag])
     assert "<script>" not in chip and "&lt;script&gt;" in chip and 'data-flag="commercial"' in chip
     assert web.highlight("a <b> c & d", [(2, 5), (4, 7), (50, 60)]) == "a <mark>&lt;b&gt; c</mark> &amp; d"
+
+
+def test_index_is_checked_against_its_own_corpus_unless_one_is_given(lif_index: Path, tmp_path: Path):
+    from lifqa.errors import InputError
+
+    report = tmp_path / "report"
+    assert web.corpus_of(web.AppPaths(lif_index, None, report)).resolve() == CORPUS.resolve()
+    assert web.index_state(web.AppPaths(lif_index, None, report)) == "current"
+    assert web.index_state(web.AppPaths(lif_index, tmp_path / "gone", report)) == "no-corpus"  # the index is used as is
+    with pytest.raises(InputError, match="LIFQA_CORPUS"):
+        web.index_state(web.AppPaths(tmp_path / "no-index", tmp_path / "gone", report))
+    assert web.AppPaths.from_env({"LIFQA_INDEX": "x"}) == web.AppPaths(Path("x"), None, Path("reports/latest"))
+
+
+def test_answer_resting_on_low_tier_sources_carries_a_caution(app_env, engine):
+    question = "How does LIF help the liver regenerate?"
+    answer = engine.ask(question)
+    weak = [c for c in answer.citations if c.key in web.cited_keys(answer) and c.tier == "low"]
+    if not weak:
+        pytest.skip("this index answers the liver question from sources that are not low tier")
+    at = run_app(q=question)
+    assert any("from low-reliability sources" in h.value for h in at.html)
+    strong = run_app(q=question, min_tier="medium")
+    assert not any("from low-reliability sources" in h.value for h in strong.html)
