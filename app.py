@@ -26,9 +26,17 @@ def get_engine(index_dir: str, build: str):  # noqa: ARG001 - build is the cache
 
 def load_engine(paths: web.AppPaths):
     slot = st.empty()
+    bar = []  # created on the first progress report: only a build shows it
+
+    def report(stage: str, fraction: float) -> None:
+        if not bar:
+            with slot.container():
+                st.info("First start: building the search index of the corpus. This happens once; later starts open it in seconds.")
+                bar.append(st.progress(0.0))
+        bar[0].progress(min(max(fraction, 0.0), 1.0), text=f"{stage}…")
+
     try:
-        web.ensure_index(paths, progress=lambda stage, fraction: slot.progress(
-            min(max(fraction, 0.0), 1.0), text=f"Building the search index (first start only): {stage}…"))
+        web.ensure_index(paths, progress=report)
         engine = get_engine(str(paths.index_dir), web.build_name(paths.index_dir))
     except LifqaError as exc:
         slot.empty()
@@ -38,6 +46,8 @@ def load_engine(paths: web.AppPaths):
     return engine
 
 
+st.title("lifqa", anchor=False)
+st.caption("Questions answered with sentences copied from the literature: every sentence cited, every source judged for reliability.")
 paths = web.AppPaths.from_env()
 engine = load_engine(paths)
 sources = engine.sources()
@@ -77,9 +87,6 @@ with st.sidebar:
     st.caption(f"Index: {manifest.get('counts', {}).get('documents', '?')} documents, "
                f"{manifest.get('counts', {}).get('chunks', '?')} passages · built {manifest.get('built_at', '?')}")
 
-st.title("lifqa", anchor=False)
-st.caption("Questions answered with sentences copied from the literature: every sentence cited, every source judged for reliability.")
-
 ask_tab, sources_tab, batch_tab, eval_tab = st.tabs(["Ask", "Sources", "Batch", "Evaluation"])
 
 # ---- ask ---------------------------------------------------------------------------
@@ -114,8 +121,8 @@ with ask_tab:
                    f"{answer.timings_ms.get('total_ms', 0) / 1000:.2f} s")
         if note := web.reliability_note_html(answer):
             st.html(note)
-        for conflict in answer.conflicts:
-            st.html(web.conflict_html(conflict, titles))
+        if answer.conflicts:
+            st.html(web.conflicts_html(answer, titles))
         cited = web.cited_keys(answer)
         first = [c for c in answer.citations if c.key in cited]
         rest = [c for c in answer.citations if c.key not in cited]
@@ -181,8 +188,8 @@ with batch_tab:
         c.metric("Errors", result.errors)
         stem = upload.name.rsplit(".", 1)[0]
         left, right = st.columns(2)
-        left.download_button("Download JSONL", result.jsonl, f"{stem}-answers.jsonl", "application/jsonl", key="dl_jsonl")
-        right.download_button("Download CSV", result.csv, f"{stem}-answers.csv", "text/csv", key="dl_csv")
+        left.download_button("Download JSONL", result.jsonl, f"{stem}-answers.jsonl", "application/jsonl", key="dl_jsonl", on_click="ignore")
+        right.download_button("Download CSV", result.csv, f"{stem}-answers.csv", "text/csv", key="dl_csv", on_click="ignore")
         st.dataframe(web.batch_rows(result.records), hide_index=True, width="stretch")
 
 # ---- evaluation --------------------------------------------------------------------

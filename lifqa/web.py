@@ -229,9 +229,10 @@ PAGE_CSS = """<style>
 .lq-passage mark{background:#fde68a;color:inherit;padding:0 2px;border-radius:2px}
 .lq-notes{margin-top:.4rem}
 .lq-notes summary{cursor:pointer;color:#4b5563;font-size:.82rem}
+.lq-more{margin:.3rem 0 .6rem}.lq-more summary{font-size:.9rem}
 .lq-note{font-size:.85rem;margin:.45rem 0 .2rem;color:#374151}
 .lq-quote{border-left:3px solid #d1d5db;margin:.2rem 0 .2rem .2rem;padding:.05rem .6rem;color:#4b5563;font-style:italic;white-space:pre-wrap}
-.lq-conflict{border:1px solid #fcd34d;background:#fffbeb;border-radius:8px;padding:.65rem 1rem;margin:.5rem 0;color:#78350f}
+.lq-conflict,.lq-caution{border:1px solid #fcd34d;background:#fffbeb;border-radius:8px;padding:.65rem 1rem;margin:.5rem 0;color:#78350f}
 .lq-conflict.lq-benign{border-color:#bfdbfe;background:#eff6ff;color:#1e3a8a}
 .lq-conflict ul{margin:.3rem 0 0 1.1rem;padding:0}
 .lq-doctext{max-height:520px;overflow-y:auto;white-space:pre-wrap;line-height:1.6;border:1px solid #e5e7eb;border-radius:8px;padding:.8rem 1rem;background:#fcfcfd;font-size:.93rem;color:#1f2937}
@@ -372,11 +373,12 @@ def reliability_note_html(answer: Answer) -> str:
     weak = [c for c in answer.citations if c.key in cited and c.tier == "low"]
     if not weak:
         return ""
-    kinds = sorted({f.kind.replace("_", " ") for c in weak for f in c.flags if f.severity in ("high", "medium")})
+    worst = max((_SEVERITY_RANK.get(f.severity, 0) for c in weak for f in c.flags), default=0)
+    kinds = sorted({f.kind.replace("_", " ") for c in weak for f in c.flags if worst and _SEVERITY_RANK.get(f.severity, 0) == worst})
     keys = ", ".join(f"[{c.key}]" for c in weak)
     scope = "Every sentence of this answer comes" if len(weak) == len(cited) else f"The sentences citing {keys} come"
     flags = f" (flagged: {', '.join(kinds)})" if kinds else ""
-    return (f'<div class="lq-conflict">⚠️ {escape(scope)} from low-reliability sources{escape(flags)}. '
+    return (f'<div class="lq-caution">⚠️ {escape(scope)} from low-reliability sources{escape(flags)}. '
             "Set a minimum source tier in the sidebar to answer from stronger sources only.</div>")
 
 
@@ -412,6 +414,32 @@ def conflict_html(conflict: Mapping[str, Any], titles: Mapping[str, str]) -> str
     note = f"<div>{escape(str(conflict['note']))}</div>" if conflict.get("note") else ""
     return (f'<div class="lq-conflict{" lq-benign" if benign else ""}" data-field="{escape(str(conflict.get("field", "")))}">'
             f'{"ℹ️" if benign else "⚠️"} <b>{head}</b><ul>{"".join(rows)}</ul>{note}</div>')
+
+
+def conflicts_html(answer: Answer, titles: Mapping[str, str]) -> str:
+    """The answer's conflicts: those about a value the answer states first, open; the rest folded away.
+
+    An answer carries every conflict of its cited sources, and a wiki page can hold
+    many; the ones touching the answer's own sentences are what the reader must see.
+    """
+    text = " ".join(s.text for s in answer.sentences).lower()
+
+    def touches(conflict: Mapping[str, Any]) -> bool:
+        values = conflict.get("values", [])
+        return any(str(v.get("value", "")).lower() in text or any(q.lower() in text for q in _quotes(v.get("evidence")))
+                   for v in values)
+
+    def weight(conflict: Mapping[str, Any]) -> int:
+        return 1 if str(conflict.get("status") or "").lower() in _BENIGN else 0
+
+    shown = sorted((c for c in answer.conflicts if touches(c)), key=weight)
+    other = sorted((c for c in answer.conflicts if not touches(c)), key=weight)
+    out = "".join(conflict_html(c, titles) for c in shown)
+    if other:
+        fields = ", ".join(dict.fromkeys(str(c.get("label") or c.get("field", "")).replace("_", " ") for c in other))
+        out += (f'<details class="lq-notes lq-more"><summary>{len(other)} other fact{"s" if len(other) != 1 else ""} the cited sources '
+                f'report differently: {escape(fields)}</summary>{"".join(conflict_html(c, titles) for c in other)}</details>')
+    return out
 
 
 def _quotes(evidence: Any) -> list[str]:

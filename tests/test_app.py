@@ -312,3 +312,24 @@ def test_answer_resting_on_low_tier_sources_carries_a_caution(app_env, engine):
     assert any("from low-reliability sources" in h.value for h in at.html)
     strong = run_app(q=question, min_tier="medium")
     assert not any("from low-reliability sources" in h.value for h in strong.html)
+
+
+def test_conflicting_facts_are_a_warning_naming_both_values_and_sources(app_env, engine):
+    question = "What is the NCBI Entrez Gene ID for human LIF?"
+    answer = engine.ask(question)
+    if not answer.conflicts:
+        pytest.skip("the sources cited for this question carry no conflicting facts in this index")
+    at = run_app(q=question)
+    box = next(h.value for h in at.html if "lq-conflict" in h.value)
+    for conflict in answer.conflicts:
+        for value in conflict["values"]:
+            assert escape(str(value["value"])) in box
+            assert all(escape(doc) in box for doc in value["doc_ids"])
+    stated = " ".join(s.text for s in answer.sentences)
+    touching = [c for c in answer.conflicts if any(str(v["value"]) in stated for v in c["values"])]
+    assert touching, "the answer states a value some source contradicts"
+    open_part = box.split('<details class="lq-notes lq-more">')[0]  # shown without a click
+    for conflict in touching:
+        assert f'data-field="{escape(conflict["field"])}"' in open_part
+        if conflict.get("status") not in ("benign",):
+            assert "⚠️ <b>Sources disagree" in open_part

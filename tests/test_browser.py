@@ -112,6 +112,12 @@ class _InlineScripts(HTMLParser):
             self.inline[-1] += data
 
 
+def wait_until_idle(page, timeout: float = 120_000) -> None:
+    """Wait until the app's script run has finished, so every element of the answer is on the page."""
+    page.wait_for_function("() => document.querySelector('[data-testid=\"stApp\"]')?.getAttribute('data-test-script-state') === 'notRunning'",
+                           timeout=timeout)
+
+
 def assert_no_corpus_markup(page, base_url: str) -> None:
     """No iframe anywhere; every script is Streamlit's own (a /static/ bundle or an inline script of the served page)."""
     assert page.locator("iframe").count() == 0
@@ -138,7 +144,7 @@ def test_ask_in_a_real_browser(server: str, browser, tmp_path: Path):
     box.fill(QUESTION)
     box.press("Enter")
     page.locator(".lq-answer").wait_for(timeout=120_000)
-    page.locator(".lq-card").first.wait_for()
+    wait_until_idle(page)
     markers = page.locator(".lq-answer a.lq-cite")
     assert markers.count() >= 1
     assert page.locator(".lq-card .lq-tier").count() == page.locator(".lq-card").count() >= 1
@@ -169,12 +175,13 @@ def test_ask_in_a_real_browser(server: str, browser, tmp_path: Path):
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(questions))
     page.get_by_role("button", name="Answer all questions").click()
     page.get_by_role("button", name="Download JSONL").wait_for(timeout=120_000)
+    wait_until_idle(page)
+    page.screenshot(path=str(ARTIFACTS / "app-batch.png"), full_page=True)
     with page.expect_download() as download:
         page.get_by_role("button", name="Download JSONL").click()
     records = [json.loads(line) for line in Path(download.value.path()).read_text(encoding="utf-8").splitlines()]
     assert [r["id"] for r in records] == ["q1", "q2"]
     assert records[0]["citations"] and records[1]["abstained"] is True
-    page.screenshot(path=str(ARTIFACTS / "app-batch.png"), full_page=True)
     page.close()
 
 
@@ -182,6 +189,7 @@ def test_shared_link_answers_on_load(server: str, browser):
     page = browser.new_page(viewport={"width": 1400, "height": 1200})
     page.goto(f"{server}/?q={quote_plus('Who won the 2014 FIFA World Cup final?')}&k=3")
     page.locator(".lq-answer").wait_for(timeout=120_000)
+    wait_until_idle(page)
     assert "No supported answer in the corpus." in page.locator(".lq-answer").inner_text()
     assert page.locator(".lq-card").count() == 3
     page.close()
