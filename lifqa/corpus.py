@@ -35,7 +35,10 @@ _BLOCK_TAGS = ("p", "div", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6",
 _DROP_TAGS = ("script", "style", "iframe", "noscript", "object", "embed", "svg", "form", "button", "nav", "img", "frame")
 _VOID_DROP = ("img", "embed")
 _MD_LINK = re.compile(r"\[([^\[\]\n]{1,2000})\]\(([^()\s]*(?:\([^()\s]*\)[^()\s]*)*)\)")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\ufeff]")
+# Control characters (C0 and C1: terminal escape sequences start with them), zero-width
+# characters, and bidi embeddings/overrides/isolates that could make a quoted passage display
+# differently from what it says.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\ufeff\u202a-\u202e\u2066-\u2069]")
 
 # Page chrome: navigation, reading-time badges, subscription prompts, embed hints,
 # browser warnings. General web phrases, not keyed to any one site.

@@ -57,10 +57,15 @@ class Engine:
         except IndexCorruptError:
             raise
         except Exception as exc:  # a file that passed the checksum but cannot be parsed
-            raise IndexCorruptError(f"cannot load the index in {build}: {exc}. Rebuild with: {layout.build_hint(index_dir)} --force") from None
+            raise IndexCorruptError(f"cannot load the index in {build}: {exc}. Rebuild with: {layout.build_hint(index_dir, manifest)} --force") from None
         if not (len(self.store.chunks) == self.bm25.num_docs == self.dense.size):
-            raise IndexCorruptError(f"the index in {build} is inconsistent (chunk counts differ). Rebuild with: {layout.build_hint(index_dir)} --force")
+            raise IndexCorruptError(f"the index in {build} is inconsistent (chunk counts differ). Rebuild with: {layout.build_hint(index_dir, manifest)} --force")
         self.encoder = get_encoder(settings.model_path, settings.encode_batch_size)
+        if manifest.get("embedding_dim", self.encoder.dim) != self.encoder.dim:  # another model: FAISS would assert
+            raise IndexCorruptError(
+                f"the index in {build} holds {manifest.get('embedding_dim')}-dimensional vectors, but the model "
+                f"{self.encoder.model_path} makes {self.encoder.dim}-dimensional ones. Use the model the index was built with, "
+                f"or rebuild with: {layout.build_hint(index_dir, manifest)} --force")
         self._doc_of_row = np.asarray([c.doc_id for c in self.store.chunks], dtype=object)
         self._row_of = {chunk.chunk_id: row for row, chunk in enumerate(self.store.chunks)}
         self._feature_reranker = FeatureReranker(load_params(), self.tokenizer)

@@ -10,6 +10,7 @@ Snowball stemmer (PyStemmer); tokens holding a digit are never stemmed.
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from functools import lru_cache
 
@@ -29,6 +30,7 @@ class Tokenizer:
         self.stemming = stemming
         self._stemmer = Stemmer.Stemmer("english") if stemming else None
         self._stem = lru_cache(maxsize=200_000)(self._stem_uncached)
+        self._stem_lock = threading.Lock()  # PyStemmer: "must not be called concurrently"; one engine serves many threads
 
     def __call__(self, text: str) -> list[str]:
         return self.tokenize(text)
@@ -57,7 +59,8 @@ class Tokenizer:
         return self._stem(token)
 
     def _stem_uncached(self, token: str) -> str:
-        return self._stemmer.stemWord(token)
+        with self._stem_lock:
+            return self._stemmer.stemWord(token)
 
 
 def identifiers(text: str) -> set[str]:

@@ -25,7 +25,7 @@ class BM25Index:
     """Loaded bm25s index: full score vectors for a query, so fusion sees every candidate's score."""
 
     def __init__(self, folder: Path, tokenizer: Tokenizer, mmap: bool = True) -> None:
-        self._model = bm25s.BM25.load(str(folder), mmap=mmap)
+        self._model = bm25s.BM25.load(str(folder), mmap=mmap, allow_pickle=False)  # plain npy/JSON only
         self.tokenizer = tokenizer
         self.num_docs = int(self._model.scores["num_docs"])
         indptr = np.asarray(self._model.scores["indptr"])

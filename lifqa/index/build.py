@@ -129,7 +129,7 @@ def _current_if_valid(index_dir: Path, key: str) -> Path | None:
     try:
         build = layout.active_build(index_dir)
         manifest = layout.read_manifest(build)
-        if manifest.get("build_key") != key:
+        if manifest.get("build_key") != key or manifest.get("format_version") != layout.FORMAT_VERSION:
             return None
         layout.verify_files(build, manifest)
         return build
@@ -151,9 +151,12 @@ def _publish(index_dir: Path, name: str) -> None:
 
 
 def _remove_old_builds(index_dir: Path, keep: str) -> None:
+    """Old builds, and what a killed build left behind (its temporary folder or pointer file)."""
     for path in index_dir.iterdir():
         if path.is_dir() and path.name != keep and (path.name.startswith("build-") or path.name.startswith(".tmp-build-")):
             shutil.rmtree(path, ignore_errors=True)
+        elif path.is_file() and path.name.startswith(f".{layout.CURRENT}.") and path.name.endswith(".tmp"):
+            path.unlink(missing_ok=True)
 
 
 def retrieval_text(doc: Document, chunk: Chunk) -> str:
@@ -233,7 +236,7 @@ def _write_build(corpus: Path, out: Path, settings: Settings, key: str, metadata
 
 def check_compatible(build: Path, manifest: dict[str, Any], settings: Settings) -> None:
     """Refuse an index made with another format, model or chunking than the settings ask for."""
-    hint = f"rebuild with: {layout.build_hint(build.parent)} --force"
+    hint = f"rebuild with: {layout.build_hint(build.parent, manifest)} --force"
     if manifest.get("format_version") != layout.FORMAT_VERSION:
         raise IndexCorruptError(f"the index in {build.parent} has format {manifest.get('format_version')}, this lifqa reads format {layout.FORMAT_VERSION}; {hint}")
     recorded = manifest.get("settings", {})

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +26,11 @@ CHUNK_VECTORS = "chunk_vectors.npy"
 SENTENCE_VECTORS = "sentence_vectors.npy"
 RELIABILITY = "reliability.json"
 
-BUILD_HINT = "lifqa index --corpus CORPUS_DIR --index {index}"
-
-
-def build_hint(index_dir: Path) -> str:
-    return BUILD_HINT.format(index=index_dir)
+def build_hint(index_dir: Path, manifest: dict[str, Any] | None = None) -> str:
+    """The command that rebuilds an index, naming the corpus its manifest recorded when there is one."""
+    recorded = (manifest or {}).get("corpus")
+    corpus = recorded.get("path") if isinstance(recorded, dict) else None
+    return f"lifqa index --corpus {shlex.quote(str(corpus)) if corpus else 'CORPUS_DIR'} --index {shlex.quote(str(index_dir))}"
 
 
 def active_build(index_dir: str | Path) -> Path:
@@ -38,9 +39,9 @@ def active_build(index_dir: str | Path) -> Path:
     pointer = index_dir / CURRENT
     if not pointer.is_file():
         raise IndexMissingError(f"no index in {index_dir}. Build it with: {build_hint(index_dir)}")
-    name = pointer.read_text(encoding="utf-8").strip()
+    name = pointer.read_text(encoding="utf-8", errors="replace").strip()
     build = index_dir / name
-    if not name or "/" in name or not build.is_dir():
+    if not name.startswith("build-") or "/" in name or not build.is_dir():
         raise IndexCorruptError(f"{pointer} points to a missing build '{name}'. Rebuild with: {build_hint(index_dir)}")
     return build
 
@@ -48,11 +49,14 @@ def active_build(index_dir: str | Path) -> Path:
 def read_manifest(build: Path) -> dict[str, Any]:
     path = build / MANIFEST
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        manifest = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise IndexCorruptError(f"{path} is missing. Rebuild with: {build_hint(build.parent)}") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise IndexCorruptError(f"{path} is damaged ({exc}). Rebuild with: {build_hint(build.parent)}") from None
+    if not isinstance(manifest, dict):
+        raise IndexCorruptError(f"{path} is damaged (not a JSON object). Rebuild with: {build_hint(build.parent)}")
+    return manifest
 
 
 def file_checksums(build: Path) -> dict[str, dict[str, Any]]:
@@ -73,7 +77,7 @@ def sha256_file(path: Path) -> str:
 
 def verify_files(build: Path, manifest: dict[str, Any]) -> None:
     """Refuse a build whose files differ from what its manifest recorded."""
-    hint = build_hint(build.parent)
+    hint = build_hint(build.parent, manifest)
     recorded = manifest.get("files")
     if not isinstance(recorded, dict) or not recorded:
         raise IndexCorruptError(f"{build / MANIFEST} lists no files; the index is incomplete. Rebuild with: {hint} --force")
