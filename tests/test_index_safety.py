@@ -138,27 +138,21 @@ def test_damaged_pointer_and_manifest_give_clear_errors(tmp_path: Path, base_ind
     hint = f"lifqa index --corpus CORPUS_DIR --index {index}"
 
     (build / "manifest.json").write_text('{"files": ', encoding="utf-8")
-    with pytest.raises(IndexCorruptError) as caught:
-        lifqa.open(str(index))
-    assert str(caught.value) == f"{build}/manifest.json is damaged (Expecting value: line 1 column 11 (char 10)). Rebuild with: {hint}"
-
+    assert _open_error(index) == f"{build}/manifest.json is damaged (Expecting value: line 1 column 11 (char 10)). Rebuild with: {hint}"
     (build / "manifest.json").write_text("[]", encoding="utf-8")
-    with pytest.raises(IndexCorruptError, match=r"manifest.json is damaged \(not a JSON object\)"):
-        lifqa.open(str(index))
-
+    assert _open_error(index) == f"{build}/manifest.json is damaged (not a JSON object). Rebuild with: {hint}"
     (build / "manifest.json").unlink()
-    with pytest.raises(IndexCorruptError) as caught:
-        lifqa.open(str(index))
-    assert str(caught.value) == f"{build}/manifest.json is missing. Rebuild with: {hint}"
-
+    assert _open_error(index) == f"{build}/manifest.json is missing. Rebuild with: {hint}"
     (index / "CURRENT").write_bytes(b"\xff\xfe garbage\n")
-    with pytest.raises(IndexCorruptError, match=r"CURRENT points to a missing build"):
-        lifqa.open(str(index))
-
+    assert _open_error(index).startswith(f"{index}/CURRENT points to a missing build")
     (index / "CURRENT").unlink()
-    with pytest.raises(IndexMissingError) as caught:
+    assert _open_error(index) == f"no index in {index}. Build it with: {hint}"
+
+
+def _open_error(index: Path) -> str:
+    with pytest.raises((IndexCorruptError, IndexMissingError)) as caught:
         lifqa.open(str(index))
-    assert str(caught.value) == f"no index in {index}. Build it with: {hint}"
+    return str(caught.value)
 
 
 # ---- incompatible indexes ----------------------------------------------------------------
