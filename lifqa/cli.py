@@ -181,6 +181,10 @@ def _check_query_args(args: argparse.Namespace, text: str) -> None:
         parse_mode(args.mode)
     if args.k is not None:
         parse_k(args.k)
+    if getattr(args, "exclude", ""):
+        from lifqa.reliability import check_flag_kinds
+
+        check_flag_kinds(f for f in args.exclude.split(",") if f.strip())
 
 
 def cmd_ask(args: argparse.Namespace) -> int:

@@ -192,8 +192,8 @@ def _write_build(corpus: Path, out: Path, settings: Settings, key: str, metadata
             chunk_sentences.append((base + lo, base + hi))
 
     report("assessing sources", 0.12)
-    assessments = assess_sources(documents)
     conflicts = find_conflicts(documents)
+    assessments = assess_sources(documents, conflicts)
     write_store(out / layout.STORE, documents, chunks, chunk_sentences, sentences,
                 {doc_id: (a.tier, list(a.flags)) for doc_id, a in assessments.items()})
     (out / layout.RELIABILITY).write_text(json.dumps({"conflicts": conflicts}, indent=2, ensure_ascii=False), encoding="utf-8")
