@@ -8,8 +8,11 @@ lines, a line of dots, a 50 MB file) must be normalised and chunked in linear ti
 
 from __future__ import annotations
 
+import ast
+import inspect
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -18,13 +21,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+import bm25s
+import numpy as np
 import pytest
 
+import lifqa
 from lifqa.chunking import chunk_document, split_sentences
 from lifqa.corpus import make_document, normalise, read_corpus
-from lifqa.engine import clean_question
 from lifqa.errors import CorpusError, InputError, SettingsError
 from lifqa.index.build import build_index
+from lifqa.render import answer_text
 from lifqa.settings import make_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -262,8 +268,6 @@ def test_non_latin_questions_are_answered_or_abstain_without_error(engine, quest
     ({"candidate_k": 0}, "invalid settings: setting 'candidate_k' = 0 is out of range: use a value from 1 to 2000"),
 ])
 def test_bad_query_settings_are_rejected_with_the_valid_range(lif_index, overrides, message):
-    import lifqa
-
     with pytest.raises(SettingsError) as caught:
         lifqa.open(str(lif_index), **overrides)
     assert str(caught.value).startswith(message)
@@ -314,8 +318,6 @@ def test_messy_corpus_is_indexed_with_exact_warnings(tmp_path: Path):
         f"metadata names 'missing.txt' (line 4), which is not in {folder}; that entry is ignored",
         "b.txt has the same content as a.txt; indexed once as 'a'",
     ])
-    import lifqa
-
     engine = lifqa.open(str(tmp_path / "index"))
     assert sorted(s.document.doc_id for s in engine.sources()) == ["a", "latin"]
     assert engine.source("a").document.also_named == ("b.txt",)
@@ -438,8 +440,6 @@ UNSAFE = {
 
 @pytest.mark.parametrize("what", list(UNSAFE))
 def test_package_never_unpickles_or_runs_text(what):
-    import re
-
     pattern = re.compile(UNSAFE[what])
     hits = [f"{path.relative_to(ROOT)}:{n}" for path in PACKAGE_SOURCES if path.is_file()
             for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if pattern.search(line)]
@@ -447,19 +447,12 @@ def test_package_never_unpickles_or_runs_text(what):
 
 
 def test_index_loaders_refuse_pickles_by_default():
-    import inspect
-
-    import bm25s
-    import numpy as np
-
     assert inspect.signature(bm25s.BM25.load).parameters["allow_pickle"].default is False
     assert inspect.signature(np.load).parameters["allow_pickle"].default is False
 
 
 def test_sql_is_parameterised_only():
     """Every execute/executemany/executescript gets a constant SQL string; values go in parameters."""
-    import ast
-
     calls = []
     for path in PACKAGE_SOURCES:
         tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -474,9 +467,6 @@ def test_sql_is_parameterised_only():
 
 
 def test_hostile_corpus_text_is_stored_verbatim_and_stays_inert(tmp_path: Path):
-    import lifqa
-    from lifqa.render import answer_text
-
     marker = tmp_path / "pwned"
     sql = "Robert'); DROP TABLE documents; -- LIF binds gp130 in this record."
     shell = f"The sample $(touch {marker}) and `touch {marker}` were stored with LIF at 4 °C."
