@@ -306,7 +306,7 @@ def metrics_table(result: EvalResult) -> list[str]:
     modes = list(result.modes)
     lines = ["| metric | " + " | ".join(modes) + " |", "|---|" + "---:|" * len(modes)]
     for metric in METRICS:
-        cells = [_cell(result.modes[m].get(metric), metric) for m in modes]
+        cells = [format_metric(result.modes[m].get(metric), metric) for m in modes]
         lines.append(f"| {metric} | " + " | ".join(cells) + " |")
     return lines
 
@@ -352,7 +352,8 @@ def _md(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def _cell(value: float | None, metric: str) -> str:
+def format_metric(value: float | None, metric: str) -> str:
+    """3 decimals, milliseconds as whole numbers, a dash where the metric does not apply."""
     if value is None:
         return "–"
     return f"{value:.0f}" if metric in _MILLISECONDS else f"{value:.3f}"
@@ -380,7 +381,7 @@ def write_report(result: EvalResult, folder: str | Path) -> list[Path]:
         fig, ax = plt.subplots(figsize=(5.5, 3.2), dpi=110)
         bars = ax.bar(modes, [v or 0.0 for v in values], color=["#7a9cc6", "#9cc67a", "#c6a77a", "#c67a9c", "#8a8a8a"][: len(modes)])
         for bar, value in zip(bars, values):
-            ax.annotate(_cell(value, metric), (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center", va="bottom", fontsize=8)
+            ax.annotate(format_metric(value, metric), (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center", va="bottom", fontsize=8)
         ax.set_title(metric)
         if metric not in _MILLISECONDS:
             ax.set_ylim(0, 1.08)
