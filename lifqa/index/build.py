@@ -108,6 +108,7 @@ def build_index(corpus: str | Path, index_dir: str | Path, settings: Settings, *
                 return BuildResult(current, layout.read_manifest(current), rebuilt=False)
         started = time.perf_counter()
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-build-", dir=index_dir))
+        os.chmod(tmp, 0o755)  # mkdtemp makes 0700; an index is read by other users too (a service account)
         try:
             manifest, warnings = _write_build(corpus, tmp, settings, key, metadata_path, report)
             manifest["build_seconds"] = round(time.perf_counter() - started, 3)
