@@ -50,6 +50,7 @@ def main() -> int:
     parser.add_argument("--cache", default=str(ROOT / "indexes" / "eval"))
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "eval")
     parser.add_argument("--label", default="", help="suffix for the report folders, e.g. rrf")
+    parser.add_argument("--reranker", help="reranker parameter file to use instead of the shipped one")
     args = parser.parse_args()
 
     overrides = parse_overrides(args.set)
@@ -60,7 +61,7 @@ def main() -> int:
         spec = benchmarks(args.data)[name]
         started = time.perf_counter()
         result = run_eval(gold=spec.get("gold"), beir=spec.get("beir"), corpus=spec.get("corpus"), index=indexes.get(name),
-                          split=spec["split"], modes=modes, cache_root=args.cache, overrides=overrides,
+                          split=spec["split"], modes=modes, cache_root=args.cache, overrides=overrides, reranker=args.reranker,
                           build_progress=lambda stage, fraction: print(f"  [{name}] {stage}", file=sys.stderr, flush=True))
         folder = args.out / (name + (f"-{args.label}" if args.label else ""))
         write_report(result, folder)

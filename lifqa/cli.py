@@ -95,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--k", type=int, help="passages per answer (default 5)")
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override a setting, e.g. --set fusion=rrf (repeatable)")
     p.add_argument("--cache", default="indexes/eval", help="folder of cached evaluation indexes (default: %(default)s)")
+    p.add_argument("--reranker", metavar="FILE", help="reranker parameters to evaluate instead of the shipped ones (from train-reranker --output)")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     p.add_argument("--report", nargs="?", const="reports/latest", metavar="DIR",
                    help="write report.md, summary.json, per_question.jsonl and PNG charts to DIR (default DIR: reports/latest)")
@@ -109,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cross-negatives", type=int, default=300, help="questions per other set asked of the first corpus as unanswerable (default: %(default)s)")
     p.add_argument("--depth", type=int, default=30, help="fused candidates per question (default: %(default)s)")
     p.add_argument("--c", type=float, default=1.0, help="inverse regularisation strength (default: %(default)s)")
+    p.add_argument("--weight", action="append", default=[], metavar="NAME=W",
+                   help="relative share of a source in the ranking fit (default 1 each), e.g. --weight scifact=2; repeatable")
     p.add_argument("--cache", default="indexes/eval", help="folder of cached indexes (default: %(default)s)")
     p.set_defaults(handler=cmd_train_reranker)
     return parser
@@ -272,7 +275,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     bar = _progress_bar(1)
     result = run_eval(gold=args.gold, beir=args.beir, corpus=corpus, index=args.index, split=args.split,
                       modes=[m.strip() for m in args.modes.split(",") if m.strip()], k=args.k, cache_root=args.cache,
-                      overrides=parse_overrides(args.set), build_progress=_stage_printer(),
+                      overrides=parse_overrides(args.set), reranker=args.reranker, build_progress=_stage_printer(),
                       progress=bar)
     for error in result.info.get("gold_errors", []):
         print(f"warning: skipped {error}", file=sys.stderr)
@@ -288,12 +291,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_train_reranker(args: argparse.Namespace) -> int:
-    from lifqa.train import DEFAULT_OUTPUT, run_training
+    from lifqa.train import DEFAULT_OUTPUT, parse_weights, run_training
 
     golds = args.gold or [(f"{DEFAULT_CORPUS}/gold/lif_questions.jsonl", DEFAULT_CORPUS)]
     output = args.output or DEFAULT_OUTPUT
     params = run_training(golds, args.beir, output=output, cache_root=args.cache, cross_negatives=args.cross_negatives,
-                          depth=args.depth, c=args.c, progress=_stage_printer())
+                          depth=args.depth, c=args.c, weights=parse_weights(args.weight), progress=_stage_printer())
     for source in params["trained_on"]["sources"]:
         print(f"{source['name']}: {source['questions']} questions, {source['rows']} rows, {source['positives']} positive ({source['use']})")
     print(f"wrote {output}: abstain threshold {params['support']['threshold']}, training data {params['trained_on']['fingerprint'][:12]}")

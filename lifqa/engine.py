@@ -41,7 +41,8 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\u200e\u200f\u202a-\u2
 class Engine:
     """Search and ask over one index. Construct with :meth:`open`."""
 
-    def __init__(self, index_dir: Path, build: Path, manifest: dict[str, Any], settings: Settings) -> None:
+    def __init__(self, index_dir: Path, build: Path, manifest: dict[str, Any], settings: Settings,
+                 reranker_params: dict[str, Any] | None = None) -> None:
         self.index_dir = index_dir
         self.build = build
         self.manifest = manifest
@@ -68,14 +69,16 @@ class Engine:
                 f"or rebuild with: {layout.build_hint(index_dir, manifest)} --force")
         self._doc_of_row = np.asarray([c.doc_id for c in self.store.chunks], dtype=object)
         self._row_of = {chunk.chunk_id: row for row, chunk in enumerate(self.store.chunks)}
-        self._feature_reranker = FeatureReranker(load_params(), self.tokenizer)
+        self._feature_reranker = FeatureReranker(reranker_params or load_params(), self.tokenizer)
         self._reranker = CrossEncoderReranker(settings.cross_encoder_path) if settings.reranker == "cross-encoder" and settings.cross_encoder_path else self._feature_reranker
         if settings.reranker == "cross-encoder" and not settings.cross_encoder_path:
             raise InputError("reranker='cross-encoder' needs cross_encoder_path: a local cross-encoder model folder")
 
     # ---- construction -------------------------------------------------
     @classmethod
-    def open(cls, index_dir: str | Path = "indexes", verify: bool = True, **overrides: Any) -> "Engine":
+    def open(cls, index_dir: str | Path = "indexes", verify: bool = True, reranker_params: dict[str, Any] | None = None,
+             **overrides: Any) -> "Engine":
+        """``reranker_params``: reranker parameters other than the shipped ones (training, comparing candidates)."""
         index_dir = Path(index_dir)
         build = layout.active_build(index_dir)
         manifest = layout.read_manifest(build)
@@ -84,7 +87,7 @@ class Engine:
         recorded = {k: v for k, v in manifest.get("settings", {}).items()}
         settings = make_settings(**{**recorded, **overrides})
         check_compatible(build, manifest, settings)
-        return cls(index_dir, build, manifest, settings)
+        return cls(index_dir, build, manifest, settings, reranker_params)
 
     # ---- sources --------------------------------------------------------
     def sources(self) -> list[SourceRecord]:

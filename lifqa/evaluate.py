@@ -149,21 +149,22 @@ def evaluate(engine: Any, gold: GoldSet, modes: Sequence[str] = MODES, k: int | 
     vectors = engine.encoder.encode_queries(texts)
     qrels = {q.id: _qrels(q, alias) for q in questions if q.answerable}
     total, done = len(questions) * len(modes), 0
-    results: list[QuestionResult] = []
-    metrics: dict[str, dict[str, float | None]] = {}
-    for mode in modes:
-        runs, mode_results = {}, []
-        for q, text, vector in zip(questions, texts, vectors):
+    for mode in modes:  # warm-up, not timed: first calls page in the index files
+        engine.ask(questions[0].question, k=k, mode=mode)
+    raw: dict[str, list[tuple[GoldQuestion, list[str], Any]]] = {mode: [] for mode in modes}
+    for q, text, vector in zip(questions, texts, vectors):
+        for mode in modes:  # modes interleaved per question, so caches warm up alike for every mode's latency
             ranked = document_ranking(hit.chunk.doc_id for hit in engine.ranking(text, vector, mode))
-            runs[q.id] = ranked
-            answer = engine.ask(q.question, k=k, mode=mode)
-            mode_results.append((q, ranked, answer))
+            raw[mode].append((q, ranked, engine.ask(q.question, k=k, mode=mode)))
             done += 1
             if progress is not None:
                 progress(done, total)
-        per_query = ranking_metrics(qrels, runs)
+    results: list[QuestionResult] = []
+    metrics: dict[str, dict[str, float | None]] = {}
+    for mode in modes:
+        per_query = ranking_metrics(qrels, {q.id: ranked for q, ranked, _ in raw[mode]})
         rows = [_question_result(q, mode, ranked, answer, qrels.get(q.id, {}), per_query.get(q.id), k)
-                for q, ranked, answer in mode_results]
+                for q, ranked, answer in raw[mode]]
         metrics[mode] = mode_metrics(rows, per_query)
         results.extend(rows)
     info = {
@@ -250,12 +251,13 @@ def cached_index(corpus: str | Path, settings: Settings, cache_root: str | Path 
 
 def run_eval(*, gold: str | Path | None = None, beir: str | Path | None = None, corpus: str | Path | None = None,
              index: str | Path | None = None, split: str | None = "test", modes: Sequence[str] = MODES, k: int | None = None,
-             cache_root: str | Path = DEFAULT_CACHE, overrides: Mapping[str, Any] | None = None,
+             cache_root: str | Path = DEFAULT_CACHE, overrides: Mapping[str, Any] | None = None, reranker: str | Path | None = None,
              progress: Progress | None = None, build_progress: Callable[[str, float], None] | None = None) -> EvalResult:
     """What ``lifqa eval`` does: find or build the index, load the questions, evaluate every mode.
 
     ``beir`` is a BEIR folder (its corpus.jsonl is the corpus); otherwise ``gold`` is a lifqa gold
     file over ``corpus`` (a folder or a BEIR corpus.jsonl), or over an already built ``index``.
+    ``reranker`` is a parameter file to use instead of the shipped one (to compare before shipping).
     """
     from lifqa.engine import Engine, parse_mode
 
@@ -276,7 +278,7 @@ def run_eval(*, gold: str | Path | None = None, beir: str | Path | None = None, 
         if corpus is None:
             raise InputError("give the corpus the gold questions are about (--corpus PATH) or a built index (--index DIR)")
         index = cached_index(corpus, make_settings(**overrides), cache_root, build_progress)
-    engine = Engine.open(index, **overrides)
+    engine = Engine.open(index, reranker_params=_reranker_params(reranker), **overrides)
     if beir is None:
         questions = load_gold(gold, known_doc_ids=set(engine.store.sources) | set(_aliases(engine))).split(split)
     return evaluate(engine, questions, modes, k, progress)
@@ -295,6 +297,19 @@ def parse_overrides(pairs: Iterable[str]) -> dict[str, Any]:
             out[name.strip().replace("-", "_")] = value
     make_settings(**out)  # reject unknown names and bad values before any work
     return out
+
+
+def _reranker_params(path: str | Path | None) -> dict[str, Any] | None:
+    from lifqa.rerank import load_params
+
+    if path is None:
+        return None
+    try:
+        return load_params(path)
+    except FileNotFoundError:
+        raise InputError(f"reranker parameter file not found: {path}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path} is not a reranker parameter file (JSON): {exc}") from None
 
 
 # ---- report ------------------------------------------------------------------

@@ -76,7 +76,7 @@ class Settings(BaseModel):
     fusion_alpha: float = Field(0.5, ge=0.0, le=1.0, description="Weight of the dense run in normalised fusion.")
     rrf_k: int = Field(60, ge=1, le=1000)
     rerank_depth: int = Field(30, ge=1, le=500, description="Fused candidates the reranker rescores.")
-    max_per_doc: int = Field(3, ge=0, le=100, description="Most passages one document may take in the top k (0: no limit).")
+    max_per_doc: int = Field(2, ge=0, le=100, description="Most passages one document may take in the top k (0: no limit); 2 keeps at least 3 sources in 5 passages (BENCHMARKS.md).")
     reranker: Literal["features", "cross-encoder"] = "features"
     cross_encoder_path: str | None = None
     reliability_weighting: bool = Field(False, description="Down-weight low-tier sources in the final ranking.")

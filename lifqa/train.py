@@ -14,7 +14,7 @@ import json
 import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
@@ -115,6 +115,22 @@ def fit_support(data: TrainingData, max_wrong_abstention: float = 0.05, c: float
     return params
 
 
+def _use(data: TrainingData, name: str, ranked: list, support_names: set[str]) -> str:
+    if not any(data is r[0] for r in ranked):
+        return "support"
+    return "ranking+support" if name in support_names else "ranking"
+
+
+def untrained_params() -> dict[str, Any]:
+    """Parameters of the right shape that score every candidate alike: what an engine runs with while
+    collecting training rows, so training works even when the shipped file predates a feature change."""
+    def model(features: Sequence[str]) -> dict[str, Any]:
+        n = len(features)
+        return {"features": list(features), "mean": [0.0] * n, "scale": [1.0] * n, "coef": [0.0] * n, "intercept": 0.0}
+
+    return {**model(FEATURES), "support": {**model(SUPPORT_FEATURES), "threshold": 0.5}, "trained_on": {}}
+
+
 def merge(parts: Sequence[TrainingData]) -> TrainingData:
     offsets = np.cumsum([0] + [len(p.answerable) for p in parts[:-1]])
     return TrainingData(
@@ -126,24 +142,35 @@ def merge(parts: Sequence[TrainingData]) -> TrainingData:
     )
 
 
-def equal_source_weights(parts: Sequence[TrainingData]) -> np.ndarray:
-    """Row weights giving every source the same total weight, so a small in-domain set is not drowned."""
-    weights = np.concatenate([np.full(len(p.labels), 1.0 / max(1, len(p.labels))) for p in parts])
+def source_weights(parts: Sequence[TrainingData], shares: Sequence[float]) -> np.ndarray:
+    """Row weights giving each source a total weight proportional to its share (by default all
+    equal), so a small in-domain set is not drowned by a large one."""
+    weights = np.concatenate([np.full(len(p.labels), share / max(1, len(p.labels))) for p, share in zip(parts, shares)])
     return weights / weights.mean()
 
 
 def train(sources: list[tuple[Any, list[GoldQuestion], str]], depth: int = 30, c: float = 1.0,
-          support_only: Sequence[tuple[Any, list[GoldQuestion], str]] = (), equal_weights: bool = True) -> dict[str, Any]:
+          support_only: Sequence[tuple[Any, list[GoldQuestion], str]] = (), weights: Mapping[str, float] | None = None,
+          support_from: Sequence[str] | None = None, max_wrong_abstention: float = 0.05) -> dict[str, Any]:
     """Fit on several (engine, questions, name) sources at once; returns the JSON-ready parameters.
 
+    ``weights`` gives sources (by name) their share of the ranking fit; unnamed ones get 1.
     ``support_only`` sources (typically questions of other corpora asked of this one, i.e.
-    unanswerable) train the abstention model only, not the passage ranking.
+    unanswerable) train the abstention model only, not the passage ranking. The abstention
+    model learns from the sources named in ``support_from`` (default: all) plus ``support_only``.
     """
+    weights = dict(weights or {})
+    unknown = sorted(set(weights) - {name for _, _, name in sources})
+    if unknown:
+        raise InputError(f"--weight names unknown source(s) {', '.join(unknown)}; sources: {', '.join(name for _, _, name in sources)}")
     ranked = [(collect(engine, questions, depth), name, engine) for engine, questions, name in sources]
     extra = [(collect(engine, questions, depth), name, engine) for engine, questions, name in support_only]
     rank_data = merge([p for p, _, _ in ranked])
-    params = fit(rank_data, c, equal_source_weights([p for p, _, _ in ranked]) if equal_weights and len(ranked) > 1 else None)
-    params["support"] = fit_support(merge([p for p, _, _ in ranked + extra]))
+    shares = [float(weights.get(name, 1.0)) for _, name, _ in ranked]
+    params = fit(rank_data, c, source_weights([p for p, _, _ in ranked], shares) if len(ranked) > 1 else None)
+    support_names = {name for _, _, name in sources} if support_from is None else set(support_from)
+    support_parts = [p for p, name, _ in ranked if name in support_names] + [p for p, _, _ in extra]
+    params["support"] = fit_support(merge(support_parts), max_wrong_abstention)
     described = []
     digest = hashlib.sha256()
     for data, name, engine in ranked + extra:
@@ -151,14 +178,14 @@ def train(sources: list[tuple[Any, list[GoldQuestion], str]], depth: int = 30, c
         digest.update(f"{name}\0{corpus}\0{data.fingerprint}\n".encode())
         described.append({"name": name, "questions": int(len(data.answerable)), "unanswerable": int((~data.answerable).sum()),
                           "rows": int(len(data.labels)), "positives": int(data.labels.sum()), "corpus_fingerprint": corpus,
-                          "use": "ranking+support" if any(data is r[0] for r in ranked) else "support"})
+                          "use": _use(data, name, ranked, support_names),
+                          "weight": float(weights.get(name, 1.0)) if any(data is r[0] for r in ranked) else 0.0})
     params["trained_on"] = {
         "sources": described,
         "fingerprint": digest.hexdigest(),
         "seed": SEED,
         "depth": depth,
         "C": c,
-        "equal_source_weights": bool(equal_weights and len(ranked) > 1),
         "features": list(FEATURES),
         "lifqa_version": __version__,
     }
@@ -185,11 +212,12 @@ def gold_training_set(gold: str | Path, corpus: str | Path, cache_root: str | Pa
     from lifqa.engine import Engine
 
     index = cached_index(corpus, make_settings(), cache_root, progress)
-    known = set(Engine.open(index, verify=False).store.sources)
+    known = set(Engine.open(index, verify=False, reranker_params=untrained_params()).store.sources)
     gold_set = load_gold(gold, known_doc_ids=known)
     for error in gold_set.errors:
         log.warning("skipped %s", error)
-    return _training_set(Path(gold).stem, index, gold_set)
+    gold = Path(gold)
+    return _training_set(gold.stem if gold.stem not in ("gold", "questions") else gold.parent.name, index, gold_set)
 
 
 def beir_training_set(folder: str | Path, cache_root: str | Path = DEFAULT_CACHE,
@@ -215,19 +243,44 @@ def unanswerable_elsewhere(questions: Sequence[GoldQuestion], limit: int, seed: 
     return [replace(questions[i], relevant_doc_ids=(), answers=(), answerable=False, relevance={}) for i in picked]
 
 
-def train_reranker(sets: Sequence[TrainingSet], *, cross_negatives: int = 300, depth: int = 30, c: float = 1.0) -> dict[str, Any]:
-    """Fit the reranker on every set, and the abstention model also on up to ``cross_negatives``
-    questions of each other set asked of the first set's corpus, where they have no answer."""
+def train_reranker(sets: Sequence[TrainingSet], *, cross_negatives: int = 300, depth: int = 30, c: float = 1.0,
+                   weights: Mapping[str, float] | None = None) -> dict[str, Any]:
+    """Fit the reranker on every set; fit the abstention model on the first set plus up to
+    ``cross_negatives`` questions of each other set asked of the first set's corpus, where they
+    have no answer.
+
+    The abstention model sees only questions asked of the first corpus because its evidence
+    (best sentence cosine, idf coverage) is relative to a corpus: answerable SciFact claims score
+    far higher coverage against SciFact than LIF questions do against the LIF documents, and mixing
+    them put the LIF threshold above answerable LIF questions. Its threshold sits below every
+    answerable training question (``max_wrong_abstention=0``): with a few dozen of them a 5 %
+    budget is one question, and the cross-corpus negatives keep the threshold from going low
+    (in a split of them, 1 % of the held-out half was answered either way)."""
     from lifqa.engine import Engine
 
     if not sets:
         raise InputError("give at least one training set (--gold FILE CORPUS or --beir DIR)")
-    engines = [Engine.open(s.index) for s in sets]
+    engines = [Engine.open(s.index, reranker_params=untrained_params()) for s in sets]
     sources = [(engine, list(s.questions), s.name) for engine, s in zip(engines, sets)]
     primary = sets[0]
     support_only = [(engines[0], unanswerable_elsewhere(s.questions, cross_negatives), f"{s.name}-asked-of-{primary.name}")
                     for s in sets[1:] if cross_negatives > 0]
-    return train(sources, depth, c, support_only=support_only)
+    return train(sources, depth, c, support_only=support_only, weights=weights, support_from=[primary.name],
+                 max_wrong_abstention=0.0)
+
+
+def parse_weights(pairs: Iterable[str]) -> dict[str, float]:
+    """``["scifact=2"]`` -> ``{"scifact": 2.0}``."""
+    out = {}
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise InputError(f"--weight {pair!r}: write NAME=NUMBER, e.g. --weight scifact=2") from None
+        if out[name.strip()] < 0:
+            raise InputError(f"--weight {pair!r}: a weight cannot be negative")
+    return out
 
 
 def write_params(params: dict[str, Any], path: str | Path = DEFAULT_OUTPUT) -> Path:
@@ -242,10 +295,11 @@ def write_params(params: dict[str, Any], path: str | Path = DEFAULT_OUTPUT) -> P
 
 def run_training(golds: Sequence[tuple[str | Path, str | Path]], beirs: Sequence[str | Path] = (), *,
                  output: str | Path = DEFAULT_OUTPUT, cache_root: str | Path = DEFAULT_CACHE, cross_negatives: int = 300,
-                 depth: int = 30, c: float = 1.0, progress: Callable[[str, float], None] | None = None) -> dict[str, Any]:
+                 depth: int = 30, c: float = 1.0, weights: Mapping[str, float] | None = None,
+                 progress: Callable[[str, float], None] | None = None) -> dict[str, Any]:
     """What ``lifqa train-reranker`` does: index each corpus once (cached), train, write the JSON parameters."""
     sets = [gold_training_set(gold, corpus, cache_root, progress) for gold, corpus in golds]
     sets += [beir_training_set(folder, cache_root, progress) for folder in beirs]
-    params = train_reranker(sets, cross_negatives=cross_negatives, depth=depth, c=c)
+    params = train_reranker(sets, cross_negatives=cross_negatives, depth=depth, c=c, weights=weights)
     write_params(params, output)
     return params

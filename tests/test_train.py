@@ -31,7 +31,7 @@ def test_training_writes_reproducible_json_parameters(engine, lif_index, gold, t
     trained_on = params["trained_on"]
     assert len(trained_on["fingerprint"]) == 64 and trained_on["seed"] and trained_on["features"] == list(FEATURES)
     uses = {s["name"]: (s["use"], s["questions"], s["unanswerable"]) for s in trained_on["sources"]}
-    assert uses == {"lif-a": ("ranking+support", 10, 2), "lif-b": ("ranking+support", 8, 0),
+    assert uses == {"lif-a": ("ranking+support", 10, 2), "lif-b": ("ranking", 8, 0),
                     "lif-b-asked-of-lif-a": ("support", 3, 3)}
     assert 0 < params["support"]["threshold"] < 1
 
