@@ -7,7 +7,7 @@ INDEX ?= indexes
 CORPUS ?= corpus
 PORT ?= 8501
 
-.PHONY: install index app ask test bench eval clean
+.PHONY: install index app ask test bench eval reranker clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,16 @@ test: install
 
 bench: index
 	$(BIN)/python bench/latency.py
+
+# Evaluation of the LIF gold test split, every mode; the report is what the web app's Evaluation view shows.
+eval: index
+	$(BIN)/lifqa eval --gold $(CORPUS)/gold/lif_questions.jsonl --corpus $(CORPUS) --split test --report reports/latest
+
+# Retrain the shipped reranker (lifqa/data/reranker.json) on train splits only; needs the public data in EVAL_DATA.
+EVAL_DATA ?= ../shared/eval
+reranker: install
+	$(BIN)/lifqa train-reranker --gold $(CORPUS)/gold/lif_questions.jsonl $(CORPUS) \
+		--gold $(EVAL_DATA)/covid-qa/gold.jsonl $(EVAL_DATA)/covid-qa/corpus.jsonl --beir $(EVAL_DATA)/scifact --weight scifact=2
 
 clean:
 	rm -rf $(INDEX)/CURRENT $(INDEX)/build-* $(INDEX)/.tmp-build-*
