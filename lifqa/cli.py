@@ -172,7 +172,14 @@ def cmd_index(args: argparse.Namespace) -> int:
 def _stage_printer() -> Callable[[str, float], None] | None:
     if not sys.stderr.isatty():
         return None
-    return lambda stage, fraction: print(f"[{fraction:4.0%}] {stage}", file=sys.stderr)
+    last: list[str] = []
+
+    def show(stage: str, fraction: float) -> None:  # a stage reports many fractions; one line per stage
+        if not last or last[-1] != stage:
+            last.append(stage)
+            print(f"[{fraction:4.0%}] {stage}", file=sys.stderr)
+
+    return show
 
 
 def _check_query_args(args: argparse.Namespace, text: str) -> None:

@@ -274,6 +274,11 @@ def test_killed_builds_stale_corpus_and_two_concurrent_builds(tmp_path: Path, ba
     assert outs[1].startswith(f"{index} is up to date (3 documents,"), outs  # ...the other waited on the lock, then found it current
 
     assert _status(corpus, index) == (0, "current")
-    assert sorted(p.name for p in index.iterdir()) == sorted([".lock", "CURRENT", layout.active_build(index).name])
+    assert sorted(p.name for p in index.iterdir()) == sorted([".lock", "CURRENT", "embeddings", layout.active_build(index).name])
+    assert [p.suffix for p in (index / "embeddings").iterdir()] == [".sqlite"]  # one model's vectors, no leftovers
+    # The killed builds and the new document cost no re-embedding of the old text: only the new document's.
+    before, after = layout.read_manifest(layout.active_build(base_index)), layout.read_manifest(layout.active_build(index))
+    new_texts = sum(after["counts"][n] - before["counts"][n] for n in ("chunks", "sentences"))
+    assert after["embedding_cache"]["embedded"] == new_texts > 0, after["embedding_cache"]
     engine = lifqa.open(str(index))
     assert engine.source("osm").document.text == NEW_DOC

@@ -22,6 +22,7 @@ from typing import Any, Callable
 
 import numpy as np
 from filelock import FileLock
+from tqdm import tqdm
 
 from lifqa import __version__
 from lifqa.chunking import chunk_document, split_sentences
@@ -31,6 +32,7 @@ from lifqa.errors import IndexCorruptError, InputError, LifqaError
 from lifqa.index import layout
 from lifqa.index.bm25 import build_bm25
 from lifqa.index.dense import build_faiss
+from lifqa.index.embed_cache import EmbeddingCache
 from lifqa.index.store import write_store
 from lifqa.reliability import assess_sources, find_conflicts
 from lifqa.settings import Settings
@@ -109,8 +111,10 @@ def build_index(corpus: str | Path, index_dir: str | Path, settings: Settings, *
         started = time.perf_counter()
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-build-", dir=index_dir))
         os.chmod(tmp, 0o755)  # mkdtemp makes 0700; an index is read by other users too (a service account)
+        encoder = get_encoder(settings.model_path, settings.encode_batch_size)
+        cache = EmbeddingCache.open(index_dir, encoder.model_path, encoder.dim)
         try:
-            manifest, warnings = _write_build(corpus, tmp, settings, key, metadata_path, report)
+            manifest, warnings = _write_build(corpus, tmp, settings, key, metadata_path, report, cache)
             manifest["build_seconds"] = round(time.perf_counter() - started, 3)
             manifest["files"] = layout.file_checksums(tmp)
             (tmp / layout.MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
@@ -120,8 +124,11 @@ def build_index(corpus: str | Path, index_dir: str | Path, settings: Settings, *
             _publish(index_dir, final.name)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
+            cache.close()  # what was embedded stays cached: the next build resumes from it
             raise
         _remove_old_builds(index_dir, keep=final.name)
+        cache.keep_only_used()
+        cache.close()
         report("done", 1.0)
         return BuildResult(final, manifest, rebuilt=True, warnings=tuple(warnings))
 
@@ -170,7 +177,7 @@ def retrieval_text(doc: Document, chunk: Chunk) -> str:
 
 
 def _write_build(corpus: Path, out: Path, settings: Settings, key: str, metadata_path: str | Path | None,
-                 report: Progress) -> tuple[dict[str, Any], list[str]]:
+                 report: Progress, cache: EmbeddingCache) -> tuple[dict[str, Any], list[str]]:
     report("reading corpus", 0.02)
     corpus_report = read_corpus(corpus, metadata_path)
     documents = list(corpus_report.documents)
@@ -205,16 +212,13 @@ def _write_build(corpus: Path, out: Path, settings: Settings, key: str, metadata
     (out / layout.BM25_DIR).mkdir()
     vocab_size = build_bm25(texts, tokenizer, out / layout.BM25_DIR, settings.bm25_k1, settings.bm25_b, settings.bm25_method)
 
-    report("embedding chunks", 0.2)
     encoder = get_encoder(settings.model_path, settings.encode_batch_size)
-    show = sys.stderr.isatty()
-    chunk_vectors = encoder.encode_documents(texts, show_progress=show)
+    chunk_vectors = _embed(cache, encoder, texts, "embedding chunks", (0.2, 0.6), report)
     np.save(out / layout.CHUNK_VECTORS, chunk_vectors)
     dense_kind = build_faiss(chunk_vectors, out / layout.FAISS_FILE, settings.ann_threshold, settings.hnsw_m)
     if settings.sentence_vectors:
-        report("embedding sentences", 0.6)
         sentence_texts = [by_id[doc_id].text[s:e] for doc_id, s, e, _ in sentences]
-        sentence_vectors = encoder.encode_documents(sentence_texts, show_progress=show)
+        sentence_vectors = _embed(cache, encoder, sentence_texts, "embedding sentences", (0.6, 0.95), report)
         np.save(out / layout.SENTENCE_VECTORS, sentence_vectors.astype(np.float16))
 
     report("writing manifest", 0.95)
@@ -229,10 +233,28 @@ def _write_build(corpus: Path, out: Path, settings: Settings, key: str, metadata
         "corpus": {"path": str(corpus.resolve()), "fingerprint": corpus_fingerprint(corpus)},
         "counts": {"documents": len(documents), "chunks": len(chunks), "sentences": len(sentences), "vocabulary": vocab_size},
         "dense_index": dense_kind,
-        "warnings": list(corpus_report.warnings),
+        "embedding_cache": {"embedded": cache.misses, "reused": cache.hits},
+        "warnings": list(corpus_report.warnings) + cache.warnings,
         "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    return manifest, list(corpus_report.warnings)
+    return manifest, list(corpus_report.warnings) + cache.warnings
+
+
+def _embed(cache: EmbeddingCache, encoder: Any, texts: list[str], stage: str, span: tuple[float, float],
+           report: Progress) -> np.ndarray:
+    """Vectors for ``texts`` through the cache; progress goes to the caller (the app's bar) and a tqdm bar on a terminal."""
+    report(stage, span[0])
+    bar = tqdm(desc=stage, unit="text", disable=not sys.stderr.isatty(), leave=False)
+
+    def advance(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+        report(stage, span[0] + (span[1] - span[0]) * done / max(total, 1))
+
+    try:
+        return cache.encode(texts, encoder.encode_documents, advance)
+    finally:
+        bar.close()
 
 
 def check_compatible(build: Path, manifest: dict[str, Any], settings: Settings) -> None:
