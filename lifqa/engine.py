@@ -25,7 +25,8 @@ from lifqa.index.bm25 import BM25Index
 from lifqa.index.build import check_compatible
 from lifqa.index.dense import DenseIndex
 from lifqa.index.store import LoadedStore, SourceRecord, load_store
-from lifqa.reliability import TIERS, check_flag_kinds, conflicts_for_answer, passage_flags
+from lifqa.facts import conflicts_for_answer
+from lifqa.reliability import TIERS, check_flag_kinds, passage_flags
 from lifqa.rerank import CrossEncoderReranker, FeatureReranker, RerankInput, load_params
 from lifqa.retrieve import fuse, top_rows
 from lifqa.settings import MODES, Mode, Settings, make_settings

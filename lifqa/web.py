@@ -500,12 +500,9 @@ def sources_table_html(sources: Iterable[Any]) -> str:
 
 def tier_reasons(record: Any) -> list[str]:
     """How the source's tier follows from its flags, when the reliability rules can explain it."""
-    from lifqa import reliability
+    from lifqa.reliability import explain_tier
 
-    explain = getattr(reliability, "explain_tier", None)
-    if explain is None:
-        return []
-    tier, reasons = explain(record.flags, record.document)
+    tier, reasons = explain_tier(record.flags, record.document)
     return list(reasons) if tier == record.tier else []
 
 

@@ -34,7 +34,8 @@ from lifqa.index.bm25 import build_bm25
 from lifqa.index.dense import build_faiss
 from lifqa.index.embed_cache import EmbeddingCache
 from lifqa.index.store import write_store
-from lifqa.reliability import assess_sources, find_conflicts
+from lifqa.facts import find_conflicts
+from lifqa.reliability import assess_sources
 from lifqa.settings import Settings
 from lifqa.tokenize import Tokenizer
 from lifqa.types import Chunk, Document
@@ -65,7 +66,7 @@ def corpus_fingerprint(corpus: str | Path) -> str:
 
 # Modules whose code shapes what an index holds; editing one (say a reliability
 # rule) makes existing indexes stale, so `lifqa index` rebuilds them.
-_SHAPING_MODULES = ("corpus.py", "chunking.py", "tokenize.py", "reliability.py", "index/build.py", "index/bm25.py",
+_SHAPING_MODULES = ("corpus.py", "chunking.py", "tokenize.py", "reliability.py", "facts.py", "index/build.py", "index/bm25.py",
                     "index/dense.py", "index/store.py")
 
 
