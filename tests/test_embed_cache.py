@@ -129,3 +129,16 @@ def test_model_key_changes_with_the_model_files(tmp_path: Path):
     assert model_key(str(model), 384) == key and model_key(str(model), 768) != key
     (model / "weights.bin").write_bytes(b"\x00" * 999 + b"\x01")  # same size, other weights
     assert model_key(str(model), 384) != key
+
+
+def test_cache_of_another_format_is_set_aside(tmp_path: Path):
+    encoder = get_encoder()
+    path = EmbeddingCache.open(tmp_path, encoder.model_path, encoder.dim).path
+    path.unlink()
+    con = sqlite3.connect(path)
+    con.executescript("CREATE TABLE vectors (key BLOB PRIMARY KEY, vector BLOB NOT NULL) WITHOUT ROWID; PRAGMA user_version = 1;")
+    con.close()
+    cache = EmbeddingCache.open(tmp_path, encoder.model_path, encoder.dim)
+    assert any("format 1" in w and "set aside" in w for w in cache.warnings)
+    vectors = cache.encode(["LIF binds LIFR and gp130."], encoder.encode_documents)
+    assert cache.misses == 1 and vectors.shape == (1, encoder.dim) and path.with_suffix(".damaged").is_file()
