@@ -39,6 +39,18 @@ def benchmarks(data: Path) -> dict[str, dict]:
     }
 
 
+def stage_printer(name: str):
+    """A build reports each stage many times (its fraction moves); print each stage once."""
+    seen: set[str] = set()
+
+    def show(stage: str, fraction: float) -> None:
+        if stage not in seen:
+            seen.add(stage)
+            print(f"  [{name}] {stage}", file=sys.stderr, flush=True)
+
+    return show
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DATA, help="folder with scifact/ and covid-qa/ (default: %(default)s)")
@@ -62,7 +74,7 @@ def main() -> int:
         started = time.perf_counter()
         result = run_eval(gold=spec.get("gold"), beir=spec.get("beir"), corpus=spec.get("corpus"), index=indexes.get(name),
                           split=spec["split"], modes=modes, cache_root=args.cache, overrides=overrides, reranker=args.reranker,
-                          build_progress=lambda stage, fraction: print(f"  [{name}] {stage}", file=sys.stderr, flush=True))
+                          build_progress=stage_printer(name))
         folder = args.out / (name + (f"-{args.label}" if args.label else ""))
         write_report(result, folder)
         seconds = time.perf_counter() - started
