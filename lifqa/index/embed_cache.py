@@ -90,7 +90,7 @@ class EmbeddingCache:
             damaged = self.path.with_suffix(".damaged")
             if self.path.exists():
                 self.path.replace(damaged)
-            self.warnings.append(f"embedding cache {self.path} was unreadable ({exc}); set aside as {damaged.name}, "
+            self.warnings.append(f"embedding cache {self.path} could not be used ({exc}); set aside as {damaged.name}, "
                                  "embedding everything again")
             log.warning(self.warnings[-1])
             try:
