@@ -112,10 +112,8 @@ def build_index(corpus: str | Path, index_dir: str | Path, settings: Settings, *
         started = time.perf_counter()
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-build-", dir=index_dir))
         os.chmod(tmp, 0o755)  # mkdtemp makes 0700; an index is read by other users too (a service account)
-        encoder = get_encoder(settings.model_path, settings.encode_batch_size)
-        cache = EmbeddingCache.open(index_dir, encoder.model_path, encoder.dim)
         try:
-            manifest, warnings = _write_build(corpus, tmp, settings, key, metadata_path, report, cache)
+            manifest, warnings = _write_build(corpus, tmp, settings, key, metadata_path, report)
             manifest["build_seconds"] = round(time.perf_counter() - started, 3)
             manifest["files"] = layout.file_checksums(tmp)
             (tmp / layout.MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
@@ -125,11 +123,8 @@ def build_index(corpus: str | Path, index_dir: str | Path, settings: Settings, *
             _publish(index_dir, final.name)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
-            cache.close()  # what was embedded stays cached: the next build resumes from it
             raise
         _remove_old_builds(index_dir, keep=final.name)
-        cache.keep_only_used()
-        cache.close()
         report("done", 1.0)
         return BuildResult(final, manifest, rebuilt=True, warnings=tuple(warnings))
 
@@ -178,7 +173,7 @@ def retrieval_text(doc: Document, chunk: Chunk) -> str:
 
 
 def _write_build(corpus: Path, out: Path, settings: Settings, key: str, metadata_path: str | Path | None,
-                 report: Progress, cache: EmbeddingCache) -> tuple[dict[str, Any], list[str]]:
+                 report: Progress) -> tuple[dict[str, Any], list[str]]:
     report("reading corpus", 0.02)
     corpus_report = read_corpus(corpus, metadata_path)
     documents = list(corpus_report.documents)
@@ -213,14 +208,19 @@ def _write_build(corpus: Path, out: Path, settings: Settings, key: str, metadata
     (out / layout.BM25_DIR).mkdir()
     vocab_size = build_bm25(texts, tokenizer, out / layout.BM25_DIR, settings.bm25_k1, settings.bm25_b, settings.bm25_method)
 
+    # The model loads only now, so bad corpus input fails fast. The cache sits beside the builds
+    # (out is a temporary folder inside the index folder); if the build fails from here on, what was
+    # embedded stays cached and the next build resumes from it.
     encoder = get_encoder(settings.model_path, settings.encode_batch_size)
-    chunk_vectors = _embed(cache, encoder, texts, "embedding chunks", (0.2, 0.6), report)
-    np.save(out / layout.CHUNK_VECTORS, chunk_vectors)
-    dense_kind = build_faiss(chunk_vectors, out / layout.FAISS_FILE, settings.ann_threshold, settings.hnsw_m)
-    if settings.sentence_vectors:
-        sentence_texts = [by_id[doc_id].text[s:e] for doc_id, s, e, _ in sentences]
-        sentence_vectors = _embed(cache, encoder, sentence_texts, "embedding sentences", (0.6, 0.95), report)
-        np.save(out / layout.SENTENCE_VECTORS, sentence_vectors.astype(np.float16))
+    with EmbeddingCache.open(out.parent, encoder.model_path, encoder.dim) as cache:
+        chunk_vectors = _embed(cache, encoder, texts, "embedding chunks", (0.2, 0.6), report)
+        np.save(out / layout.CHUNK_VECTORS, chunk_vectors)
+        dense_kind = build_faiss(chunk_vectors, out / layout.FAISS_FILE, settings.ann_threshold, settings.hnsw_m)
+        if settings.sentence_vectors:
+            sentence_texts = [by_id[doc_id].text[s:e] for doc_id, s, e, _ in sentences]
+            sentence_vectors = _embed(cache, encoder, sentence_texts, "embedding sentences", (0.6, 0.95), report)
+            np.save(out / layout.SENTENCE_VECTORS, sentence_vectors.astype(np.float16))
+        cache.keep_only_used()
 
     report("writing manifest", 0.95)
     manifest = {
