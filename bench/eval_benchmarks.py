@@ -21,6 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from lifqa.errors import LifqaError  # noqa: E402
 from lifqa.evaluate import METRICS, format_metric, parse_overrides, run_eval, write_report  # noqa: E402
 from lifqa.settings import MODES  # noqa: E402
 
@@ -65,6 +66,9 @@ def main() -> int:
     parser.add_argument("--reranker", help="reranker parameter file to use instead of the shipped one")
     args = parser.parse_args()
 
+    if not args.data.is_dir() and set(args.only.split(",")) - {"lif"}:
+        parser.error(f"evaluation data not found: {args.data}. Give --data DIR (with scifact/ and covid-qa/) "
+                     "or set LIFQA_EVAL_DATA, or run only the LIF set: --only lif")
     overrides = parse_overrides(args.set)
     indexes = dict(pair.split("=", 1) for pair in args.index)
     modes = [m for m in args.modes.split(",") if m]
@@ -96,4 +100,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except LifqaError as exc:  # missing data, bad settings: one line, not a traceback
+        sys.exit(f"error: {exc}")

@@ -21,6 +21,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from eval_benchmarks import DATA, benchmarks  # noqa: E402
+from lifqa.errors import LifqaError  # noqa: E402
 from lifqa.evaluate import format_metric, run_eval  # noqa: E402
 
 SETTINGS = {
@@ -66,4 +67,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except LifqaError as exc:  # missing data, bad settings: one line, not a traceback
+        sys.exit(f"error: {exc}")

@@ -20,6 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from lifqa.errors import LifqaError  # noqa: E402
 from lifqa.encoder import get_encoder  # noqa: E402
 from lifqa.index.build import build_index  # noqa: E402
 from lifqa.settings import make_settings  # noqa: E402
@@ -41,6 +42,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", type=Path, default=ROOT / "corpus", help="a folder or a BEIR corpus.jsonl")
     args = parser.parse_args()
+    if not args.corpus.exists():
+        parser.error(f"corpus not found: {args.corpus}. Give a folder of documents or a BEIR corpus.jsonl")
     settings = make_settings()
     get_encoder(settings.model_path, settings.encode_batch_size)
     with tempfile.TemporaryDirectory(prefix="lifqa-rebuild-") as tmp:
@@ -70,4 +73,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except LifqaError as exc:  # missing data, bad settings: one line, not a traceback
+        sys.exit(f"error: {exc}")
