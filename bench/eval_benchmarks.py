@@ -20,8 +20,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
-from lifqa.errors import LifqaError  # noqa: E402
+from common import run  # noqa: E402
 from lifqa.evaluate import METRICS, format_metric, parse_overrides, run_eval, write_report  # noqa: E402
 from lifqa.settings import MODES  # noqa: E402
 
@@ -100,7 +101,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except LifqaError as exc:  # missing data, bad settings: one line, not a traceback
-        sys.exit(f"error: {exc}")
+    run(main)

@@ -20,8 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from common import run  # noqa: E402
 from eval_benchmarks import DATA, benchmarks  # noqa: E402
-from lifqa.errors import LifqaError  # noqa: E402
 from lifqa.evaluate import format_metric, run_eval  # noqa: E402
 
 SETTINGS = {
@@ -67,7 +67,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except LifqaError as exc:  # missing data, bad settings: one line, not a traceback
-        sys.exit(f"error: {exc}")
+    run(main)

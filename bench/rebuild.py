@@ -19,8 +19,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
-from lifqa.errors import LifqaError  # noqa: E402
+from common import run  # noqa: E402
 from lifqa.encoder import get_encoder  # noqa: E402
 from lifqa.index.build import build_index  # noqa: E402
 from lifqa.settings import make_settings  # noqa: E402
@@ -73,7 +74,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except LifqaError as exc:  # missing data, bad settings: one line, not a traceback
-        sys.exit(f"error: {exc}")
+    run(main)
