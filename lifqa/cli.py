@@ -172,11 +172,12 @@ def cmd_index(args: argparse.Namespace) -> int:
 def _stage_printer() -> Callable[[str, float], None] | None:
     if not sys.stderr.isatty():
         return None
-    last: list[str] = []
+    last = ""
 
     def show(stage: str, fraction: float) -> None:  # a stage reports many fractions; one line per stage
-        if not last or last[-1] != stage:
-            last.append(stage)
+        nonlocal last
+        if stage != last:
+            last = stage
             print(f"[{fraction:4.0%}] {stage}", file=sys.stderr)
 
     return show

@@ -115,12 +115,6 @@ def fit_support(data: TrainingData, max_wrong_abstention: float = 0.05, c: float
     return params
 
 
-def _use(data: TrainingData, name: str, ranked: list, support_names: set[str]) -> str:
-    if not any(data is r[0] for r in ranked):
-        return "support"
-    return "ranking+support" if name in support_names else "ranking"
-
-
 def untrained_params() -> dict[str, Any]:
     """Parameters of the right shape that score every candidate alike: what an engine runs with while
     collecting training rows, so training works even when the shipped file predates a feature change."""
@@ -173,13 +167,13 @@ def train(sources: list[tuple[Any, list[GoldQuestion], str]], depth: int = 30, c
     params["support"] = fit_support(merge(support_parts), max_wrong_abstention)
     described = []
     digest = hashlib.sha256()
-    for data, name, engine in ranked + extra:
+    for (data, name, engine), in_ranking in [(r, True) for r in ranked] + [(x, False) for x in extra]:
         corpus = getattr(engine, "manifest", {}).get("corpus", {}).get("fingerprint", "")
         digest.update(f"{name}\0{corpus}\0{data.fingerprint}\n".encode())
         described.append({"name": name, "questions": int(len(data.answerable)), "unanswerable": int((~data.answerable).sum()),
                           "rows": int(len(data.labels)), "positives": int(data.labels.sum()), "corpus_fingerprint": corpus,
-                          "use": _use(data, name, ranked, support_names),
-                          "weight": float(weights.get(name, 1.0)) if any(data is r[0] for r in ranked) else 0.0})
+                          "use": ("ranking+support" if name in support_names else "ranking") if in_ranking else "support",
+                          "weight": float(weights.get(name, 1.0)) if in_ranking else 0.0})
     params["trained_on"] = {
         "sources": described,
         "fingerprint": digest.hexdigest(),
@@ -275,11 +269,12 @@ def parse_weights(pairs: Iterable[str]) -> dict[str, float]:
     for pair in pairs:
         name, _, value = pair.partition("=")
         try:
-            out[name.strip()] = float(value)
+            weight = float(value)
         except ValueError:
             raise InputError(f"--weight {pair!r}: write NAME=NUMBER, e.g. --weight scifact=2") from None
-        if out[name.strip()] < 0:
+        if weight < 0:
             raise InputError(f"--weight {pair!r}: a weight cannot be negative")
+        out[name.strip()] = weight
     return out
 
 

@@ -35,8 +35,10 @@ _SET_FORMAT = "PRAGMA user_version = 2"
 _SCHEMA = """
 PRAGMA page_size = 65536;
 CREATE TABLE IF NOT EXISTS vectors (key INTEGER PRIMARY KEY, vector BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS used (key INTEGER PRIMARY KEY);
 """
+# The texts this build holds: a temporary table, gone with the connection, so a build that dies
+# leaves no marks behind.
+_USED = "CREATE TEMP TABLE IF NOT EXISTS used_keys (key INTEGER PRIMARY KEY)"
 
 
 def model_key(model_path: str, dim: int) -> str:
@@ -82,9 +84,8 @@ class EmbeddingCache:
             if version != _FORMAT:
                 con.close()
                 raise sqlite3.DatabaseError(f"cache format {version}, this lifqa uses format {_FORMAT}")
-            con.execute("DELETE FROM used")  # marks of a build that did not finish
             con.execute("PRAGMA quick_check").fetchone()
-            con.commit()
+            con.execute(_USED)
             return con
         except sqlite3.DatabaseError as exc:
             damaged = self.path.with_suffix(".damaged")
@@ -97,6 +98,7 @@ class EmbeddingCache:
                 con = sqlite3.connect(self.path)
                 con.executescript(_SCHEMA)
                 con.execute(_SET_FORMAT)
+                con.execute(_USED)
                 return con
             except sqlite3.DatabaseError:
                 return None
@@ -145,15 +147,14 @@ class EmbeddingCache:
     def _mark_used(self, keys: list[int]) -> None:
         if self._con is None:
             return
-        self._con.executemany("INSERT OR IGNORE INTO used VALUES (?)", [(key,) for key in keys])
-        self._con.commit()
+        self._con.executemany("INSERT OR IGNORE INTO used_keys VALUES (?)", [(key,) for key in keys])
 
     def keep_only_used(self) -> None:
         """Once a build has all its vectors: drop those of texts it no longer holds."""
         if self._con is None:
             return
-        dropped = self._con.execute("DELETE FROM vectors WHERE key NOT IN (SELECT key FROM used)").rowcount
-        self._con.execute("DELETE FROM used")
+        dropped = self._con.execute("DELETE FROM vectors WHERE key NOT IN (SELECT key FROM used_keys)").rowcount
+        self._con.execute("DELETE FROM used_keys")
         self._con.commit()
         if dropped:
             self._con.execute("VACUUM")  # give the disk space back
