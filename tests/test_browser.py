@@ -154,6 +154,9 @@ def test_ask_in_a_real_browser(server: str, browser, tmp_path: Path):
     page.wait_for_function("() => location.search.includes('q=')", timeout=10_000)
     assert quote_plus(QUESTION)[:20] in page.url or QUESTION.split()[0] in page.url
     assert_no_corpus_markup(page, server)
+    # viewer mode (.streamlit/config.toml): a researcher's tool offers no developer toolbar and no "Deploy" button
+    assert page.locator('[data-testid="stAppDeployButton"]').count() == 0
+    assert page.get_by_text("Deploy", exact=True).count() == 0
     page.screenshot(path=str(ARTIFACTS / "app-answer.png"), full_page=True)
 
     # a citation marker leads to its passage card
