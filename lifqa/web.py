@@ -86,30 +86,43 @@ def index_state(paths: AppPaths) -> str:
     from lifqa.index.build import index_status
 
     manifest = _recorded(paths.index_dir)
-    corpus = corpus_of(paths)
-    if not corpus.exists():
-        if manifest is not None:
-            return "no-corpus"
-        raise InputError(f"no index in {paths.index_dir} and no corpus {corpus} to build one from. "
-                         "Set LIFQA_CORPUS to a folder of .txt/.md/.html documents (or LIFQA_INDEX to a built index).")
+    corpus = _corpus_to_check(paths, manifest)
+    if corpus is None:
+        return "no-corpus"
     return index_status(corpus, paths.index_dir, make_settings(**(manifest or {}).get("settings", {})))
 
 
-def ensure_index(paths: AppPaths, progress: Callable[[str, float], None] | None = None) -> str:
-    """Build the index if it is missing or stale, with the settings it was built with.
+def _corpus_to_check(paths: AppPaths, manifest: dict[str, Any] | None) -> Path | None:
+    """The corpus to compare the index with; None when only the index exists (it is used as is)."""
+    corpus = corpus_of(paths)
+    if corpus.exists():
+        return corpus
+    if manifest is not None:
+        return None
+    raise InputError(f"no index in {paths.index_dir} and no corpus {corpus} to build one from. "
+                     "Set LIFQA_CORPUS to a folder of .txt/.md/.html documents (or LIFQA_INDEX to a built index).")
 
-    Checked once per process (a corpus edited while the app runs is picked up at
-    the next start) and serialised, so sessions starting together build it once.
+
+def ensure_index(paths: AppPaths, progress: Callable[[str, float], None] | None = None) -> str:
+    """Build the index if it is missing or stale, with the settings it was built with; say which it was.
+
+    One call decides: ``build_index`` fingerprints the corpus once and returns at once when the
+    index is current, so a first start of a large corpus hashes it once, not twice. Checked once
+    per process (a corpus edited while the app runs is picked up at the next start) and
+    serialised, so sessions starting together build it once.
     """
     from lifqa.index.build import build_index
 
     with _check_lock:
         if paths in _checked:
             return "current"
-        state = index_state(paths)
-        if state in ("missing", "stale"):
-            settings = make_settings(**(_recorded(paths.index_dir) or {}).get("settings", {}))
-            build_index(corpus_of(paths), paths.index_dir, settings, progress=progress)
+        manifest = _recorded(paths.index_dir)
+        corpus = _corpus_to_check(paths, manifest)
+        if corpus is None:
+            state = "no-corpus"
+        else:
+            result = build_index(corpus, paths.index_dir, make_settings(**(manifest or {}).get("settings", {})), progress=progress)
+            state = "current" if not result.rebuilt else "stale" if manifest is not None else "missing"
         _checked.add(paths)
         return state
 

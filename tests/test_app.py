@@ -122,8 +122,7 @@ def _question_citing(engine, kind: str) -> str | None:
 def test_excluding_a_flag_kind_removes_those_sources(app_env, engine):
     flagged = {kind: {r.document.doc_id for r in engine.sources() if kind in {f.kind for f in r.flags}} for kind in web.flag_kinds(engine.sources())}
     candidates = [(kind, docs) for kind, docs in flagged.items() if 0 < len(docs) < len(engine.sources())]
-    if not candidates:
-        pytest.skip("no flag kind is on some but not all sources of this index")
+    assert candidates, "the bundled corpus is of mixed quality: some flag kind is on some but not all of its sources"
     kind, docs = next(((k, d) for k, d in candidates if _question_citing(engine, k)), (None, None))
     assert kind is not None, "some question should retrieve a flagged source"
     question = _question_citing(engine, kind)
@@ -139,8 +138,7 @@ def test_excluding_a_flag_kind_removes_those_sources(app_env, engine):
 
 def test_minimum_tier_removes_lower_tier_sources(app_env, engine):
     tiers = {r.document.doc_id: r.tier for r in engine.sources()}
-    if set(tiers.values()) <= {"high"}:
-        pytest.skip("every source is high tier; nothing to filter")
+    assert set(tiers.values()) - {"high"}, "the bundled corpus has sources below high tier to filter out"
     at = run_app(q=QUESTION, min_tier="high")
     shown = cards(at)
     assert all(tiers[doc] == "high" for _, doc in shown)
@@ -302,12 +300,37 @@ def test_index_is_checked_against_its_own_corpus_unless_one_is_given(lif_index: 
     assert web.AppPaths.from_env({"LIFQA_INDEX": "x"}) == web.AppPaths(Path("x"), None, Path("reports/latest"))
 
 
+def test_first_start_decides_with_one_fingerprint_of_the_corpus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The app's start-up check and the build are one call: a large corpus is hashed once per start, not twice."""
+    import shutil
+
+    from lifqa.index import build
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(next(CORPUS.glob("*.txt")), corpus)
+    hashed: list[Path] = []
+    real = build.corpus_fingerprint
+    monkeypatch.setattr(build, "corpus_fingerprint", lambda path: hashed.append(Path(path)) or real(path))
+    paths = web.AppPaths(tmp_path / "index", corpus, tmp_path / "report")
+
+    def first_start() -> tuple[str, int]:
+        web._checked.discard(paths)  # a new process
+        before = len(hashed)
+        return web.ensure_index(paths), len(hashed) - before
+
+    assert first_start() == ("missing", 1)
+    assert first_start() == ("current", 1)
+    (corpus / "added.txt").write_text("Leukemia inhibitory factor signals through gp130.\n", encoding="utf-8")
+    assert first_start() == ("stale", 1)
+    assert web.index_state(paths) == "current"
+
+
 def test_answer_resting_on_low_tier_sources_carries_a_caution(app_env, engine):
     question = "How does LIF help the liver regenerate?"
     answer = engine.ask(question)
     weak = [c for c in answer.citations if c.key in web.cited_keys(answer) and c.tier == "low"]
-    if not weak:
-        pytest.skip("this index answers the liver question from sources that are not low tier")
+    assert weak, "the liver question is answered from the low-tier AI summary in the bundled corpus"
     at = run_app(q=question)
     assert any("from low-reliability sources" in h.value for h in at.html)
     strong = run_app(q=question, min_tier="medium")
@@ -317,8 +340,7 @@ def test_answer_resting_on_low_tier_sources_carries_a_caution(app_env, engine):
 def test_conflicting_facts_are_a_warning_naming_both_values_and_sources(app_env, engine):
     question = "What is the NCBI Entrez Gene ID for human LIF?"
     answer = engine.ask(question)
-    if not answer.conflicts:
-        pytest.skip("the sources cited for this question carry no conflicting facts in this index")
+    assert answer.conflicts, "the bundled sources disagree on the Entrez Gene ID (3976 vs 3977)"
     at = run_app(q=question)
     box = next(h.value for h in at.html if "lq-conflict" in h.value)
     for conflict in answer.conflicts:

@@ -104,7 +104,8 @@ def build_index(corpus: str | Path, index_dir: str | Path, settings: Settings, *
     index_dir.mkdir(parents=True, exist_ok=True)
     report = progress or (lambda stage, fraction: None)
     with FileLock(str(index_dir / ".lock")):
-        key = build_key(corpus_fingerprint(corpus), settings)
+        fingerprint = corpus_fingerprint(corpus)  # hashes every corpus file: once per build
+        key = build_key(fingerprint, settings)
         if not force:
             current = _current_if_valid(index_dir, key)
             if current is not None:
@@ -113,7 +114,7 @@ def build_index(corpus: str | Path, index_dir: str | Path, settings: Settings, *
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-build-", dir=index_dir))
         os.chmod(tmp, 0o755)  # mkdtemp makes 0700; an index is read by other users too (a service account)
         try:
-            manifest, warnings = _write_build(corpus, tmp, settings, key, metadata_path, report)
+            manifest, warnings = _write_build(corpus, tmp, settings, key, fingerprint, metadata_path, report)
             manifest["build_seconds"] = round(time.perf_counter() - started, 3)
             manifest["files"] = layout.file_checksums(tmp)
             (tmp / layout.MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
@@ -172,7 +173,7 @@ def retrieval_text(doc: Document, chunk: Chunk) -> str:
     return "\n".join(parts)
 
 
-def _write_build(corpus: Path, out: Path, settings: Settings, key: str, metadata_path: str | Path | None,
+def _write_build(corpus: Path, out: Path, settings: Settings, key: str, fingerprint: str, metadata_path: str | Path | None,
                  report: Progress) -> tuple[dict[str, Any], list[str]]:
     report("reading corpus", 0.02)
     corpus_report = read_corpus(corpus, metadata_path)
@@ -231,7 +232,7 @@ def _write_build(corpus: Path, out: Path, settings: Settings, key: str, metadata
         "model_path": resolve_model_path(settings.model_path),
         "embedding_dim": int(chunk_vectors.shape[1]),
         "settings": settings.index_fingerprint(),
-        "corpus": {"path": str(corpus.resolve()), "fingerprint": corpus_fingerprint(corpus)},
+        "corpus": {"path": str(corpus.resolve()), "fingerprint": fingerprint},
         "counts": {"documents": len(documents), "chunks": len(chunks), "sentences": len(sentences), "vocabulary": vocab_size},
         "dense_index": dense_kind,
         "embedding_cache": {"embedded": cache.misses, "reused": cache.hits},
