@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import time
 from dataclasses import asdict, dataclass, field
@@ -173,8 +174,8 @@ def evaluate(engine: Any, gold: GoldSet, modes: Sequence[str] = MODES, k: int | 
         "n_unanswerable": sum(not q.answerable for q in questions),
         "k": k,
         "corpus_fingerprint": engine.manifest.get("corpus", {}).get("fingerprint", ""),
-        "corpus": engine.manifest.get("corpus", {}).get("path", ""),
-        "index": str(engine.index_dir),
+        "corpus": project_relative(engine.manifest.get("corpus", {}).get("path", "")),
+        "index": project_relative(engine.index_dir),
         "gold": gold.source,
         "gold_errors": list(gold.errors),
         "settings": {name: _plain(getattr(engine.settings, name)) for name in _REPORTED_SETTINGS},
@@ -183,6 +184,13 @@ def evaluate(engine: Any, gold: GoldSet, modes: Sequence[str] = MODES, k: int | 
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     return EvalResult(metrics, tuple(results), info)
+
+
+def project_relative(path: str | Path) -> str:
+    """A path as seen from the project (the working directory), so a shipped report reads the same on every machine."""
+    if not str(path):
+        return ""
+    return Path(os.path.relpath(Path(path).resolve(), Path.cwd().resolve())).as_posix()
 
 
 _REPORTED_SETTINGS = ("chunk_size", "chunk_overlap", "candidate_k", "fusion", "fusion_alpha", "rrf_k", "rerank_depth",

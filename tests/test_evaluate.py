@@ -6,6 +6,7 @@ import json
 import math
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -100,6 +101,8 @@ def test_gold_eval_on_lif_and_the_report(lif_index, tmp_path):
     ]
     gold.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     result = run_eval(gold=gold, index=lif_index, split="all", modes=["bm25", "hybrid+rerank"])
+    for recorded, actual in ((result.info["corpus"], Path(__file__).resolve().parent.parent / "corpus"), (result.info["index"], lif_index)):
+        assert not Path(recorded).is_absolute() and (Path.cwd() / recorded).resolve() == actual.resolve()  # reads the same on every machine
     assert result.info["n_questions"] == 3 and result.info["gold_errors"] == [f"{gold}:4: unknown document id(s) no-such-doc for 'd'"]
     for mode, values in result.modes.items():
         assert values["recall@5"] == 1.0 and values["answer_recall@k"] == 1.0, mode
