@@ -100,15 +100,15 @@ def _open(path: Path) -> pdfium.PdfDocument:
         return pdfium.PdfDocument(str(path))
     except pdfium.PdfiumError as exc:
         message = str(exc)
+        reason = re.sub(r"^.*PDFium:\s*", "", message).strip(" .()") or "unreadable"
         if "password" in message.lower():
             raise PdfError("it is encrypted (password-protected); save an unprotected copy and index that") from None
         with path.open("rb") as handle:
             handle.seek(max(0, path.stat().st_size - 2048))
             tail = handle.read()
         if b"%%EOF" not in tail:
-            raise PdfError(f"it is truncated or corrupt (no end-of-file marker; PDFium: {message.split('(')[-1].rstrip(')')}); "
-                           "download it again") from None
-        raise PdfError(f"it is corrupt or not a PDF (PDFium: {message.split('(')[-1].rstrip(')')})") from None
+            raise PdfError(f"it is truncated or corrupt (no end-of-file marker; PDFium: {reason}); download it again") from None
+        raise PdfError(f"it is corrupt or not a PDF (PDFium: {reason})") from None
 
 
 def extract_pages(path: Path, limits: ReaderLimits, warnings: list[str], name: str) -> tuple[list[_Page], dict[str, str], list[str], int]:
@@ -249,20 +249,27 @@ def _column_order(lines: list[_Line]) -> list[_Line]:
 
 def _merge_rows(lines: list[_Line]) -> list[_Line]:
     """Pieces of one row of a column (a reference number set apart from its entry, words in
-    separate text objects) -> one line, left to right."""
-    out: list[_Line] = []
+    separate text objects) -> one line, pieces left to right. ``lines`` come sorted top-down."""
+    rows: list[list[_Line]] = []
     for line in lines:
-        if out:
-            last = out[-1]
-            height = max(min(last.y1 - last.y0, line.y1 - line.y0), 1.0)
-            overlap = min(last.y1, line.y1) - max(last.y0, line.y0)
-            if last.column == line.column and last.page == line.page and overlap > 0.6 * height:
-                first, second = (last, line) if last.x0 <= line.x0 else (line, last)
-                out[-1] = _Line(last.page, f"{first.text} {second.text}", min(last.x0, line.x0), min(last.y0, line.y0),
-                                max(last.x1, line.x1), max(last.y1, line.y1), first.size if len(first.text) > len(second.text) else second.size,
-                                first.bold and second.bold, last.column)
+        if rows:
+            last = rows[-1]
+            top, bottom = max(l.y1 for l in last), min(l.y0 for l in last)
+            height = max(min(top - bottom, line.y1 - line.y0), 1.0)
+            overlap = min(top, line.y1) - max(bottom, line.y0)
+            if last[0].column == line.column and last[0].page == line.page and overlap > 0.6 * height:
+                last.append(line)
                 continue
-        out.append(line)
+        rows.append([line])
+    out = []
+    for row in rows:
+        if len(row) == 1:
+            out.append(row[0])
+            continue
+        row.sort(key=lambda l: l.x0)
+        main = max(row, key=lambda l: len(l.text))
+        out.append(_Line(main.page, " ".join(l.text for l in row), min(l.x0 for l in row), min(l.y0 for l in row),
+                         max(l.x1 for l in row), max(l.y1 for l in row), main.size, all(l.bold for l in row), main.column))
     return out
 
 
@@ -321,14 +328,15 @@ def layout_document(pages: list[_Page], path: Path, name: str, meta: dict[str, A
     repeated, page_numbers = _noise_keys(pages)
     ordered: list[_Line] = []
     for page in pages:
-        for line in _columns(page):
+        kept = []
+        for line in page.lines:
             stripped = line.text.strip()
-            if id(line) in page_numbers or (_mask(stripped) in repeated and len(stripped) < 250):
+            if id(line) in page_numbers or (_mask(stripped) in repeated and len(stripped) < 250) or _RULE_LINE.match(stripped):
                 noise.append(stripped)
-                continue
-            if _RULE_LINE.match(stripped):
-                noise.append(stripped)
-                continue
+            else:
+                kept.append(line)
+        page.lines = kept
+        for line in _columns(page):
             line.text = _DOT_LEADER.sub(" ", clean_inline(line.text)).strip()
             if line.text:
                 ordered.append(line)
