@@ -4,17 +4,16 @@ through search, ask and batch output. Real model, real subprocesses."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from pdf_factory import JournalPdf
+from conftest import PDF_QUESTION
 from test_readers_jats import ARTICLE
 from test_readers_pubmed import ABSTRACT, _file, _record
-
-PDF_SENTENCE = "Zebrafish fin regeneration required the osteoblast dedifferentiation factor Runx2b in every amputated fin."
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
@@ -22,20 +21,9 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def mixed(tmp_path_factory):
+def mixed(tmp_path_factory, pdf_corpus):
     folder = tmp_path_factory.mktemp("mixed")
-    pdf = JournalPdf(folder / "zebrafish.pdf", title="Fin regeneration in zebrafish", author="Poss, Kenneth")
-    pdf.title("Fin regeneration in zebrafish")
-    pdf.heading("Introduction")
-    k = 0
-    while not (pdf.page == 2 and pdf.y > pdf.height * 0.6):  # fill page 1, so the test sentence opens page 2
-        k += 1
-        pdf.paragraph(f"Paragraph {k} describes how amputated fins regrow through a blastema of dedifferentiated cells "
-                      f"that proliferate and then redifferentiate into bone, skin and vessels over about two weeks.")
-    pdf.heading("Results")
-    placed = pdf.paragraph(PDF_SENTENCE + " Without it the blastema formed but bone did not regrow.")
-    assert placed.page_of(0) == placed.page_of(len(PDF_SENTENCE)) == 2, "the test sentence should be printed on page 2"
-    pdf.save()
+    shutil.copy(pdf_corpus / "zebrafish.pdf", folder / "zebrafish.pdf")  # the test sentence opens its page 2
     (folder / "prc2.nxml").write_text(ARTICLE, encoding="utf-8")
     _file(folder, [_record("111", "LIF in implantation", ["Journal Article"], ABSTRACT)], name="pubmed.xml")
     (folder / "notes.txt").write_text("Notes\n\nLeukemia inhibitory factor keeps mouse embryonic stem cells pluripotent in culture.\n",
@@ -77,7 +65,7 @@ def test_ask_citations_carry_pages(mixed):
 
     _, index, _ = mixed
     engine = lifqa.open(str(index))
-    answer = engine.ask("Which factor did zebrafish fin regeneration require?")
+    answer = engine.ask(PDF_QUESTION)
     cited = [c for c in answer.to_dict()["citations"] if c["doc_id"] == "zebrafish" and "Runx2b" in c["text"]]
     assert cited and cited[0]["page_start"] == 2 and cited[0]["page_end"] == 2 and cited[0]["page_label"] == ""
     assert "Fin regeneration in zebrafish, p. 2 —" in answer_text(answer)

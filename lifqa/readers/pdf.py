@@ -209,7 +209,35 @@ def _page_lines(textpage: pdfium.PdfTextPage, page_index: int) -> list[_Line]:
         chars.append(ch)
         prev_right, prev_size, prev_mid = right.value, size, mid
     flush()
-    return lines
+    return _join_pieces(lines)
+
+
+def _join_pieces(lines: list[_Line]) -> list[_Line]:
+    """Pieces of one printed line that PDFium reported apart (words drawn one by one, justified
+    text) -> one line, when the gap between them is under an em; wider gaps are column gutters."""
+    rows: list[list[_Line]] = []
+    for line in sorted(lines, key=lambda l: (-round(l.y1), l.x0)):
+        if rows:
+            last = rows[-1]
+            top, bottom = max(l.y1 for l in last), min(l.y0 for l in last)
+            overlap = min(top, line.y1) - max(bottom, line.y0)
+            if overlap > 0.6 * max(min(top - bottom, line.y1 - line.y0), 1.0):
+                last.append(line)
+                continue
+        rows.append([line])
+    out: list[_Line] = []
+    for row in rows:
+        row.sort(key=lambda l: l.x0)
+        current = row[0]
+        for piece in row[1:]:
+            if 0 <= piece.x0 - current.x1 < max(current.size, piece.size, 4.0) and abs(piece.size - current.size) < 1.0:
+                current = _Line(current.page, f"{current.text} {piece.text}", current.x0, min(current.y0, piece.y0), piece.x1,
+                                max(current.y1, piece.y1), current.size, current.bold and piece.bold)
+            else:
+                out.append(current)
+                current = piece
+        out.append(current)
+    return out
 
 
 def _bold_name(raw: Any, index: int) -> bool:
@@ -281,8 +309,8 @@ def _gutter(page: _Page) -> float | None:
     for k in range(int(steps * 0.15), int(steps * 0.85) + 1):
         x = page.width * k / steps
         crossing = sum(1 for l in lines if l.x0 < x - 1 and l.x1 > x + 1)
-        left = sum(1 for l in lines if l.x1 <= x + 1)
-        right = sum(1 for l in lines if l.x0 >= x - 1)
+        left = sum(1 for l in lines if l.x1 <= x + 1 and l.x1 - l.x0 > 0.12 * page.width)
+        right = sum(1 for l in lines if l.x0 >= x - 1 and l.x1 - l.x0 > 0.12 * page.width)
         if left < 3 or right < 3 or crossing > 0.3 * len(lines):
             continue
         # fewest crossings, then the most lines with a side, then nearest the middle
