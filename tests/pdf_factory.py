@@ -126,11 +126,25 @@ class JournalPdf:
         self.top = self.y  # the columns start under the title on this page
 
     def heading(self, text: str) -> Placed:
+        """A bold heading in the current column, wrapped (never wider than the column)."""
+        size = self.size + 1.5
         self._advance(self.leading * 0.8)
-        self._advance(self.size + 2)
-        self.canvas.setFont(self.bold, self.size + 1.5)
-        self.canvas.drawString(self._x(), self.y, text)
-        placed = Placed(text, [(0, self.page)])
+        placed = Placed(text)
+        measure = lambda s: pdfmetrics.stringWidth(s, self.bold, size)  # noqa: E731
+        words = []
+        for word in text.split():
+            while measure(word) > self.column_width:
+                cut = max(k for k in range(1, len(word)) if measure(word[:k]) <= self.column_width * 0.95)
+                words.append(word[:cut])
+                word = word[cut:]
+            words.append(word)
+        offset = 0
+        for line in _wrap(words, self.column_width, measure):
+            self._advance(size + 2)
+            self.canvas.setFont(self.bold, size)
+            self.canvas.drawString(self._x(), self.y, line)
+            placed.pages.append((max(0, text.find(line.split()[0], offset)), self.page))
+            offset += len(line)
         self.placed.append(placed)
         return placed
 
@@ -145,6 +159,10 @@ class JournalPdf:
         i = 0
         while i < len(tokens):
             word, offset = tokens[i]
+            if measure(word) > width:  # longer than a column (a hash, a URL): cut it where it must be
+                cut = max(k for k in range(1, len(word)) if measure(word[:k]) <= width * 0.95)
+                tokens[i:i + 1] = [(word[:cut], offset), (word[cut:], offset + cut)]
+                continue
             candidate = " ".join(w for w, _ in line + [(word, offset)])
             if measure(candidate) <= width or not line:
                 line.append((word, offset))
