@@ -107,7 +107,7 @@ def test_table_cells_become_rows(article_doc):
 def test_reference_list_with_dois_feeds_reliability_not_passages(article_doc):
     refs = next(s for s in article_doc.sections if s.kind == "references")
     lines = article_doc.text[refs.start:refs.end].splitlines()
-    assert lines[1].startswith("1 Margueron R") and "doi:10.1038/nature09784" in lines[1] and "PMID: 21248841" in lines[1]
+    assert lines[1].startswith("1. Margueron R (2011). The Polycomb complex PRC2 and its mark in life. Nature 469") and "doi:10.1038/nature09784" in lines[1] and "PMID: 21248841" in lines[1]
     assert "10.1016/j.molcel.2004.06.020" in lines[2]
     chunks = chunk_document(article_doc, 700, 150)
     assert not any("Margueron" in c.text for c in chunks)

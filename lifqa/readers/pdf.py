@@ -370,7 +370,8 @@ def layout_document(pages: list[_Page], path: Path, name: str, meta: dict[str, A
                 ordered.append(line)
     vocabulary, hyphenated = _vocabulary(ordered)
     body_size = _body_size(ordered)
-    page_body = {page.number: _body_size([l for l in ordered if l.page == page.number]) for page in pages}
+    # a heading is larger than both the document's and its page's body text (a page of references is set smaller)
+    page_body = {page.number: max(body_size, _body_size([l for l in ordered if l.page == page.number])) for page in pages}
     paragraphs = _paragraphs(ordered, page_body, vocabulary, hyphenated)
     text, page_starts, sections = _assemble(paragraphs, len(pages))
     found = _metadata(pages, ordered, body_size, pdf_meta, text)
@@ -454,7 +455,7 @@ def _is_heading(line: _Line, body: float) -> bool:
         return False
     if line.size >= body + 1.0:
         return True
-    return line.bold and line.size >= body - 0.5 and not text[:1].islower()
+    return line.bold and line.size >= body - 0.5 and not text[:1].islower() and text.count(",") <= 2 and len(text.split()) <= 12
 
 
 def _paragraphs(lines: list[_Line], page_body: dict[int, float], vocabulary: set[str], compounds: set[str]) -> list[_Paragraph]:
@@ -470,7 +471,7 @@ def _paragraphs(lines: list[_Line], page_body: dict[int, float], vocabulary: set
         right_edge[key] = max(right_edge.get(key, 0.0), line.x1)
     for line in lines:
         body = page_body.get(line.page, 10.0)
-        heading = _is_heading(line, body)
+        heading = _is_heading(line, body) and not (in_refs and line.size < body + 1.0 and not _REF_HEADING.match(line.text))
         text = line.text
         if heading and _REF_HEADING.match(text):
             in_refs = True
