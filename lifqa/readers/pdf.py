@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
@@ -164,9 +165,14 @@ def _page_lines(textpage: pdfium.PdfTextPage, page_index: int) -> list[_Line]:
     raw = textpage.raw
     n = textpage.count_chars()
     left, right, bottom, top = ctypes.c_double(), ctypes.c_double(), ctypes.c_double(), ctypes.c_double()
+    left_ref, right_ref, bottom_ref, top_ref = ctypes.byref(left), ctypes.byref(right), ctypes.byref(bottom), ctypes.byref(top)
+    char_box = pdfium_c.FPDFText_GetCharBox
+    page_text = textpage.get_text_range()  # one call for the text; PDFium gives one UTF-16 unit per character
+    if len(page_text) != n:
+        page_text = "".join(chr(c) if 0 < c < 0x110000 else "\x00" for c in (pdfium_c.FPDFText_GetUnicode(raw, i) for i in range(n)))
     lines: list[_Line] = []
     chars: list[str] = []
-    box = [0.0, 0.0, 0.0, 0.0]
+    x0 = y0 = x1 = y1 = 0.0
     first = -1
     matrix = pdfium_c.FS_MATRIX()
     prev_right = prev_size = prev_mid = 0.0
@@ -178,36 +184,44 @@ def _page_lines(textpage: pdfium.PdfTextPage, page_index: int) -> list[_Line]:
             weight = pdfium_c.FPDFText_GetFontWeight(raw, first)
             pdfium_c.FPDFText_GetMatrix(raw, first, matrix)
             size = round(pdfium_c.FPDFText_GetFontSize(raw, first) * math.hypot(matrix.c, matrix.d), 1)
-            lines.append(_Line(page_index, text, box[0], box[1], box[2], box[3], size, weight >= 600 or _bold_name(raw, first)))
+            lines.append(_Line(page_index, text, x0, y0, x1, y1, size, weight >= 600 or _bold_name(raw, first)))
         chars, first = [], -1
 
-    for i in range(n):
-        code = pdfium_c.FPDFText_GetUnicode(raw, i)
-        if code in (10, 13):
+    for i, ch in enumerate(page_text):
+        if ch == "\n" or ch == "\r":
             flush()
             continue
-        if code in (2, 0xFFFE):  # PDFium's code for a hyphen it saw break a word at a line end
-            code = 0x2D
-        if code == 0 or code >= 0x110000:
+        if ch == "\x02" or ch == "\ufffe":  # PDFium's mark for a hyphen it saw break a word at a line end
+            ch = "-"
+        elif ch == "\x00":
             continue
-        ch = chr(code)
         if ch.isspace():
             if chars:
                 chars.append(" ")
             continue
-        pdfium_c.FPDFText_GetCharBox(raw, i, left, right, bottom, top)
-        size = top.value - bottom.value
-        mid = (top.value + bottom.value) / 2
-        if first >= 0 and (left.value - prev_right > 1.2 * max(prev_size, size, 4.0) or left.value < prev_right - 2 * max(prev_size, size, 4.0)
-                           or abs(mid - prev_mid) > 0.6 * max(prev_size, size, 2.0)):
-            flush()
+        char_box(raw, i, left_ref, right_ref, bottom_ref, top_ref)
+        l, r, b, t = left.value, right.value, bottom.value, top.value
+        size = t - b
+        mid = (t + b) / 2
+        if first >= 0:
+            em = prev_size if prev_size > size else size
+            if l - prev_right > 1.2 * (em if em > 4.0 else 4.0) or l < prev_right - 2 * (em if em > 4.0 else 4.0) \
+                    or abs(mid - prev_mid) > 0.6 * (em if em > 2.0 else 2.0):
+                flush()
         if first < 0:
             first = i
-            box = [left.value, bottom.value, right.value, top.value]
+            x0, y0, x1, y1 = l, b, r, t
         else:
-            box = [min(box[0], left.value), min(box[1], bottom.value), max(box[2], right.value), max(box[3], top.value)]
+            if l < x0:
+                x0 = l
+            if b < y0:
+                y0 = b
+            if r > x1:
+                x1 = r
+            if t > y1:
+                y1 = t
         chars.append(ch)
-        prev_right, prev_size, prev_mid = right.value, size, mid
+        prev_right, prev_size, prev_mid = r, size, mid
     flush()
     return _join_pieces(lines)
 
@@ -302,25 +316,22 @@ def _merge_rows(lines: list[_Line]) -> list[_Line]:
 
 
 def _gutter(page: _Page) -> float | None:
-    """An x that (almost) no line crosses, with at least three lines on each side."""
+    """An x that (almost) no line crosses, with at least three lines on each side (numpy over candidate xs)."""
     lines = page.lines
-    best, best_score = None, None
+    x0 = np.array([l.x0 for l in lines])
+    x1 = np.array([l.x1 for l in lines])
+    wide = (x1 - x0) > 0.12 * page.width
     steps = 80
-    for k in range(int(steps * 0.15), int(steps * 0.85) + 1):
-        x = page.width * k / steps
-        crossing = sum(1 for l in lines if l.x0 < x - 1 and l.x1 > x + 1)
-        left = sum(1 for l in lines if l.x1 <= x + 1 and l.x1 - l.x0 > 0.12 * page.width)
-        right = sum(1 for l in lines if l.x0 >= x - 1 and l.x1 - l.x0 > 0.12 * page.width)
-        if left < 3 or right < 3 or crossing > 0.3 * len(lines):
-            continue
-        # fewest crossings, then the most lines with a side, then nearest the middle
-        score = (crossing, -(min(left, right)), abs(x - page.width / 2))
-        if best_score is None or score < best_score:
-            best, best_score = x, score
-    if best is None:
+    xs = page.width * np.arange(int(steps * 0.15), int(steps * 0.85) + 1) / steps
+    crossing = ((x0[None, :] < xs[:, None] - 1) & (x1[None, :] > xs[:, None] + 1)).sum(axis=1)
+    left = ((x1[None, :] <= xs[:, None] + 1) & wide).sum(axis=1)
+    right = ((x0[None, :] >= xs[:, None] - 1) & wide).sum(axis=1)
+    ok = (left >= 3) & (right >= 3) & (crossing <= 0.3 * len(lines))
+    if not ok.any():
         return None
-    # slide to the middle of the empty band around it, so ragged column edges do not matter
-    return best
+    # fewest crossings, then the most lines with a side, then nearest the middle
+    order = np.lexsort((np.abs(xs - page.width / 2), -np.minimum(left, right), crossing))
+    return float(next(xs[i] for i in order if ok[i]))
 
 
 def _noise_keys(pages: list[_Page]) -> tuple[set[str], set[int]]:
