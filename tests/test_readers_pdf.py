@@ -198,6 +198,12 @@ def test_page_limit_reads_the_first_pages_with_a_warning(article):
     assert any("read the first 1" in w and "pdf_max_pages" in w for w in warnings)
 
 
+def test_time_limit_keeps_what_was_read_with_a_warning(article):
+    docs, warnings = read_path(article[0], "article.pdf", {}, ReaderLimits(max_seconds=1e-6))
+    assert docs and len(docs[0].page_starts) == 1
+    assert any("longer than" in w and "pdf_max_seconds" in w and "article.pdf" in w for w in warnings)
+
+
 def test_join_hyphenated_uses_the_documents_vocabulary():
     vocabulary = {"immunological", "self", "renewal", "the"}
     assert join_hyphenated("an immuno-", "logical test", vocabulary, set()) == "an immunological test"
@@ -221,3 +227,23 @@ def test_sentence_boxes_and_highlighted_png(article):
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     plain = render_page(path, page, [])
     assert plain != png  # the highlight changed the pixels
+
+
+def test_printed_page_labels_are_kept_and_cited(tmp_path):
+    """An excerpt whose first physical page is printed as page 9: passages say p. 9, not p. 1."""
+    from lifqa.chunking import chunk_document
+    from lifqa.types import page_text
+
+    path = tmp_path / "excerpt.pdf"
+    pdf = JournalPdf(path)
+    pdf.canvas.addPageLabel(0, style="D", start=9)
+    while pdf.page < 2:
+        pdf.paragraph("Receptor binding was measured in every sample of the excerpt with the same assay conditions. " * 3)
+    pdf.paragraph("The last paragraph sits on the second physical page of the excerpt.")
+    pdf.save()
+    doc = read_path(path, "excerpt.pdf", {})[0][0]
+    assert doc.page_labels == ("9", "10")
+    chunks = chunk_document(doc, 700, 150)
+    first, last = chunks[0], chunks[-1]
+    assert (first.page_start, first.page_label) == (1, "9")
+    assert last.page_end == 2 and page_text(last.page_start, last.page_end, last.page_label) in ("p. 10", "pp. 9–10")

@@ -122,7 +122,7 @@ def extract_pages(path: Path, limits: ReaderLimits, warnings: list[str], name: s
             warnings.append(f"{name}: has {total} pages; read the first {limits.max_pages} (raise the pdf_max_pages setting to read more)")
         pages, started = [], time.perf_counter()
         for index in range(count):
-            if time.perf_counter() - started > limits.max_seconds:
+            if index and time.perf_counter() - started > limits.max_seconds:
                 warnings.append(f"{name}: reading took longer than {limits.max_seconds:g} s; kept the first {index} of {total} pages "
                                 f"(raise the pdf_max_seconds setting to read all)")
                 break
