@@ -75,6 +75,7 @@ def test_metadata_title_authors_doi(article):
     assert doc.title == "Receptor findings"  # the ligature in the PDF's own metadata is expanded too
     assert doc.metadata["authors"] == ["Smith, Jane", "Doe, John"]
     assert doc.metadata["doi"] == "10.1000/xyz.123"
+    assert doc.metadata["journal"] == "Journal of Test Results" and doc.metadata["year"] == 2021  # from the running header
     assert doc.metadata["text_source"] == "fulltext"
 
 

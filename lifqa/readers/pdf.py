@@ -386,6 +386,11 @@ def layout_document(pages: list[_Page], path: Path, name: str, meta: dict[str, A
     paragraphs = _paragraphs(ordered, page_body, vocabulary, hyphenated)
     text, page_starts, sections = _assemble(paragraphs, len(pages))
     found = _metadata(pages, ordered, body_size, pdf_meta, text)
+    journal, header_year = journal_from_header(list(dict.fromkeys(noise)) + [l.text for l in ordered if l.page == 0][:4])
+    if journal:
+        found["journal"] = journal
+    if header_year:  # the journal line's year is the publication year ("(2014), 26:1"), before a copyright year
+        found["year"] = header_year
     found["text_source"] = "fulltext"
     title = str(meta.get("title") or found.pop("title", "") or doc_id_for(name, meta))
     return Document(
@@ -590,6 +595,26 @@ def _metadata(pages: list[_Page], lines: list[_Line], body: float, pdf_meta: dic
         if created:
             out["year"] = int(created.group(1))
     return out
+
+
+_JOURNAL_LINE = re.compile(
+    r"^(?:[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)?\s+et al\.?\s*(?:\((?:19|20)\d{2}\))?[,.]?\s*)?"
+    r"(?P<journal>[A-Z][A-Za-z&.,'’ -]{3,90}?)[,.]?\s*(?:\(?(?:19|20)\d{2}\)?|\d+\s*[:(]|DOI\b)")
+_JOURNAL_WORD = re.compile(r"\b(?:Journal|J|Sci|Science|Med|Medicine|Biol|Biology|Res|Research|Rev|Reviews|Lett|Proc|Acta|Annals|"
+                           r"International|Nature|Cell|PLoS|PLOS|PeerJ|BMC|eLife|Outcomes|Psychogeriatrics|Lancet|Bulletin|"
+                           r"Comput|Chem|Phys|Clin|Genet|Immunol|Virol|Microbiol|Neurosci|Rep|Reports|Commun)\b\.?")
+
+
+def journal_from_header(lines: list[str]) -> tuple[str, int | None]:
+    """The journal named in a running header or on the first lines of page 1 ("Datta et al. Journal of
+    Trauma Management & Outcomes 2010, 4:1" -> "Journal of Trauma Management & Outcomes")."""
+    for line in lines:
+        match = _JOURNAL_LINE.match(line.strip())
+        if match and _JOURNAL_WORD.search(match.group("journal")):
+            year = re.search(r"(?<!\d)((?:19|20)\d{2})(?!\d)", line)
+            journal = match.group("journal").strip(" ,.;") + ("." if match.group("journal").strip().endswith(".") else "")
+            return journal, int(year.group(1)) if year else None
+    return "", None
 
 
 def _title_from_page(first: list[_Line], height: float) -> str:
