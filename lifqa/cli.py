@@ -43,10 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("index", help="build (or refresh) the index of a corpus")
     _index_option(p)
-    p.add_argument("--corpus", default=DEFAULT_CORPUS, help="folder of .txt/.md/.html files, or a BEIR corpus.jsonl (default: %(default)s)")
+    p.add_argument("--corpus", default=DEFAULT_CORPUS, help="folder of .txt/.md/.html/.pdf files and JATS/PubMed .xml, or a BEIR corpus.jsonl (default: %(default)s)")
     p.add_argument("--metadata", help="source metadata file (default: sources.toml in the corpus folder)")
     p.add_argument("--force", action="store_true", help="rebuild even if the corpus and settings are unchanged")
     _index_settings(p)
+    p.add_argument("--pdf-max-pages", type=int, help="pages read from one PDF (default 2000); the rest is skipped with a warning")
+    p.add_argument("--pdf-max-seconds", type=float, help="seconds spent on one PDF (default 120); the rest is skipped with a warning")
     p.set_defaults(handler=cmd_index)
 
     p = sub.add_parser("ask", help="answer a question with cited passages")
@@ -156,14 +158,16 @@ def cmd_index(args: argparse.Namespace) -> int:
     from lifqa.index.build import build_index
     from lifqa.settings import make_settings
 
-    settings = make_settings(chunk_size=args.chunk_size, chunk_overlap=args.chunk_overlap, model_path=args.model_path)
+    settings = make_settings(chunk_size=args.chunk_size, chunk_overlap=args.chunk_overlap, model_path=args.model_path,
+                             pdf_max_pages=args.pdf_max_pages, pdf_max_seconds=args.pdf_max_seconds)
     result = build_index(args.corpus, args.index, settings, force=args.force, metadata_path=args.metadata, progress=_stage_printer())
     counts = result.manifest["counts"]
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if result.rebuilt:
         print(f"built {args.index}: {counts['documents']} documents, {counts['chunks']} chunks, "
-              f"{result.manifest['dense_index']} dense index, {result.manifest['build_seconds']:.1f} s")
+              f"{result.manifest['dense_index']} dense index, {result.manifest['build_seconds']:.1f} s"
+              + (f"; {len(result.warnings)} warning{'s' * (len(result.warnings) > 1)} (the other files were indexed)" if result.warnings else ""))
     else:
         print(f"{args.index} is up to date ({counts['documents']} documents, {counts['chunks']} chunks); nothing to do. Use --force to rebuild.")
     return 0
@@ -215,14 +219,18 @@ def cmd_search(args: argparse.Namespace) -> int:
     _check_query_args(args, args.query)
     engine = _engine(args)
     hits = engine.search(args.query, k=args.k, mode=args.mode, **_filters(args))
+    from lifqa.types import page_text
+
     if args.json:
         print(json.dumps([{"rank": h.rank, "chunk_id": h.chunk.chunk_id, "doc_id": h.chunk.doc_id, "section": h.chunk.section,
                            "score": h.score, "bm25": h.bm25, "dense": h.dense, "fused": h.fused, "rerank": h.rerank,
-                           "text": h.chunk.text} for h in hits], ensure_ascii=False))
+                           "text": h.chunk.text, "page_start": h.chunk.page_start, "page_end": h.chunk.page_end,
+                           "page_label": h.chunk.page_label} for h in hits], ensure_ascii=False))
     else:
         for h in hits:
             title = engine.source(h.chunk.doc_id).document.title
-            print(f"{h.rank:>2}. {h.score:.3f}  {title} — {h.chunk.section or '(start)'}  [{h.chunk.chunk_id}]")
+            pages = page_text(h.chunk.page_start, h.chunk.page_end, h.chunk.page_label)
+            print(f"{h.rank:>2}. {h.score:.3f}  {title}{', ' + pages if pages else ''} — {h.chunk.section or '(start)'}  [{h.chunk.chunk_id}]")
             print("    " + h.chunk.text[:240].replace("\n", " ") + ("…" if len(h.chunk.text) > 240 else ""))
     return 0
 
