@@ -53,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question")
     _query_options(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--format", choices=("text", "json", "markdown", "bibtex", "ris", "csl-json"),
+                   help="output: text (default), json, markdown (answer + reference list) or the cited sources as bibtex, ris or csl-json")
     p.set_defaults(handler=cmd_ask)
 
     p = sub.add_parser("search", help="ranked passages for a query, without an answer")
@@ -79,7 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("batch", help="answer a file of questions (JSONL, CSV or TXT); resumable")
     p.add_argument("input", help="questions: .jsonl ({\"id\",\"question\"}), .csv (id,question header) or .txt (one a line)")
     p.add_argument("-o", "--output", required=True, help="output file; rerunning skips ids already in it")
-    p.add_argument("--format", choices=("jsonl", "csv"), help="output format (default: from the output suffix, else jsonl)")
+    p.add_argument("--format", choices=("jsonl", "csv", "markdown", "bibtex", "ris", "csl-json"),
+                   help="output format (default: from the output suffix .csv/.md/.bib/.ris, else jsonl); markdown, bibtex, ris "
+                        "and csl-json keep their resumable records in OUTPUT.records.jsonl")
     p.add_argument("--batch-size", type=int, default=32, help="questions encoded together (default: %(default)s)")
     _query_options(p)
     p.set_defaults(handler=cmd_batch)
@@ -202,7 +206,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
     _check_query_args(args, args.question)
     engine = _engine(args)
     answer = engine.ask(args.question, k=args.k, mode=args.mode, **_filters(args))
-    if args.json:
+    if args.format not in (None, "text", "json"):
+        from lifqa.export import export_answer
+
+        print(export_answer(answer, lambda doc_id: engine.source(doc_id).document, args.format), end="")
+    elif args.json or args.format == "json":
         print(json.dumps(answer.to_dict(), ensure_ascii=False))
     else:
         from lifqa.render import answer_text
@@ -245,7 +253,13 @@ def cmd_sources(args: argparse.Namespace) -> int:
 
     records, _ = load_index_reliability(args.index)
     if args.json:
-        print(json.dumps([{"doc_id": r.document.doc_id, "title": r.document.title, "metadata": dict(r.document.metadata),
+        from lifqa.references import reference_of
+
+        def bib(doc: Any) -> dict[str, Any]:
+            ref = reference_of(doc.doc_id, doc.title, doc.metadata)
+            return {"citation_key": ref.citation_key, "authors": list(ref.authors), "year": ref.year, "doi": ref.doi, "journal": ref.journal}
+
+        print(json.dumps([{"doc_id": r.document.doc_id, "title": r.document.title, **bib(r.document), "metadata": dict(r.document.metadata),
                            "tier": r.tier, "tier_reasons": explain_tier(r.flags, r.document)[1],
                            "flags": [f.to_dict() for f in r.flags]} for r in records], ensure_ascii=False, indent=2))
     else:

@@ -26,6 +26,7 @@ from lifqa.index.build import check_compatible
 from lifqa.index.dense import DenseIndex
 from lifqa.index.store import LoadedStore, SourceRecord, load_store
 from lifqa.facts import conflicts_for_answer
+from lifqa.references import citation_label, citation_pages, reference_of
 from lifqa.reliability import TIERS, check_flag_kinds, passage_flags
 from lifqa.rerank import CrossEncoderReranker, FeatureReranker, RerankInput, load_params
 from lifqa.retrieve import fuse, top_rows
@@ -318,7 +319,15 @@ class Engine:
             key=hit.rank, doc_id=hit.chunk.doc_id, title=record.document.title, chunk_id=hit.chunk.chunk_id,
             section=hit.chunk.section, text=hit.chunk.text, char_start=hit.chunk.char_start, char_end=hit.chunk.char_end,
             score=round(hit.score, 6), tier=record.tier, flags=record.flags + passage_flags(hit.chunk, record),
+            **self._reference_fields(hit),
         )
+
+    def _reference_fields(self, hit: Hit) -> dict[str, Any]:
+        """Label and bibliographic fields of a citation, from its source's metadata."""
+        doc = self.store.sources[hit.chunk.doc_id].document
+        ref = reference_of(doc.doc_id, doc.title, doc.metadata)
+        return {"label": citation_label(ref, citation_pages(hit.chunk)), "citation_key": ref.citation_key, "authors": ref.authors,
+                "year": ref.year, "doi": ref.doi, "journal": ref.journal}
 
     def _sentence_candidates(self, hits: list[Hit], vector: np.ndarray) -> list[SentenceCandidate]:
         out = []

@@ -79,6 +79,13 @@ class Citation:
     score: float
     tier: str = "unknown"
     flags: tuple[Flag, ...] = ()
+    # From the source's library metadata when known (lifqa.references): the label shown beside [n].
+    label: str = ""  # e.g. "Datta et al. 2010, p. 9"; "" when the source has neither authors+year nor a citation key
+    citation_key: str = ""
+    authors: tuple[str, ...] = ()
+    year: int | None = None
+    doi: str = ""
+    journal: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
