@@ -222,7 +222,8 @@ def to_csv(records: Iterable[dict], header: bool = True) -> str:
 # ---- running ---------------------------------------------------------------
 def run_batch(engine: Any, input: BatchInput, *, k: int | None = None, mode: str | None = None,  # noqa: A002
               exclude_flags: Iterable[str] = (), min_tier: str | None = None, batch_size: int = 32,
-              progress: Callable[[int, int], None] | None = None) -> Iterator[dict]:
+              progress: Callable[[int, int], None] | None = None, tags: Iterable[str] = (),
+              collections: Iterable[str] = ()) -> Iterator[dict]:
     """Yield records in input order (error records at their line), encoding questions in batches via ``engine.ask_many``."""
     if batch_size < 1:
         raise InputError(f"batch_size={batch_size} must be at least 1")
@@ -232,7 +233,8 @@ def run_batch(engine: Any, input: BatchInput, *, k: int | None = None, mode: str
     items = list(input.items)
     for start in range(0, len(items), batch_size):
         chunk = items[start:start + batch_size]
-        answers = engine.ask_many([item.question for item in chunk], k, mode, exclude_flags=exclude, min_tier=min_tier)
+        library = {"tags": tuple(tags), "collections": tuple(collections)} if (tags or collections) else {}
+        answers = engine.ask_many([item.question for item in chunk], k, mode, exclude_flags=exclude, min_tier=min_tier, **library)
         for item, answer in zip(chunk, answers):
             while errors and errors[0]["line"] < item.line:
                 done += 1

@@ -43,7 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("index", help="build (or refresh) the index of a corpus")
     _index_option(p)
-    p.add_argument("--corpus", default=DEFAULT_CORPUS, help="folder of .txt/.md/.html files, or a BEIR corpus.jsonl (default: %(default)s)")
+    p.add_argument("--corpus", default=DEFAULT_CORPUS, help="folder of .txt/.md/.html files, a Zotero data folder (with zotero.sqlite), a .bib/.json (CSL-JSON)/.ris "
+                        "library, or a BEIR corpus.jsonl (default: %(default)s)")
     p.add_argument("--metadata", help="source metadata file (default: sources.toml in the corpus folder)")
     p.add_argument("--force", action="store_true", help="rebuild even if the corpus and settings are unchanged")
     _index_settings(p)
@@ -139,6 +140,9 @@ def _query_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--exclude", default="", help="comma-separated flag kinds whose sources are left out, e.g. ai_generated,commercial")
     p.add_argument("--min-tier", help="leave out sources below this tier: high, medium or low")
     p.add_argument("--reliability-weighting", action="store_true", help="down-weight low-tier sources in the ranking")
+    p.add_argument("--tag", action="append", default=[], help="only sources with this library tag (repeatable or comma-separated: any of them)")
+    p.add_argument("--collection", action="append", default=[],
+                   help="only sources in this library collection or its subcollections (repeatable or comma-separated: any of them)")
 
 
 def _engine(args: argparse.Namespace):
@@ -153,7 +157,13 @@ def _engine(args: argparse.Namespace):
 
 
 def _filters(args: argparse.Namespace) -> dict[str, Any]:
-    return {"exclude_flags": [f for f in args.exclude.split(",") if f.strip()], "min_tier": args.min_tier}
+    filters = {"exclude_flags": [f for f in args.exclude.split(",") if f.strip()], "min_tier": args.min_tier}
+    from lifqa.filters import split_values
+
+    tags, collections = split_values(getattr(args, "tag", [])), split_values(getattr(args, "collection", []))
+    if tags or collections:
+        filters.update(tags=tags, collections=collections)
+    return filters
 
 
 def cmd_index(args: argparse.Namespace) -> int:
@@ -168,6 +178,11 @@ def cmd_index(args: argparse.Namespace) -> int:
     if result.rebuilt:
         print(f"built {args.index}: {counts['documents']} documents, {counts['chunks']} chunks, "
               f"{result.manifest['dense_index']} dense index, {result.manifest['build_seconds']:.1f} s")
+        if library := result.manifest.get("library"):
+            sources = library["text_sources"]
+            print(f"library: {library['items']} items ({sources.get('fulltext', 0)} full text, {sources.get('abstract_only', 0)} "
+                  f"abstract only, {sources.get('metadata_only', 0)} metadata only); {library['items_read']} read, "
+                  f"{library['items_reused']} unchanged since the last build; {library['missing_files']} attached files missing")
     else:
         print(f"{args.index} is up to date ({counts['documents']} documents, {counts['chunks']} chunks); nothing to do. Use --force to rebuild.")
     return 0

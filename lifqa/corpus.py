@@ -75,8 +75,9 @@ class _Normalised:
     noise: list[str] = field(default_factory=list)
 
 
-def read_corpus(path: str | Path, metadata_path: str | Path | None = None) -> CorpusReport:
-    """Read a folder of text/markdown/HTML files or a BEIR ``corpus.jsonl``."""
+def read_corpus(path: str | Path, metadata_path: str | Path | None = None, skip_files: frozenset[Path] = frozenset()) -> CorpusReport:
+    """Read a folder of text/markdown/HTML files or a BEIR ``corpus.jsonl``.
+    ``skip_files``: resolved paths a library in the folder already reads as its items' attachments."""
     path = Path(path)
     if not path.exists():
         raise CorpusError(f"corpus not found: {path}. Give a folder of .txt/.md/.html files or a BEIR corpus.jsonl.")
@@ -86,7 +87,7 @@ def read_corpus(path: str | Path, metadata_path: str | Path | None = None) -> Co
         else:
             raise CorpusError(f"{path} is a file but not a BEIR corpus.jsonl; give a folder of documents or a .jsonl file.")
     else:
-        docs, warnings = _read_folder(path, metadata_path)
+        docs, warnings = _read_folder(path, metadata_path, skip_files)
     docs, dup_warnings = _merge_duplicates(docs)
     warnings += dup_warnings
     if not docs:
@@ -99,10 +100,11 @@ def read_corpus(path: str | Path, metadata_path: str | Path | None = None) -> Co
     return CorpusReport(tuple(docs), tuple(warnings), str(path))
 
 
-def _read_folder(folder: Path, metadata_path: str | Path | None) -> tuple[list[Document], list[str]]:
+def _read_folder(folder: Path, metadata_path: str | Path | None, skip_files: frozenset[Path] = frozenset()) -> tuple[list[Document], list[str]]:
     warnings: list[str] = []
     metadata = load_metadata(folder, metadata_path, warnings)
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES and not _hidden(p, folder))
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES and not _hidden(p, folder)
+                   and (not skip_files or p.resolve() not in skip_files))
     docs = []
     for file in files:
         rel = file.relative_to(folder).as_posix()

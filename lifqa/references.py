@@ -29,7 +29,7 @@ class Reference:
     journal: str = ""
     volume: str = ""
     issue: str = ""
-    pages: str = ""  # the article's page range in its journal, e.g. "9-17"
+    pages: str = ""  # the article's page range in its journal, e.g. "9-17" (metadata "page_range")
     publisher: str = ""
     doi: str = ""
     url: str = ""
@@ -64,7 +64,7 @@ def reference_of(doc_id: str, title: str, metadata: Mapping[str, Any]) -> Refere
         journal=_text(meta.get("journal") or meta.get("publication") or meta.get("container_title")),
         volume=_text(meta.get("volume")),
         issue=_text(meta.get("issue")),
-        pages=_text(meta.get("pages")),
+        pages=_text(meta.get("page_range") or (meta.get("pages") if isinstance(meta.get("pages"), str) else "")),
         publisher=_text(meta.get("publisher")),
         doi=normalise_doi(meta.get("doi")),
         url=_text(meta.get("url")),
