@@ -9,6 +9,7 @@ is decoded with pylatexenc (bibtexparser's own dependency); file paths are left 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ _latex = LatexNodes2Text(math_mode="verbatim", strict_latex_spaces=True)
 
 def read_bibtex(path: Path) -> tuple[list[LibraryItem], list[str]]:
     text = read_text(path, "BibTeX")
+    logging.getLogger("bibtexparser").setLevel(logging.ERROR)  # its warnings about bad blocks are reported below, with line numbers
     library = bibtexparser.parse_string(text, append_middleware=[SeparateCoAuthors(), SplitNameParts()])
     warnings = [f"{path.name} line {block.start_line + 1}: not a BibTeX entry ({_why(block)}); skipped"
                 for block in library.failed_blocks]
@@ -66,7 +68,8 @@ def read_bibtex(path: Path) -> tuple[list[LibraryItem], list[str]]:
 
 def _why(block: Any) -> str:
     error = getattr(block, "error", None)
-    return str(error).splitlines()[0][:120] if error else "unparsable text"
+    lines = str(getattr(error, "abort_reason", None) or error or "").strip().splitlines()
+    return lines[0][:120] if lines else type(error).__name__ if error else "unparsable text"
 
 
 def _decode(value: Any) -> str:
