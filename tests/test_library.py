@@ -29,6 +29,15 @@ def run(*args: str):
     return subprocess.run([sys.executable, "-m", "lifqa.cli", *args], capture_output=True, text=True, timeout=300)
 
 
+def cli(capsys: pytest.CaptureFixture, *args: str) -> subprocess.CompletedProcess:
+    """The command in this process (the model stays loaded), captured like a subprocess."""
+    from lifqa.cli import main
+
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return subprocess.CompletedProcess(args, code, captured.out, captured.err)
+
+
 @pytest.fixture(scope="module")
 def library(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, int], tuple[str, int]]:
     root = tmp_path_factory.mktemp("zotero-e2e")
@@ -76,21 +85,21 @@ def test_tag_and_collection_filters(lib_engine):
         lib_engine.ask("LIF", tags=["cytokine"])
 
 
-def test_cli_exports_parse_back(library):
+def test_cli_exports_parse_back(library, capsys):
     _, index, _, _ = library
-    bib = run("ask", QUESTION, "--index", str(index), "--format", "bibtex")
+    bib = run("ask", QUESTION, "--index", str(index), "--format", "bibtex")  # one real subprocess; the rest in-process
     assert bib.returncode == 0, bib.stderr
     entries = {e.key: e for e in bibtexparser.parse_string(bib.stdout).entries}
     assert "datta2010lif" in entries and entries["datta2010lif"]["doi"] == "10.1016/j.celrep.2010.01.009"
-    ris = rispy.loads(run("ask", QUESTION, "--index", str(index), "--format", "ris").stdout)
+    ris = rispy.loads(cli(capsys, "ask", QUESTION, "--index", str(index), "--format", "ris").stdout)
     assert ris[0]["id"] == "datta2010lif" and ris[0]["authors"][0] == "Datta, Sandeep"
-    csl = json.loads(run("ask", QUESTION, "--index", str(index), "--format", "csl-json").stdout)
+    csl = json.loads(cli(capsys, "ask", QUESTION, "--index", str(index), "--format", "csl-json").stdout)
     assert csl[0]["citation-key"] == "datta2010lif"
-    md = run("ask", QUESTION, "--index", str(index), "--format", "markdown", "--tag", "cytokines").stdout
+    md = cli(capsys, "ask", QUESTION, "--index", str(index), "--format", "markdown", "--tag", "cytokines").stdout
     assert "(Datta et al. 2010)" in md and "## References" in md and "https://doi.org/10.1016/j.celrep.2010.01.009" in md
-    bad = run("ask", QUESTION, "--index", str(index), "--collection", "Nope")
+    bad = cli(capsys, "ask", QUESTION, "--index", str(index), "--collection", "Nope")
     assert bad.returncode == 2 and "Collections present: Bone, Signalling, Signalling/Receptors" in bad.stderr
-    sources = json.loads(run("sources", "--index", str(index), "--json").stdout)
+    sources = json.loads(cli(capsys, "sources", "--index", str(index), "--json").stdout)
     datta = next(s for s in sources if s["doc_id"] == "zotero/DATTA001")
     assert datta["citation_key"] == "datta2010lif" and datta["year"] == 2010 and datta["journal"] == "Cell Reports"
     assert datta["authors"] == ["Datta, Sandeep", "Smith, Jane", "Ng, Wei"] and datta["doi"] == "10.1016/j.celrep.2010.01.009"
@@ -98,20 +107,20 @@ def test_cli_exports_parse_back(library):
     assert retracted["metadata"]["retracted"] is True
 
 
-def test_batch_writes_a_bibliography_and_resumes(library, tmp_path: Path):
+def test_batch_writes_a_bibliography_and_resumes(library, tmp_path: Path, capsys):
     _, index, _, _ = library
     questions = tmp_path / "q.jsonl"
     questions.write_text(json.dumps({"id": "q1", "question": QUESTION}) + "\n"
                          + json.dumps({"id": "q2", "question": "What happens to osteoclasts without LIF?"}) + "\n", encoding="utf-8")
     out = tmp_path / "refs.ris"
-    first = run("batch", str(questions), "-o", str(out), "--index", str(index), "--tag", "cytokines,bone")
+    first = cli(capsys, "batch", str(questions), "-o", str(out), "--index", str(index), "--tag", "cytokines,bone")
     assert first.returncode == 0, first.stderr
     ids = {entry["id"] for entry in rispy.loads(out.read_text(encoding="utf-8"))}
     assert {"datta2010lif", "ware2003osteo"} <= ids
-    again = run("batch", str(questions), "-o", str(out), "--index", str(index))
+    again = cli(capsys, "batch", str(questions), "-o", str(out), "--index", str(index))
     assert "2 already there" in again.stderr and rispy.loads(out.read_text(encoding="utf-8"))
     md = tmp_path / "answers.md"
-    assert run("batch", str(questions), "-o", str(md), "--index", str(index)).returncode == 0
+    assert cli(capsys, "batch", str(questions), "-o", str(md), "--index", str(index)).returncode == 0
     assert md.read_text(encoding="utf-8").startswith("# q1")
 
 
