@@ -122,24 +122,38 @@ def chunk_document(doc: Document, chunk_size: int, chunk_overlap: int) -> list[C
     ``chunk_overlap`` characters. A sentence longer than four chunk sizes (a
     run-on line without punctuation) is cut at spaces so one bad line cannot
     make a giant chunk.
+
+    When the reader knows the document's sections (JATS, PDF), a chunk never
+    crosses a section boundary (a caption stays its own passage), takes the
+    section's full path as its ``section``, and reference lists are left out:
+    their entries are never answer sentences. Paginated documents give each
+    chunk its pages.
     """
     sentences = _cap_length(split_sentences(doc.text), doc.text, 4 * chunk_size)
+    known = [(s.start, s.end, s.title, s.kind) for s in doc.sections]
+    if known:
+        sentences = [s for s in sentences if _known_section(known, s.start)[3] != "references"]
     chunks: list[Chunk] = []
     current: list[Sentence] = []
     section = ""
+    current_known: tuple[int, int, str, str] | None = None
 
     def flush(keep_overlap: bool) -> list[Sentence]:
         if not current:
             return []
         start, end = current[0].start, current[-1].end
+        page_start, page_end, page_label = doc.page_span(start, end)
         chunks.append(Chunk(
             chunk_id=f"{doc.doc_id}#{len(chunks)}",
             doc_id=doc.doc_id,
             text=doc.text[start:end],
             char_start=start,
             char_end=end,
-            section=section,
+            section=current_known[2] if current_known is not None and current_known[2] else section,
             position=len(chunks),
+            page_start=page_start,
+            page_end=page_end,
+            page_label=page_label,
         ))
         if not keep_overlap or chunk_overlap == 0:
             return []
@@ -151,6 +165,12 @@ def chunk_document(doc: Document, chunk_size: int, chunk_overlap: int) -> list[C
         return kept
 
     for sentence in sentences:
+        if known:
+            here = _known_section(known, sentence.start)
+            if here != current_known:
+                if any(not s.is_heading for s in current):  # headings alone go on with the section under them
+                    current = flush(keep_overlap=False)
+                current_known = here
         if sentence.is_heading:
             # a run of headings longer than a chunk (a long table of contents) is cut too,
             # so it cannot grow into one giant chunk
@@ -166,6 +186,20 @@ def chunk_document(doc: Document, chunk_size: int, chunk_overlap: int) -> list[C
         current.append(sentence)
     flush(keep_overlap=False)
     return chunks
+
+
+_NO_SECTION = (0, 0, "", "")
+
+
+def _known_section(known: list[tuple[int, int, str, str]], offset: int) -> tuple[int, int, str, str]:
+    """The innermost reader-known section holding ``offset`` (sections are in text order)."""
+    found = _NO_SECTION
+    for section in known:
+        if section[0] > offset:
+            break
+        if offset < section[1]:
+            found = section
+    return found
 
 
 def _cap_length(sentences: list[Sentence], text: str, limit: int) -> list[Sentence]:

@@ -238,14 +238,18 @@ def cmd_search(args: argparse.Namespace) -> int:
     _check_query_args(args, args.query)
     engine = _engine(args)
     hits = engine.search(args.query, k=args.k, mode=args.mode, **_filters(args))
+    from lifqa.types import page_text
+
     if args.json:
         print(json.dumps([{"rank": h.rank, "chunk_id": h.chunk.chunk_id, "doc_id": h.chunk.doc_id, "section": h.chunk.section,
                            "score": h.score, "bm25": h.bm25, "dense": h.dense, "fused": h.fused, "rerank": h.rerank,
-                           "text": h.chunk.text} for h in hits], ensure_ascii=False))
+                           "text": h.chunk.text, "page_start": h.chunk.page_start, "page_end": h.chunk.page_end,
+                           "page_label": h.chunk.page_label} for h in hits], ensure_ascii=False))
     else:
         for h in hits:
             title = engine.source(h.chunk.doc_id).document.title
-            print(f"{h.rank:>2}. {h.score:.3f}  {title} — {h.chunk.section or '(start)'}  [{h.chunk.chunk_id}]")
+            pages = page_text(h.chunk.page_start, h.chunk.page_end, h.chunk.page_label)
+            print(f"{h.rank:>2}. {h.score:.3f}  {title}{', ' + pages if pages else ''} — {h.chunk.section or '(start)'}  [{h.chunk.chunk_id}]")
             print("    " + h.chunk.text[:240].replace("\n", " ") + ("…" if len(h.chunk.text) > 240 else ""))
     return 0
 

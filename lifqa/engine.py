@@ -330,6 +330,7 @@ class Engine:
             key=hit.rank, doc_id=hit.chunk.doc_id, title=record.document.title, chunk_id=hit.chunk.chunk_id,
             section=hit.chunk.section, text=hit.chunk.text, char_start=hit.chunk.char_start, char_end=hit.chunk.char_end,
             score=round(hit.score, 6), tier=record.tier, flags=record.flags + passage_flags(hit.chunk, record),
+            page_start=hit.chunk.page_start, page_end=hit.chunk.page_end, page_label=hit.chunk.page_label,
             **self._reference_fields(hit),
         )
 

@@ -12,6 +12,8 @@ import unicodedata
 from dataclasses import dataclass, replace
 from typing import Any, Iterable, Mapping, Sequence
 
+from lifqa.types import page_text
+
 _YEAR = re.compile(r"(?<!\d)(1[5-9]\d\d|20\d\d|21\d\d)(?!\d)")
 _DOI = re.compile(r"10\.\d{4,9}/\S+", re.I)
 
@@ -139,17 +141,6 @@ def author_label(authors: Sequence[str], year: int | None) -> str:
     return f"{who} {year}" if year else who
 
 
-def page_text(page_start: int, page_end: int, page_label: str = "") -> str:
-    """"p. 9", "pp. 9–10" or "" for text without pages; a printed page label wins over the ordinal."""
-    if page_label:
-        return f"p. {page_label}"
-    if page_start <= 0:
-        return ""
-    if page_end > page_start:
-        return f"pp. {page_start}–{page_end}"
-    return f"p. {page_start}"
-
-
 def citation_label(reference: Reference, pages: str = "") -> str:
     """"Datta et al. 2010, p. 9" from authors and year, else the citation key; "" when neither is known."""
     who = author_label(reference.authors, reference.year) or reference.citation_key
@@ -159,7 +150,7 @@ def citation_label(reference: Reference, pages: str = "") -> str:
 
 
 def citation_pages(citation: Any) -> str:
-    """The cited pages of a Citation (its page fields are there once PDF readers fill them)."""
+    """The cited pages of a Citation or Chunk ("p. 9"; "" for text without pages)."""
     return page_text(int(getattr(citation, "page_start", 0) or 0), int(getattr(citation, "page_end", 0) or 0),
                      str(getattr(citation, "page_label", "") or ""))
 

@@ -20,6 +20,12 @@ Flag kinds (``FLAG_KINDS``)
     extraction_noise (low)   markup remnants, repeated blocks, page chrome
     conflicting_facts (med.) states an identifier or measurement another source contradicts
     curator_override (info)  the metadata file suppressed a flag (shown, with the curator's reason)
+    retracted (high)         metadata says retracted (``retracted``, or publication type "Retracted
+                             Publication"); the source is always low tier
+Metadata from the readers (PubMed publication types, a preprint server's DOI 10.1101/…, a
+preprint server as the journal) adds not_peer_reviewed with evidence ``metadata:<field>``.
+Reference lists a reader found (JATS <ref-list>, a PDF's "References" section: Document.sections
+of kind "references") are used as they are; otherwise the reference list is inferred from the text.
 A doc_type in the metadata (vendor, preprint, wiki, encyclopedia, lay_summary)
 adds the matching flag with evidence ``metadata:doc_type`` when the text rules
 found none.
@@ -32,6 +38,7 @@ Tier rule (``explain_tier`` returns the same reasons as a list)
        commercial, not_peer_reviewed, encyclopedia, lay_summary) is at most medium,
        whatever its references.
     4. unknown: fewer than 50 words, no doc_type and no flag - nothing to judge.
+    5. retracted: always low.
 
 Curator overrides (in ``sources.toml``; validated, bad entries are a CorpusError)
     flags = [{kind = "ai_generated", reason = "...", severity = "high", quote = "..."}]
@@ -63,12 +70,13 @@ SEVERITIES = ("info", "low", "medium", "high")
 FLAG_KINDS = (
     "ai_generated", "commercial", "not_peer_reviewed", "encyclopedia", "lay_summary", "cites_sources",
     "no_references", "unverifiable_references", "off_topic_content", "extraction_noise", "conflicting_facts",
-    "curator_override",
+    "curator_override", "retracted",
 )
 DEFAULT_SEVERITY = {
     "ai_generated": "high", "commercial": "high", "not_peer_reviewed": "medium", "encyclopedia": "medium",
     "lay_summary": "medium", "cites_sources": "info", "no_references": "medium", "unverifiable_references": "medium",
     "off_topic_content": "medium", "extraction_noise": "low", "conflicting_facts": "medium", "curator_override": "info",
+    "retracted": "high",
 }
 POSITIVE_KINDS = ("cites_sources",)
 CAPPED_KINDS = ("ai_generated", "commercial", "not_peer_reviewed", "encyclopedia", "lay_summary")
@@ -255,7 +263,13 @@ def analyse_document(doc: Document) -> DocumentAnalysis:
             return cached
     sentences = [(s.start, s.end, s.is_heading) for s in split_sentences(doc.text)]
     sections = _sections(doc.text, sentences)
-    ref_spans, entries = _reference_list(doc.text, sentences)
+    known_refs = [(sec.start, sec.end) for sec in doc.sections if sec.kind == "references"]
+    if known_refs:  # the reader found the reference list (JATS markup, PDF layout): one entry per line
+        ref_spans = known_refs
+        entries = [_parse_entry(doc.text, s, e) for a, b in known_refs for s, e in _line_spans_in(doc.text, a, b)
+                   if _YEAR.search(doc.text, s, e) or _DOI.search(doc.text, s, e)]
+    else:
+        ref_spans, entries = _reference_list(doc.text, sentences)
     citations = _citation_keys(doc.text, ref_spans)
     subjects = _subject(doc)
     analysis = DocumentAnalysis(sentences, sections, ref_spans, entries, citations, subjects, [], [s[0] for s in sentences])
@@ -356,6 +370,10 @@ def _line_spans(text: str) -> Iterable[tuple[int, int]]:
         if line.strip():
             yield position, position + len(line)
         position += len(line) + 1
+
+
+def _line_spans_in(text: str, start: int, end: int) -> Iterable[tuple[int, int]]:
+    return ((start + a, start + b) for a, b in _line_spans(text[start:end]))
 
 
 def _parse_entry(text: str, start: int, end: int) -> RefEntry:
@@ -520,6 +538,7 @@ def assess_document(doc: Document, conflicts: Sequence[Mapping[str, Any]] = ()) 
     flags += _reference_flags(doc, analysis)
     flags += _off_topic_flags(doc, analysis)
     flags += _conflict_flags(doc, conflicts)
+    flags += _metadata_flags(doc, {f.kind for f in flags})
     flags += _doc_type_flags(doc, {f.kind for f in flags})
     flags = _apply_overrides(doc, flags)
     tier, reasons = explain_tier(flags, doc)
@@ -722,6 +741,31 @@ def _conflict_flags(doc: Document, conflicts: Sequence[Mapping[str, Any]]) -> li
     return out
 
 
+_PREPRINT_SERVERS = re.compile(r"\b(?:biorxiv|medrxiv|arxiv|research square|ssrn|preprints\.org|chemrxiv|psyarxiv|osf preprints)\b", re.I)
+
+
+def _metadata_flags(doc: Document, found: set[str]) -> list[Flag]:
+    """Flags from what the readers took from the file's metadata (PubMed, JATS, PDF)."""
+    meta, out = doc.metadata, []
+    types = [str(t) for t in meta.get("publication_types") or []]
+    if meta.get("retracted") is True:
+        out.append(Flag("retracted", "high", "the metadata marks this publication as retracted", "metadata:retracted", None))
+    elif any(t.lower() == "retracted publication" for t in types):
+        out.append(Flag("retracted", "high", "its publication type is \"Retracted Publication\"", "metadata:publication_types", None))
+    if "not_peer_reviewed" not in found:
+        doi = str(meta.get("doi") or "")
+        if any(t.lower() == "preprint" for t in types):
+            out.append(Flag("not_peer_reviewed", DEFAULT_SEVERITY["not_peer_reviewed"], "its publication type is \"Preprint\"",
+                            "metadata:publication_types", None))
+        elif doi.startswith("10.1101/"):
+            out.append(Flag("not_peer_reviewed", DEFAULT_SEVERITY["not_peer_reviewed"],
+                            f"its DOI {doi} is a bioRxiv/medRxiv preprint DOI (10.1101/)", "metadata:doi", None))
+        elif _PREPRINT_SERVERS.search(str(meta.get("journal") or "")):
+            out.append(Flag("not_peer_reviewed", DEFAULT_SEVERITY["not_peer_reviewed"],
+                            f"it was published on a preprint server ({meta.get('journal')})", "metadata:journal", None))
+    return out
+
+
 def _doc_type_flags(doc: Document, found: set[str]) -> list[Flag]:
     doc_type = doc.metadata.get("doc_type")
     if doc_type in _DOC_TYPE_FLAGS:
@@ -809,6 +853,9 @@ def explain_tier(flags: Sequence[Flag], document: Document | None = None) -> tup
     if tier == "high" and capped:
         tier = "medium"
         reasons.append(f"at most medium: flagged {', '.join(capped)}")
+    if "retracted" in worst and tier != "low":
+        tier = "low"
+        reasons.append("always low: retracted")
     return tier, reasons
 
 

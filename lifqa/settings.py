@@ -68,6 +68,10 @@ class Settings(BaseModel):
     hnsw_ef_search: int = Field(128, ge=8, le=4096)
     sentence_vectors: bool = Field(True, description="Store one vector per sentence for reranking and answer extraction.")
 
+    # reading untrusted files (not index-shaping for queries; part of the build key)
+    pdf_max_pages: int = Field(2000, ge=1, le=100_000, description="Pages read from one PDF; the rest is skipped with a warning.")
+    pdf_max_seconds: float = Field(120.0, gt=0, le=86_400, description="Seconds spent reading one PDF; the rest is skipped with a warning.")
+
     # query time
     mode: Mode = Mode.HYBRID_RERANK
     k: int = Field(5, ge=1, le=100, description="Passages returned.")

@@ -6,8 +6,21 @@ query on a large corpus; validation happens at the edges (settings, readers).
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping
+
+SECTION_KINDS = ("body", "abstract", "caption", "table", "references", "sub-article", "front")
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """A span of Document.text that a reader knows the structure of (from markup or layout)."""
+
+    title: str  # the full section path, e.g. "Results › Architecture of the complex"
+    start: int
+    end: int
+    kind: str = "body"  # one of SECTION_KINDS; "references" is never chunked into passages
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +35,24 @@ class Document:
     content_hash: str = ""  # sha256 of the normalised text, used for fingerprints and duplicates
     also_named: tuple[str, ...] = ()  # other file names with identical content (indexed once)
     noise: tuple[str, ...] = ()  # what normalisation removed (markup, chrome, repeated blocks), verbatim
+    # Structure from the reader: page i+1 starts at text offset page_starts[i] (empty: not paginated);
+    # printed page labels where the PDF defines them; sections known from markup or layout.
+    page_starts: tuple[int, ...] = ()
+    page_labels: tuple[str, ...] = ()
+    sections: tuple[Section, ...] = ()
+
+    def page_at(self, offset: int) -> int:
+        """The 1-based physical page holding text offset ``offset`` (0 when not paginated)."""
+        return bisect_right(self.page_starts, offset) if self.page_starts else 0
+
+    def page_span(self, start: int, end: int) -> tuple[int, int, str]:
+        """(page_start, page_end, page_label) of the text span [start, end)."""
+        first, last = self.page_at(start), self.page_at(max(start, end - 1))
+        if not first:
+            return 0, 0, ""
+        labels = [self.page_labels[p - 1] if p - 1 < len(self.page_labels) else "" for p in (first, last)]
+        label = labels[0] if first == last or not labels[1] else f"{labels[0]}–{labels[1]}"
+        return first, last, label if labels[0] else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +66,9 @@ class Chunk:
     char_end: int
     section: str = ""
     position: int = 0  # ordinal of the chunk inside its document
+    page_start: int = 0  # 1-based physical pages of a paginated source (PDF); 0 = not paginated
+    page_end: int = 0
+    page_label: str = ""  # printed page label(s) where the PDF defines them
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +113,9 @@ class Citation:
     score: float
     tier: str = "unknown"
     flags: tuple[Flag, ...] = ()
+    page_start: int = 0
+    page_end: int = 0
+    page_label: str = ""
     # From the source's library metadata when known (lifqa.references): the label shown beside [n].
     label: str = ""  # e.g. "Datta et al. 2010, p. 9"; "" when the source has neither authors+year nor a citation key
     citation_key: str = ""
@@ -86,6 +123,11 @@ class Citation:
     year: int | None = None
     doi: str = ""
     journal: str = ""
+
+    @property
+    def pages(self) -> str:
+        """"p. 9" or "pp. 9–10" (printed labels when the PDF has them); "" when not paginated."""
+        return page_text(self.page_start, self.page_end, self.page_label)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -131,3 +173,12 @@ class Answer:
             "notices": list(self.notices),
             "conflicts": [dict(c) for c in self.conflicts],
         }
+
+
+def page_text(page_start: int, page_end: int, page_label: str = "") -> str:
+    """"p. 9" / "pp. 9–10" for a passage's pages; the printed label when there is one."""
+    if not page_start:
+        return ""
+    if page_label:
+        return f"pp. {page_label}" if "–" in page_label else f"p. {page_label}"
+    return f"p. {page_start}" if page_end <= page_start else f"pp. {page_start}–{page_end}"

@@ -47,7 +47,7 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[
     before = (hashlib.sha256(db.read_bytes()).hexdigest(), os.stat(db).st_mtime_ns)
     result = run("index", "--corpus", str(zotero), "--index", str(root / "index"))
     assert result.returncode == 0, result.stderr
-    assert "library: 6 items (3 full text, 2 abstract only, 1 metadata only); 6 read, 0 unchanged" in result.stdout
+    assert "library: 7 items (4 full text, 2 abstract only, 1 metadata only); 7 read, 0 unchanged" in result.stdout
     assert "moved.pdf not found" in result.stderr and "Traceback" not in result.stderr
     return zotero, root / "index", ids, before
 
@@ -72,13 +72,15 @@ def test_answer_cites_with_library_labels_and_fields(lib_engine):
     assert top.doc_id == "zotero/DATTA001" and top.label == "Datta et al. 2010"
     assert top.citation_key == "datta2010lif" and top.year == 2010 and top.doi == "10.1016/j.celrep.2010.01.009"
     assert top.journal == "Cell Reports" and top.authors[0] == "Datta, Sandeep"
+    bone = lib_engine.ask("What happens to osteoclast numbers in mice lacking LIF?").citations[0]
+    assert bone.doc_id == "zotero/BONE0001" and bone.label == "Ware 2003, pp. 1–2" == f"Ware 2003, {bone.pages}"  # the passage spans both PDF pages
 
 
 def test_tag_and_collection_filters(lib_engine):
     docs = lambda answer: {c.doc_id for c in answer.citations}  # noqa: E731
     assert docs(lib_engine.ask("LIF", k=10, tags=["bone"])) == {"zotero/BONE0001"}
     assert docs(lib_engine.ask("LIF", k=10, tags=["CYTOKINES", "bone"])) == {"zotero/DATTA001", "zotero/BONE0001"}
-    assert docs(lib_engine.ask("LIF", k=10, collections=["Signalling"])) == {"zotero/DATTA001", "zotero/K0000007"}  # and subcollections
+    assert docs(lib_engine.ask("LIF", k=10, collections=["Signalling"])) == {"zotero/DATTA001", "zotero/ABSTRACT"}  # and subcollections
     assert docs(lib_engine.ask("LIF", k=10, collections=["receptors"])) == {"zotero/DATTA001"}
     assert {h.chunk.doc_id for h in lib_engine.search("LIF", k=10, collections=["Bone"])} == {"zotero/BONE0001"}
     with pytest.raises(InputError, match="Tags present: bone, cytokines, LIF"):
@@ -103,7 +105,7 @@ def test_cli_exports_parse_back(library, capsys):
     datta = next(s for s in sources if s["doc_id"] == "zotero/DATTA001")
     assert datta["citation_key"] == "datta2010lif" and datta["year"] == 2010 and datta["journal"] == "Cell Reports"
     assert datta["authors"] == ["Datta, Sandeep", "Smith, Jane", "Ng, Wei"] and datta["doi"] == "10.1016/j.celrep.2010.01.009"
-    retracted = next(s for s in sources if s["doc_id"] == "zotero/K0000010")
+    retracted = next(s for s in sources if s["doc_id"] == "zotero/RETRACT1")
     assert retracted["metadata"]["retracted"] is True
 
 
@@ -133,7 +135,7 @@ def test_rebuild_rereads_only_changed_items(library, tmp_path: Path):
     index = tmp_path / "index"
     settings = make_settings()
     first = build_index(work, index, settings)
-    assert first.manifest["library"]["items_read"] == 6
+    assert first.manifest["library"]["items_read"] == 7
     assert index_status(work, index, settings) == "current"
     con = sqlite3.connect(work / "zotero.sqlite")  # the user edits one item's abstract in Zotero
     value_id = con.execute("INSERT INTO itemDataValues (value) VALUES ('Revised: LIF knockout mice cannot implant blastocysts.')").lastrowid
@@ -144,7 +146,7 @@ def test_rebuild_rereads_only_changed_items(library, tmp_path: Path):
     con.close()
     assert index_status(work, index, settings) == "stale"
     second = build_index(work, index, settings)
-    assert second.rebuilt and second.manifest["library"]["items_read"] == 1 and second.manifest["library"]["items_reused"] == 5
+    assert second.rebuilt and second.manifest["library"]["items_read"] == 1 and second.manifest["library"]["items_reused"] == 6
     (storage_file,) = (work / "storage").glob("*/fraud.txt")  # an attachment changes on disk: only its item is re-read
     storage_file.write_text("LIF cures nothing; the study was retracted.", encoding="utf-8")
     third = build_index(work, index, settings)

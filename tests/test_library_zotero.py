@@ -33,14 +33,14 @@ def test_items_metadata_from_the_real_schema(zotero: Path):
     items, _ = read_zotero(zotero)
     by_key = _by_key(items)
     assert library_kind(zotero) == "zotero"
-    assert len(items) == 6  # notes, attachments and the trashed item are not items of their own
+    assert len(items) == 7  # notes, attachments and the trashed item are not items of their own
     datta = by_key["DATTA001"].metadata
     assert datta["authors"] == ["Datta, Sandeep", "Smith, Jane", "Ng, Wei"] and datta["editors"] == ["Itor, Ed"]
     assert datta["citation_key"] == "datta2010lif" and datta["pmid"] == "20123456"  # Better BibTeX key in Extra
     assert datta["tags"] == ["LIF", "cytokines"] and datta["collections"] == ["Signalling/Receptors"]
     assert datta["journal"] == "Cell Reports" and datta["date"] == "May 2010" and datta["page_range"] == "9-17"
     assert by_key["BONE0001"].metadata["citation_key"] == "ware2003osteo"  # Zotero 7's own citationKey field
-    assert by_key["K0000008"].metadata["authors"] == ["Cytokine Society"]  # a single-field (institutional) creator
+    assert by_key["HANDBOOK"].metadata["authors"] == ["Cytokine Society"]  # a single-field (institutional) creator
     retracted = [i for i in items if i.metadata.get("retracted")]
     assert [i.title for i in retracted] == ["LIF cures everything"]
     assert all("trash" not in i.title for i in items)
@@ -53,13 +53,19 @@ def test_documents_text_sources_and_missing_files(zotero: Path):
     assert datta.metadata["text_source"] == "fulltext" and "STAT3" in datta.text
     assert datta.metadata["doi"] == "10.1016/j.celrep.2010.01.009" and datta.metadata["year"] == 2010
     assert datta.title == "LIF signals through the gp130 receptor complex"
-    assert "osteoclast" in docs["zotero/BONE0001"].text.lower()  # PDF text (readers) or Zotero's full-text cache
-    assert docs["zotero/K0000007"].metadata["text_source"] == "abstract_only"
-    assert "blastocyst implantation" in docs["zotero/K0000007"].text
-    assert docs["zotero/K0000008"].metadata["text_source"] == "metadata_only"
-    assert "Academic Press" in docs["zotero/K0000008"].text
-    assert docs["zotero/K0000010"].metadata["retracted"] is True
-    assert report.library["text_sources"] == {"fulltext": 3, "abstract_only": 2, "metadata_only": 1}
+    bone = docs["zotero/BONE0001"]  # a real PDF, read by lifqa.readers with its pages
+    assert bone.metadata["text_source"] == "fulltext" and "reduced osteoclast numbers" in bone.text
+    assert len(bone.page_starts) == 2 and bone.page_at(bone.text.index("reduced osteoclast")) == 2
+    assert bone.metadata["citation_key"] == "ware2003osteo" and bone.title == "Osteoclast formation in LIF knockout mice"
+    cached = docs["zotero/CACHED01"]  # its PDF is damaged: Zotero's own full-text cache is the text
+    assert cached.metadata["text_source"] == "fulltext" and "protects the heart" in cached.text
+    assert any("CACHED01" in w and "full-text cache" in w for w in report.warnings)
+    assert docs["zotero/ABSTRACT"].metadata["text_source"] == "abstract_only"
+    assert "blastocyst implantation" in docs["zotero/ABSTRACT"].text
+    assert docs["zotero/HANDBOOK"].metadata["text_source"] == "metadata_only"
+    assert "Academic Press" in docs["zotero/HANDBOOK"].text
+    assert docs["zotero/RETRACT1"].metadata["retracted"] is True
+    assert report.library["text_sources"] == {"fulltext": 4, "abstract_only": 2, "metadata_only": 1}
     assert report.library["missing_files"] == 1
     assert any("moved.pdf not found" in w and "linked file" in w for w in report.warnings)
 
@@ -67,7 +73,7 @@ def test_documents_text_sources_and_missing_files(zotero: Path):
 def test_early_zotero5_schema_reads(tmp_path: Path):
     sample_library(tmp_path / "z5", today=False)  # no retractedItems, no deletedCollections, no citationKey field
     items, _ = read_zotero(tmp_path / "z5")
-    assert len(items) == 6 and not any(i.metadata.get("retracted") for i in items)
+    assert len(items) == 7 and not any(i.metadata.get("retracted") for i in items)
     assert "citation_key" not in _by_key(items)["BONE0001"].metadata
 
 
@@ -125,7 +131,7 @@ def test_database_never_written_even_while_zotero_holds_its_lock(zotero: Path):
     finally:
         zotero_app.rollback()
         zotero_app.close()
-    assert len(report.documents) == 6
+    assert len(report.documents) == 7
     assert (hashlib.sha256(db.read_bytes()).hexdigest(), os.stat(db).st_mtime_ns) == before
     assert sorted(p.name for p in zotero.iterdir()) == files_before  # no -journal, -wal or -shm file left beside it
 

@@ -272,15 +272,36 @@ DATTA_HTML = """<html><body><h1>LIF signals through the gp130 receptor complex</
 <p>Without LIF, mouse embryonic stem cells differentiate within a few days in serum-containing medium.</p>
 </body></html>"""
 
-PDF_TEXT = ("Osteoclast formation in LIF knockout mice\n\nMice lacking leukemia inhibitory factor show reduced osteoclast numbers "
-            "and thicker trabecular bone. LIF released by osteoblasts promotes osteoclast differentiation in co-culture.")
+PDF_TEXT = ("Gp130 signalling in the heart\n\nCardiomyocytes lacking gp130 undergo apoptosis under pressure overload; "
+            "gp130 signalling through STAT3 protects the heart.")
 
 
-def sample_library(root: Path, today: bool = True, pdf: bytes | None = None) -> dict[str, int]:
-    """Eight items of the kinds a real library holds; returns their itemIDs by name.
+def make_pdf(pages: list[str]) -> bytes:
+    """A real PDF, one page per string (reportlab), with a text layer the PDF reader extracts."""
+    import io
 
-    ``pdf``: bytes of a PDF for the osteoclast paper (Zotero's full-text cache of it is written either way).
-    """
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    out = io.BytesIO()
+    pdf = canvas.Canvas(out, pagesize=A4)
+    for text in pages:
+        y = 780
+        for line in text.split("\n"):
+            pdf.drawString(72, y, line)
+            y -= 16
+        pdf.showPage()
+    pdf.save()
+    return out.getvalue()
+
+
+BONE_PAGES = ["Osteoclast formation in LIF knockout mice\nCarol Ware\nIntroduction: bone remodelling needs osteoclasts.",
+              "Results\nMice lacking leukemia inhibitory factor show reduced osteoclast numbers and thicker trabecular bone.\n"
+              "LIF released by osteoblasts promotes osteoclast differentiation in co-culture."]
+
+
+def sample_library(root: Path, today: bool = True) -> dict[str, int]:
+    """Nine items of the kinds a real library holds; returns their itemIDs by name."""
     z = ZoteroFolder(root, today=today)
     ids: dict[str, int] = {}
     signalling = z.collection("Signalling")
@@ -306,29 +327,34 @@ def sample_library(root: Path, today: bool = True, pdf: bytes | None = None) -> 
     z.creator(ids["bone"], "author", "Carol", "Ware")
     z.tag(ids["bone"], "bone")
     z.place(bone, ids["bone"])
-    z.attach(ids["bone"], "Ware 2003.pdf", pdf if pdf is not None else b"%PDF-1.4\n% not a real PDF body\n", "application/pdf",
-             ft_cache=PDF_TEXT)
+    z.attach(ids["bone"], "Ware 2003.pdf", make_pdf(BONE_PAGES), "application/pdf")
+
+    ids["cached"] = z.item("journalArticle", {"title": "Gp130 signalling in the heart", "date": "2001-00-00 2001"}, key="CACHED01")
+    z.creator(ids["cached"], "author", "Kenji", "Hirota")
+    z.attach(ids["cached"], "Hirota 2001.pdf", b"%PDF-1.4\n% a PDF whose body is damaged\n", "application/pdf", ft_cache=PDF_TEXT)
 
     ids["abstract"] = z.item("journalArticle", {
         "title": "LIF in blastocyst implantation", "publicationTitle": "Nature", "date": "1992-11-00 November 1992",
-        "abstractNote": "Maternal expression of leukemia inhibitory factor in the uterus is essential for blastocyst implantation."})
+        "abstractNote": "Maternal expression of leukemia inhibitory factor in the uterus is essential for blastocyst implantation."},
+        key="ABSTRACT")
     z.creator(ids["abstract"], "author", "Colin", "Stewart")
     z.place(signalling, ids["abstract"])
 
-    ids["book"] = z.item("book", {"title": "Cytokine Receptors Handbook", "publisher": "Academic Press", "date": "1999"})
+    ids["book"] = z.item("book", {"title": "Cytokine Receptors Handbook", "publisher": "Academic Press", "date": "1999"}, key="HANDBOOK")
     z.creator(ids["book"], "author", "", "Cytokine Society", single=True)
 
     ids["trashed"] = z.item("journalArticle", {"title": "A paper in the trash about LIF"})
     z.trash(ids["trashed"])
 
-    ids["retracted"] = z.item("journalArticle", {"title": "LIF cures everything", "date": "2015", "publicationTitle": "J Dubious"})
+    ids["retracted"] = z.item("journalArticle", {"title": "LIF cures everything", "date": "2015", "publicationTitle": "J Dubious"},
+                             key="RETRACT1")
     z.creator(ids["retracted"], "author", "Ima", "Fraud")
     z.attach(ids["retracted"], "fraud.txt", b"LIF cures every disease in every patient, this study claims.\n", "text/plain")
     if today:
         z.retract(ids["retracted"])
 
     ids["linked"] = z.item("journalArticle", {"title": "A linked paper whose file moved", "date": "2020",
-                                              "abstractNote": "The file of this paper lives outside Zotero's storage."})
+                                              "abstractNote": "The file of this paper lives outside Zotero's storage."}, key="LINKED01")
     z.attach(ids["linked"], "moved.pdf", None, "application/pdf", LINK_LINKED_FILE, path=str(root / "elsewhere" / "moved.pdf"))
     z.close()
     return ids

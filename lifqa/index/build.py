@@ -35,6 +35,7 @@ from lifqa.index.bm25 import build_bm25
 from lifqa.index.dense import build_faiss
 from lifqa.index.embed_cache import EmbeddingCache
 from lifqa.index.store import write_store
+from lifqa.readers import ReaderLimits
 from lifqa.facts import find_conflicts
 from lifqa.reliability import assess_sources
 from lifqa.settings import Settings
@@ -69,7 +70,8 @@ def corpus_fingerprint(corpus: str | Path) -> str:
 # Modules whose code shapes what an index holds; editing one (say a reliability
 # rule) makes existing indexes stale, so `lifqa index` rebuilds them.
 _SHAPING_MODULES = ("library/__init__.py", "library/items.py", "library/zotero.py", "library/bibtex.py", "library/csljson.py",
-                    "library/ris.py", "corpus.py", "chunking.py", "tokenize.py", "reliability.py", "facts.py", "index/build.py", "index/bm25.py",
+                    "library/ris.py", "corpus.py", "readers/__init__.py", "readers/text.py", "readers/build.py", "readers/pdf.py", "readers/jats.py",
+                    "readers/pubmed.py", "readers/xmlsafe.py", "chunking.py", "tokenize.py", "reliability.py", "facts.py", "index/build.py", "index/bm25.py",
                     "index/dense.py", "index/store.py")
 
 
@@ -85,6 +87,7 @@ def code_fingerprint() -> str:
 
 def build_key(fingerprint: str, settings: Settings) -> str:
     material = json.dumps({"corpus": fingerprint, "settings": settings.index_fingerprint(), "format": layout.FORMAT_VERSION,
+                           "readers": [settings.pdf_max_pages, settings.pdf_max_seconds],
                            "lifqa": __version__, "code": code_fingerprint()}, sort_keys=True)
     return hashlib.sha256(material.encode()).hexdigest()
 
@@ -178,7 +181,8 @@ def retrieval_text(doc: Document, chunk: Chunk) -> str:
 def _write_build(corpus: Path, out: Path, settings: Settings, key: str, metadata_path: str | Path | None,
                  report: Progress) -> tuple[dict[str, Any], list[str]]:
     report("reading corpus", 0.02)
-    corpus_report = read_sources(corpus, metadata_path, cache_dir=out.parent)
+    corpus_report = read_sources(corpus, metadata_path, cache_dir=out.parent,
+                                 limits=ReaderLimits(settings.pdf_max_pages, settings.pdf_max_seconds))
     documents = list(corpus_report.documents)
     by_id = {doc.doc_id: doc for doc in documents}
 

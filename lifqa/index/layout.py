@@ -16,7 +16,7 @@ from typing import Any
 
 from lifqa.errors import IndexCorruptError, IndexMissingError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: documents carry pages and sections; chunks carry pages
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 STORE = "store.sqlite"

@@ -26,6 +26,7 @@ from lifqa.library.csljson import looks_like_csl, read_csljson
 from lifqa.library.items import LibraryItem, ReadStats, attachment_fingerprint, file_sha256, ft_cache_of, item_doc_id, item_document
 from lifqa.library.ris import read_ris
 from lifqa.library.zotero import DB_NAME, is_zotero_folder, read_zotero
+from lifqa.readers import ReaderLimits
 from lifqa.types import Document
 
 log = logging.getLogger(__name__)
@@ -81,7 +82,8 @@ def _prefix(path: Path, kind: str) -> str:
     return "zotero" if kind == "zotero" else path.stem
 
 
-def read_library(path: Path, kind: str, cache: ItemCache, stats: ReadStats, warnings: list[str]) -> list[Document]:
+def read_library(path: Path, kind: str, cache: ItemCache, stats: ReadStats, warnings: list[str],
+                 limits: ReaderLimits | None = None) -> list[Document]:
     """Every item of one library as a Document, from the cache when the item and its files are unchanged."""
     items, item_warnings = read_library_items(path, kind)
     warnings.extend(item_warnings)
@@ -97,7 +99,7 @@ def read_library(path: Path, kind: str, cache: ItemCache, stats: ReadStats, warn
             stats.reused += 1
         else:
             doc_warnings = []
-            doc = item_document(item, doc_id, doc_warnings)
+            doc = item_document(item, doc_id, doc_warnings, limits)
             cache.put(key, doc, doc_warnings)
             stats.read += 1
         warnings.extend(doc_warnings)
@@ -109,7 +111,8 @@ def read_library(path: Path, kind: str, cache: ItemCache, stats: ReadStats, warn
     return docs
 
 
-def read_sources(path: str | Path, metadata_path: str | Path | None = None, cache_dir: str | Path | None = None) -> SourcesReport:
+def read_sources(path: str | Path, metadata_path: str | Path | None = None, cache_dir: str | Path | None = None,
+                 limits: ReaderLimits | None = None) -> SourcesReport:
     """Read ``--corpus``: a library, or a folder of documents (plus any library files in it). See the module docstring."""
     path = Path(path).expanduser()
     if not path.exists():
@@ -117,17 +120,17 @@ def read_sources(path: str | Path, metadata_path: str | Path | None = None, cach
                           "library or a BEIR corpus.jsonl.")
     kind = library_kind(path)
     if kind is None and not path.is_dir():
-        report = read_corpus(path, metadata_path)
+        report = read_corpus(path, metadata_path, limits)
         return SourcesReport(report.documents, report.warnings, report.source)
     cache = ItemCache(Path(cache_dir) if cache_dir is not None else None)
     stats, warnings = ReadStats(), []
     ok = False
     try:
         if kind is not None:
-            docs = read_library(path, kind, cache, stats, warnings)
+            docs = read_library(path, kind, cache, stats, warnings, limits)
             loose: list[Document] = []
         else:
-            docs, loose = _read_mixed_folder(path, metadata_path, cache, stats, warnings)
+            docs, loose = _read_mixed_folder(path, metadata_path, cache, stats, warnings, limits)
         ok = True
     finally:
         cache.close(prune=ok)
@@ -143,18 +146,18 @@ def read_sources(path: str | Path, metadata_path: str | Path | None = None, cach
 
 
 def _read_mixed_folder(folder: Path, metadata_path: str | Path | None, cache: ItemCache, stats: ReadStats,
-                       warnings: list[str]) -> tuple[list[Document], list[Document]]:
+                       warnings: list[str], limits: ReaderLimits | None) -> tuple[list[Document], list[Document]]:
     """Library files in the folder become items; the other documents are read as usual, except the items' own files."""
     libraries = libraries_in(folder)
     items: list[Document] = []
     for lib_path, kind in libraries:
-        items += read_library(lib_path, kind, cache, stats, warnings)
+        items += read_library(lib_path, kind, cache, stats, warnings, limits)
     if not libraries:
-        report = read_corpus(folder, metadata_path)
+        report = read_corpus(folder, metadata_path, limits)
         warnings.extend(report.warnings)
         return [], list(report.documents)
     try:
-        report = read_corpus(folder, metadata_path, skip_files=frozenset(stats.attachment_paths))
+        report = read_corpus(folder, metadata_path, limits, skip_files=frozenset(stats.attachment_paths))
     except CorpusError as exc:
         if "no readable documents" not in str(exc) or not items:
             raise

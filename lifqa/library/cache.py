@@ -12,11 +12,11 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from dataclasses import fields
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
-from lifqa.types import Document
+from lifqa.types import Document, Section
 
 FILE_NAME = "library-items.sqlite"
 _TUPLE_FIELDS = {f.name for f in fields(Document) if str(f.type).startswith("tuple")}
@@ -90,11 +90,17 @@ class ItemCache:
 
 
 def document_to_json(doc: Document) -> dict[str, Any]:
-    return {f.name: getattr(doc, f.name) for f in fields(Document)}
+    out = {f.name: getattr(doc, f.name) for f in fields(Document)}
+    if "sections" in out:
+        out["sections"] = [asdict(s) for s in out["sections"]]
+    return out
 
 
 def document_from_json(data: dict[str, Any]) -> Document:
-    return Document(**{name: _tuples(value) if name in _TUPLE_FIELDS else value for name, value in data.items()})
+    values = {name: _tuples(value) if name in _TUPLE_FIELDS else value for name, value in data.items()}
+    if "sections" in values:
+        values["sections"] = tuple(Section(**s) for s in data["sections"])
+    return Document(**values)
 
 
 def _tuples(value: Any) -> Any:

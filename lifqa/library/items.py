@@ -2,7 +2,7 @@
 
 Every reader (Zotero, BibTeX, CSL-JSON, RIS) produces :class:`LibraryItem` records;
 this module turns each into a Document. Text comes from the first readable
-attachment (PDF before HTML before plain text), else Zotero's full-text cache
+attachment (PDF before XML before HTML before plain text) read by ``lifqa.readers``, else Zotero's full-text cache
 (``.zotero-ft-cache``) beside an attachment, else the abstract (``abstract_only``),
 else the title and metadata (``metadata_only``), so every item is findable.
 """
@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from lifqa.corpus import decode_file, make_document
+from lifqa.readers import ReaderLimits, read_path
 from lifqa.references import normalise_doi, parse_year
 from lifqa.types import Document
 
@@ -102,7 +103,7 @@ def _suffix(attachment: Attachment) -> str:
     return suffix if suffix in _PREFERENCE else _MIME_SUFFIX.get(attachment.mime.split(";")[0].strip().lower(), suffix)
 
 
-def item_document(item: LibraryItem, doc_id: str, warnings: list[str]) -> Document:
+def item_document(item: LibraryItem, doc_id: str, warnings: list[str], limits: ReaderLimits | None = None) -> Document:
     """The Document of one item (see the module docstring for where its text comes from)."""
     meta = {k: v for k, v in item.metadata.items() if v not in (None, "", [], ())}
     if meta.get("doi"):
@@ -121,7 +122,7 @@ def item_document(item: LibraryItem, doc_id: str, warnings: list[str]) -> Docume
                             + (" (a linked file outside Zotero's storage folder)" if attachment.linked else "")
                             + "; the item is indexed without it")
             continue
-        doc = _read_attachment(attachment, doc_id, meta, warnings, item.where)
+        doc = _read_attachment(attachment, doc_id, meta, warnings, item.where, limits)
         if doc is not None:
             return doc
     abstract = str(meta.get("abstract") or "").strip()
@@ -145,43 +146,27 @@ def metadata_text(title: str, meta: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _read_attachment(attachment: Attachment, doc_id: str, meta: dict[str, Any], warnings: list[str], where: str) -> Document | None:
+def _read_attachment(attachment: Attachment, doc_id: str, meta: dict[str, Any], warnings: list[str], where: str,
+                     limits: ReaderLimits | None) -> Document | None:
     path = attachment.path
     assert path is not None
     name = f"{doc_id}{_suffix(attachment) or path.suffix}"
     if path.stat().st_size > MAX_ATTACHMENT_BYTES:
         warnings.append(f"{where}: attachment {path.name} is larger than {MAX_ATTACHMENT_BYTES >> 20} MB; not read")
         return _from_ft_cache(attachment, doc_id, meta, warnings, where)
-    doc = _read_with_readers(path, name, meta, warnings, where)
+    doc = _read_with_readers(path, name, meta, warnings, where, limits)
     if doc is None:
         return _from_ft_cache(attachment, doc_id, meta, warnings, where)
     return _as_item(doc, doc_id, meta, "fulltext", str(path))
 
 
-def _read_with_readers(path: Path, name: str, meta: dict[str, Any], warnings: list[str], where: str) -> Document | None:
-    """The file's text through lifqa.readers when it is there (PDF, JATS, HTML, text), else the corpus reader (text/HTML)."""
-    try:
-        from lifqa.readers import read_path  # the PDF/XML readers (issue 10)
-    except ImportError:
-        read_path = None
-    if read_path is not None:
-        try:
-            docs, reader_warnings = read_path(path, name, dict(meta))
-        except Exception as exc:  # a broken attachment must not stop the library: report it and fall back
-            warnings.append(f"{where}: cannot read {path.name} ({exc})")
-            return None
-        warnings.extend(f"{where}: {w}" for w in reader_warnings)
-        docs = [d for d in docs if d.text.strip()]
-        return docs[0] if docs else None
-    if _suffix(Attachment(path)) not in (".html", ".htm", ".txt", ".md", ".markdown"):
-        warnings.append(f"{where}: {path.name} needs the PDF/XML readers, which this lifqa does not have")
-        return None
-    raw, problem = decode_file(path)
-    if problem:
-        warnings.append(f"{where}: {problem}")
-    if not raw or not raw.strip():
-        return None
-    return make_document(name, raw, dict(meta), source_path=str(path), keep_id=True)
+def _read_with_readers(path: Path, name: str, meta: dict[str, Any], warnings: list[str], where: str,
+                       limits: ReaderLimits | None) -> Document | None:
+    """The file's text through lifqa.readers (PDF, JATS, PubMed XML, HTML, text), which report rather than raise."""
+    docs, reader_warnings = read_path(path, name, dict(meta), limits)
+    warnings.extend(f"{where}: {w}" for w in reader_warnings)
+    docs = [d for d in docs if d.text.strip()]
+    return docs[0] if docs else None
 
 
 def _from_ft_cache(attachment: Attachment, doc_id: str, meta: dict[str, Any], warnings: list[str], where: str) -> Document | None:
