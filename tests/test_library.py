@@ -107,6 +107,7 @@ def test_cli_exports_parse_back(library, capsys):
     assert datta["authors"] == ["Datta, Sandeep", "Smith, Jane", "Ng, Wei"] and datta["doi"] == "10.1016/j.celrep.2010.01.009"
     retracted = next(s for s in sources if s["doc_id"] == "zotero/RETRACT1")
     assert retracted["metadata"]["retracted"] is True
+    assert "retracted" in {f["kind"] for f in retracted["flags"]} and retracted["tier"] == "low"  # Zotero's retractedItems
 
 
 def test_batch_writes_a_bibliography_and_resumes(library, tmp_path: Path, capsys):

@@ -159,3 +159,28 @@ def test_folder_with_a_bib_indexes_each_paper_once(tmp_path: Path):
     assert ids == ["lib/datta2010lif", "lib/missing2020", "lib/society1999", "other"]
     datta = next(d for d in report.documents if d.doc_id == "lib/datta2010lif")
     assert "copy-of-datta.txt" in datta.also_named
+
+
+def test_same_doi_in_the_folder_is_the_library_item(tmp_path: Path):
+    _write(tmp_path, "lib.bib", BIB)
+    _write(tmp_path, "papers/datta.txt", PAPER)
+    _write(tmp_path, "preprint.txt", "An earlier version of the LIF and gp130 paper, worded differently from the journal text.")
+    _write(tmp_path, "sources.toml", '["preprint.txt"]\ndoi = "https://doi.org/10.1016/j.celrep.2010.01.009"\n')
+    report = read_sources(tmp_path)
+    assert "preprint" not in {d.doc_id for d in report.documents}
+    assert any("preprint.txt has the same DOI as library item lib/datta2010lif" in w for w in report.warnings)
+
+
+def test_rereading_a_bib_reads_only_changed_entries(tmp_path: Path):
+    bib = _write(tmp_path, "lib.bib", BIB)
+    _write(tmp_path, "papers/datta.txt", PAPER)
+    cache = tmp_path / "cache"
+    assert read_sources(bib, cache_dir=cache).library["items_read"] == 3
+    again = read_sources(bib, cache_dir=cache).library
+    assert (again["items_read"], again["items_reused"]) == (0, 3)
+    bib.write_text(BIB.replace("Cytokine Receptors Handbook", "Cytokine Receptors Handbook, 2nd edition"), encoding="utf-8")
+    assert read_sources(bib, cache_dir=cache).library["items_read"] == 1
+    _write(tmp_path, "papers/datta.txt", PAPER + " Revised.")  # an attached file changes: its item is re-read
+    changed = read_sources(bib, cache_dir=cache)
+    assert changed.library["items_read"] == 1
+    assert "Revised." in next(d.text for d in changed.documents if d.doc_id == "lib/datta2010lif")

@@ -27,6 +27,7 @@ from lifqa.library.items import LibraryItem, ReadStats, attachment_fingerprint, 
 from lifqa.library.ris import read_ris
 from lifqa.library.zotero import DB_NAME, is_zotero_folder, read_zotero
 from lifqa.readers import ReaderLimits
+from lifqa.references import normalise_doi
 from lifqa.types import Document
 
 log = logging.getLogger(__name__)
@@ -170,7 +171,7 @@ def _one_per_item(items: list[Document], loose: list[Document]) -> tuple[list[Do
     """A document file that is a library item (same DOI, or the same bytes as the item's attachment) is the item."""
     if not items:
         return loose, []
-    by_doi = {d.metadata.get("doi"): i for i, d in enumerate(items) if d.metadata.get("doi")}
+    by_doi = {normalise_doi(d.metadata.get("doi")): i for i, d in enumerate(items) if normalise_doi(d.metadata.get("doi"))}
     by_hash = {d.content_hash: i for i, d in enumerate(items)}
     by_file: dict[str, int] = {}
     for i, d in enumerate(items):
@@ -179,7 +180,7 @@ def _one_per_item(items: list[Document], loose: list[Document]) -> tuple[list[Do
             by_file[file_sha256(source)] = i
     kept, warnings = [], []
     for doc in loose:
-        match = by_doi.get(doc.metadata.get("doi")) if doc.metadata.get("doi") else None
+        match = by_doi.get(normalise_doi(doc.metadata.get("doi"))) if normalise_doi(doc.metadata.get("doi")) else None
         why = "the same DOI"
         if match is None and doc.content_hash in by_hash:
             match, why = by_hash[doc.content_hash], "the same text"

@@ -119,7 +119,7 @@ def item_document(item: LibraryItem, doc_id: str, warnings: list[str], limits: R
     for attachment in sorted(item.attachments, key=lambda a: _PREFERENCE.get(_suffix(a), 9)):
         if attachment.path is None or not attachment.path.is_file():
             warnings.append(f"{item.where}: attachment {attachment.label or attachment.path} not found"
-                            + (" (a linked file outside Zotero's storage folder)" if attachment.linked else "")
+                            + (" (a linked file)" if attachment.linked else "")
                             + "; the item is indexed without it")
             continue
         doc = _read_attachment(attachment, doc_id, meta, warnings, item.where, limits)
