@@ -14,7 +14,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Callable
 
@@ -89,20 +92,25 @@ def read_library(path: Path, kind: str, cache: ItemCache, stats: ReadStats, warn
     items, item_warnings = read_library_items(path, kind)
     warnings.extend(item_warnings)
     prefix = _prefix(path, kind)
-    docs = []
+    results: list[tuple[Document, list[str]] | None] = []
+    todo: list[tuple[int, LibraryItem, str, str]] = []
     for item in items:
         stats.attachment_paths.update(a.path.resolve() for a in item.attachments if a.path is not None)
         doc_id = item_doc_id(prefix, item.key)
         key = cache.key(doc_id, attachment_fingerprint(item))
         cached = cache.get(key)
-        if cached is not None:
-            doc, doc_warnings = cached
-            stats.reused += 1
-        else:
-            doc_warnings = []
-            doc = item_document(item, doc_id, doc_warnings, limits)
-            cache.put(key, doc, doc_warnings)
-            stats.read += 1
+        if cached is None:
+            todo.append((len(results), item, doc_id, key))
+        results.append(cached)
+    stats.reused += len(items) - len(todo)
+    for (index, _, _, key), (doc, doc_warnings) in zip(todo, _read_items([(item, doc_id) for _, item, doc_id, _ in todo], limits)):
+        cache.put(key, doc, doc_warnings)
+        results[index] = (doc, doc_warnings)
+        stats.read += 1
+    docs = []
+    for found in results:
+        assert found is not None
+        doc, doc_warnings = found
         warnings.extend(doc_warnings)
         stats.items += 1
         stats.missing_files += sum(1 for w in doc_warnings if " not found" in w)
@@ -110,6 +118,26 @@ def read_library(path: Path, kind: str, cache: ItemCache, stats: ReadStats, warn
         stats.text_sources[source] = stats.text_sources.get(source, 0) + 1
         docs.append(doc)
     return docs
+
+
+_HEAVY = (".pdf", ".xml", ".nxml")
+
+
+def _item_job(item: LibraryItem, doc_id: str, limits: ReaderLimits | None) -> tuple[Document, list[str]]:
+    doc_warnings: list[str] = []
+    return item_document(item, doc_id, doc_warnings, limits), doc_warnings
+
+
+def _read_items(jobs: list[tuple[LibraryItem, str]], limits: ReaderLimits | None) -> list[tuple[Document, list[str]]]:
+    """Items' Documents in order; items with PDF/XML files in parallel processes (as the folder reader does)."""
+    heavy = sum(1 for item, _ in jobs if any(a.path is not None and a.path.suffix.lower() in _HEAVY for a in item.attachments))
+    workers = min(os.cpu_count() or 1, heavy)
+    if workers < 2:
+        return [_item_job(item, doc_id, limits) for item, doc_id in jobs]
+    # spawn, not fork: the caller (the app) may hold threads and a loaded model
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        futures = [pool.submit(_item_job, item, doc_id, limits) for item, doc_id in jobs]
+        return [future.result() for future in futures]
 
 
 def read_sources(path: str | Path, metadata_path: str | Path | None = None, cache_dir: str | Path | None = None,
