@@ -19,6 +19,21 @@ st.html(web.PAGE_CSS)
 ss = st.session_state
 
 
+@st.cache_data(show_spinner="Rendering the page…", max_entries=64)
+def page_image(target: web.PageTarget) -> tuple[bytes, bool]:
+    return web.page_png(target)
+
+
+def show_card(citation, sentences, cited: bool) -> None:
+    """A passage card; for a PDF passage, a "Show on page" switch renders its page with the sentence marked."""
+    st.html(web.citation_card(citation, sentences, cited=cited))
+    target = web.page_target(engine.source(citation.doc_id), citation, sentences)
+    if target is not None and st.toggle(f"Show on page {target.page}", key=f"page_{citation.chunk_id}_{citation.key}"):
+        png, found = page_image(target)
+        st.image(png, caption=f"{citation.title}, page {target.page}" + (" — the cited sentence is highlighted" if found else
+                                                                           " — the cited sentence could not be located on the page"))
+
+
 @st.cache_resource(show_spinner="Loading the index and the embedding model…", max_entries=2)
 def get_engine(index_dir: str, build: str):  # noqa: ARG001 - build is the cache key of a rebuilt index
     return web.open_engine(index_dir)
@@ -141,11 +156,11 @@ with ask_tab:
         if first:
             st.subheader("Evidence")
             for citation in first:
-                st.html(web.citation_card(citation, answer.sentences, cited=True))
+                show_card(citation, answer.sentences, cited=True)
         if rest:
             st.subheader("Closest passages" if answer.abstained else "Other retrieved passages")
             for citation in rest:
-                st.html(web.citation_card(citation, answer.sentences, cited=False))
+                show_card(citation, answer.sentences, cited=False)
     else:
         st.info("Type a question or pick an example. Answers are sentences copied from the sources, each with its citation; "
                 "when no passage supports an answer, lifqa says so.")

@@ -43,11 +43,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("index", help="build (or refresh) the index of a corpus")
     _index_option(p)
-    p.add_argument("--corpus", default=DEFAULT_CORPUS, help="folder of .txt/.md/.html files, a Zotero data folder (with zotero.sqlite), a .bib/.json (CSL-JSON)/.ris "
-                        "library, or a BEIR corpus.jsonl (default: %(default)s)")
+    p.add_argument("--corpus", default=DEFAULT_CORPUS, help="folder of .txt/.md/.html/.pdf files and JATS/PubMed .xml, a Zotero data folder "
+                        "(with zotero.sqlite), a .bib/.json (CSL-JSON)/.ris library, or a BEIR corpus.jsonl (default: %(default)s)")
     p.add_argument("--metadata", help="source metadata file (default: sources.toml in the corpus folder)")
     p.add_argument("--force", action="store_true", help="rebuild even if the corpus and settings are unchanged")
     _index_settings(p)
+    p.add_argument("--pdf-max-pages", type=int, help="pages read from one PDF (default 2000); the rest is skipped with a warning")
+    p.add_argument("--pdf-max-seconds", type=float, help="seconds spent on one PDF (default 120); the rest is skipped with a warning")
     p.set_defaults(handler=cmd_index)
 
     p = sub.add_parser("ask", help="answer a question with cited passages")
@@ -170,14 +172,16 @@ def cmd_index(args: argparse.Namespace) -> int:
     from lifqa.index.build import build_index
     from lifqa.settings import make_settings
 
-    settings = make_settings(chunk_size=args.chunk_size, chunk_overlap=args.chunk_overlap, model_path=args.model_path)
+    settings = make_settings(chunk_size=args.chunk_size, chunk_overlap=args.chunk_overlap, model_path=args.model_path,
+                             pdf_max_pages=args.pdf_max_pages, pdf_max_seconds=args.pdf_max_seconds)
     result = build_index(args.corpus, args.index, settings, force=args.force, metadata_path=args.metadata, progress=_stage_printer())
     counts = result.manifest["counts"]
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if result.rebuilt:
         print(f"built {args.index}: {counts['documents']} documents, {counts['chunks']} chunks, "
-              f"{result.manifest['dense_index']} dense index, {result.manifest['build_seconds']:.1f} s")
+              f"{result.manifest['dense_index']} dense index, {result.manifest['build_seconds']:.1f} s"
+              + (f"; {len(result.warnings)} warning{'s' * (len(result.warnings) > 1)} (the other files were indexed)" if result.warnings else ""))
         if library := result.manifest.get("library"):
             sources = library["text_sources"]
             print(f"library: {library['items']} items ({sources.get('fulltext', 0)} full text, {sources.get('abstract_only', 0)} "

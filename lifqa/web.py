@@ -267,6 +267,7 @@ PAGE_CSS = """<style>
 .lq-title{font-weight:600;color:#111827}
 .lq-label{font-weight:600;color:#1e3a8a;white-space:nowrap}
 .lq-section{color:#6b7280}
+.lq-pages{color:#374151;font-weight:600;margin-right:.3em}
 .lq-score{margin-left:auto;color:#6b7280;font-size:.8rem;font-variant-numeric:tabular-nums;white-space:nowrap}
 .lq-id{color:#9ca3af;font-size:.75rem;font-family:ui-monospace,monospace}
 .lq-badges{margin:.35rem 0 .1rem;display:flex;flex-wrap:wrap;gap:.3rem;align-items:center}
@@ -438,9 +439,10 @@ def citation_card(citation: Citation, sentences: Sequence[AnswerSentence], cited
     """One passage: source title, section, tier badge and flag chips, the passage with the answer sentence marked."""
     show_section = citation.section and citation.section != citation.title
     section = f'<span class="lq-section">· {escape(citation.section)}</span>' if show_section else ""
+    pages = f'<span class="lq-pages" data-page="{citation.page_start}">{escape(citation.pages)}</span>' if citation.page_start else ""
     return (
         f'<div class="lq-card{" lq-cited" if cited else ""}" id="lq-cite-{citation.key}" data-doc-id="{escape(citation.doc_id)}">'
-        f'<div class="lq-head"><span class="lq-key">[{citation.key}]</span>{_label_html(citation)}<span class="lq-title">{escape(citation.title)}</span>{section}'
+        f'<div class="lq-head"><span class="lq-key">[{citation.key}]</span>{_label_html(citation)}<span class="lq-title">{escape(citation.title)}</span>{pages}{section}'
         f'<span class="lq-score" title="final ranking score">score {citation.score:.3f}</span></div>'
         f'{badges_html(citation.tier, citation.flags)}'
         f'<div class="lq-passage">{highlight(citation.text, answer_spans(citation, sentences))}</div>'
@@ -450,9 +452,47 @@ def citation_card(citation: Citation, sentences: Sequence[AnswerSentence], cited
 
 
 def _label_html(citation: Citation) -> str:
-    """The library label ("Datta et al. 2010, p. 9") beside the [n] marker; nothing when the source has none."""
-    label = getattr(citation, "label", "")
+    """Who and when ("Datta et al. 2010", else the citation key) beside the [n] marker; the pages have their own span."""
+    from lifqa.references import author_label
+
+    label = author_label(citation.authors, citation.year) or citation.citation_key
     return f'<span class="lq-label">{escape(label)}</span>' if label else ""
+
+
+@dataclass(frozen=True)
+class PageTarget:
+    """Where a cited sentence stands in its PDF: the file, the 1-based page, the sentence text."""
+
+    path: str
+    page: int
+    quote: str
+
+
+def page_target(record: Any, citation: Citation, sentences: Sequence[AnswerSentence]) -> PageTarget | None:
+    """The page and sentence to show for a cited PDF passage: the answer's sentence in it when there
+    is one, else the passage's first sentence; None when the source is not a PDF that is still there."""
+    doc = record.document
+    if not citation.page_start or not doc.page_starts or not doc.source_path:
+        return None
+    path = Path(doc.source_path)
+    if not path.is_file():
+        return None
+    spans = answer_spans(citation, sentences)
+    if spans:
+        start, end = spans[0]
+    else:
+        end = next((i + 1 for i, ch in enumerate(citation.text) if ch in ".!?" and i > 20), len(citation.text))
+        start = 0
+    quote = citation.text[start:end]
+    return PageTarget(str(path), doc.page_at(citation.char_start + start), quote)
+
+
+def page_png(target: PageTarget) -> tuple[bytes, bool]:
+    """The page as PNG with the sentence's characters highlighted; the flag says whether they were found."""
+    from lifqa.readers.pdf import render_page, text_boxes
+
+    boxes = text_boxes(target.path, target.page, target.quote)
+    return render_page(target.path, target.page, boxes), bool(boxes)
 
 
 def conflict_html(conflict: Mapping[str, Any], titles: Mapping[str, str]) -> str:

@@ -55,3 +55,40 @@ def zotero_index(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     sample_library(root / "Zotero")
     build_index(root / "Zotero", root / "index", make_settings())
     return root / "Zotero", root / "index"
+
+
+PDF_QUESTION = "Which factor did zebrafish fin regeneration require?"
+PDF_SENTENCE = "Zebrafish fin regeneration required the osteoblast dedifferentiation factor Runx2b in every amputated fin."
+
+
+@pytest.fixture(scope="session")
+def pdf_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with one generated two-page journal PDF (the test sentence opens page 2) and a text file."""
+    from pdf_factory import JournalPdf
+
+    folder = tmp_path_factory.mktemp("pdf-corpus")
+    pdf = JournalPdf(folder / "zebrafish.pdf", title="Fin regeneration in zebrafish", author="Poss, Kenneth")
+    pdf.title("Fin regeneration in zebrafish")
+    pdf.heading("Introduction")
+    k = 0
+    while not (pdf.page == 2 and pdf.y > pdf.height * 0.6):  # fill page 1, so the test sentence opens page 2
+        k += 1
+        pdf.paragraph(f"Paragraph {k} describes how amputated fins regrow through a blastema of dedifferentiated cells "
+                      f"that proliferate and then redifferentiate into bone, skin and vessels over about two weeks.")
+    pdf.heading("Results")
+    placed = pdf.paragraph(PDF_SENTENCE + " Without it the blastema formed but bone did not regrow.")
+    assert placed.page_of(0) == placed.page_of(len(PDF_SENTENCE)) == 2, "the test sentence should be printed on page 2"
+    pdf.save()
+    (folder / "notes.txt").write_text("Notes\n\nLeukemia inhibitory factor keeps mouse embryonic stem cells pluripotent in culture.\n",
+                                      encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def pdf_index(pdf_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from lifqa.index.build import build_index
+    from lifqa.settings import make_settings
+
+    index_dir = tmp_path_factory.mktemp("pdf-index")
+    build_index(pdf_corpus, index_dir, make_settings())
+    return index_dir

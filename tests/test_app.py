@@ -383,3 +383,35 @@ def test_library_tag_and_collection_filters_in_the_sidebar(library_env):
 def test_library_label_beside_the_marker(library_env):
     at = run_app(q="Which transcription factor does LIF activate in embryonic stem cells?")
     assert '<span class="lq-key">[1]</span><span class="lq-label">Datta et al. 2010</span>' in page_html(at)
+
+
+def test_pdf_passage_shows_its_page_and_renders_it_with_the_sentence_highlighted(pdf_index, pdf_corpus, tmp_path, monkeypatch):
+    from conftest import PDF_QUESTION
+
+    monkeypatch.setenv("LIFQA_INDEX", str(pdf_index))
+    monkeypatch.setenv("LIFQA_CORPUS", str(pdf_corpus))
+    monkeypatch.setenv("LIFQA_REPORT", str(tmp_path / "report"))
+    at = run_app(q=PDF_QUESTION)
+    html = page_html(at)
+    assert '<span class="lq-pages" data-page="2">p. 2</span>' in html
+    switches = [t for t in at.toggle if t.label.startswith("Show on page")]
+    assert switches and switches[0].label == "Show on page 2" and not at.image
+    switches[0].set_value(True).run()
+    assert not at.exception
+    assert len(at.image) == 1 and "page 2 — the cited sentence is highlighted" in at.image[0].proto.imgs[0].caption
+
+
+def test_page_png_highlights_the_cited_sentence(pdf_index, pdf_corpus):
+    import lifqa
+    from conftest import PDF_QUESTION, PDF_SENTENCE
+
+    engine = lifqa.open(str(pdf_index))
+    answer = engine.ask(PDF_QUESTION)
+    citation = next(c for c in answer.citations if c.doc_id == "zebrafish" and PDF_SENTENCE in c.text)
+    target = web.page_target(engine.source("zebrafish"), citation, answer.sentences)
+    assert target is not None and target.page == 2 and target.path.endswith("zebrafish.pdf")
+    png, found = web.page_png(target)
+    assert found and png.startswith(b"\x89PNG")
+    other = next((c for c in answer.citations if c.doc_id == "notes"), None)
+    if other is not None:
+        assert web.page_target(engine.source("notes"), other, answer.sentences) is None

@@ -44,9 +44,18 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def server(lif_index: Path, tmp_path_factory: pytest.TempPathFactory):
     """The app as a user starts it, on a free localhost port; killed (with its process group) afterwards."""
+    yield from _streamlit(lif_index, ROOT / "corpus", tmp_path_factory.mktemp("streamlit"))
+
+
+@pytest.fixture(scope="module")
+def pdf_server(pdf_index: Path, pdf_corpus: Path, tmp_path_factory: pytest.TempPathFactory):
+    """The app over an index of a generated journal PDF."""
+    yield from _streamlit(pdf_index, pdf_corpus, tmp_path_factory.mktemp("streamlit-pdf"))
+
+
+def _streamlit(index: Path, corpus: Path, logs: Path):
     port = _free_port()
-    logs = tmp_path_factory.mktemp("streamlit")
-    env = {**os.environ, "LIFQA_INDEX": str(lif_index), "LIFQA_CORPUS": str(ROOT / "corpus"), "LIFQA_REPORT": str(logs / "no-report")}
+    env = {**os.environ, "LIFQA_INDEX": str(index), "LIFQA_CORPUS": str(corpus), "LIFQA_REPORT": str(logs / "no-report")}
     log = (logs / "server.log").open("w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port), "--server.address", "127.0.0.1",
@@ -192,4 +201,26 @@ def test_shared_link_answers_on_load(server: str, browser):
     wait_until_idle(page)
     assert "No supported answer in the corpus." in page.locator(".lq-answer").inner_text()
     assert page.locator(".lq-card").count() == 3
+    page.close()
+
+
+def test_pdf_citation_shows_its_page_with_the_sentence_highlighted(pdf_server: str, browser):
+    from conftest import PDF_QUESTION
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = browser.new_page(viewport={"width": 1400, "height": 1800})
+    page.goto(f"{pdf_server}/?q={quote_plus(PDF_QUESTION)}")
+    page.locator(".lq-answer").wait_for(timeout=120_000)
+    wait_until_idle(page)
+    card = page.locator('.lq-card[data-doc-id="zebrafish"]').first
+    assert card.locator(".lq-pages").inner_text() == "p. 2"
+    page.get_by_text("Show on page 2").first.click()
+    image = page.locator('[data-testid="stImage"] img').first
+    image.wait_for(timeout=60_000)
+    wait_until_idle(page)
+    page.wait_for_function("() => { const i = document.querySelector('[data-testid=\"stImage\"] img'); return i && i.complete && i.naturalWidth > 500; }",
+                           timeout=30_000)
+    assert "the cited sentence is highlighted" in page.locator('[data-testid="stImage"]').first.inner_text() or \
+        "the cited sentence is highlighted" in page.content()
+    page.screenshot(path=str(ARTIFACTS / "app-pdf-page.png"), full_page=True)
     page.close()

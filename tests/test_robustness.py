@@ -121,14 +121,14 @@ def _cases(tmp: Path, index: Path) -> dict[str, Case]:
                                        "error: invalid settings: chunk_overlap (200) must be smaller than chunk_size (100)"),
         # corpus
         "corpus missing": Case(("index", "--corpus", str(tmp / "nowhere"), "--index", new_index), 1,
-                               f"error: corpus not found: {tmp / 'nowhere'}. Give a folder of .txt/.md/.html files or a BEIR corpus.jsonl."),
+                               f"error: corpus not found: {tmp / 'nowhere'}. Give a folder of .txt/.md/.html/.pdf/.xml files or a BEIR corpus.jsonl."),
         "corpus empty folder": Case(("index", "--corpus", str(empty), "--index", new_index), 1,
-                                    f"error: no readable documents in {empty}. Put .txt, .md or .html files there (or pass a BEIR corpus.jsonl)."),
+                                    f"error: no readable documents in {empty}. Put .txt, .md, .html, .pdf or JATS/PubMed .xml files there (or pass a BEIR corpus.jsonl)."),
         "corpus only an empty file": Case(("index", "--corpus", str(empty_file), "--index", new_index), 1,
-                                          f"error: no readable documents in {empty_file}. Put .txt, .md or .html files there "
+                                          f"error: no readable documents in {empty_file}. Put .txt, .md, .html, .pdf or JATS/PubMed .xml files there "
                                           "(or pass a BEIR corpus.jsonl). Warnings: skipped empty.txt: the file is empty"),
         "corpus only a binary file": Case(("index", "--corpus", str(binary), "--index", new_index), 1,
-                                          f"error: no readable documents in {binary}. Put .txt, .md or .html files there (or pass a BEIR "
+                                          f"error: no readable documents in {binary}. Put .txt, .md, .html, .pdf or JATS/PubMed .xml files there (or pass a BEIR "
                                           "corpus.jsonl). Warnings: skipped data.txt: it looks like a binary file, not text (convert it to .txt/.md/.html first)"),
         "metadata path escapes": Case(("index", "--corpus", str(escape), "--index", new_index), 1,
                                       f"error: {escape}/sources.toml line 1: '../../etc/passwd' points outside the corpus folder; "

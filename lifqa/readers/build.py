@@ -29,8 +29,9 @@ def clean_inline(text: str) -> str:
     NFKC is applied per character and only where it maps to plain letters, digits or
     punctuation, so superscripts in "10⁵" and "m²" and Greek letters are kept as they are.
     """
-    text = _LIGATURE_RE.sub(lambda m: _LIGATURES[m.group(0)], text)
-    text = "".join(_fold(ch) for ch in text)
+    if not text.isascii():
+        text = _LIGATURE_RE.sub(lambda m: _LIGATURES[m.group(0)], text)
+        text = "".join(_fold(ch) for ch in text)
     text = _CONTROL.sub("", text)
     return _SPACES.sub(" ", text.replace("\n", " ").replace("\r", " ")).strip()
 

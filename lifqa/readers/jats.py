@@ -268,28 +268,63 @@ def _back(back: etree._Element, path: tuple[str, ...], builder: DocumentBuilder)
 def _references(ref_list: etree._Element, path: tuple[str, ...], builder: DocumentBuilder) -> None:
     title = clean_inline(_inline(ref_list.find("title"))) if ref_list.find("title") is not None else "References"
     lines = []
-    for ref in ref_list.iter("ref"):
-        line = reference_line(ref)
+    numbered = _numeric_citations(ref_list)
+    for number, ref in enumerate(ref_list.iter("ref"), 1):
+        line = reference_line(ref, number if numbered else None)
         if line:
             lines.append(line)
     if lines:
         builder.block(_path(path + (title,)), title + "\n" + "\n".join(lines), "references")
 
 
-def reference_line(ref: etree._Element) -> str:
-    """One reference as one line: label, the citation text, then its DOI and PMID."""
-    label = clean_inline(ref.findtext("label") or "")
+def _numeric_citations(ref_list: etree._Element) -> bool:
+    """Whether the article cites its references by number ("[3]"), so unlabelled entries are numbered."""
+    root = ref_list.getroottree().getroot()
+    cites = [clean_inline(_inline(x)) for x in root.iter("xref") if x.get("ref-type") == "bibr"]
+    numeric = sum(1 for c in cites if re.fullmatch(r"[\[\(]?\d{1,3}(?:\s*[-–,]\s*\d{1,3})*[\]\)]?", c))
+    return bool(cites) and numeric * 2 > len(cites)
+
+
+def reference_line(ref: etree._Element, number: int | None = None) -> str:
+    """One reference as one line: label (or its number in a numbered list), the citation text, then its DOI and PMID."""
+    label = clean_inline(ref.findtext("label") or "") or (str(number) if number else "")
     citation = next((el for el in ref if local(el) in ("mixed-citation", "element-citation", "citation", "nlm-citation")), None)
     if citation is None:
         return ""
-    text = _spaced_without_ids(citation)
+    bare = local(citation) == "element-citation" or not "".join([citation.text or ""] + [c.tail or "" for c in citation]).strip()
+    text = _formatted(citation) if bare else _spaced_without_ids(citation)
     ids = {el.get("pub-id-type"): (el.text or "").strip() for el in citation.iter() if local(el) == "pub-id"}
     doi = normalise_doi(ids["doi"]) if ids.get("doi") else ""
     if doi and doi not in text.lower():
         text += f" doi:{doi}"
     if ids.get("pmid") and ids["pmid"] not in text:
         text += f" PMID: {ids['pmid']}"
+    if label.isdigit():
+        label += "."  # "12." is how a numbered reference list reads; the reliability rules match keys on it
     return f"{label} {text}".strip() if label and not text.startswith(label) else text
+
+
+def _formatted(citation: etree._Element) -> str:
+    """An element-citation (fields without punctuation) written the way a reference list prints it:
+    "Margueron R, Reinberg D (2011) The Polycomb complex PRC2 and its mark in life. Nature 469:343–349"."""
+    names = []
+    for name in citation.iter("name", "collab"):
+        if local(name) == "collab":
+            names.append(clean_inline(_inline(name)))
+        else:
+            names.append(" ".join(x for x in (clean_inline(name.findtext("surname") or ""), clean_inline(name.findtext("given-names") or "")) if x))
+    if citation.find(".//etal") is not None:
+        names.append("et al.")
+    year = clean_inline(citation.findtext("year") or "")
+    title = next((clean_inline(_inline(citation.find(tag))) for tag in ("article-title", "chapter-title", "data-title") if citation.find(tag) is not None), "")
+    source = clean_inline(_inline(citation.find("source"))) if citation.find("source") is not None else ""
+    volume = clean_inline(citation.findtext("volume") or "")
+    first, last = clean_inline(citation.findtext("fpage") or ""), clean_inline(citation.findtext("lpage") or "")
+    pages = f"{first}–{last}" if first and last else first or clean_inline(citation.findtext("elocation-id") or "")
+    where = " ".join(x for x in (source, f"{volume}:{pages}" if volume and pages else volume or pages) if x)
+    parts = [", ".join(n for n in names if n) + (f" ({year})" if year else ""), title, where]
+    text = ". ".join(p.rstrip(".") for p in parts if p)
+    return text + "." if text else _spaced_without_ids(citation)
 
 
 def _spaced_without_ids(el: etree._Element) -> str:

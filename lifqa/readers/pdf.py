@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
@@ -100,15 +101,15 @@ def _open(path: Path) -> pdfium.PdfDocument:
         return pdfium.PdfDocument(str(path))
     except pdfium.PdfiumError as exc:
         message = str(exc)
+        reason = re.sub(r"^.*PDFium:\s*", "", message).strip(" .()") or "unreadable"
         if "password" in message.lower():
             raise PdfError("it is encrypted (password-protected); save an unprotected copy and index that") from None
         with path.open("rb") as handle:
             handle.seek(max(0, path.stat().st_size - 2048))
             tail = handle.read()
         if b"%%EOF" not in tail:
-            raise PdfError(f"it is truncated or corrupt (no end-of-file marker; PDFium: {message.split('(')[-1].rstrip(')')}); "
-                           "download it again") from None
-        raise PdfError(f"it is corrupt or not a PDF (PDFium: {message.split('(')[-1].rstrip(')')})") from None
+            raise PdfError(f"it is truncated or corrupt (no end-of-file marker; PDFium: {reason}); download it again") from None
+        raise PdfError(f"it is corrupt or not a PDF (PDFium: {reason})") from None
 
 
 def extract_pages(path: Path, limits: ReaderLimits, warnings: list[str], name: str) -> tuple[list[_Page], dict[str, str], list[str], int]:
@@ -121,7 +122,7 @@ def extract_pages(path: Path, limits: ReaderLimits, warnings: list[str], name: s
             warnings.append(f"{name}: has {total} pages; read the first {limits.max_pages} (raise the pdf_max_pages setting to read more)")
         pages, started = [], time.perf_counter()
         for index in range(count):
-            if time.perf_counter() - started > limits.max_seconds:
+            if index and time.perf_counter() - started > limits.max_seconds:
                 warnings.append(f"{name}: reading took longer than {limits.max_seconds:g} s; kept the first {index} of {total} pages "
                                 f"(raise the pdf_max_seconds setting to read all)")
                 break
@@ -164,9 +165,14 @@ def _page_lines(textpage: pdfium.PdfTextPage, page_index: int) -> list[_Line]:
     raw = textpage.raw
     n = textpage.count_chars()
     left, right, bottom, top = ctypes.c_double(), ctypes.c_double(), ctypes.c_double(), ctypes.c_double()
+    left_ref, right_ref, bottom_ref, top_ref = ctypes.byref(left), ctypes.byref(right), ctypes.byref(bottom), ctypes.byref(top)
+    char_box = pdfium_c.FPDFText_GetCharBox
+    page_text = textpage.get_text_range()  # one call for the text; PDFium gives one UTF-16 unit per character
+    if len(page_text) != n:
+        page_text = "".join(chr(c) if 0 < c < 0x110000 else "\x00" for c in (pdfium_c.FPDFText_GetUnicode(raw, i) for i in range(n)))
     lines: list[_Line] = []
     chars: list[str] = []
-    box = [0.0, 0.0, 0.0, 0.0]
+    x0 = y0 = x1 = y1 = 0.0
     first = -1
     matrix = pdfium_c.FS_MATRIX()
     prev_right = prev_size = prev_mid = 0.0
@@ -178,38 +184,74 @@ def _page_lines(textpage: pdfium.PdfTextPage, page_index: int) -> list[_Line]:
             weight = pdfium_c.FPDFText_GetFontWeight(raw, first)
             pdfium_c.FPDFText_GetMatrix(raw, first, matrix)
             size = round(pdfium_c.FPDFText_GetFontSize(raw, first) * math.hypot(matrix.c, matrix.d), 1)
-            lines.append(_Line(page_index, text, box[0], box[1], box[2], box[3], size, weight >= 600 or _bold_name(raw, first)))
+            lines.append(_Line(page_index, text, x0, y0, x1, y1, size, weight >= 600 or _bold_name(raw, first)))
         chars, first = [], -1
 
-    for i in range(n):
-        code = pdfium_c.FPDFText_GetUnicode(raw, i)
-        if code in (10, 13):
+    for i, ch in enumerate(page_text):
+        if ch == "\n" or ch == "\r":
             flush()
             continue
-        if code in (2, 0xFFFE):  # PDFium's code for a hyphen it saw break a word at a line end
-            code = 0x2D
-        if code == 0 or code >= 0x110000:
+        if ch == "\x02" or ch == "\ufffe":  # PDFium's mark for a hyphen it saw break a word at a line end
+            ch = "-"
+        elif ch == "\x00":
             continue
-        ch = chr(code)
         if ch.isspace():
             if chars:
                 chars.append(" ")
             continue
-        pdfium_c.FPDFText_GetCharBox(raw, i, left, right, bottom, top)
-        size = top.value - bottom.value
-        mid = (top.value + bottom.value) / 2
-        if first >= 0 and (left.value - prev_right > 1.2 * max(prev_size, size, 4.0) or left.value < prev_right - 2 * max(prev_size, size, 4.0)
-                           or abs(mid - prev_mid) > 0.6 * max(prev_size, size, 2.0)):
-            flush()
+        char_box(raw, i, left_ref, right_ref, bottom_ref, top_ref)
+        l, r, b, t = left.value, right.value, bottom.value, top.value
+        size = t - b
+        mid = (t + b) / 2
+        if first >= 0:
+            em = prev_size if prev_size > size else size
+            if l - prev_right > 1.2 * (em if em > 4.0 else 4.0) or l < prev_right - 2 * (em if em > 4.0 else 4.0) \
+                    or abs(mid - prev_mid) > 0.6 * (em if em > 2.0 else 2.0):
+                flush()
         if first < 0:
             first = i
-            box = [left.value, bottom.value, right.value, top.value]
+            x0, y0, x1, y1 = l, b, r, t
         else:
-            box = [min(box[0], left.value), min(box[1], bottom.value), max(box[2], right.value), max(box[3], top.value)]
+            if l < x0:
+                x0 = l
+            if b < y0:
+                y0 = b
+            if r > x1:
+                x1 = r
+            if t > y1:
+                y1 = t
         chars.append(ch)
-        prev_right, prev_size, prev_mid = right.value, size, mid
+        prev_right, prev_size, prev_mid = r, size, mid
     flush()
-    return lines
+    return _join_pieces(lines)
+
+
+def _join_pieces(lines: list[_Line]) -> list[_Line]:
+    """Pieces of one printed line that PDFium reported apart (words drawn one by one, justified
+    text) -> one line, when the gap between them is under an em; wider gaps are column gutters."""
+    rows: list[list[_Line]] = []
+    for line in sorted(lines, key=lambda l: (-round(l.y1), l.x0)):
+        if rows:
+            last = rows[-1]
+            top, bottom = max(l.y1 for l in last), min(l.y0 for l in last)
+            overlap = min(top, line.y1) - max(bottom, line.y0)
+            if overlap > 0.6 * max(min(top - bottom, line.y1 - line.y0), 1.0):
+                last.append(line)
+                continue
+        rows.append([line])
+    out: list[_Line] = []
+    for row in rows:
+        row.sort(key=lambda l: l.x0)
+        current = row[0]
+        for piece in row[1:]:
+            if 0 <= piece.x0 - current.x1 < max(current.size, piece.size, 4.0) and abs(piece.size - current.size) < 1.0:
+                current = _Line(current.page, f"{current.text} {piece.text}", current.x0, min(current.y0, piece.y0), piece.x1,
+                                max(current.y1, piece.y1), current.size, current.bold and piece.bold)
+            else:
+                out.append(current)
+                current = piece
+        out.append(current)
+    return out
 
 
 def _bold_name(raw: Any, index: int) -> bool:
@@ -249,43 +291,47 @@ def _column_order(lines: list[_Line]) -> list[_Line]:
 
 def _merge_rows(lines: list[_Line]) -> list[_Line]:
     """Pieces of one row of a column (a reference number set apart from its entry, words in
-    separate text objects) -> one line, left to right."""
-    out: list[_Line] = []
+    separate text objects) -> one line, pieces left to right. ``lines`` come sorted top-down."""
+    rows: list[list[_Line]] = []
     for line in lines:
-        if out:
-            last = out[-1]
-            height = max(min(last.y1 - last.y0, line.y1 - line.y0), 1.0)
-            overlap = min(last.y1, line.y1) - max(last.y0, line.y0)
-            if last.column == line.column and last.page == line.page and overlap > 0.6 * height:
-                first, second = (last, line) if last.x0 <= line.x0 else (line, last)
-                out[-1] = _Line(last.page, f"{first.text} {second.text}", min(last.x0, line.x0), min(last.y0, line.y0),
-                                max(last.x1, line.x1), max(last.y1, line.y1), first.size if len(first.text) > len(second.text) else second.size,
-                                first.bold and second.bold, last.column)
+        if rows:
+            last = rows[-1]
+            top, bottom = max(l.y1 for l in last), min(l.y0 for l in last)
+            height = max(min(top - bottom, line.y1 - line.y0), 1.0)
+            overlap = min(top, line.y1) - max(bottom, line.y0)
+            if last[0].column == line.column and last[0].page == line.page and overlap > 0.6 * height:
+                last.append(line)
                 continue
-        out.append(line)
+        rows.append([line])
+    out = []
+    for row in rows:
+        if len(row) == 1:
+            out.append(row[0])
+            continue
+        row.sort(key=lambda l: l.x0)
+        main = max(row, key=lambda l: len(l.text))
+        out.append(_Line(main.page, " ".join(l.text for l in row), min(l.x0 for l in row), min(l.y0 for l in row),
+                         max(l.x1 for l in row), max(l.y1 for l in row), main.size, all(l.bold for l in row), main.column))
     return out
 
 
 def _gutter(page: _Page) -> float | None:
-    """An x that (almost) no line crosses, with at least three lines on each side."""
+    """An x that (almost) no line crosses, with at least three lines on each side (numpy over candidate xs)."""
     lines = page.lines
-    best, best_score = None, None
+    x0 = np.array([l.x0 for l in lines])
+    x1 = np.array([l.x1 for l in lines])
+    wide = (x1 - x0) > 0.12 * page.width
     steps = 80
-    for k in range(int(steps * 0.15), int(steps * 0.85) + 1):
-        x = page.width * k / steps
-        crossing = sum(1 for l in lines if l.x0 < x - 1 and l.x1 > x + 1)
-        left = sum(1 for l in lines if l.x1 <= x + 1)
-        right = sum(1 for l in lines if l.x0 >= x - 1)
-        if left < 3 or right < 3 or crossing > 0.3 * len(lines):
-            continue
-        # fewest crossings, then the most lines with a side, then nearest the middle
-        score = (crossing, -(min(left, right)), abs(x - page.width / 2))
-        if best_score is None or score < best_score:
-            best, best_score = x, score
-    if best is None:
+    xs = page.width * np.arange(int(steps * 0.15), int(steps * 0.85) + 1) / steps
+    crossing = ((x0[None, :] < xs[:, None] - 1) & (x1[None, :] > xs[:, None] + 1)).sum(axis=1)
+    left = ((x1[None, :] <= xs[:, None] + 1) & wide).sum(axis=1)
+    right = ((x0[None, :] >= xs[:, None] - 1) & wide).sum(axis=1)
+    ok = (left >= 3) & (right >= 3) & (crossing <= 0.3 * len(lines))
+    if not ok.any():
         return None
-    # slide to the middle of the empty band around it, so ragged column edges do not matter
-    return best
+    # fewest crossings, then the most lines with a side, then nearest the middle
+    order = np.lexsort((np.abs(xs - page.width / 2), -np.minimum(left, right), crossing))
+    return float(next(xs[i] for i in order if ok[i]))
 
 
 def _noise_keys(pages: list[_Page]) -> tuple[set[str], set[int]]:
@@ -321,23 +367,30 @@ def layout_document(pages: list[_Page], path: Path, name: str, meta: dict[str, A
     repeated, page_numbers = _noise_keys(pages)
     ordered: list[_Line] = []
     for page in pages:
-        for line in _columns(page):
+        kept = []
+        for line in page.lines:
             stripped = line.text.strip()
-            if id(line) in page_numbers or (_mask(stripped) in repeated and len(stripped) < 250):
+            if id(line) in page_numbers or (_mask(stripped) in repeated and len(stripped) < 250) or _RULE_LINE.match(stripped):
                 noise.append(stripped)
-                continue
-            if _RULE_LINE.match(stripped):
-                noise.append(stripped)
-                continue
+            else:
+                kept.append(line)
+        page.lines = kept
+        for line in _columns(page):
             line.text = _DOT_LEADER.sub(" ", clean_inline(line.text)).strip()
             if line.text:
                 ordered.append(line)
     vocabulary, hyphenated = _vocabulary(ordered)
     body_size = _body_size(ordered)
-    page_body = {page.number: _body_size([l for l in ordered if l.page == page.number]) for page in pages}
+    # a heading is larger than both the document's and its page's body text (a page of references is set smaller)
+    page_body = {page.number: max(body_size, _body_size([l for l in ordered if l.page == page.number])) for page in pages}
     paragraphs = _paragraphs(ordered, page_body, vocabulary, hyphenated)
     text, page_starts, sections = _assemble(paragraphs, len(pages))
     found = _metadata(pages, ordered, body_size, pdf_meta, text)
+    journal, header_year = journal_from_header(list(dict.fromkeys(noise)) + [l.text for l in ordered if l.page == 0][:4])
+    if journal:
+        found["journal"] = journal
+    if header_year:  # the journal line's year is the publication year ("(2014), 26:1"), before a copyright year
+        found["year"] = header_year
     found["text_source"] = "fulltext"
     title = str(meta.get("title") or found.pop("title", "") or doc_id_for(name, meta))
     return Document(
@@ -418,7 +471,7 @@ def _is_heading(line: _Line, body: float) -> bool:
         return False
     if line.size >= body + 1.0:
         return True
-    return line.bold and line.size >= body - 0.5 and not text[:1].islower()
+    return line.bold and line.size >= body - 0.5 and not text[:1].islower() and text.count(",") <= 2 and len(text.split()) <= 12
 
 
 def _paragraphs(lines: list[_Line], page_body: dict[int, float], vocabulary: set[str], compounds: set[str]) -> list[_Paragraph]:
@@ -434,7 +487,7 @@ def _paragraphs(lines: list[_Line], page_body: dict[int, float], vocabulary: set
         right_edge[key] = max(right_edge.get(key, 0.0), line.x1)
     for line in lines:
         body = page_body.get(line.page, 10.0)
-        heading = _is_heading(line, body)
+        heading = _is_heading(line, body) and not (in_refs and line.size < body + 1.0 and not _REF_HEADING.match(line.text))
         text = line.text
         if heading and _REF_HEADING.match(text):
             in_refs = True
@@ -542,6 +595,26 @@ def _metadata(pages: list[_Page], lines: list[_Line], body: float, pdf_meta: dic
         if created:
             out["year"] = int(created.group(1))
     return out
+
+
+_JOURNAL_LINE = re.compile(
+    r"^(?:[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)?\s+et al\.?\s*(?:\((?:19|20)\d{2}\))?[,.]?\s*)?"
+    r"(?P<journal>[A-Z][A-Za-z&.,'’ -]{3,90}?)[,.]?\s*(?:\(?(?:19|20)\d{2}\)?|\d+\s*[:(]|DOI\b)")
+_JOURNAL_WORD = re.compile(r"\b(?:Journal|J|Sci|Science|Med|Medicine|Biol|Biology|Res|Research|Rev|Reviews|Lett|Proc|Acta|Annals|"
+                           r"International|Nature|Cell|PLoS|PLOS|PeerJ|BMC|eLife|Outcomes|Psychogeriatrics|Lancet|Bulletin|"
+                           r"Comput|Chem|Phys|Clin|Genet|Immunol|Virol|Microbiol|Neurosci|Rep|Reports|Commun)\b\.?")
+
+
+def journal_from_header(lines: list[str]) -> tuple[str, int | None]:
+    """The journal named in a running header or on the first lines of page 1 ("Datta et al. Journal of
+    Trauma Management & Outcomes 2010, 4:1" -> "Journal of Trauma Management & Outcomes")."""
+    for line in lines:
+        match = _JOURNAL_LINE.match(line.strip())
+        if match and _JOURNAL_WORD.search(match.group("journal")):
+            year = re.search(r"(?<!\d)((?:19|20)\d{2})(?!\d)", line)
+            journal = match.group("journal").strip(" ,.;") + ("." if match.group("journal").strip().endswith(".") else "")
+            return journal, int(year.group(1)) if year else None
+    return "", None
 
 
 def _title_from_page(first: list[_Line], height: float) -> str:

@@ -15,7 +15,7 @@ from lxml import etree
 
 from lifqa.readers.build import DocumentBuilder, clean_inline, merge_metadata
 from lifqa.readers.jats import normalise_doi
-from lifqa.readers.xmlsafe import check_xml_file, local
+from lifqa.readers.xmlsafe import check_xml_file
 
 _RECORDS = ("PubmedArticle", "PubmedBookArticle")
 _MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
@@ -97,7 +97,7 @@ def record_metadata(record: etree._Element) -> dict[str, Any]:
     out["mesh"] = [clean_inline(d.text or "") for d in citation.iterfind("MeshHeadingList/MeshHeading/DescriptorName") if d.text]
     out["keywords"] = [clean_inline(k.text or "") for k in citation.iterfind("KeywordList/Keyword") if k.text]
     retraction = any(c.get("RefType") == "RetractionIn" for c in citation.iterfind("CommentsCorrectionsList/CommentsCorrections"))
-    if retraction or "Retracted Publication" in types:
+    if retraction:  # a retraction notice points here; the "Retracted Publication" type is judged by the rules
         out["retracted"] = True
     lowered = {t.lower() for t in types}
     out["doc_type"] = "preprint" if "preprint" in lowered else "review" if lowered & {"review", "systematic review"} else "abstract"
@@ -136,5 +136,3 @@ def record_document(record: etree._Element, stem: str, number: int, path: Path, 
     curator = {k: v for k, v in curator.items() if k not in ("doc_id", "title")}  # the file holds many records
     return builder.document(doc_id, title or doc_id, f"{path}#{pmid or number}", merge_metadata(found, curator, name))
 
-
-__all__ = ["read_pubmed", "record_metadata", "local"]
