@@ -99,6 +99,8 @@ def test_cli_exports_parse_back(library, capsys):
     assert csl[0]["citation-key"] == "datta2010lif"
     md = cli(capsys, "ask", QUESTION, "--index", str(index), "--format", "markdown", "--tag", "cytokines").stdout
     assert "(Datta et al. 2010)" in md and "## References" in md and "https://doi.org/10.1016/j.celrep.2010.01.009" in md
+    hits = json.loads(cli(capsys, "search", "LIF", "--index", str(index), "--collection", "Bone", "--json").stdout)
+    assert hits and {h["doc_id"] for h in hits} == {"zotero/BONE0001"}
     bad = cli(capsys, "ask", QUESTION, "--index", str(index), "--collection", "Nope")
     assert bad.returncode == 2 and "Collections present: Bone, Signalling, Signalling/Receptors" in bad.stderr
     sources = json.loads(cli(capsys, "sources", "--index", str(index), "--json").stdout)
