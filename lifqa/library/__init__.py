@@ -21,7 +21,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Callable
 
-from lifqa.corpus import TEXT_SUFFIXES, read_corpus
+from lifqa.corpus import read_corpus
 from lifqa.errors import CorpusError
 from lifqa.library.bibtex import read_bibtex
 from lifqa.library.cache import ItemCache
@@ -148,51 +148,42 @@ def read_sources(path: str | Path, metadata_path: str | Path | None = None, cach
         raise CorpusError(f"corpus not found: {path}. Give a folder of documents, a Zotero data folder, a .bib/.json/.ris "
                           "library or a BEIR corpus.jsonl.")
     kind = library_kind(path)
-    if kind is None and not path.is_dir():
+    libraries = [(path, kind)] if kind is not None else libraries_in(path) if path.is_dir() else []
+    if not libraries:  # a plain corpus: exactly what the corpus reader makes of it
         report = read_corpus(path, metadata_path, limits)
         return SourcesReport(report.documents, report.warnings, report.source)
     cache = ItemCache(Path(cache_dir) if cache_dir is not None else None)
     stats, warnings = ReadStats(), []
     ok = False
     try:
-        if kind is not None:
-            docs = read_library(path, kind, cache, stats, warnings, limits)
-            loose: list[Document] = []
-        else:
-            docs, loose = _read_mixed_folder(path, metadata_path, cache, stats, warnings, limits)
+        items: list[Document] = []
+        for lib_path, lib_kind in libraries:
+            items += read_library(lib_path, lib_kind, cache, stats, warnings, limits)
         ok = True
     finally:
         cache.close(prune=ok)
-    docs, dup_warnings = _one_per_item(docs, loose)
+    loose, corpus_warnings = ([], []) if kind is not None else _read_folder_documents(path, metadata_path, limits, stats, bool(items))
+    docs, dup_warnings = _one_per_item(items, loose)
     warnings += dup_warnings
     if not docs:
         raise CorpusError(f"no items or readable documents in {path}." + (" Warnings: " + "; ".join(warnings[:5]) if warnings else ""))
-    counts = {"items": stats.items, "items_read": stats.read, "items_reused": stats.reused,
-              "missing_files": stats.missing_files, "text_sources": stats.text_sources} if stats.items else {}
-    for warning in warnings:
+    for warning in warnings:  # the corpus reader logs its own
         log.warning(warning)
-    return SourcesReport(tuple(docs), tuple(warnings), str(path), counts)
+    counts = {"items": stats.items, "items_read": stats.read, "items_reused": stats.reused,
+              "missing_files": stats.missing_files, "text_sources": stats.text_sources}
+    return SourcesReport(tuple(docs), tuple(warnings + corpus_warnings), str(path), counts)
 
 
-def _read_mixed_folder(folder: Path, metadata_path: str | Path | None, cache: ItemCache, stats: ReadStats,
-                       warnings: list[str], limits: ReaderLimits | None) -> tuple[list[Document], list[Document]]:
-    """Library files in the folder become items; the other documents are read as usual, except the items' own files."""
-    libraries = libraries_in(folder)
-    items: list[Document] = []
-    for lib_path, kind in libraries:
-        items += read_library(lib_path, kind, cache, stats, warnings, limits)
-    if not libraries:
-        report = read_corpus(folder, metadata_path, limits)
-        warnings.extend(report.warnings)
-        return [], list(report.documents)
+def _read_folder_documents(folder: Path, metadata_path: str | Path | None, limits: ReaderLimits | None, stats: ReadStats,
+                           have_items: bool) -> tuple[list[Document], list[str]]:
+    """The folder's documents other than the library items' own files (an empty folder is fine when it has items)."""
     try:
         report = read_corpus(folder, metadata_path, limits, skip_files=frozenset(stats.attachment_paths))
     except CorpusError as exc:
-        if "no readable documents" not in str(exc) or not items:
+        if "no readable documents" not in str(exc) or not have_items:
             raise
-        return items, []
-    warnings.extend(report.warnings)
-    return items, list(report.documents)
+        return [], []
+    return list(report.documents), list(report.warnings)
 
 
 def _one_per_item(items: list[Document], loose: list[Document]) -> tuple[list[Document], list[str]]:
@@ -255,4 +246,4 @@ def sources_fingerprint(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-__all__ = ["read_sources", "sources_fingerprint", "library_kind", "libraries_in", "SourcesReport", "LIBRARY_SUFFIXES", "TEXT_SUFFIXES"]
+__all__ = ["read_sources", "sources_fingerprint", "library_kind", "libraries_in", "SourcesReport", "LIBRARY_SUFFIXES"]
