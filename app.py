@@ -68,11 +68,13 @@ engine = load_engine(paths)
 sources = engine.sources()
 titles = {r.document.doc_id: r.document.title for r in sources}
 kinds = web.flag_kinds(sources)
+library_tags, library_collections = web.library_choices(sources)
 
 if "lq_started" not in ss:  # first run of this browser session: take the question and controls from the URL
-    url_options, ss.url_problems = web.parse_query_params(st.query_params.to_dict(), kinds)
+    url_options, ss.url_problems = web.parse_query_params(st.query_params.to_dict(), kinds, library_tags, library_collections)
     ss.question, ss.asked = url_options.question, url_options.question
     ss.mode, ss.k, ss.exclude, ss.min_tier = url_options.mode, url_options.k, list(url_options.exclude), url_options.min_tier
+    ss.tags, ss.collections = list(url_options.tags), list(url_options.collections)
     ss.lq_started = True
 
 
@@ -96,6 +98,11 @@ with st.sidebar:
                    help="Sources carrying any of these reliability flags are left out of retrieval.")
     st.selectbox("Minimum source tier", web.TIER_CHOICES, key="min_tier",
                  help="Leave out sources below this reliability tier ('any' keeps all).")
+    st.multiselect("Library tags", library_tags, key="tags", placeholder="all tags" if library_tags else "no library tags in this index",
+                   disabled=not library_tags, help="Only sources carrying any of these tags (from Zotero, BibTeX keywords, RIS/CSL keywords).")
+    st.multiselect("Library collections", library_collections, key="collections",
+                   placeholder="all collections" if library_collections else "no library collections in this index",
+                   disabled=not library_collections, help="Only sources in any of these Zotero collections (subcollections included).")
     st.subheader("Reading the badges")
     st.html(web.tier_legend_html())
     manifest = engine.manifest
@@ -114,7 +121,7 @@ with ask_tab:
         right.form_submit_button("Ask", type="primary", on_click=submit, width="stretch")
     st.pills("Examples", web.EXAMPLE_QUESTIONS, key="example", on_change=use_example, label_visibility="collapsed")
 
-    options = web.AskOptions(ss.asked.strip(), ss.mode, ss.k, tuple(ss.exclude), ss.min_tier)
+    options = web.AskOptions(ss.asked.strip(), ss.mode, ss.k, tuple(ss.exclude), ss.min_tier, tuple(ss.tags), tuple(ss.collections))
     if options.question and ss.get("answered_options") != options:
         try:
             with st.spinner("Searching the corpus…"):
@@ -134,6 +141,11 @@ with ask_tab:
         st.html(web.answer_html(answer))
         st.caption(f"{answer.mode} · {len(answer.citations)} passages · support {answer.support:.2f} · "
                    f"{answer.timings_ms.get('total_ms', 0) / 1000:.2f} s")
+        markdown, downloads = web.answer_exports(answer, lambda doc_id: engine.source(doc_id).document)
+        with st.expander("Copy as Markdown"):
+            st.code(markdown, language="markdown", wrap_lines=True)  # the code block's own button copies it
+        for column, item in zip(st.columns(len(downloads)), downloads):
+            column.download_button(item.label, item.data, item.file_name, item.mime, key=f"dl_answer_{item.fmt}", on_click="ignore")
         if note := web.reliability_note_html(answer):
             st.html(note)
         if answer.conflicts:

@@ -19,6 +19,10 @@ from lifqa.types import Answer
 
 INPUT_FORMATS = ("jsonl", "csv", "txt")
 OUTPUT_FORMATS = ("jsonl", "csv")
+# Answers with their references (lifqa.export): records are kept in OUTPUT.records.jsonl (resumable as
+# above) and the export file is rewritten from all of them at the end of every run.
+EXPORT_FORMATS = ("markdown", "bibtex", "ris", "csl-json")
+_EXPORT_SUFFIX = {".md": "markdown", ".markdown": "markdown", ".bib": "bibtex", ".ris": "ris"}
 CSV_COLUMNS = ("id", "question", "answer", "abstained", "mode", "citations", "error", "line")
 _SUFFIX_FORMAT = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".txt": "txt", ".text": "txt"}
 
@@ -218,7 +222,8 @@ def to_csv(records: Iterable[dict], header: bool = True) -> str:
 # ---- running ---------------------------------------------------------------
 def run_batch(engine: Any, input: BatchInput, *, k: int | None = None, mode: str | None = None,  # noqa: A002
               exclude_flags: Iterable[str] = (), min_tier: str | None = None, batch_size: int = 32,
-              progress: Callable[[int, int], None] | None = None) -> Iterator[dict]:
+              progress: Callable[[int, int], None] | None = None, tags: Iterable[str] = (),
+              collections: Iterable[str] = ()) -> Iterator[dict]:
     """Yield records in input order (error records at their line), encoding questions in batches via ``engine.ask_many``."""
     if batch_size < 1:
         raise InputError(f"batch_size={batch_size} must be at least 1")
@@ -228,7 +233,8 @@ def run_batch(engine: Any, input: BatchInput, *, k: int | None = None, mode: str
     items = list(input.items)
     for start in range(0, len(items), batch_size):
         chunk = items[start:start + batch_size]
-        answers = engine.ask_many([item.question for item in chunk], k, mode, exclude_flags=exclude, min_tier=min_tier)
+        library = {"tags": tuple(tags), "collections": tuple(collections)} if (tags or collections) else {}
+        answers = engine.ask_many([item.question for item in chunk], k, mode, exclude_flags=exclude, min_tier=min_tier, **library)
         for item, answer in zip(chunk, answers):
             while errors and errors[0]["line"] < item.line:
                 done += 1
@@ -251,10 +257,16 @@ def _report(progress: Callable[[int, int], None] | None, done: int, total: int) 
 # ---- resuming --------------------------------------------------------------
 def output_format(output: str | Path, format: str | None = None) -> str:  # noqa: A002
     if format is not None:
-        if format not in OUTPUT_FORMATS:
-            raise InputError(f"unknown output format '{format}'. Valid formats: {', '.join(OUTPUT_FORMATS)}")
+        if format not in OUTPUT_FORMATS + EXPORT_FORMATS:
+            raise InputError(f"unknown output format '{format}'. Valid formats: {', '.join(OUTPUT_FORMATS + EXPORT_FORMATS)}")
         return format
-    return "csv" if Path(output).suffix.lower() == ".csv" else "jsonl"
+    suffix = Path(output).suffix.lower()
+    return "csv" if suffix == ".csv" else _EXPORT_SUFFIX.get(suffix, "jsonl")
+
+
+def records_path(output: str | Path) -> Path:
+    """Where the records of an export-format batch are kept (and resumed from)."""
+    return Path(f"{output}.records.jsonl")
 
 
 @dataclass(frozen=True)
@@ -343,6 +355,8 @@ def answer_file(engine_factory: Callable[[], Any], input_path: str | Path, outpu
     if options.get("batch_size", 1) < 1:
         raise InputError(f"batch size {options['batch_size']} must be at least 1")
     fmt = output_format(output, format)
+    if fmt in EXPORT_FORMATS:
+        return _answer_file_export(engine_factory, input_path, output, fmt, progress_factory, **options)
     questions = read_questions(input_path)
     todo = pending(questions, read_done(output, fmt))
     errors = 0
@@ -360,3 +374,28 @@ def answer_file(engine_factory: Callable[[], Any], input_path: str | Path, outpu
     else:
         written = write_batch([], output, fmt)
     return BatchSummary(written, errors, len(questions) - len(todo), str(output))
+
+
+def _answer_file_export(engine_factory: Callable[[], Any], input_path: str | Path, output: str | Path, fmt: str,
+                        progress_factory: Callable[[int], Callable[[int, int], None] | None] | None, **options: Any) -> BatchSummary:
+    """Answer into the JSONL records file, then write OUTPUT (atomically) from every record in it."""
+    import os
+
+    from lifqa.export import batch_export
+
+    opened: list[Any] = []
+
+    def engine() -> Any:
+        if not opened:
+            opened.append(engine_factory())
+        return opened[0]
+
+    records = records_path(output)
+    summary = answer_file(engine, input_path, records, format="jsonl", progress_factory=progress_factory, **options)
+    stored = [json.loads(line) for line in records.read_text(encoding="utf-8").splitlines() if line.strip()]
+    text = batch_export(stored, lambda doc_id: engine().source(doc_id).document, fmt)
+    path = Path(output)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+    return BatchSummary(summary.written, summary.errors, summary.skipped, str(output))

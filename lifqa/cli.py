@@ -43,7 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("index", help="build (or refresh) the index of a corpus")
     _index_option(p)
-    p.add_argument("--corpus", default=DEFAULT_CORPUS, help="folder of .txt/.md/.html/.pdf files and JATS/PubMed .xml, or a BEIR corpus.jsonl (default: %(default)s)")
+    p.add_argument("--corpus", default=DEFAULT_CORPUS, help="folder of .txt/.md/.html/.pdf files and JATS/PubMed .xml, a Zotero data folder "
+                        "(with zotero.sqlite), a .bib/.json (CSL-JSON)/.ris library, or a BEIR corpus.jsonl (default: %(default)s)")
     p.add_argument("--metadata", help="source metadata file (default: sources.toml in the corpus folder)")
     p.add_argument("--force", action="store_true", help="rebuild even if the corpus and settings are unchanged")
     _index_settings(p)
@@ -55,6 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question")
     _query_options(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--format", choices=("text", "json", "markdown", "bibtex", "ris", "csl-json"),
+                   help="output: text (default), json, markdown (answer + reference list) or the cited sources as bibtex, ris or csl-json")
     p.set_defaults(handler=cmd_ask)
 
     p = sub.add_parser("search", help="ranked passages for a query, without an answer")
@@ -81,7 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("batch", help="answer a file of questions (JSONL, CSV or TXT); resumable")
     p.add_argument("input", help="questions: .jsonl ({\"id\",\"question\"}), .csv (id,question header) or .txt (one a line)")
     p.add_argument("-o", "--output", required=True, help="output file; rerunning skips ids already in it")
-    p.add_argument("--format", choices=("jsonl", "csv"), help="output format (default: from the output suffix, else jsonl)")
+    p.add_argument("--format", choices=("jsonl", "csv", "markdown", "bibtex", "ris", "csl-json"),
+                   help="output format (default: from the output suffix .csv/.md/.bib/.ris, else jsonl); markdown, bibtex, ris "
+                        "and csl-json keep their resumable records in OUTPUT.records.jsonl")
     p.add_argument("--batch-size", type=int, default=32, help="questions encoded together (default: %(default)s)")
     _query_options(p)
     p.set_defaults(handler=cmd_batch)
@@ -137,6 +142,9 @@ def _query_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--exclude", default="", help="comma-separated flag kinds whose sources are left out, e.g. ai_generated,commercial")
     p.add_argument("--min-tier", help="leave out sources below this tier: high, medium or low")
     p.add_argument("--reliability-weighting", action="store_true", help="down-weight low-tier sources in the ranking")
+    p.add_argument("--tag", action="append", default=[], help="only sources with this library tag (repeatable or comma-separated: any of them)")
+    p.add_argument("--collection", action="append", default=[],
+                   help="only sources in this library collection or its subcollections (repeatable or comma-separated: any of them)")
 
 
 def _engine(args: argparse.Namespace):
@@ -151,7 +159,13 @@ def _engine(args: argparse.Namespace):
 
 
 def _filters(args: argparse.Namespace) -> dict[str, Any]:
-    return {"exclude_flags": [f for f in args.exclude.split(",") if f.strip()], "min_tier": args.min_tier}
+    filters = {"exclude_flags": [f for f in args.exclude.split(",") if f.strip()], "min_tier": args.min_tier}
+    from lifqa.filters import split_values
+
+    tags, collections = split_values(getattr(args, "tag", [])), split_values(getattr(args, "collection", []))
+    if tags or collections:
+        filters.update(tags=tags, collections=collections)
+    return filters
 
 
 def cmd_index(args: argparse.Namespace) -> int:
@@ -168,6 +182,11 @@ def cmd_index(args: argparse.Namespace) -> int:
         print(f"built {args.index}: {counts['documents']} documents, {counts['chunks']} chunks, "
               f"{result.manifest['dense_index']} dense index, {result.manifest['build_seconds']:.1f} s"
               + (f"; {len(result.warnings)} warning{'s' * (len(result.warnings) > 1)} (the other files were indexed)" if result.warnings else ""))
+        if library := result.manifest.get("library"):
+            sources = library["text_sources"]
+            print(f"library: {library['items']} items ({sources.get('fulltext', 0)} full text, {sources.get('abstract_only', 0)} "
+                  f"abstract only, {sources.get('metadata_only', 0)} metadata only); {library['items_read']} read, "
+                  f"{library['items_reused']} unchanged since the last build; {library['missing_files']} attached files missing")
     else:
         print(f"{args.index} is up to date ({counts['documents']} documents, {counts['chunks']} chunks); nothing to do. Use --force to rebuild.")
     return 0
@@ -206,7 +225,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
     _check_query_args(args, args.question)
     engine = _engine(args)
     answer = engine.ask(args.question, k=args.k, mode=args.mode, **_filters(args))
-    if args.json:
+    if args.format not in (None, "text", "json"):
+        from lifqa.export import export_answer
+
+        print(export_answer(answer, lambda doc_id: engine.source(doc_id).document, args.format), end="")
+    elif args.json or args.format == "json":
         print(json.dumps(answer.to_dict(), ensure_ascii=False))
     else:
         from lifqa.render import answer_text
@@ -253,7 +276,13 @@ def cmd_sources(args: argparse.Namespace) -> int:
 
     records, _ = load_index_reliability(args.index)
     if args.json:
-        print(json.dumps([{"doc_id": r.document.doc_id, "title": r.document.title, "metadata": dict(r.document.metadata),
+        from lifqa.references import reference_of
+
+        def bib(doc: Any) -> dict[str, Any]:
+            ref = reference_of(doc.doc_id, doc.title, doc.metadata)
+            return {"citation_key": ref.citation_key, "authors": list(ref.authors), "year": ref.year, "doi": ref.doi, "journal": ref.journal}
+
+        print(json.dumps([{"doc_id": r.document.doc_id, "title": r.document.title, **bib(r.document), "metadata": dict(r.document.metadata),
                            "tier": r.tier, "tier_reasons": explain_tier(r.flags, r.document)[1],
                            "flags": [f.to_dict() for f in r.flags]} for r in records], ensure_ascii=False, indent=2))
     else:

@@ -43,8 +43,10 @@ class CorpusReport:
     source: str = ""
 
 
-def read_corpus(path: str | Path, metadata_path: str | Path | None = None, limits: ReaderLimits | None = None) -> CorpusReport:
-    """Read a folder of documents (text, Markdown, HTML, PDF, JATS, PubMed XML) or a BEIR ``corpus.jsonl``."""
+def read_corpus(path: str | Path, metadata_path: str | Path | None = None, limits: ReaderLimits | None = None,
+                skip_files: frozenset[Path] = frozenset()) -> CorpusReport:
+    """Read a folder of documents (text, Markdown, HTML, PDF, JATS, PubMed XML) or a BEIR ``corpus.jsonl``.
+    ``skip_files``: resolved paths a library in the folder already reads as its items' attachments."""
     path = Path(path)
     if not path.exists():
         raise CorpusError(f"corpus not found: {path}. Give a folder of .txt/.md/.html/.pdf/.xml files or a BEIR corpus.jsonl.")
@@ -54,7 +56,7 @@ def read_corpus(path: str | Path, metadata_path: str | Path | None = None, limit
         else:
             raise CorpusError(f"{path} is a file but not a BEIR corpus.jsonl; give a folder of documents or a .jsonl file.")
     else:
-        docs, warnings = _read_folder(path, metadata_path, limits or ReaderLimits())
+        docs, warnings = _read_folder(path, metadata_path, limits or ReaderLimits(), skip_files)
     docs, dup_warnings = _merge_duplicates(docs)
     warnings += dup_warnings
     if not docs:
@@ -71,10 +73,12 @@ def read_corpus(path: str | Path, metadata_path: str | Path | None = None, limit
 _HEAVY_SUFFIXES = (".pdf", ".xml", ".nxml")
 
 
-def _read_folder(folder: Path, metadata_path: str | Path | None, limits: ReaderLimits) -> tuple[list[Document], list[str]]:
+def _read_folder(folder: Path, metadata_path: str | Path | None, limits: ReaderLimits,
+                 skip_files: frozenset[Path] = frozenset()) -> tuple[list[Document], list[str]]:
     warnings: list[str] = []
     metadata = load_metadata(folder, metadata_path, warnings)
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES and not _hidden(p, folder))
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES and not _hidden(p, folder)
+                   and (not skip_files or p.resolve() not in skip_files))
     jobs = [(file, file.relative_to(folder).as_posix()) for file in files]
     jobs = [(file, rel, metadata.pop(rel, {})) for file, rel in jobs]
     docs = []

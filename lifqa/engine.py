@@ -26,6 +26,10 @@ from lifqa.index.build import check_compatible
 from lifqa.index.dense import DenseIndex
 from lifqa.index.store import LoadedStore, SourceRecord, load_store
 from lifqa.facts import conflicts_for_answer
+from lifqa.filters import check as check_library_filters
+from lifqa.filters import keep as keep_source
+from lifqa.filters import split_values
+from lifqa.references import citation_label, citation_pages, reference_of
 from lifqa.reliability import TIERS, check_flag_kinds, passage_flags
 from lifqa.rerank import CrossEncoderReranker, FeatureReranker, RerankInput, load_params
 from lifqa.retrieve import fuse, top_rows
@@ -114,9 +118,14 @@ class Engine:
         return self.settings.k if k is None else parse_k(k)
 
     def allowed_rows(self, exclude_flags: Iterable[str] = (), min_tier: str | None = None,
-                     doc_ids: Iterable[str] | None = None) -> np.ndarray | None:
-        """Mask of chunks whose source passes the reliability filters (None: no filter)."""
+                     doc_ids: Iterable[str] | None = None, tags: Iterable[str] = (), collections: Iterable[str] = ()) -> np.ndarray | None:
+        """Mask of chunks whose source passes the reliability and library filters (None: no filter)."""
         exclude = check_flag_kinds(exclude_flags)
+        tags, collections = split_values(tags), split_values(collections)
+        if tags or collections:
+            check_library_filters([r.document for r in self.store.sources.values()], tags, collections)
+            library_ids = {d for d, r in self.store.sources.items() if keep_source(r.document.metadata, tags, collections)}
+            doc_ids = library_ids if doc_ids is None else library_ids & set(doc_ids)
         if not exclude and min_tier is None and doc_ids is None:
             return None
         if min_tier is not None and min_tier not in TIERS[:3]:
@@ -136,9 +145,10 @@ class Engine:
 
     # ---- retrieval -------------------------------------------------------
     def search(self, question: str, k: int | None = None, mode: str | Mode | None = None, *,
-               exclude_flags: Iterable[str] = (), min_tier: str | None = None, doc_ids: Iterable[str] | None = None) -> list[Hit]:
+               exclude_flags: Iterable[str] = (), min_tier: str | None = None, doc_ids: Iterable[str] | None = None,
+               tags: Iterable[str] = (), collections: Iterable[str] = ()) -> list[Hit]:
         text, _ = self.clean_question(question)
-        allowed = self.allowed_rows(exclude_flags, min_tier, doc_ids)
+        allowed = self.allowed_rows(exclude_flags, min_tier, doc_ids, tags, collections)
         vector = self.encoder.encode_queries([text])[0]
         hits, _, _ = self._search(text, vector, self._k(k), self._mode(mode), allowed, {})
         return hits
@@ -244,17 +254,19 @@ class Engine:
 
     # ---- answering -------------------------------------------------------
     def ask(self, question: str, k: int | None = None, mode: str | Mode | None = None, *,
-            exclude_flags: Iterable[str] = (), min_tier: str | None = None, doc_ids: Iterable[str] | None = None) -> Answer:
+            exclude_flags: Iterable[str] = (), min_tier: str | None = None, doc_ids: Iterable[str] | None = None,
+            tags: Iterable[str] = (), collections: Iterable[str] = ()) -> Answer:
         started = time.perf_counter()
         text, notices = self.clean_question(question)
-        allowed = self.allowed_rows(exclude_flags, min_tier, doc_ids)
+        allowed = self.allowed_rows(exclude_flags, min_tier, doc_ids, tags, collections)
         clock = time.perf_counter()
         vector = self.encoder.encode_queries([text])[0]
         timings = {"encode_ms": _ms(clock)}
         return self._answer(text, vector, self._k(k), self._mode(mode), allowed, notices, timings, started)
 
     def ask_many(self, questions: Sequence[str], k: int | None = None, mode: str | Mode | None = None, *,
-                 exclude_flags: Iterable[str] = (), min_tier: str | None = None) -> list[Answer | InputError]:
+                 exclude_flags: Iterable[str] = (), min_tier: str | None = None,
+                 tags: Iterable[str] = (), collections: Iterable[str] = ()) -> list[Answer | InputError]:
         """Answer many questions with one batched encoder call; bad questions come back as InputError values."""
         cleaned: list[tuple[str, tuple[str, ...]] | InputError] = []
         for question in questions:
@@ -262,7 +274,7 @@ class Engine:
                 cleaned.append(self.clean_question(question))
             except InputError as exc:
                 cleaned.append(exc)
-        allowed = self.allowed_rows(exclude_flags, min_tier)
+        allowed = self.allowed_rows(exclude_flags, min_tier, None, tags, collections)
         k_value, mode_value = self._k(k), self._mode(mode)
         texts = [c[0] for c in cleaned if not isinstance(c, InputError)]
         clock = time.perf_counter()
@@ -294,7 +306,7 @@ class Engine:
             sentences = select_sentences(idf, vector, candidates, self.tokenizer, self.settings.answer_max_sentences, identifiers(text))
         abstained = not sentences
         if abstained and not hits:
-            notices = notices + ("No passages passed the filters; relax --exclude or --min-tier.",)
+            notices = notices + ("No passages passed the filters; relax --exclude, --min-tier, --tag or --collection.",)
         timings["answer_ms"] = _ms(clock)
         timings["total_ms"] = _ms(started)
         cited = {key for s in sentences for key in s.citation_keys}
@@ -319,7 +331,15 @@ class Engine:
             section=hit.chunk.section, text=hit.chunk.text, char_start=hit.chunk.char_start, char_end=hit.chunk.char_end,
             score=round(hit.score, 6), tier=record.tier, flags=record.flags + passage_flags(hit.chunk, record),
             page_start=hit.chunk.page_start, page_end=hit.chunk.page_end, page_label=hit.chunk.page_label,
+            **self._reference_fields(hit),
         )
+
+    def _reference_fields(self, hit: Hit) -> dict[str, Any]:
+        """Label and bibliographic fields of a citation, from its source's metadata."""
+        doc = self.store.sources[hit.chunk.doc_id].document
+        ref = reference_of(doc.doc_id, doc.title, doc.metadata)
+        return {"label": citation_label(ref, citation_pages(hit.chunk)), "citation_key": ref.citation_key, "authors": ref.authors,
+                "year": ref.year, "doi": ref.doi, "journal": ref.journal}
 
     def _sentence_candidates(self, hits: list[Hit], vector: np.ndarray) -> list[SentenceCandidate]:
         out = []

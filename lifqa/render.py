@@ -22,7 +22,8 @@ def answer_text(answer: Answer, width: int = 100) -> str:
         marker = "*" if c.key in cited else " "
         flags = ", ".join(sorted({f.kind for f in c.flags})) or "no flags"
         pages = f", {c.pages}" if c.pages else ""
-        lines.append(f"{marker}[{c.key}] {c.title}{pages} — {c.section or '(start)'}  (score {c.score:.3f}; tier {c.tier}; {flags})")
+        label = f"{c.label} · " if c.label else ""
+        lines.append(f"{marker}[{c.key}] {label}{c.title}{pages} — {c.section or '(start)'}  (score {c.score:.3f}; tier {c.tier}; {flags})")
         lines.append(f"     {c.doc_id} chars {c.char_start}-{c.char_end}: " + _clip(c.text, 160))
     for conflict in answer.conflicts:
         lines.append("")

@@ -116,6 +116,13 @@ class Citation:
     page_start: int = 0
     page_end: int = 0
     page_label: str = ""
+    # From the source's library metadata when known (lifqa.references): the label shown beside [n].
+    label: str = ""  # e.g. "Datta et al. 2010, p. 9"; "" when the source has neither authors+year nor a citation key
+    citation_key: str = ""
+    authors: tuple[str, ...] = ()
+    year: int | None = None
+    doi: str = ""
+    journal: str = ""
 
     @property
     def pages(self) -> str:

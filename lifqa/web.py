@@ -27,7 +27,7 @@ DEFAULT_MODE = Mode.HYBRID_RERANK.value
 DEFAULT_K = 5
 K_MIN, K_MAX = 1, 20
 TIER_CHOICES = ("any", "high", "medium", "low")
-QUERY_KEYS = ("q", "mode", "k", "exclude", "min_tier")
+QUERY_KEYS = ("q", "mode", "k", "exclude", "min_tier", "tag", "collection")
 EXAMPLE_QUESTIONS = (
     "Which receptor subunit does LIF share with IL-6?",
     "What is the NCBI Entrez Gene ID for human LIF?",
@@ -150,10 +150,15 @@ class AskOptions:
     k: int = DEFAULT_K
     exclude: tuple[str, ...] = ()
     min_tier: str = "any"
+    tags: tuple[str, ...] = ()  # library filters: sources with any of these tags / in any of these collections
+    collections: tuple[str, ...] = ()
 
     def ask_kwargs(self) -> dict[str, Any]:
-        return {"k": self.k, "mode": self.mode, "exclude_flags": list(self.exclude),
-                "min_tier": None if self.min_tier == "any" else self.min_tier}
+        kwargs = {"k": self.k, "mode": self.mode, "exclude_flags": list(self.exclude),
+                  "min_tier": None if self.min_tier == "any" else self.min_tier}
+        if self.tags or self.collections:
+            kwargs.update(tags=list(self.tags), collections=list(self.collections))
+        return kwargs
 
     def to_query_params(self) -> dict[str, str]:
         """Only what differs from the defaults, so shared links stay short."""
@@ -166,10 +171,15 @@ class AskOptions:
             params["exclude"] = ",".join(self.exclude)
         if self.min_tier != "any":
             params["min_tier"] = self.min_tier
+        if self.tags:
+            params["tag"] = ",".join(self.tags)
+        if self.collections:
+            params["collection"] = ",".join(self.collections)
         return params
 
 
-def parse_query_params(params: Mapping[str, Any], flag_kinds: Iterable[str]) -> tuple[AskOptions, tuple[str, ...]]:
+def parse_query_params(params: Mapping[str, Any], flag_kinds: Iterable[str], tags: Iterable[str] = (),
+                       collections: Iterable[str] = ()) -> tuple[AskOptions, tuple[str, ...]]:
     """Options from URL parameters plus one message per invalid parameter (which then keeps its default)."""
     kinds = sorted(set(flag_kinds))
     problems: list[str] = []
@@ -202,7 +212,48 @@ def parse_query_params(params: Mapping[str, Any], flag_kinds: Iterable[str]) -> 
     if min_tier not in TIER_CHOICES:
         problems.append(f"min_tier={min_tier!r} is not a tier; used 'any'. Valid tiers: {', '.join(TIER_CHOICES)}")
         min_tier = "any"
-    return AskOptions(question, mode, k, tuple(exclude), min_tier), tuple(problems)
+    chosen: dict[str, list[str]] = {"tag": [], "collection": []}
+    for key, present in (("tag", list(tags)), ("collection", list(collections))):
+        by_lower = {p.lower(): p for p in present}
+        for value in (part.strip() for part in str(values.get(key) or "").split(",")):
+            if not value or by_lower.get(value.lower()) in chosen[key]:
+                continue
+            if value.lower() in by_lower:
+                chosen[key].append(by_lower[value.lower()])
+            else:
+                listed = ", ".join(present) if present else "none (this index holds no library items with them)"
+                problems.append(f"{key}={value!r} is not a library {key} of any source in this index, so it was ignored. Present: {listed}")
+    return AskOptions(question, mode, k, tuple(exclude), min_tier, tuple(chosen["tag"]), tuple(chosen["collection"])), tuple(problems)
+
+
+def library_choices(sources: Iterable[Any]) -> tuple[list[str], list[str]]:
+    """Library tags and collection paths present on the index's sources, for the sidebar filters."""
+    from lifqa.filters import known
+
+    documents = [record.document for record in sources]
+    return known(documents, "tags"), known(documents, "collections")
+
+
+@dataclass(frozen=True)
+class AnswerExport:
+    """One way to take an answer away: a download button's label, content, file name and media type."""
+
+    fmt: str
+    label: str
+    data: str
+    file_name: str
+    mime: str
+
+
+def answer_exports(answer: Answer, document_of: Callable[[str], Any]) -> tuple[str, list[AnswerExport]]:
+    """The answer as Markdown (for the copy box) and the Markdown, BibTeX and RIS downloads under it."""
+    from lifqa.export import MEDIA_TYPES, SUFFIXES, export_answer
+
+    stem = re.sub(r"[^a-z0-9]+", "-", answer.question.lower()).strip("-")[:60] or "answer"
+    labels = {"markdown": "Download Markdown", "bibtex": "Download BibTeX", "ris": "Download RIS"}
+    files = [AnswerExport(fmt, label, export_answer(answer, document_of, fmt), f"{stem}{SUFFIXES[fmt]}", MEDIA_TYPES[fmt])
+             for fmt, label in labels.items()]
+    return files[0].data, files
 
 
 def flag_kinds(sources: Iterable[Any]) -> list[str]:
@@ -227,6 +278,7 @@ PAGE_CSS = """<style>
 .lq-head{display:flex;flex-wrap:wrap;gap:.45rem;align-items:baseline}
 .lq-key{font-weight:700;color:#2563eb;min-width:1.6rem}
 .lq-title{font-weight:600;color:#111827}
+.lq-label{font-weight:600;color:#1e3a8a;white-space:nowrap}
 .lq-section{color:#6b7280}
 .lq-pages{color:#374151;font-weight:600;margin-right:.3em}
 .lq-score{margin-left:auto;color:#6b7280;font-size:.8rem;font-variant-numeric:tabular-nums;white-space:nowrap}
@@ -403,13 +455,21 @@ def citation_card(citation: Citation, sentences: Sequence[AnswerSentence], cited
     pages = f'<span class="lq-pages" data-page="{citation.page_start}">{escape(citation.pages)}</span>' if citation.page_start else ""
     return (
         f'<div class="lq-card{" lq-cited" if cited else ""}" id="lq-cite-{citation.key}" data-doc-id="{escape(citation.doc_id)}">'
-        f'<div class="lq-head"><span class="lq-key">[{citation.key}]</span><span class="lq-title">{escape(citation.title)}</span>{pages}{section}'
+        f'<div class="lq-head"><span class="lq-key">[{citation.key}]</span>{_label_html(citation)}<span class="lq-title">{escape(citation.title)}</span>{pages}{section}'
         f'<span class="lq-score" title="final ranking score">score {citation.score:.3f}</span></div>'
         f'{badges_html(citation.tier, citation.flags)}'
         f'<div class="lq-passage">{highlight(citation.text, answer_spans(citation, sentences))}</div>'
         f'<div class="lq-id">{escape(citation.doc_id)} · characters {citation.char_start}–{citation.char_end}</div>'
         f"{flag_notes_html(citation.flags)}</div>"
     )
+
+
+def _label_html(citation: Citation) -> str:
+    """Who and when ("Datta et al. 2010", else the citation key) beside the [n] marker; the pages have their own span."""
+    from lifqa.references import author_label
+
+    label = author_label(citation.authors, citation.year) or citation.citation_key
+    return f'<span class="lq-label">{escape(label)}</span>' if label else ""
 
 
 @dataclass(frozen=True)
@@ -579,7 +639,8 @@ def run_uploaded_batch(engine: Any, data: bytes, name: str, options: AskOptions,
         raise InputError(f"{name} holds no questions. Give one question a line (.txt), an id,question CSV, or JSONL objects with id and question.")
     kwargs = options.ask_kwargs()
     records = tuple(run_batch(engine, questions, k=kwargs["k"], mode=kwargs["mode"], exclude_flags=kwargs["exclude_flags"],
-                              min_tier=kwargs["min_tier"], progress=progress))
+                              min_tier=kwargs["min_tier"], progress=progress, tags=kwargs.get("tags", ()),
+                              collections=kwargs.get("collections", ())))
     errors = sum(1 for r in records if r.get("error"))
     abstained = sum(1 for r in records if r.get("abstained"))
     return BatchResult(records, to_jsonl(records), to_csv(records), len(records) - errors - abstained, abstained, errors)

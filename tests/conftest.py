@@ -40,6 +40,23 @@ def gold():
     return load_gold(GOLD)
 
 
+@pytest.fixture(scope="session")
+def zotero_index(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(Zotero data folder, its index): the sample library of tests/zotero_db.py, indexed once per session."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from zotero_db import sample_library
+
+    from lifqa.index.build import build_index
+    from lifqa.settings import make_settings
+
+    root = tmp_path_factory.mktemp("zotero-app")
+    sample_library(root / "Zotero")
+    build_index(root / "Zotero", root / "index", make_settings())
+    return root / "Zotero", root / "index"
+
+
 PDF_QUESTION = "Which factor did zebrafish fin regeneration require?"
 PDF_SENTENCE = "Zebrafish fin regeneration required the osteoblast dedifferentiation factor Runx2b in every amputated fin."
 

@@ -357,6 +357,56 @@ def test_conflicting_facts_are_a_warning_naming_both_values_and_sources(app_env,
             assert "⚠️ <b>Sources disagree" in open_part
 
 
+def test_every_answer_can_be_copied_as_markdown_and_downloaded(app_env, engine):
+    at = run_app(q=QUESTION)
+    assert "Copy as Markdown" in [e.label for e in at.expander]
+    markdown = next(c.value for c in at.code if "## References" in c.value)
+    assert markdown.startswith(f"**Question:** {QUESTION}")
+    assert {b.label for b in at.download_button} >= {"Download Markdown", "Download BibTeX", "Download RIS"}
+    answer = engine.ask(QUESTION)
+    text, downloads = web.answer_exports(answer, lambda doc_id: engine.source(doc_id).document)
+    assert text.rstrip() == markdown.rstrip()
+    files = {d.fmt: d for d in downloads}
+    import bibtexparser
+    import rispy
+
+    cited = {c.doc_id for c in answer.citations if c.key in web.cited_keys(answer)}
+    assert len(bibtexparser.parse_string(files["bibtex"].data).entries) == len(cited)
+    assert len(rispy.loads(files["ris"].data)) == len(cited)
+    assert files["ris"].file_name.endswith(".ris") and files["bibtex"].mime == "application/x-bibtex"
+
+
+@pytest.fixture
+def library_env(zotero_index, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    zotero, index = zotero_index
+    monkeypatch.setenv("LIFQA_INDEX", str(index))
+    monkeypatch.setenv("LIFQA_CORPUS", str(zotero))
+    monkeypatch.setenv("LIFQA_REPORT", str(tmp_path / "report"))
+    return zotero
+
+
+def test_library_tag_and_collection_filters_in_the_sidebar(library_env):
+    question = "What does LIF do?"
+    at = run_app(q=question)
+    assert at.multiselect(key="tags").options == ["bone", "cytokines", "LIF"]
+    assert "Signalling/Receptors" in at.multiselect(key="collections").options
+    assert len({doc for _, doc in cards(at)}) > 1
+    at.multiselect(key="tags").set_value(["bone"]).run()
+    assert {doc for _, doc in cards(at)} == {"zotero/BONE0001"} and at.query_params["tag"] == "bone"
+    at.multiselect(key="tags").set_value([]).run()
+    at.multiselect(key="collections").set_value(["Signalling"]).run()
+    assert {doc for _, doc in cards(at)} == {"zotero/DATTA001", "zotero/ABSTRACT"}
+    shared = run_app(q=question, collection="Signalling")  # the same filter from a shared link
+    assert {doc for _, doc in cards(shared)} == {"zotero/DATTA001", "zotero/ABSTRACT"}
+    bad = run_app(q=question, tag="nonexistent")
+    assert any("tag='nonexistent'" in w.value for w in bad.warning)
+
+
+def test_library_label_beside_the_marker(library_env):
+    at = run_app(q="Which transcription factor does LIF activate in embryonic stem cells?")
+    assert '<span class="lq-key">[1]</span><span class="lq-label">Datta et al. 2010</span>' in page_html(at)
+
+
 def test_pdf_passage_shows_its_page_and_renders_it_with_the_sentence_highlighted(pdf_index, pdf_corpus, tmp_path, monkeypatch):
     from conftest import PDF_QUESTION
 

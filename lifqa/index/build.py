@@ -26,7 +26,8 @@ from tqdm import tqdm
 
 from lifqa import __version__
 from lifqa.chunking import chunk_document, split_sentences
-from lifqa.corpus import iter_text_files, read_corpus
+from lifqa.corpus import iter_text_files
+from lifqa.library import library_kind, read_sources, sources_fingerprint
 from lifqa.encoder import get_encoder, resolve_model_path
 from lifqa.errors import IndexCorruptError, InputError, LifqaError
 from lifqa.index import layout
@@ -58,16 +59,18 @@ def corpus_fingerprint(corpus: str | Path) -> str:
     """sha256 over every corpus file's name and bytes: changes when any document or the metadata does."""
     corpus = Path(corpus)
     digest = hashlib.sha256()
-    files = [corpus] if corpus.is_file() else list(iter_text_files(corpus))
+    files = [corpus] if corpus.is_file() else [] if library_kind(corpus) == "zotero" else list(iter_text_files(corpus))
     for path in files:
         name = path.name if corpus.is_file() else path.relative_to(corpus).as_posix()
         digest.update(name.encode("utf-8") + b"\0" + layout.sha256_file(path).encode() + b"\n")
+    digest.update(sources_fingerprint(corpus).encode())  # libraries: their files and their items' attachments ("" otherwise)
     return digest.hexdigest()
 
 
 # Modules whose code shapes what an index holds; editing one (say a reliability
 # rule) makes existing indexes stale, so `lifqa index` rebuilds them.
-_SHAPING_MODULES = ("corpus.py", "readers/__init__.py", "readers/text.py", "readers/build.py", "readers/pdf.py", "readers/jats.py",
+_SHAPING_MODULES = ("library/__init__.py", "library/items.py", "library/zotero.py", "library/bibtex.py", "library/csljson.py",
+                    "library/ris.py", "corpus.py", "readers/__init__.py", "readers/text.py", "readers/build.py", "readers/pdf.py", "readers/jats.py",
                     "readers/pubmed.py", "readers/xmlsafe.py", "chunking.py", "tokenize.py", "reliability.py", "facts.py", "index/build.py", "index/bm25.py",
                     "index/dense.py", "index/store.py")
 
@@ -179,7 +182,8 @@ def retrieval_text(doc: Document, chunk: Chunk) -> str:
 def _write_build(corpus: Path, out: Path, settings: Settings, key: str, fingerprint: str, metadata_path: str | Path | None,
                  report: Progress) -> tuple[dict[str, Any], list[str]]:
     report("reading corpus", 0.02)
-    corpus_report = read_corpus(corpus, metadata_path, ReaderLimits(settings.pdf_max_pages, settings.pdf_max_seconds))
+    corpus_report = read_sources(corpus, metadata_path, cache_dir=out.parent,
+                                 limits=ReaderLimits(settings.pdf_max_pages, settings.pdf_max_seconds))
     documents = list(corpus_report.documents)
     by_id = {doc.doc_id: doc for doc in documents}
 
@@ -237,6 +241,7 @@ def _write_build(corpus: Path, out: Path, settings: Settings, key: str, fingerpr
         "settings": settings.index_fingerprint(),
         "corpus": {"path": str(corpus.resolve()), "fingerprint": fingerprint},
         "counts": {"documents": len(documents), "chunks": len(chunks), "sentences": len(sentences), "vocabulary": vocab_size},
+        "library": corpus_report.library,
         "dense_index": dense_kind,
         "embedding_cache": {"embedded": cache.misses, "reused": cache.hits},
         "warnings": list(corpus_report.warnings) + cache.warnings,

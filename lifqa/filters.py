@@ -1,0 +1,62 @@
+"""Library filters: keep sources by their library tags and collections (``--tag``, ``--collection``).
+
+Matching is case-insensitive. A collection is stored as its path ("Signalling/Receptors");
+asking for "Signalling" also keeps items of its subcollections, and a leaf name
+("Receptors") matches wherever that collection sits.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+from lifqa.errors import InputError
+
+
+def split_values(values: Iterable[str] | str | None) -> tuple[str, ...]:
+    """Values from repeated or comma-separated options, stripped, duplicates dropped."""
+    if values is None:
+        return ()
+    if isinstance(values, str):
+        values = [values]
+    out = []
+    for value in values:
+        for part in str(value).split(","):
+            if part.strip() and part.strip() not in out:
+                out.append(part.strip())
+    return tuple(out)
+
+
+def _values(metadata: Mapping[str, Any], key: str) -> list[str]:
+    value = metadata.get(key) or []
+    return [str(v) for v in value] if isinstance(value, (list, tuple)) else [str(value)]
+
+
+def known(documents: Iterable[Any], key: str) -> list[str]:
+    """Every tag (key="tags") or collection path (key="collections") of the documents, sorted."""
+    return sorted({v for doc in documents for v in _values(doc.metadata, key)}, key=str.lower)
+
+
+def collection_matches(path: str, wanted: str) -> bool:
+    path, wanted = path.lower().strip("/"), wanted.lower().strip("/")
+    return path == wanted or path.startswith(wanted + "/") or path.rsplit("/", 1)[-1] == wanted
+
+
+def keep(metadata: Mapping[str, Any], tags: tuple[str, ...], collections: tuple[str, ...]) -> bool:
+    """True when the source has any of the tags (if given) and lies in any of the collections (if given)."""
+    if tags and not {t.lower() for t in tags} & {t.lower() for t in _values(metadata, "tags")}:
+        return False
+    if collections and not any(collection_matches(p, c) for p in _values(metadata, "collections") for c in collections):
+        return False
+    return True
+
+
+def check(documents: Iterable[Any], tags: tuple[str, ...], collections: tuple[str, ...]) -> None:
+    """An unknown tag or collection is an error naming the ones this index has (a typo should not silently match nothing)."""
+    documents = list(documents)
+    for what, key, asked in (("tag", "tags", tags), ("collection", "collections", collections)):
+        present = known(documents, key)
+        for value in asked:
+            hit = any(value.lower() == p.lower() for p in present) if key == "tags" else any(collection_matches(p, value) for p in present)
+            if not hit:
+                listed = ", ".join(present[:30]) + (" ..." if len(present) > 30 else "") if present else "none (index a Zotero or BibTeX library to get them)"
+                raise InputError(f"no source in this index has the {what} '{value}'. {what.capitalize()}s present: {listed}")
