@@ -18,6 +18,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from lifqa.answer import NO_ANSWER, SentenceCandidate, render, select_sentences
+from lifqa.calibrate import read_calibration
 from lifqa.encoder import get_encoder
 from lifqa.errors import IndexCorruptError, InputError
 from lifqa.index import layout
@@ -29,6 +30,10 @@ from lifqa.facts import conflicts_for_answer
 from lifqa.reliability import TIERS, check_flag_kinds, passage_flags
 from lifqa.rerank import CrossEncoderReranker, FeatureReranker, RerankInput, load_params
 from lifqa.retrieve import fuse, top_rows
+from lifqa.selector import Candidate, SentenceSelector, eligible
+from lifqa.selector import feature_matrix as selector_features
+from lifqa.selector import load_params as load_selector_params
+from lifqa.sentence_types import SentenceType, classify
 from lifqa.settings import MODES, Mode, Settings, make_settings
 from lifqa.tokenize import Tokenizer, identifiers
 from lifqa.types import Answer, AnswerSentence, Citation, Hit
@@ -43,7 +48,7 @@ class Engine:
     """Search and ask over one index. Construct with :meth:`open`."""
 
     def __init__(self, index_dir: Path, build: Path, manifest: dict[str, Any], settings: Settings,
-                 reranker_params: dict[str, Any] | None = None) -> None:
+                 reranker_params: dict[str, Any] | None = None, selector_params: dict[str, Any] | None = None) -> None:
         self.index_dir = index_dir
         self.build = build
         self.manifest = manifest
@@ -71,6 +76,8 @@ class Engine:
         self._doc_of_row = np.asarray([c.doc_id for c in self.store.chunks], dtype=object)
         self._row_of = {chunk.chunk_id: row for row, chunk in enumerate(self.store.chunks)}
         self._feature_reranker = FeatureReranker(reranker_params or load_params(), self.tokenizer)
+        self._selector = SentenceSelector(selector_params or load_selector_params())
+        self.calibration = read_calibration(index_dir)
         self._reranker = CrossEncoderReranker(settings.cross_encoder_path) if settings.reranker == "cross-encoder" and settings.cross_encoder_path else self._feature_reranker
         if settings.reranker == "cross-encoder" and not settings.cross_encoder_path:
             raise InputError("reranker='cross-encoder' needs cross_encoder_path: a local cross-encoder model folder")
@@ -78,8 +85,8 @@ class Engine:
     # ---- construction -------------------------------------------------
     @classmethod
     def open(cls, index_dir: str | Path = "indexes", verify: bool = True, reranker_params: dict[str, Any] | None = None,
-             **overrides: Any) -> "Engine":
-        """``reranker_params``: reranker parameters other than the shipped ones (training, comparing candidates)."""
+             selector_params: dict[str, Any] | None = None, **overrides: Any) -> "Engine":
+        """``reranker_params``/``selector_params``: parameters other than the shipped ones (training, comparing candidates)."""
         index_dir = Path(index_dir)
         build = layout.active_build(index_dir)
         manifest = layout.read_manifest(build)
@@ -88,7 +95,11 @@ class Engine:
         recorded = {k: v for k, v in manifest.get("settings", {}).items()}
         settings = make_settings(**{**recorded, **overrides})
         check_compatible(build, manifest, settings)
-        return cls(index_dir, build, manifest, settings, reranker_params)
+        return cls(index_dir, build, manifest, settings, reranker_params, selector_params)
+
+    def with_settings(self, **changes: Any) -> "Engine":
+        """The same loaded index with some query-time settings changed (evaluation variants)."""
+        return _with_settings(self, **changes)
 
     # ---- sources --------------------------------------------------------
     def sources(self) -> list[SourceRecord]:
@@ -195,7 +206,12 @@ class Engine:
             below[scored:] = True
         if s.reliability_weighting:
             final = final * np.asarray([TIER_WEIGHT.get(self.store.sources[self._doc_of_row[r]].tier, 0.9) for r in rows[:head]], dtype=np.float32)
-        order = diversify(np.lexsort((np.arange(head), -final, below)), [self._doc_of_row[r] for r in rows[:head]], k, s.max_per_doc)
+        ranked_order = np.lexsort((np.arange(head), -final, below))
+        head_docs = [self._doc_of_row[r] for r in rows[:head]]
+        if s.passage_diversity == "adaptive":
+            order = diversify_adaptive(ranked_order, head_docs, k, s.max_per_doc)
+        else:
+            order = diversify(ranked_order, head_docs, k, s.max_per_doc)
         timings["rerank_ms"] = _ms(clock)
         hits = [
             Hit(chunk=self.store.chunks[int(rows[i])], score=float(final[i]), bm25=float(bm25[i]), dense=float(dense[i]),
@@ -282,16 +298,16 @@ class Engine:
         hits, _, support = self._search(text, vector, k, mode, allowed, timings)
         clock = time.perf_counter()
         citations = tuple(self._citation(hit) for hit in hits)
-        threshold = self.settings.abstain_threshold
-        if threshold is None:
-            threshold = self._feature_reranker.abstain_threshold
+        threshold = self.abstain_threshold
         top_support = support if hits else 0.0
         sentences = []
-        if top_support >= threshold:
+        if top_support >= threshold and self.settings.answer_selector == "heuristic":
             candidates = self._sentence_candidates(hits[: min(3, len(hits))], vector)
             terms = list(dict.fromkeys(self.tokenizer(text)))
             idf = dict(zip(terms, (float(x) for x in self.bm25.idf(terms))))
             sentences = select_sentences(idf, vector, candidates, self.tokenizer, self.settings.answer_max_sentences, identifiers(text))
+        elif top_support >= threshold:
+            sentences = self._select(text, vector, hits)
         abstained = not sentences
         if abstained and not hits:
             notices = notices + ("No passages passed the filters; relax --exclude or --min-tier.",)
@@ -311,6 +327,15 @@ class Engine:
             conflicts=tuple(conflicts),
             support=round(top_support, 4),
         )
+
+    @property
+    def abstain_threshold(self) -> float:
+        """The setting when given, else this index's calibration (lifqa calibrate), else the shipped default."""
+        if self.settings.abstain_threshold is not None:
+            return self.settings.abstain_threshold
+        if self.settings.use_calibration and self.calibration is not None:
+            return float(self.calibration["threshold"])
+        return self._feature_reranker.abstain_threshold
 
     def _citation(self, hit: Hit) -> Citation:
         record = self.store.sources[hit.chunk.doc_id]
@@ -334,6 +359,41 @@ class Engine:
                 out.append(SentenceCandidate(hit.chunk.text[rel_start:rel_end], rel_start, rel_end, vec, hit.rank, hit.rank, hit.rerank or 0.0))
         return out
 
+    def selector_inputs(self, text: str, vector: np.ndarray, hits: Sequence[Hit]) -> tuple[list[Candidate], np.ndarray]:
+        """The answer-eligible sentences of the passages and their selector features (also what training sees)."""
+        terms = list(dict.fromkeys(self.tokenizer(text)))
+        idf = dict(zip(terms, (float(x) for x in self.bm25.idf(terms))))
+        ids = identifiers(text)
+        candidates = eligible(self._selector_candidates(hits, vector), set(terms), ids, self.tokenizer)
+        return candidates, selector_features(text, vector, idf, ids, candidates, self.tokenizer)
+
+    def _select(self, text: str, vector: np.ndarray, hits: Sequence[Hit]) -> list[AnswerSentence]:
+        candidates, features = self.selector_inputs(text, vector, hits)
+        chosen = self._selector.choose(candidates, self._selector.probabilities(features), self.settings.answer_max_sentences)
+        return [AnswerSentence(c.text, (c.citation_key,), c.chunk_start, c.chunk_end) for c, _ in chosen]
+
+    def _selector_candidates(self, hits: Sequence[Hit], vector: np.ndarray) -> list[Candidate]:
+        out = []
+        for hit in hits:
+            row = self._row_of[hit.chunk.chunk_id]
+            lo, hi = (int(x) for x in self.store.chunk_sentences[row])
+            tier = self.store.sources[hit.chunk.doc_id].tier
+            vectors = np.asarray(self.sentence_vectors[lo:hi], dtype=np.float32) if self.sentence_vectors is not None else None
+            cos = vectors @ vector if vectors is not None else np.zeros(hi - lo, dtype=np.float32)
+            for j, s in enumerate(range(lo, hi)):
+                start, end = (int(x) for x in self.store.sentence_spans[s])
+                rel_start, rel_end = start - hit.chunk.char_start, end - hit.chunk.char_start
+                sentence = hit.chunk.text[rel_start:rel_end]
+                title = self.store.sources[hit.chunk.doc_id].document.title
+                is_title = bool(title) and sentence.strip().lower() == title.strip().lower()
+                kind = classify(sentence, bool(self.store.sentence_heading[s]) or is_title, hit.chunk.section)
+                if kind is SentenceType.HEADING:
+                    continue
+                neighbours = [float(cos[x]) for x in (j - 1, j + 1) if 0 <= x < hi - lo]
+                out.append(Candidate(sentence, rel_start, rel_end, vectors[j] if vectors is not None else None, hit.rank, hit.rank,
+                                     hit.rerank or 0.0, tier, kind, j, hi - lo, max(neighbours, default=0.0), hit.chunk.doc_id))
+        return out
+
     def _conflicts_for(self, citations: Sequence[Citation], sentences: Sequence[AnswerSentence]) -> list[dict[str, Any]]:
         """Conflicts (and benign readings) whose fact is stated inside a cited passage; those in the answer's own sentences first."""
         return conflicts_for_answer(self._conflicts, citations, sentences)
@@ -348,6 +408,39 @@ def diversify(order: np.ndarray, doc_ids: Sequence[str], k: int, max_per_doc: in
     for i in order:
         doc = doc_ids[int(i)]
         if per_doc.get(doc, 0) < max_per_doc:
+            per_doc[doc] = per_doc.get(doc, 0) + 1
+            taken.append(int(i))
+        else:
+            skipped.append(int(i))
+        if len(taken) == k:
+            break
+    return np.asarray((taken + skipped)[:k], dtype=np.int64)
+
+
+# A document "dominates the evidence" when it holds at least DOMINANT_SHARE of the top DOMINANCE_WINDOW
+# candidates; it may then take up to DOMINANT_CAP passages. Chosen on the COVID-QA and LIF train splits
+# with bench/diversity_sweep.py (BENCHMARKS.md, "Passage diversity").
+DOMINANCE_WINDOW = 10
+DOMINANT_SHARE = 0.8
+DOMINANT_CAP = 3
+
+
+def diversify_adaptive(order: np.ndarray, doc_ids: Sequence[str], k: int, max_per_doc: int,
+                       window: int = DOMINANCE_WINDOW, share: float = DOMINANT_SHARE, relaxed: int = DOMINANT_CAP) -> np.ndarray:
+    """Like :func:`diversify`, but the cap relaxes for a document that dominates the top candidates:
+    one long article holding the answer is not starved by a rule meant to keep several sources."""
+    if max_per_doc <= 0:
+        return order[:k]
+    top = [doc_ids[int(i)] for i in order[:window]]
+    counts: dict[str, int] = {}
+    for doc in top:
+        counts[doc] = counts.get(doc, 0) + 1
+    dominant = {doc for doc, n in counts.items() if n >= share * len(top)}
+    taken, skipped, per_doc = [], [], {}
+    for i in order:
+        doc = doc_ids[int(i)]
+        cap = max(max_per_doc, relaxed) if doc in dominant else max_per_doc
+        if per_doc.get(doc, 0) < cap:
             per_doc[doc] = per_doc.get(doc, 0) + 1
             taken.append(int(i))
         else:
