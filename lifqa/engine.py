@@ -12,6 +12,7 @@ import json
 import re
 import time
 import unicodedata
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -29,6 +30,7 @@ from lifqa.index.store import LoadedStore, SourceRecord, load_store
 from lifqa.facts import conflicts_for_answer
 from lifqa.reliability import TIERS, check_flag_kinds, passage_flags
 from lifqa.rerank import CrossEncoderReranker, FeatureReranker, RerankInput, load_params
+from lifqa.question_parts import split_question
 from lifqa.retrieve import fuse, top_rows
 from lifqa.selector import Candidate, SentenceSelector, eligible
 from lifqa.selector import feature_matrix as selector_features
@@ -295,19 +297,26 @@ class Engine:
 
     def _answer(self, text: str, vector: np.ndarray, k: int, mode: Mode, allowed: np.ndarray | None,
                 notices: tuple[str, ...], timings: dict[str, float], started: float) -> Answer:
-        hits, _, support = self._search(text, vector, k, mode, allowed, timings)
+        deep = self.settings.answer_selector == "trained"
+        hits, _, support = self._search(text, vector, max(k, self.settings.answer_depth) if deep else k, mode, allowed, timings)
         clock = time.perf_counter()
-        citations = tuple(self._citation(hit) for hit in hits)
-        threshold = self.abstain_threshold
         top_support = support if hits else 0.0
+        threshold = self.abstain_threshold
         sentences = []
-        if top_support >= threshold and self.settings.answer_selector == "heuristic":
+        if deep:
+            picked = self._select(text, vector, hits) if top_support >= threshold else []
+            parts = split_question(text)
+            if picked and len(parts) > 1:
+                hits, picked = self._cover_parts(parts, hits, picked, mode, allowed, timings)
+            hits, sentences = _show_answer_passages(hits, picked, k)
+        citations = tuple(self._citation(hit) for hit in hits)
+        if deep:
+            sentences = self._state_disagreements(sentences, citations)
+        elif top_support >= threshold:  # the earlier heuristic (answer_selector="heuristic"), kept for comparison
             candidates = self._sentence_candidates(hits[: min(3, len(hits))], vector)
             terms = list(dict.fromkeys(self.tokenizer(text)))
             idf = dict(zip(terms, (float(x) for x in self.bm25.idf(terms))))
             sentences = select_sentences(idf, vector, candidates, self.tokenizer, self.settings.answer_max_sentences, identifiers(text))
-        elif top_support >= threshold:
-            sentences = self._select(text, vector, hits)
         abstained = not sentences
         if abstained and not hits:
             notices = notices + ("No passages passed the filters; relax --exclude or --min-tier.",)
@@ -364,13 +373,105 @@ class Engine:
         terms = list(dict.fromkeys(self.tokenizer(text)))
         idf = dict(zip(terms, (float(x) for x in self.bm25.idf(terms))))
         ids = identifiers(text)
-        candidates = eligible(self._selector_candidates(hits, vector), set(terms), ids, self.tokenizer)
+        candidates = eligible(self._selector_candidates(hits, vector), set(terms), ids, self.tokenizer, text)
         return candidates, selector_features(text, vector, idf, ids, candidates, self.tokenizer)
 
     def _select(self, text: str, vector: np.ndarray, hits: Sequence[Hit]) -> list[AnswerSentence]:
         candidates, features = self.selector_inputs(text, vector, hits)
         chosen = self._selector.choose(candidates, self._selector.probabilities(features), self.settings.answer_max_sentences)
         return [AnswerSentence(c.text, (c.citation_key,), c.chunk_start, c.chunk_end) for c, _ in chosen]
+
+    def _cover_parts(self, parts: Sequence[str], hits: list[Hit], picked: list[AnswerSentence], mode: Mode,
+                     allowed: np.ndarray | None, timings: dict[str, float]) -> tuple[list[Hit], list[AnswerSentence]]:
+        """A multi-part question: each part the answer does not yet answer (no picked sentence the
+        selector rates at least keep_min for that part) gets its own best sentence, retrieved for the
+        part alone; its passage joins the hits so that it is cited."""
+        hits, picked = list(hits), list(picked)
+        vectors = self.encoder.encode_queries(list(parts))
+        for part, part_vector in zip(parts, vectors):
+            terms = list(dict.fromkeys(self.tokenizer(part)))
+            idf = dict(zip(terms, (float(x) for x in self.bm25.idf(terms))))
+            ids = identifiers(part)
+            mine = [c for c in self._selector_candidates(hits, part_vector)
+                    if any(c.citation_key == p.citation_keys[0] and c.chunk_start == p.char_start for p in picked)]
+            rated = self._selector.probabilities(selector_features(part, part_vector, idf, ids, mine, self.tokenizer))
+            if len(rated) and float(rated.max()) >= self._selector.keep_min:
+                continue  # already answered
+            part_hits, _, support = self._search(part, part_vector, max(len(hits), self.settings.answer_depth), mode, allowed, timings)
+            if not part_hits or support < self.abstain_threshold:
+                continue
+            candidates, features = self.selector_inputs(part, part_vector, part_hits)
+            best = self._selector.choose(candidates, self._selector.probabilities(features), 1)
+            if not best or best[0][1] < self._selector.keep_min:
+                continue
+            cand = best[0][0]
+            hit = part_hits[cand.passage_rank - 1]
+            row = next((h.rank for h in hits if h.chunk.chunk_id == hit.chunk.chunk_id), None)
+            if row is None:
+                hits.append(replace(hit, rank=len(hits) + 1))
+                row = len(hits)
+            sentence = AnswerSentence(cand.text, (row,), cand.chunk_start, cand.chunk_end)
+            if all(p.text != sentence.text for p in picked):
+                picked.append(sentence)
+        return hits, picked
+
+    def _state_disagreements(self, sentences: list[AnswerSentence], citations: Sequence[Citation]) -> list[AnswerSentence]:
+        """Each sentence stating a fact another cited source contradicts carries the other values
+        (``disputed_by``); when the other source has the higher tier, its sentence leads instead.
+        Benign differences (facts.py) are not disagreements."""
+        by_key = {c.key: c for c in citations}
+        rank = {tier: i for i, tier in enumerate(("high", "medium", "unknown", "low"))}
+        out: list[AnswerSentence] = []
+        for sentence in sentences:
+            cited = by_key[sentence.citation_keys[0]]
+            start, end = cited.char_start + sentence.char_start, cited.char_start + sentence.char_end
+            for conflict in self._conflicts:
+                if conflict.get("status") != "conflict":
+                    continue
+                own = [v for v in conflict["values"] if any(ev["doc_id"] == cited.doc_id and start <= ev["offset"] < end for ev in v["evidence"])]
+                if not own:
+                    continue
+                others = []
+                for value in conflict["values"]:
+                    if value is own[0]:
+                        continue
+                    for ev in value["evidence"]:
+                        where = self._cited_sentence(ev["doc_id"], ev["offset"], citations)
+                        if where is not None and ev["doc_id"] != cited.doc_id:
+                            others.append((value, ev, where))
+                            break
+                if not others:
+                    continue
+                lead = min(others, key=lambda o: rank.get(o[2][0].tier, 2))
+                if rank.get(lead[2][0].tier, 2) < rank.get(cited.tier, 2):  # the other source is more reliable: it leads
+                    other_citation, (lo, hi) = lead[2][0], lead[2][1]
+                    led = AnswerSentence(other_citation.text[lo:hi], (other_citation.key,), lo, hi)
+                    disputes = [(own[0], {"doc_id": cited.doc_id, "quote": sentence.text}, (cited, None))]
+                    disputes += [o for o in others if o is not lead]
+                    sentence = led
+                else:
+                    disputes = others
+                sentence = replace(sentence, disputed_by=tuple(
+                    {"value": value["value"], "field": conflict["field"], "label": conflict["label"], "doc_id": ev["doc_id"],
+                     "citation_key": where[0].key, "tier": where[0].tier, "quote": ev["quote"]} for value, ev, where in disputes))
+                break
+            if not any(s.text == sentence.text and s.citation_keys == sentence.citation_keys for s in out):
+                out.append(sentence)
+        return out
+
+    def _cited_sentence(self, doc_id: str, offset: int, citations: Sequence[Citation]) -> tuple[Citation, tuple[int, int]] | None:
+        """The citation whose passage holds a document offset, and the span of the sentence there (inside the passage)."""
+        for citation in citations:
+            if citation.doc_id != doc_id or not citation.char_start <= offset < citation.char_end:
+                continue
+            row = self._row_of[citation.chunk_id]
+            lo, hi = (int(x) for x in self.store.chunk_sentences[row])
+            for s in range(lo, hi):
+                a, b = (int(x) for x in self.store.sentence_spans[s])
+                if a <= offset < b:
+                    return citation, (a - citation.char_start, b - citation.char_start)
+            return citation, (offset - citation.char_start, offset - citation.char_start)
+        return None
 
     def _selector_candidates(self, hits: Sequence[Hit], vector: np.ndarray) -> list[Candidate]:
         out = []
@@ -397,6 +498,25 @@ class Engine:
     def _conflicts_for(self, citations: Sequence[Citation], sentences: Sequence[AnswerSentence]) -> list[dict[str, Any]]:
         """Conflicts (and benign readings) whose fact is stated inside a cited passage; those in the answer's own sentences first."""
         return conflicts_for_answer(self._conflicts, citations, sentences)
+
+
+def _show_answer_passages(hits: list[Hit], sentences: list[AnswerSentence], k: int) -> tuple[list[Hit], list[AnswerSentence]]:
+    """The first k hits, except that a passage an answer sentence quotes from beyond them takes the
+    place of the last one not quoted: an answer is always cited. Ranks and citation keys renumbered."""
+    quoted = [key for s in sentences for key in s.citation_keys]
+    shown = list(hits[:k])
+    for key in dict.fromkeys(quoted):
+        hit = hits[key - 1]
+        if hit in shown:
+            continue
+        for i in range(len(shown) - 1, -1, -1):
+            if shown[i].rank not in quoted:
+                shown[i] = hit
+                break
+    shown.sort(key=lambda h: h.rank)
+    new_key = {hit.rank: i + 1 for i, hit in enumerate(shown)}
+    sentences = [replace(s, citation_keys=tuple(new_key[key] for key in s.citation_keys)) for s in sentences]
+    return [replace(hit, rank=i + 1) for i, hit in enumerate(shown)], sentences
 
 
 def diversify(order: np.ndarray, doc_ids: Sequence[str], k: int, max_per_doc: int) -> np.ndarray:

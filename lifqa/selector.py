@@ -24,7 +24,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from lifqa.errors import SettingsError
-from lifqa.sentence_types import SentenceType, answers_question, label_of
+from lifqa.sentence_types import SentenceType, answers_question, label_of, value_of
 
 FEATURES = (
     "cos",
@@ -177,9 +177,29 @@ def feature_matrix(question: str, query_vector: np.ndarray, question_idf: dict[s
 
 
 def eligible(candidates: Sequence[Candidate], question_terms: set[str], question_ids: set[str],
-             tokenize: Callable[[str], list[str]]) -> list[Candidate]:
-    """Candidates whose sentence type may answer (see lifqa.sentence_types)."""
-    return [c for c in candidates if answers_question(c.kind, c.text, question_terms, question_ids, tokenize)]
+             tokenize: Callable[[str], list[str]], question: str = "") -> list[Candidate]:
+    """Candidates whose sentence type may answer (see lifqa.sentence_types); a ``label: value`` row
+    must also hold the kind of value asked for ("Gene Symbol: LIF" does not answer an ID question)."""
+    kind = question_kind(question) if question else "other"
+    question_lower = question.lower()
+    question_words = {w.lower() for w in _WORD.findall(question)}
+    out = []
+    for c in candidates:
+        if kind == "expansion" and c.kind is SentenceType.LABEL_VALUE and _NAME_LABEL.search(label_of(c.text)):
+            out.append(c)  # "Full Name: Leukemia Inhibitory Factor" answers "What does LIF stand for?"
+            continue
+        if not answers_question(c.kind, c.text, question_terms, question_ids, tokenize):
+            continue
+        if c.kind is SentenceType.LABEL_VALUE and kind in _VALUE_KINDS:
+            value = value_of(c.text)
+            if not _has(kind, value, question_lower, question_ids, {w for w in _WORD.findall(value) if w.lower() not in question_words}):
+                continue
+        out.append(c)
+    return out
+
+
+_NAME_LABEL = re.compile(r"\b(?:full name|name|official name|stands? for|abbreviation|synonyms?|aliases|also known as)\b", re.I)
+_VALUE_KINDS = ("identifier", "number", "year", "quantity", "place")
 
 
 class SentenceSelector:

@@ -164,8 +164,14 @@ def answers_question(kind: SentenceType, text: str, question_terms: set[str], qu
     label = label_of(text).lower()
     if any(ident in text.lower() for ident in question_ids if not _is_subject(ident, label, text)):
         return True
-    label_terms = set(tokenize(label))
+    generic = set(tokenize(" ".join(_GENERIC_LABEL_WORDS)))
+    label_terms = set(tokenize(label)) - generic
     return bool(label_terms & question_terms)
+
+
+# Words many labels share: "Ensembl ID" is not an answer to "What is the NCBI Gene ID?" because of "ID".
+_GENERIC_LABEL_WORDS = ("id", "ids", "identifier", "number", "no", "name", "code", "symbol", "gene", "protein", "type", "status",
+                        "value", "data", "other", "full", "human", "accession")
 
 
 def _is_subject(ident: str, label: str, text: str) -> bool:

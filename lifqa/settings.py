@@ -86,6 +86,8 @@ class Settings(BaseModel):
 
     # answering
     answer_max_sentences: int = Field(3, ge=1, le=3)
+    answer_depth: int = Field(10, ge=1, le=100, description="Passages whose sentences the trained selector may quote; an answer "
+                                                           "passage beyond the top k replaces the last passage shown.")
     answer_selector: Literal["trained", "heuristic"] = Field(
         "trained", description="How answer sentences are chosen: the trained sentence model (lifqa/data/selector.json) or the "
                                "earlier cosine + term-coverage heuristic, kept for side-by-side comparison.")
