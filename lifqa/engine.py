@@ -32,7 +32,7 @@ from lifqa.reliability import TIERS, check_flag_kinds, passage_flags
 from lifqa.rerank import CrossEncoderReranker, FeatureReranker, RerankInput, load_params
 from lifqa.question_parts import split_question
 from lifqa.retrieve import fuse, top_rows
-from lifqa.selector import Candidate, SentenceSelector, eligible
+from lifqa.selector import Candidate, SentenceSelector, eligible, question_kind, question_terms
 from lifqa.selector import feature_matrix as selector_features
 from lifqa.selector import load_params as load_selector_params
 from lifqa.sentence_types import SentenceType, classify
@@ -298,7 +298,10 @@ class Engine:
     def _answer(self, text: str, vector: np.ndarray, k: int, mode: Mode, allowed: np.ndarray | None,
                 notices: tuple[str, ...], timings: dict[str, float], started: float) -> Answer:
         deep = self.settings.answer_selector == "trained"
-        hits, _, support = self._search(text, vector, max(k, self.settings.answer_depth) if deep else k, mode, allowed, timings)
+        depth = self.settings.answer_depth
+        if deep and question_kind(text) in ("expansion", "definition"):
+            depth = max(depth, self.settings.rerank_depth)  # a definition is often one sentence of a lower-ranked passage
+        hits, _, support = self._search(text, vector, max(k, depth) if deep else k, mode, allowed, timings)
         clock = time.perf_counter()
         top_support = support if hits else 0.0
         threshold = self.abstain_threshold
@@ -370,7 +373,7 @@ class Engine:
 
     def selector_inputs(self, text: str, vector: np.ndarray, hits: Sequence[Hit]) -> tuple[list[Candidate], np.ndarray]:
         """The answer-eligible sentences of the passages and their selector features (also what training sees)."""
-        terms = list(dict.fromkeys(self.tokenizer(text)))
+        terms = question_terms(text, self.tokenizer)
         idf = dict(zip(terms, (float(x) for x in self.bm25.idf(terms))))
         ids = identifiers(text)
         candidates = eligible(self._selector_candidates(hits, vector), set(terms), ids, self.tokenizer, text)
@@ -389,7 +392,7 @@ class Engine:
         hits, picked = list(hits), list(picked)
         vectors = self.encoder.encode_queries(list(parts))
         for part, part_vector in zip(parts, vectors):
-            terms = list(dict.fromkeys(self.tokenizer(part)))
+            terms = question_terms(part, self.tokenizer)
             idf = dict(zip(terms, (float(x) for x in self.bm25.idf(terms))))
             ids = identifiers(part)
             mine = [c for c in self._selector_candidates(hits, part_vector)

@@ -4,8 +4,8 @@ A logistic regression over features each candidate sentence already has — its
 cosine to the question and its neighbours', idf-weighted term and identifier
 coverage, whether it holds the kind of thing the question asks for (a number,
 a quantity with a unit, a year, an identifier or symbol, a place, a definition),
-its position, its passage's rerank probability and rank, its source's tier and
-its sentence type. Parameters are a JSON file (never pickle) written by
+its position, its passage's rerank probability and rank, and its sentence type
+(types that never answer are not candidates at all). Parameters are a JSON file (never pickle) written by
 ``lifqa train-selector`` from train splits only. How many sentences an answer
 keeps follows from the probabilities (``keep_ratio``/``keep_min`` in the file,
 chosen on the train splits), not a fixed count.
@@ -44,8 +44,10 @@ FEATURES = (
     "first_in_passage",
     "passage_rerank",
     "passage_rank_inv",
-    "tier",
 )
+# The source tier is not a feature: in the training data it says which corpus a question came from
+# (a fitted weight was negative), not how well a sentence answers. It decides only between near-equal
+# sentences (SentenceSelector.choose) and who leads a stated disagreement (Engine._state_disagreements).
 TIER_SCORE = {"high": 1.0, "medium": 0.5, "unknown": 0.5, "low": 0.0}
 DEFAULT_PARAMS = "selector.json"
 
@@ -101,8 +103,28 @@ def _has(kind: str, text: str, question_lower: str, question_ids: set[str], new_
         return bool(_BAND.search(text)) or any(m.group(0).lower() not in question_lower for m in _CAPITALISED.finditer(text))
     if kind == "entity":
         return any(sum(ch.isupper() for ch in w) >= 2 or (w[:1].isupper() and len(w) > 2) for w in new_words)
-    if kind in ("definition", "expansion"):
+    if kind == "expansion":
+        return any(expands(ident, text) for ident in question_ids)
+    if kind == "definition":
         return bool(_DEFINITION.search(text)) and (not question_ids or any(i in text.lower() for i in question_ids))
+    return False
+
+
+def expands(acronym: str, text: str) -> bool:
+    """Whether a text spells out an acronym next to it: "Leukemia Inhibitory Factor (LIF)", "leukemia
+    inhibitory factor, or LIF", "LIF (Leukemia Inhibitory Factor)"."""
+    letters = re.sub(r"[^a-z]", "", acronym.lower())
+    if len(letters) < 2:
+        return False
+    initials = lambda words: "".join(w[0].lower() for w in words)  # noqa: E731
+    for m in re.finditer(rf"(?<![\w-]){re.escape(acronym)}(?![\w-])", text, re.I):
+        before = re.findall(r"[A-Za-z][\w'-]*", re.sub(r"(?:\(|,\s*or|\bor)\s*$", "", text[:m.start()].rstrip()))
+        joined = bool(re.search(r"(?:\(|,|\bor)$", text[:m.start()].rstrip()))  # "... (LIF", "..., LIF", "... or LIF"
+        if joined and len(before) >= len(letters) and initials(before[-len(letters):]) == letters:
+            return True
+        after = re.match(r"\s*\(([^)]*)\)", text[m.end():])
+        if after and initials(re.findall(r"[A-Za-z][\w'-]*", after.group(1))[:len(letters)]) == letters:
+            return True
     return False
 
 
@@ -171,9 +193,18 @@ def feature_matrix(question: str, query_vector: np.ndarray, question_idf: dict[s
             1.0 if cand.index_in_passage == 0 else 0.0,
             cand.passage_rerank,
             1.0 / max(1, cand.passage_rank),
-            TIER_SCORE.get(cand.tier, 0.5),
         )
     return out
+
+
+_QUESTION_WORDS = ("what", "which", "how", "where", "when", "who", "whom", "whose", "why", "does", "do", "did", "done", "is",
+                   "are", "was", "were", "can", "could", "would", "should", "may", "might", "many", "much", "kind", "type")
+
+
+def question_terms(question: str, tokenize: Callable[[str], list[str]]) -> list[str]:
+    """The question's search terms without question words ("does" stems to "doe" and would match any sentence)."""
+    stop = set(tokenize(" ".join(_QUESTION_WORDS)))
+    return [t for t in dict.fromkeys(tokenize(question)) if t not in stop]
 
 
 def eligible(candidates: Sequence[Candidate], question_terms: set[str], question_ids: set[str],
@@ -195,6 +226,9 @@ def eligible(candidates: Sequence[Candidate], question_terms: set[str], question
             if not _has(kind, value, question_lower, question_ids, {w for w in _WORD.findall(value) if w.lower() not in question_words}):
                 continue
         out.append(c)
+    if kind == "expansion":  # where a sentence spells the acronym out, only those answer
+        spelled = [c for c in out if any(expands(ident, c.text) for ident in question_ids)]
+        return spelled or out
     return out
 
 
@@ -234,6 +268,7 @@ class SentenceSelector:
         best = float(probabilities[ranked[0]])
         near = [i for i in ranked if probabilities[i] >= best - self.tier_margin]
         lead = min(near, key=lambda i: (-TIER_SCORE.get(candidates[i].tier, 0.5), ranked.index(i)))
+        top = ranked[0]
         ranked.remove(lead)
         ranked.insert(0, lead)
         chosen: list[int] = []
@@ -245,7 +280,12 @@ class SentenceSelector:
             if any(_redundant(candidates[i], candidates[j]) for j in chosen):
                 continue
             chosen.append(i)
-        return [(candidates[i], float(probabilities[i])) for i in chosen]
+        # reading order (a gold span may run over two sentences), except that a higher-tier lead stays first
+        ordered = sorted(chosen, key=lambda i: (candidates[i].passage_rank, candidates[i].chunk_start))
+        if lead != top:
+            ordered.remove(lead)
+            ordered.insert(0, lead)
+        return [(candidates[i], float(probabilities[i])) for i in ordered]
 
 
 def _redundant(a: Candidate, b: Candidate) -> bool:

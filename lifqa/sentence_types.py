@@ -162,7 +162,7 @@ def answers_question(kind: SentenceType, text: str, question_terms: set[str], qu
     if kind is not SentenceType.LABEL_VALUE:
         return True
     label = label_of(text).lower()
-    if any(ident in text.lower() for ident in question_ids if not _is_subject(ident, label, text)):
+    if any(ident in text.lower() for ident in question_ids if ident not in _GENERIC_LABEL_WORDS and not _is_subject(ident, label, text)):
         return True
     generic = set(tokenize(" ".join(_GENERIC_LABEL_WORDS)))
     label_terms = set(tokenize(label)) - generic

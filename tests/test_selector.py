@@ -67,3 +67,38 @@ def test_answer_sentences_are_verbatim_slices_and_never_furniture(engine, gold):
             (key,) = sentence.citation_keys
             assert by_key[key].text[sentence.char_start:sentence.char_end] == sentence.text, q.id
             assert classify(sentence.text, section=by_key[key].section) not in NEVER_ANSWER, (q.id, sentence.text)
+
+
+# The examples reported in issue 13, through the real engine on the bundled corpus.
+def test_what_does_lif_stand_for_is_answered_with_its_expansion(engine):
+    answer = engine.ask("What does LIF stand for?")
+    assert not answer.abstained
+    assert "leukemia inhibitory factor" in answer.sentences[0].text.lower()
+
+
+def test_define_is_answered_with_a_sentence_not_a_title(engine):
+    from lifqa.sentence_types import SentenceType, classify
+
+    answer = engine.ask("Define leukemia inhibitory factor.")
+    assert not answer.abstained
+    titles = {c.title.lower() for c in answer.citations}
+    for sentence in answer.sentences:
+        assert sentence.text.strip().lower() not in titles and classify(sentence.text) is not SentenceType.HEADING
+
+
+def test_a_contradicted_value_is_stated_with_the_higher_tier_source_first(engine):
+    answer = engine.ask("What is the Entrez Gene ID for LIF?")
+    tiers = {c.key: c.tier for c in answer.citations}
+    first = answer.sentences[0]
+    assert "3976" in first.text and tiers[first.citation_keys[0]] == "medium"
+    (other,) = first.disputed_by
+    assert other["value"] == "3977" and other["tier"] == "low" and tiers[other["citation_key"]] == "low"
+    assert f"another source gives 3977 [{other['citation_key']}]" in answer.answer
+    assert answer.answer.index("3976") < answer.answer.index("3977")
+    assert answer.to_dict()["sentences"][0]["disputed_by"][0]["value"] == "3977"
+
+
+def test_benign_differences_are_not_stated_as_disagreements(engine):
+    answer = engine.ask("How many amino acids long is the LIF polypeptide?")
+    assert all(not s.disputed_by for s in answer.sentences)
+    assert "another source gives" not in answer.answer
