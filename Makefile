@@ -7,7 +7,7 @@ INDEX ?= indexes
 CORPUS ?= corpus
 PORT ?= 8501
 
-.PHONY: install index app ask test bench eval reranker clean
+.PHONY: install index app ask test bench eval reranker selector clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,11 @@ EVAL_DATA ?= ../shared/eval
 reranker: install
 	$(BIN)/lifqa train-reranker --gold $(CORPUS)/gold/lif_questions.jsonl $(CORPUS) \
 		--gold $(EVAL_DATA)/covid-qa/gold.jsonl $(EVAL_DATA)/covid-qa/corpus.jsonl --beir $(EVAL_DATA)/scifact --weight scifact=2
+
+# Retrain the shipped answer-sentence selector (lifqa/data/selector.json) on train splits only (COVID-QA train, LIF gold train).
+selector: install
+	$(BIN)/lifqa train-selector --gold $(EVAL_DATA)/covid-qa/gold.jsonl $(EVAL_DATA)/covid-qa/corpus.jsonl \
+		--gold $(CORPUS)/gold/lif_questions.jsonl $(CORPUS)
 
 clean:
 	rm -rf $(INDEX)/CURRENT $(INDEX)/build-* $(INDEX)/.tmp-build-* $(INDEX)/embeddings

@@ -87,5 +87,12 @@ def _redundant(a: SentenceCandidate, b: SentenceCandidate) -> bool:
 
 
 def render(sentences: list[AnswerSentence]) -> str:
-    """Answer text with citation markers after each sentence: ``Sentence. [1]``."""
-    return " ".join(f"{s.text} " + "".join(f"[{key}]" for key in s.citation_keys) for s in sentences)
+    """Answer text with citation markers after each sentence: ``Sentence. [1]``; a fact another cited
+    source contradicts is said with it: ``Entrez 3976 [3]; another source gives 3977 [1]``."""
+    parts = []
+    for s in sentences:
+        text = f"{s.text} " + "".join(f"[{key}]" for key in s.citation_keys)
+        for other in s.disputed_by:
+            text += f"; another source gives {other['value']} [{other['citation_key']}]"
+        parts.append(text)
+    return " ".join(parts)

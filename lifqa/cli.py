@@ -103,6 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override a setting, e.g. --set fusion=rrf (repeatable)")
     p.add_argument("--cache", default="indexes/eval", help="folder of cached evaluation indexes (default: %(default)s)")
     p.add_argument("--reranker", metavar="FILE", help="reranker parameters to evaluate instead of the shipped ones (from train-reranker --output)")
+    p.add_argument("--compare", action="append", default=[], metavar="NAME:SETTING=VALUE[,...]",
+                   help="also run the default mode with these settings as column <mode>:NAME, e.g. --compare before:answer_selector=heuristic")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     p.add_argument("--report", nargs="?", const="reports/latest", metavar="DIR",
                    help="write report.md, summary.json, per_question.jsonl and PNG charts to DIR (default DIR: reports/latest)")
@@ -121,6 +123,23 @@ def build_parser() -> argparse.ArgumentParser:
                    help="relative share of a source in the ranking fit (default 1 each), e.g. --weight scifact=2; repeatable")
     p.add_argument("--cache", default="indexes/eval", help="folder of cached indexes (default: %(default)s)")
     p.set_defaults(handler=cmd_train_reranker)
+
+    p = sub.add_parser("train-selector", help="fit the answer-sentence selector on training splits only (fixed seed)")
+    p.add_argument("--gold", nargs=2, action="append", metavar=("FILE", "CORPUS"),
+                   help=f"a gold file with answers and its corpus, of which the 'train' split is used; repeatable (default: {DEFAULT_CORPUS}/gold/lif_questions.jsonl {DEFAULT_CORPUS})")
+    p.add_argument("--output", help="parameter file to write (default: the package's lifqa/data/selector.json)")
+    p.add_argument("--c", type=float, default=1.0, help="inverse regularisation strength (default: %(default)s)")
+    p.add_argument("--weight", action="append", default=[], metavar="NAME=W",
+                   help="relative share of a source in the fit (default 1 each), e.g. --weight lif_questions=0.5; repeatable")
+    p.add_argument("--cache", default="indexes/eval", help="folder of cached indexes (default: %(default)s)")
+    p.set_defaults(handler=cmd_train_selector)
+
+    p = sub.add_parser("calibrate", help="fit this index's abstention threshold on labelled questions; stored with the index")
+    p.add_argument("--gold", required=True, help="labelled questions (gold JSONL); unanswerable ones, or else off-topic questions, set the floor")
+    p.add_argument("--split", default="all", help="gold split to use (default: %(default)s)")
+    p.add_argument("--max-wrong-abstention", type=float, default=0.05, help="share of answerable questions allowed to abstain (default: %(default)s)")
+    _index_option(p)
+    p.set_defaults(handler=cmd_calibrate)
     return parser
 
 
@@ -314,14 +333,14 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from lifqa.evaluate import metrics_table, parse_overrides, run_eval, write_report
+    from lifqa.evaluate import metrics_table, parse_overrides, parse_variants, run_eval, write_report
 
     corpus = args.corpus or (DEFAULT_CORPUS if args.gold and not args.index else None)
     bar = _progress_bar(1)
     result = run_eval(gold=args.gold, beir=args.beir, corpus=corpus, index=args.index, split=args.split,
                       modes=[m.strip() for m in args.modes.split(",") if m.strip()], k=args.k, cache_root=args.cache,
                       overrides=parse_overrides(args.set), reranker=args.reranker, build_progress=_stage_printer(),
-                      progress=bar)
+                      progress=bar, variants=parse_variants(args.compare))
     for error in result.info.get("gold_errors", []):
         print(f"warning: skipped {error}", file=sys.stderr)
     if args.report:
@@ -345,6 +364,29 @@ def cmd_train_reranker(args: argparse.Namespace) -> int:
     for source in params["trained_on"]["sources"]:
         print(f"{source['name']}: {source['questions']} questions, {source['rows']} rows, {source['positives']} positive ({source['use']})")
     print(f"wrote {output}: abstain threshold {params['support']['threshold']}, training data {params['trained_on']['fingerprint'][:12]}")
+    return 0
+
+
+def cmd_train_selector(args: argparse.Namespace) -> int:
+    from lifqa.train import parse_weights
+    from lifqa.train_selector import DEFAULT_OUTPUT, run_training
+
+    golds = args.gold or [(f"{DEFAULT_CORPUS}/gold/lif_questions.jsonl", DEFAULT_CORPUS)]
+    output = args.output or DEFAULT_OUTPUT
+    params = run_training(golds, output=output, cache_root=args.cache, shares=parse_weights(args.weight), c=args.c,
+                          progress=_stage_printer())
+    for source in params["trained_on"]["sources"]:
+        print(f"{source['name']}: {source['used']} of {source['questions']} questions used, {source['rows']} sentences, {source['positives']} positive")
+    print(f"wrote {output}: keep_ratio {params['keep_ratio']}, keep_min {params['keep_min']} (train answer hit {params['train_hit']} "
+          f"in {params['train_words']} words; earlier heuristic {params['baseline_hit']} in {params['baseline_words']})")
+    return 0
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from lifqa.calibrate import calibrate_index
+
+    result = calibrate_index(args.index, args.gold, split=args.split, max_wrong_abstention=args.max_wrong_abstention)
+    print(result.summary())
     return 0
 
 

@@ -12,12 +12,14 @@ import json
 import re
 import time
 import unicodedata
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import numpy as np
 
 from lifqa.answer import NO_ANSWER, SentenceCandidate, render, select_sentences
+from lifqa.calibrate import read_calibration
 from lifqa.encoder import get_encoder
 from lifqa.errors import IndexCorruptError, InputError
 from lifqa.index import layout
@@ -32,7 +34,12 @@ from lifqa.filters import split_values
 from lifqa.references import citation_label, citation_pages, reference_of
 from lifqa.reliability import TIERS, check_flag_kinds, passage_flags
 from lifqa.rerank import CrossEncoderReranker, FeatureReranker, RerankInput, load_params
+from lifqa.question_parts import split_question
 from lifqa.retrieve import fuse, top_rows
+from lifqa.selector import Candidate, SentenceSelector, eligible, question_kind, question_terms
+from lifqa.selector import feature_matrix as selector_features
+from lifqa.selector import load_params as load_selector_params
+from lifqa.sentence_types import SentenceType, classify
 from lifqa.settings import MODES, Mode, Settings, make_settings
 from lifqa.tokenize import Tokenizer, identifiers
 from lifqa.types import Answer, AnswerSentence, Citation, Hit
@@ -47,7 +54,7 @@ class Engine:
     """Search and ask over one index. Construct with :meth:`open`."""
 
     def __init__(self, index_dir: Path, build: Path, manifest: dict[str, Any], settings: Settings,
-                 reranker_params: dict[str, Any] | None = None) -> None:
+                 reranker_params: dict[str, Any] | None = None, selector_params: dict[str, Any] | None = None) -> None:
         self.index_dir = index_dir
         self.build = build
         self.manifest = manifest
@@ -75,6 +82,8 @@ class Engine:
         self._doc_of_row = np.asarray([c.doc_id for c in self.store.chunks], dtype=object)
         self._row_of = {chunk.chunk_id: row for row, chunk in enumerate(self.store.chunks)}
         self._feature_reranker = FeatureReranker(reranker_params or load_params(), self.tokenizer)
+        self._selector = SentenceSelector(selector_params or load_selector_params())
+        self.calibration = read_calibration(index_dir)
         self._reranker = CrossEncoderReranker(settings.cross_encoder_path) if settings.reranker == "cross-encoder" and settings.cross_encoder_path else self._feature_reranker
         if settings.reranker == "cross-encoder" and not settings.cross_encoder_path:
             raise InputError("reranker='cross-encoder' needs cross_encoder_path: a local cross-encoder model folder")
@@ -82,8 +91,8 @@ class Engine:
     # ---- construction -------------------------------------------------
     @classmethod
     def open(cls, index_dir: str | Path = "indexes", verify: bool = True, reranker_params: dict[str, Any] | None = None,
-             **overrides: Any) -> "Engine":
-        """``reranker_params``: reranker parameters other than the shipped ones (training, comparing candidates)."""
+             selector_params: dict[str, Any] | None = None, **overrides: Any) -> "Engine":
+        """``reranker_params``/``selector_params``: parameters other than the shipped ones (training, comparing candidates)."""
         index_dir = Path(index_dir)
         build = layout.active_build(index_dir)
         manifest = layout.read_manifest(build)
@@ -92,7 +101,11 @@ class Engine:
         recorded = {k: v for k, v in manifest.get("settings", {}).items()}
         settings = make_settings(**{**recorded, **overrides})
         check_compatible(build, manifest, settings)
-        return cls(index_dir, build, manifest, settings, reranker_params)
+        return cls(index_dir, build, manifest, settings, reranker_params, selector_params)
+
+    def with_settings(self, **changes: Any) -> "Engine":
+        """The same loaded index with some query-time settings changed (evaluation variants)."""
+        return _with_settings(self, **changes)
 
     # ---- sources --------------------------------------------------------
     def sources(self) -> list[SourceRecord]:
@@ -205,7 +218,12 @@ class Engine:
             below[scored:] = True
         if s.reliability_weighting:
             final = final * np.asarray([TIER_WEIGHT.get(self.store.sources[self._doc_of_row[r]].tier, 0.9) for r in rows[:head]], dtype=np.float32)
-        order = diversify(np.lexsort((np.arange(head), -final, below)), [self._doc_of_row[r] for r in rows[:head]], k, s.max_per_doc)
+        ranked_order = np.lexsort((np.arange(head), -final, below))
+        head_docs = [self._doc_of_row[r] for r in rows[:head]]
+        if s.passage_diversity == "adaptive":
+            order = diversify_adaptive(ranked_order, head_docs, k, s.max_per_doc)
+        else:
+            order = diversify(ranked_order, head_docs, k, s.max_per_doc)
         timings["rerank_ms"] = _ms(clock)
         hits = [
             Hit(chunk=self.store.chunks[int(rows[i])], score=float(final[i]), bm25=float(bm25[i]), dense=float(dense[i]),
@@ -291,15 +309,25 @@ class Engine:
 
     def _answer(self, text: str, vector: np.ndarray, k: int, mode: Mode, allowed: np.ndarray | None,
                 notices: tuple[str, ...], timings: dict[str, float], started: float) -> Answer:
-        hits, _, support = self._search(text, vector, k, mode, allowed, timings)
+        deep = self.settings.answer_selector == "trained"
+        depth = self.settings.answer_depth
+        if deep and question_kind(text) in ("expansion", "definition"):
+            depth = max(depth, self.settings.rerank_depth)  # a definition is often one sentence of a lower-ranked passage
+        hits, _, support = self._search(text, vector, max(k, depth) if deep else k, mode, allowed, timings)
         clock = time.perf_counter()
-        citations = tuple(self._citation(hit) for hit in hits)
-        threshold = self.settings.abstain_threshold
-        if threshold is None:
-            threshold = self._feature_reranker.abstain_threshold
         top_support = support if hits else 0.0
+        threshold = self.abstain_threshold
         sentences = []
-        if top_support >= threshold:
+        if deep:
+            picked = self._select(text, vector, hits) if top_support >= threshold else []
+            parts = split_question(text)
+            if picked and len(parts) > 1:
+                hits, picked = self._cover_parts(parts, hits, picked, mode, allowed, timings)
+            hits, sentences = _show_answer_passages(hits, picked, k)
+        citations = tuple(self._citation(hit) for hit in hits)
+        if deep:
+            sentences = self._state_disagreements(sentences, citations)
+        elif top_support >= threshold:  # the earlier heuristic (answer_selector="heuristic"), kept for comparison
             candidates = self._sentence_candidates(hits[: min(3, len(hits))], vector)
             terms = list(dict.fromkeys(self.tokenizer(text)))
             idf = dict(zip(terms, (float(x) for x in self.bm25.idf(terms))))
@@ -323,6 +351,15 @@ class Engine:
             conflicts=tuple(conflicts),
             support=round(top_support, 4),
         )
+
+    @property
+    def abstain_threshold(self) -> float:
+        """The setting when given, else this index's calibration (lifqa calibrate), else the shipped default."""
+        if self.settings.abstain_threshold is not None:
+            return self.settings.abstain_threshold
+        if self.settings.use_calibration and self.calibration is not None:
+            return float(self.calibration["threshold"])
+        return self._feature_reranker.abstain_threshold
 
     def _citation(self, hit: Hit) -> Citation:
         record = self.store.sources[hit.chunk.doc_id]
@@ -355,9 +392,155 @@ class Engine:
                 out.append(SentenceCandidate(hit.chunk.text[rel_start:rel_end], rel_start, rel_end, vec, hit.rank, hit.rank, hit.rerank or 0.0))
         return out
 
+    def selector_inputs(self, text: str, vector: np.ndarray, hits: Sequence[Hit]) -> tuple[list[Candidate], np.ndarray]:
+        """The answer-eligible sentences of the passages and their selector features (also what training sees)."""
+        terms = question_terms(text, self.tokenizer)
+        idf = dict(zip(terms, (float(x) for x in self.bm25.idf(terms))))
+        ids = identifiers(text)
+        candidates = eligible(self._selector_candidates(hits, vector), set(terms), ids, self.tokenizer, text)
+        return candidates, selector_features(text, vector, idf, ids, candidates, self.tokenizer)
+
+    def _select(self, text: str, vector: np.ndarray, hits: Sequence[Hit]) -> list[AnswerSentence]:
+        candidates, features = self.selector_inputs(text, vector, hits)
+        chosen = self._selector.choose(candidates, self._selector.probabilities(features), self.settings.answer_max_sentences)
+        return [AnswerSentence(c.text, (c.citation_key,), c.chunk_start, c.chunk_end) for c, _ in chosen]
+
+    def _cover_parts(self, parts: Sequence[str], hits: list[Hit], picked: list[AnswerSentence], mode: Mode,
+                     allowed: np.ndarray | None, timings: dict[str, float]) -> tuple[list[Hit], list[AnswerSentence]]:
+        """A multi-part question: each part the answer does not yet answer (no picked sentence the
+        selector rates at least keep_min for that part) gets its own best sentence, retrieved for the
+        part alone; its passage joins the hits so that it is cited."""
+        hits, picked = list(hits), list(picked)
+        vectors = self.encoder.encode_queries(list(parts))
+        for part, part_vector in zip(parts, vectors):
+            terms = question_terms(part, self.tokenizer)
+            idf = dict(zip(terms, (float(x) for x in self.bm25.idf(terms))))
+            ids = identifiers(part)
+            mine = [c for c in self._selector_candidates(hits, part_vector)
+                    if any(c.citation_key == p.citation_keys[0] and c.chunk_start == p.char_start for p in picked)]
+            rated = self._selector.probabilities(selector_features(part, part_vector, idf, ids, mine, self.tokenizer))
+            if len(rated) and float(rated.max()) >= self._selector.keep_min:
+                continue  # already answered
+            part_hits, _, support = self._search(part, part_vector, max(len(hits), self.settings.answer_depth), mode, allowed, timings)
+            if not part_hits or support < self.abstain_threshold:
+                continue
+            candidates, features = self.selector_inputs(part, part_vector, part_hits)
+            best = self._selector.choose(candidates, self._selector.probabilities(features), 1)
+            if not best or best[0][1] < self._selector.keep_min:
+                continue
+            cand = best[0][0]
+            hit = part_hits[cand.passage_rank - 1]
+            row = next((h.rank for h in hits if h.chunk.chunk_id == hit.chunk.chunk_id), None)
+            if row is None:
+                hits.append(replace(hit, rank=len(hits) + 1))
+                row = len(hits)
+            sentence = AnswerSentence(cand.text, (row,), cand.chunk_start, cand.chunk_end)
+            if all(p.text != sentence.text for p in picked):
+                picked.append(sentence)
+        return hits, picked
+
+    def _state_disagreements(self, sentences: list[AnswerSentence], citations: Sequence[Citation]) -> list[AnswerSentence]:
+        """Each sentence stating a fact another cited source contradicts carries the other values
+        (``disputed_by``); when the other source has the higher tier, its sentence leads instead.
+        Benign differences (facts.py) are not disagreements."""
+        by_key = {c.key: c for c in citations}
+        rank = {tier: i for i, tier in enumerate(("high", "medium", "unknown", "low"))}
+        out: list[AnswerSentence] = []
+        for sentence in sentences:
+            cited = by_key[sentence.citation_keys[0]]
+            start, end = cited.char_start + sentence.char_start, cited.char_start + sentence.char_end
+            for conflict in self._conflicts:
+                if conflict.get("status") != "conflict":
+                    continue
+                own = [v for v in conflict["values"] if any(ev["doc_id"] == cited.doc_id and start <= ev["offset"] < end for ev in v["evidence"])]
+                if not own:
+                    continue
+                others = []
+                for value in conflict["values"]:
+                    if value is own[0]:
+                        continue
+                    for ev in value["evidence"]:
+                        where = self._cited_sentence(ev["doc_id"], ev["offset"], citations)
+                        if where is not None and ev["doc_id"] != cited.doc_id:
+                            others.append((value, ev, where))
+                            break
+                if not others:
+                    continue
+                lead = min(others, key=lambda o: rank.get(o[2][0].tier, 2))
+                if rank.get(lead[2][0].tier, 2) < rank.get(cited.tier, 2):  # the other source is more reliable: it leads
+                    other_citation, (lo, hi) = lead[2][0], lead[2][1]
+                    led = AnswerSentence(other_citation.text[lo:hi], (other_citation.key,), lo, hi)
+                    disputes = [(own[0], {"doc_id": cited.doc_id, "quote": sentence.text}, (cited, None))]
+                    disputes += [o for o in others if o is not lead]
+                    sentence = led
+                else:
+                    disputes = others
+                sentence = replace(sentence, disputed_by=tuple(
+                    {"value": value["value"], "field": conflict["field"], "label": conflict["label"], "doc_id": ev["doc_id"],
+                     "citation_key": where[0].key, "tier": where[0].tier, "quote": ev["quote"]} for value, ev, where in disputes))
+                break
+            if not any(s.text == sentence.text and s.citation_keys == sentence.citation_keys for s in out):
+                out.append(sentence)
+        return out
+
+    def _cited_sentence(self, doc_id: str, offset: int, citations: Sequence[Citation]) -> tuple[Citation, tuple[int, int]] | None:
+        """The citation whose passage holds a document offset, and the span of the sentence there (inside the passage)."""
+        for citation in citations:
+            if citation.doc_id != doc_id or not citation.char_start <= offset < citation.char_end:
+                continue
+            row = self._row_of[citation.chunk_id]
+            lo, hi = (int(x) for x in self.store.chunk_sentences[row])
+            for s in range(lo, hi):
+                a, b = (int(x) for x in self.store.sentence_spans[s])
+                if a <= offset < b:
+                    return citation, (a - citation.char_start, b - citation.char_start)
+            return citation, (offset - citation.char_start, offset - citation.char_start)
+        return None
+
+    def _selector_candidates(self, hits: Sequence[Hit], vector: np.ndarray) -> list[Candidate]:
+        out = []
+        for hit in hits:
+            row = self._row_of[hit.chunk.chunk_id]
+            lo, hi = (int(x) for x in self.store.chunk_sentences[row])
+            tier = self.store.sources[hit.chunk.doc_id].tier
+            vectors = np.asarray(self.sentence_vectors[lo:hi], dtype=np.float32) if self.sentence_vectors is not None else None
+            cos = vectors @ vector if vectors is not None else np.zeros(hi - lo, dtype=np.float32)
+            for j, s in enumerate(range(lo, hi)):
+                start, end = (int(x) for x in self.store.sentence_spans[s])
+                rel_start, rel_end = start - hit.chunk.char_start, end - hit.chunk.char_start
+                sentence = hit.chunk.text[rel_start:rel_end]
+                title = self.store.sources[hit.chunk.doc_id].document.title
+                is_title = bool(title) and sentence.strip().lower() == title.strip().lower()
+                kind = classify(sentence, bool(self.store.sentence_heading[s]) or is_title, hit.chunk.section)
+                if kind is SentenceType.HEADING:
+                    continue
+                neighbours = [float(cos[x]) for x in (j - 1, j + 1) if 0 <= x < hi - lo]
+                out.append(Candidate(sentence, rel_start, rel_end, vectors[j] if vectors is not None else None, hit.rank, hit.rank,
+                                     hit.rerank or 0.0, tier, kind, j, hi - lo, max(neighbours, default=0.0), hit.chunk.doc_id))
+        return out
+
     def _conflicts_for(self, citations: Sequence[Citation], sentences: Sequence[AnswerSentence]) -> list[dict[str, Any]]:
         """Conflicts (and benign readings) whose fact is stated inside a cited passage; those in the answer's own sentences first."""
         return conflicts_for_answer(self._conflicts, citations, sentences)
+
+
+def _show_answer_passages(hits: list[Hit], sentences: list[AnswerSentence], k: int) -> tuple[list[Hit], list[AnswerSentence]]:
+    """The first k hits, except that a passage an answer sentence quotes from beyond them takes the
+    place of the last one not quoted: an answer is always cited. Ranks and citation keys renumbered."""
+    quoted = [key for s in sentences for key in s.citation_keys]
+    shown = list(hits[:k])
+    for key in dict.fromkeys(quoted):
+        hit = hits[key - 1]
+        if hit in shown:
+            continue
+        for i in range(len(shown) - 1, -1, -1):
+            if shown[i].rank not in quoted:
+                shown[i] = hit
+                break
+    shown.sort(key=lambda h: h.rank)
+    new_key = {hit.rank: i + 1 for i, hit in enumerate(shown)}
+    sentences = [replace(s, citation_keys=tuple(new_key[key] for key in s.citation_keys)) for s in sentences]
+    return [replace(hit, rank=i + 1) for i, hit in enumerate(shown)], sentences
 
 
 def diversify(order: np.ndarray, doc_ids: Sequence[str], k: int, max_per_doc: int) -> np.ndarray:
@@ -369,6 +552,39 @@ def diversify(order: np.ndarray, doc_ids: Sequence[str], k: int, max_per_doc: in
     for i in order:
         doc = doc_ids[int(i)]
         if per_doc.get(doc, 0) < max_per_doc:
+            per_doc[doc] = per_doc.get(doc, 0) + 1
+            taken.append(int(i))
+        else:
+            skipped.append(int(i))
+        if len(taken) == k:
+            break
+    return np.asarray((taken + skipped)[:k], dtype=np.int64)
+
+
+# A document "dominates the evidence" when it holds at least DOMINANT_SHARE of the top DOMINANCE_WINDOW
+# candidates; it may then take up to DOMINANT_CAP passages. Chosen on the COVID-QA and LIF train splits
+# with bench/diversity_sweep.py (BENCHMARKS.md, "Passage diversity").
+DOMINANCE_WINDOW = 10
+DOMINANT_SHARE = 0.8
+DOMINANT_CAP = 3
+
+
+def diversify_adaptive(order: np.ndarray, doc_ids: Sequence[str], k: int, max_per_doc: int,
+                       window: int = DOMINANCE_WINDOW, share: float = DOMINANT_SHARE, relaxed: int = DOMINANT_CAP) -> np.ndarray:
+    """Like :func:`diversify`, but the cap relaxes for a document that dominates the top candidates:
+    one long article holding the answer is not starved by a rule meant to keep several sources."""
+    if max_per_doc <= 0:
+        return order[:k]
+    top = [doc_ids[int(i)] for i in order[:window]]
+    counts: dict[str, int] = {}
+    for doc in top:
+        counts[doc] = counts.get(doc, 0) + 1
+    dominant = {doc for doc, n in counts.items() if n >= share * len(top)}
+    taken, skipped, per_doc = [], [], {}
+    for i in order:
+        doc = doc_ids[int(i)]
+        cap = max(max_per_doc, relaxed) if doc in dominant else max_per_doc
+        if per_doc.get(doc, 0) < cap:
             per_doc[doc] = per_doc.get(doc, 0) + 1
             taken.append(int(i))
         else:

@@ -28,8 +28,8 @@ from lifqa.settings import MODES, Settings, make_settings
 DEFAULT_CACHE = "indexes/eval"
 DEFAULT_REPORT = "reports/latest"
 RANK_CUTOFFS = (5, 10, 100)
-METRICS = ("ndcg@10", "recall@5", "recall@10", "recall@100", "mrr@10", "answer_recall@k", "citation_precision",
-           "abstention_accuracy", "wrong_abstention", "latency_p50_ms", "latency_p95_ms")
+METRICS = ("ndcg@10", "recall@5", "recall@10", "recall@100", "mrr@10", "answer_recall@k", "answer_hit", "answer_token_recall",
+           "answer_words", "citation_precision", "abstention_accuracy", "wrong_abstention", "latency_p50_ms", "latency_p95_ms")
 Progress = Callable[[int, int], None]
 
 
@@ -53,6 +53,9 @@ class QuestionResult:
     answer_found: bool | None  # a key phrase in the top-k passages (None: the question has no answers)
     citation_precision: float | None  # share of cited passages from relevant documents (None: nothing cited)
     latency_ms: float
+    answer_hit: bool | None = None  # a key phrase inside the answer's own sentences (None: the question has no answers)
+    answer_token_recall: float | None = None  # best share of a key phrase's words found in the answer's sentences
+    answer_words: int | None = None  # words in the answer's sentences (None: abstained)
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,29 @@ def answer_found(answers: Sequence[str], passages: Sequence[str]) -> bool | None
     return any(phrase in text for phrase in phrases for text in texts)
 
 
+_WORD = re.compile(r"\w+")
+
+
+def answer_text(sentences: Sequence[Any]) -> str:
+    """The answer's own words: its sentences joined, without citation markers (a key phrase may span two)."""
+    return " ".join(s.text for s in sentences)
+
+
+def answer_hit(answers: Sequence[str], text: str) -> bool | None:
+    """Whether a key phrase occurs inside the answer's own text, ignoring case and runs of whitespace."""
+    return answer_found(answers, [text])
+
+
+def answer_token_recall(answers: Sequence[str], text: str) -> float | None:
+    """The best share, over key phrases, of a phrase's words that occur in the answer (SQuAD-style recall)."""
+    phrases = [_WORD.findall(a.lower()) for a in answers if a.strip()]
+    phrases = [p for p in phrases if p]
+    if not phrases:
+        return None
+    words = set(_WORD.findall(text.lower()))
+    return max(sum(w in words for w in p) / len(p) for p in phrases)
+
+
 def _mean(values: Iterable[float | bool | None]) -> float | None:
     kept = [float(v) for v in values if v is not None]
     return round(float(np.mean(kept)), 4) if kept else None
@@ -126,6 +152,10 @@ def mode_metrics(results: Sequence[QuestionResult], per_query: Mapping[str, Mapp
     for name in ("ndcg@10", *(f"recall@{c}" for c in RANK_CUTOFFS), "mrr@10"):
         out[name] = _mean(per_query[r.id][name] for r in answerable if r.id in per_query)
     out["answer_recall@k"] = _mean(r.answer_found for r in answerable)
+    out["answer_hit"] = _mean(r.answer_hit for r in answerable)
+    out["answer_token_recall"] = _mean(r.answer_token_recall for r in answerable)
+    words = [r.answer_words for r in results if r.answer_words is not None]
+    out["answer_words"] = round(float(np.mean(words)), 1) if words else None
     out["citation_precision"] = _mean(r.citation_precision for r in answerable)
     out["abstention_accuracy"] = _mean(r.abstained for r in unanswerable)
     out["wrong_abstention"] = _mean(r.abstained for r in answerable)
@@ -136,8 +166,12 @@ def mode_metrics(results: Sequence[QuestionResult], per_query: Mapping[str, Mapp
 
 # ---- running -----------------------------------------------------------------
 def evaluate(engine: Any, gold: GoldSet, modes: Sequence[str] = MODES, k: int | None = None,
-             progress: Progress | None = None) -> EvalResult:
-    """Rank and answer every gold question under every mode; metrics per mode plus per-question results."""
+             progress: Progress | None = None, variants: Mapping[str, Mapping[str, Any]] | None = None) -> EvalResult:
+    """Rank and answer every gold question under every mode; metrics per mode plus per-question results.
+
+    ``variants`` maps a name to query-time setting changes (e.g. ``{"before": {"answer_selector": "heuristic"}}``);
+    each is run in the engine's default mode over the same index and questions, as the column
+    ``<mode>:<name>``, so an old path and a new one are measured side by side in one run."""
     from lifqa.engine import parse_k, parse_mode
 
     modes = [parse_mode(m).value for m in modes]
@@ -145,28 +179,32 @@ def evaluate(engine: Any, gold: GoldSet, modes: Sequence[str] = MODES, k: int | 
     questions = list(gold.questions)
     if not questions:
         raise InputError(f"no gold questions to evaluate in {gold.source or 'the gold set'} (check --split)")
+    # (column, engine, mode): the modes, then each variant in the default mode
+    runs = [(mode, engine, mode) for mode in modes]
+    for name, changes in (variants or {}).items():
+        runs.append((f"{engine.settings.mode.value}:{name}", engine.with_settings(**changes), engine.settings.mode.value))
     alias = _aliases(engine)
     texts = [engine.clean_question(q.question)[0] for q in questions]
     vectors = engine.encoder.encode_queries(texts)
     qrels = {q.id: _qrels(q, alias) for q in questions if q.answerable}
-    total, done = len(questions) * len(modes), 0
-    for mode in modes:  # warm-up, not timed: first calls page in the index files
-        engine.ask(questions[0].question, k=k, mode=mode)
-    raw: dict[str, list[tuple[GoldQuestion, list[str], Any]]] = {mode: [] for mode in modes}
+    total, done = len(questions) * len(runs), 0
+    for _, eng, mode in runs:  # warm-up, not timed: first calls page in the index files
+        eng.ask(questions[0].question, k=k, mode=mode)
+    raw: dict[str, list[tuple[GoldQuestion, list[str], Any]]] = {column: [] for column, _, _ in runs}
     for q, text, vector in zip(questions, texts, vectors):
-        for mode in modes:  # modes interleaved per question, so caches warm up alike for every mode's latency
-            ranked = document_ranking(hit.chunk.doc_id for hit in engine.ranking(text, vector, mode))
-            raw[mode].append((q, ranked, engine.ask(q.question, k=k, mode=mode)))
+        for column, eng, mode in runs:  # interleaved per question, so caches warm up alike for every mode's latency
+            ranked = document_ranking(hit.chunk.doc_id for hit in eng.ranking(text, vector, mode))
+            raw[column].append((q, ranked, eng.ask(q.question, k=k, mode=mode)))
             done += 1
             if progress is not None:
                 progress(done, total)
     results: list[QuestionResult] = []
     metrics: dict[str, dict[str, float | None]] = {}
-    for mode in modes:
-        per_query = ranking_metrics(qrels, {q.id: ranked for q, ranked, _ in raw[mode]})
-        rows = [_question_result(q, mode, ranked, answer, qrels.get(q.id, {}), per_query.get(q.id), k)
-                for q, ranked, answer in raw[mode]]
-        metrics[mode] = mode_metrics(rows, per_query)
+    for column, _, _ in runs:
+        per_query = ranking_metrics(qrels, {q.id: ranked for q, ranked, _ in raw[column]})
+        rows = [_question_result(q, column, ranked, answer, qrels.get(q.id, {}), per_query.get(q.id), k)
+                for q, ranked, answer in raw[column]]
+        metrics[column] = mode_metrics(rows, per_query)
         results.extend(rows)
     info = {
         "n_questions": len(questions),
@@ -179,6 +217,9 @@ def evaluate(engine: Any, gold: GoldSet, modes: Sequence[str] = MODES, k: int | 
         "gold": gold.source,
         "gold_errors": list(gold.errors),
         "settings": {name: _plain(getattr(engine.settings, name)) for name in _REPORTED_SETTINGS},
+        "variants": {name: dict(changes) for name, changes in (variants or {}).items()},
+        "abstain_threshold_used": round(float(engine.abstain_threshold), 4),
+        "calibrated": bool(engine.settings.use_calibration and engine.calibration is not None and engine.settings.abstain_threshold is None),
         "reranker_fingerprint": engine._feature_reranker.params.get("trained_on", {}).get("fingerprint", ""),
         "lifqa_version": __version__,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -194,7 +235,7 @@ def project_relative(path: str | Path) -> str:
 
 
 _REPORTED_SETTINGS = ("chunk_size", "chunk_overlap", "candidate_k", "fusion", "fusion_alpha", "rrf_k", "rerank_depth",
-                      "max_per_doc", "reranker", "abstain_threshold")
+                      "max_per_doc", "reranker", "abstain_threshold", "answer_selector", "passage_diversity")
 
 
 def _plain(value: Any) -> Any:
@@ -225,6 +266,7 @@ def _question_result(q: GoldQuestion, mode: str, ranked: list[str], answer: Any,
     cited_keys = {key for s in answer.sentences for key in s.citation_keys}
     cited = [c for c in answer.citations if c.key in cited_keys]
     first = next((i + 1 for i, doc in enumerate(ranked) if doc in relevant), None)
+    said = "" if answer.abstained else answer_text(answer.sentences)
     return QuestionResult(
         id=q.id, question=q.question, mode=mode, answerable=q.answerable,
         relevant_doc_ids=tuple(relevant), retrieved_doc_ids=tuple(ranked[:10]), first_relevant_rank=first,
@@ -235,6 +277,9 @@ def _question_result(q: GoldQuestion, mode: str, ranked: list[str], answer: Any,
         answer_found=answer_found(q.answers, [c.text for c in answer.citations[:k]]) if q.answerable else None,
         citation_precision=_mean(c.doc_id in relevant for c in cited) if q.answerable and cited else None,
         latency_ms=float(answer.timings_ms.get("total_ms", 0.0)),
+        answer_hit=answer_hit(q.answers, said) if q.answerable else None,
+        answer_token_recall=answer_token_recall(q.answers, said) if q.answerable else None,
+        answer_words=None if answer.abstained else len(said.split()),
     )
 
 
@@ -260,7 +305,8 @@ def cached_index(corpus: str | Path, settings: Settings, cache_root: str | Path 
 def run_eval(*, gold: str | Path | None = None, beir: str | Path | None = None, corpus: str | Path | None = None,
              index: str | Path | None = None, split: str | None = "test", modes: Sequence[str] = MODES, k: int | None = None,
              cache_root: str | Path = DEFAULT_CACHE, overrides: Mapping[str, Any] | None = None, reranker: str | Path | None = None,
-             progress: Progress | None = None, build_progress: Callable[[str, float], None] | None = None) -> EvalResult:
+             progress: Progress | None = None, build_progress: Callable[[str, float], None] | None = None,
+             variants: Mapping[str, Mapping[str, Any]] | None = None) -> EvalResult:
     """What ``lifqa eval`` does: find or build the index, load the questions, evaluate every mode.
 
     ``beir`` is a BEIR folder (its corpus.jsonl is the corpus); otherwise ``gold`` is a lifqa gold
@@ -289,7 +335,7 @@ def run_eval(*, gold: str | Path | None = None, beir: str | Path | None = None, 
     engine = Engine.open(index, reranker_params=_reranker_params(reranker), **overrides)
     if beir is None:
         questions = load_gold(gold, known_doc_ids=set(engine.store.sources) | set(_aliases(engine))).split(split)
-    return evaluate(engine, questions, modes, k, progress)
+    return evaluate(engine, questions, modes, k, progress, variants)
 
 
 def parse_overrides(pairs: Iterable[str]) -> dict[str, Any]:
@@ -304,6 +350,17 @@ def parse_overrides(pairs: Iterable[str]) -> dict[str, Any]:
         except json.JSONDecodeError:
             out[name.strip().replace("-", "_")] = value
     make_settings(**out)  # reject unknown names and bad values before any work
+    return out
+
+
+def parse_variants(specs: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """``["before:answer_selector=heuristic,passage_diversity=cap"]`` -> ``{"before": {...}}``."""
+    out: dict[str, dict[str, Any]] = {}
+    for spec in specs:
+        name, sep, pairs = spec.partition(":")
+        if not sep or not name.strip() or not pairs.strip():
+            raise InputError(f"--compare {spec!r}: write NAME:SETTING=VALUE[,SETTING=VALUE], e.g. --compare before:answer_selector=heuristic")
+        out[name.strip()] = parse_overrides(p for p in pairs.split(",") if p.strip())
     return out
 
 
@@ -322,6 +379,7 @@ def _reranker_params(path: str | Path | None) -> dict[str, Any] | None:
 
 # ---- report ------------------------------------------------------------------
 _MILLISECONDS = {"latency_p50_ms", "latency_p95_ms"}
+_COUNTS = {"answer_words"}
 
 
 def metrics_table(result: EvalResult) -> list[str]:
@@ -343,6 +401,8 @@ def report_markdown(result: EvalResult) -> str:
              f"created {info.get('created')}.", "", *metrics_table(result)]
     lines += ["", "Ranking metrics are at document level (a document's rank is its best chunk's rank), computed by pytrec_eval. "
               "answer_recall@k: share of answerable questions whose top-k passages contain a key phrase. "
+              "answer_hit: share of answerable questions whose answer's own sentences contain a key phrase (abstaining counts as a miss); "
+              "answer_token_recall: share of a key phrase's words in the answer; answer_words: mean words per answer given. "
               "citation_precision: share of passages cited in answers that come from a relevant document. "
               "abstention_accuracy: share of unanswerable questions that abstained; wrong_abstention: share of answerable ones that did.",
               "", f"Settings: `{json.dumps(info.get('settings', {}))}`"]
@@ -379,6 +439,8 @@ def format_metric(value: float | None, metric: str) -> str:
     """3 decimals, milliseconds as whole numbers, a dash where the metric does not apply."""
     if value is None:
         return "–"
+    if metric in _COUNTS:
+        return f"{value:.1f}"
     return f"{value:.0f}" if metric in _MILLISECONDS else f"{value:.3f}"
 
 
@@ -406,7 +468,9 @@ def write_report(result: EvalResult, folder: str | Path) -> list[Path]:
         for bar, value in zip(bars, values):
             ax.annotate(format_metric(value, metric), (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center", va="bottom", fontsize=8)
         ax.set_title(metric)
-        if metric not in _MILLISECONDS:
+        if metric in _COUNTS:
+            ax.set_ylabel("words")
+        elif metric not in _MILLISECONDS:
             ax.set_ylim(0, 1.08)
         else:
             ax.set_ylabel("ms")

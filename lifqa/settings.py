@@ -84,10 +84,19 @@ class Settings(BaseModel):
     reranker: Literal["features", "cross-encoder"] = "features"
     cross_encoder_path: str | None = None
     reliability_weighting: bool = Field(False, description="Down-weight low-tier sources in the final ranking.")
+    passage_diversity: Literal["adaptive", "cap"] = Field(
+        "adaptive", description="How max_per_doc applies: 'cap' always; 'adaptive' lets a document that dominates the evidence "
+                                "take more passages (BENCHMARKS.md).")
 
     # answering
     answer_max_sentences: int = Field(3, ge=1, le=3)
-    abstain_threshold: float | None = Field(None, ge=0.0, le=1.0, description="Minimum support score to answer; default: the calibrated value shipped with the reranker.")
+    answer_depth: int = Field(10, ge=1, le=100, description="Passages whose sentences the trained selector may quote; an answer "
+                                                           "passage beyond the top k replaces the last passage shown.")
+    answer_selector: Literal["trained", "heuristic"] = Field(
+        "trained", description="How answer sentences are chosen: the trained sentence model (lifqa/data/selector.json) or the "
+                               "earlier cosine + term-coverage heuristic, kept for side-by-side comparison.")
+    abstain_threshold: float | None = Field(None, ge=0.0, le=1.0, description="Minimum support score to answer; default: the index's own calibration (lifqa calibrate), else the value shipped with the reranker.")
+    use_calibration: bool = Field(True, description="Use the abstention threshold stored with the index by 'lifqa calibrate' (when abstain_threshold is not set).")
     max_question_chars: int = Field(2000, ge=10, le=100_000)
 
     @model_validator(mode="after")

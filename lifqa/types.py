@@ -143,6 +143,7 @@ class AnswerSentence:
     citation_keys: tuple[int, ...]
     char_start: int = 0  # span of the sentence inside the cited chunk's text
     char_end: int = 0
+    disputed_by: tuple[Mapping[str, Any], ...] = ()  # other values of a fact this sentence states, from other cited sources
 
 
 @dataclass(frozen=True, slots=True)

@@ -131,3 +131,34 @@ def test_cli_eval_json_and_clear_errors(lif_index, tmp_path):
     assert bad.returncode == 2 and "Valid modes" in bad.stderr and "Traceback" not in bad.stderr
     with pytest.raises(InputError, match="no gold questions"):
         run_eval(gold=gold, index=lif_index, split="train")
+
+
+def test_answer_level_metrics_read_the_answer_text_only():
+    from lifqa.evaluate import answer_hit, answer_token_recall
+
+    assert answer_hit(["NCBI Gene ID 3976"], "The  ncbi gene id 3976 is stated.") is True
+    assert answer_hit(["3976"], "Gene ID 3977") is False and answer_hit([], "x") is None
+    assert answer_token_recall(["the LIF receptor and gp130"], "LIF binds gp130.") == pytest.approx(2 / 5)
+    assert answer_token_recall(["a b", "c"], "c d") == 1.0 and answer_token_recall([" "], "x") is None
+
+
+def test_eval_compares_a_variant_side_by_side_in_one_run(lif_index, tmp_path):
+    from lifqa.evaluate import parse_variants
+
+    gold = tmp_path / "gold.jsonl"
+    rows = [{"id": "a", "question": "What is the UniProt accession of LIF?", "relevant_doc_ids": ["002_ce8a4941deb8f87d"], "answers": ["P15018"]},
+            {"id": "b", "question": "Who won the 2014 FIFA World Cup final?", "answerable": False}]
+    gold.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    variants = parse_variants(["before:answer_selector=heuristic,passage_diversity=cap"])
+    assert variants == {"before": {"answer_selector": "heuristic", "passage_diversity": "cap"}}
+    result = run_eval(gold=gold, index=lif_index, split="all", modes=["hybrid+rerank"], variants=variants)
+    assert list(result.modes) == ["hybrid+rerank", "hybrid+rerank:before"]
+    for values in result.modes.values():
+        assert values["answer_hit"] == 1.0 and 0 < values["answer_words"] < 80 and values["answer_token_recall"] == 1.0
+    assert result.info["variants"] == variants
+    rows = {(r.mode, r.id): r for r in result.questions}
+    assert rows[("hybrid+rerank", "b")].answer_words is None and rows[("hybrid+rerank:before", "a")].answer_hit is True
+    with pytest.raises(InputError, match="NAME:SETTING=VALUE"):
+        parse_variants(["before"])
+    with pytest.raises(Exception, match="answer_selector"):
+        parse_variants(["x:answer_selector=magic"])

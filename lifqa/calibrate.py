@@ -1,0 +1,151 @@
+"""Abstention calibrated per corpus: ``lifqa calibrate --gold FILE --index DIR``.
+
+The shipped abstention threshold was fitted on a few corpora; evidence scores
+depend on the corpus (long articles score lower than short wiki pages), so a
+user can fit the threshold on a labelled sample of their own questions. The
+answerable questions set the ceiling (at most ``max_wrong_abstention`` of them
+may fall below it); unanswerable questions from the file, or, when it has
+none, off-topic questions (the bundled LIF gold questions when the index is
+not about LIF, plus a built-in list of general-knowledge questions) set the
+floor. The threshold is placed halfway between. It is stored as
+``calibration.json`` in the index folder, beside ``CURRENT``, so it survives
+rebuilds; ``ask``, ``batch``, ``eval`` and the app use it unless a threshold is
+set explicitly (``abstain_threshold``) or ``use_calibration`` is off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from lifqa.errors import InputError
+from lifqa.gold import load_gold
+
+CALIBRATION = "calibration.json"
+BUNDLED_GOLD = Path(__file__).resolve().parent.parent / "corpus" / "gold" / "lif_questions.jsonl"
+
+# Questions no research corpus answers: the floor when the user's file has no unanswerable ones.
+OFF_TOPIC = (
+    "When did Mount Vesuvius last erupt?", "Who won the 2014 FIFA World Cup final?", "How do I declare a mutable variable in Rust?",
+    "What is the capital of Australia?", "How long should I boil an egg for a soft yolk?", "Who painted the Mona Lisa?",
+    "What is the tallest mountain in Africa?", "How many players are on a basketball team?", "What year did the Berlin Wall fall?",
+    "How do I change a flat bicycle tyre?", "Which planet has the most moons?", "What is the plot of Moby-Dick?",
+    "How do I centre a div in CSS?", "What is the exchange rate of the euro to the yen?", "Who composed the Four Seasons?",
+    "What is the best way to learn to play the guitar?", "How deep is the Mariana Trench?", "Who wrote Pride and Prejudice?",
+    "What causes the northern lights?", "How do I make sourdough bread?", "Which team won the 1998 Tour de France?",
+    "What is the speed of sound in air?", "How do I reset my router password?", "Who was the first emperor of Rome?",
+    "What is the population of Canada?", "How many strings does a violin have?", "Which river flows through Budapest?",
+    "What is the rule of offside in football?", "How do volcanoes form island chains?", "What language is spoken in Brazil?",
+)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    threshold: float
+    answerable: int
+    unanswerable: int
+    negatives: str  # "gold file" | "off-topic questions"
+    wrong_abstention: float  # on the calibration questions, at the threshold
+    abstention_accuracy: float
+    max_wrong_abstention: float
+    gold: str
+    gold_fingerprint: str
+    corpus_fingerprint: str
+    created: str
+
+    def summary(self) -> str:
+        return (f"abstention threshold {self.threshold:.4f} from {self.answerable} answerable and {self.unanswerable} unanswerable "
+                f"questions ({self.negatives}); on them: {self.wrong_abstention:.1%} of answerable abstain, "
+                f"{self.abstention_accuracy:.1%} of unanswerable abstain")
+
+
+def fit_threshold(answerable: Sequence[float], unanswerable: Sequence[float], max_wrong_abstention: float) -> float:
+    """Halfway between the highest unanswerable score below the ceiling and the ceiling, where the
+    ceiling is the lowest answerable score once ``max_wrong_abstention`` of them may abstain."""
+    positives = np.sort(np.asarray(answerable, dtype=np.float64))
+    negatives = np.asarray(unanswerable, dtype=np.float64)
+    if len(positives) == 0:
+        raise InputError("the gold file has no answerable questions to calibrate on; add questions with relevant_doc_ids")
+    misses = int(np.floor(max_wrong_abstention * len(positives)))
+    ceiling = float(positives[misses])
+    below = negatives[negatives < ceiling]
+    floor = float(below.max()) if len(below) else max(0.0, ceiling - 0.05)
+    return round((floor + ceiling) / 2, 4)
+
+
+def off_topic_questions(engine: Any) -> list[str]:
+    """The built-in list, plus the bundled LIF questions when the index holds none of their documents."""
+    questions = list(OFF_TOPIC)
+    if BUNDLED_GOLD.is_file():
+        lif = load_gold(BUNDLED_GOLD)
+        lif_docs = {d for q in lif.questions for d in q.relevant_doc_ids}
+        if not lif_docs & set(engine.store.sources):
+            questions += [q.question for q in lif.questions if q.answerable]
+    return questions
+
+
+def calibrate_index(index: str | Path, gold: str | Path, split: str | None = "all", max_wrong_abstention: float = 0.05) -> Calibration:
+    from lifqa.engine import Engine
+
+    if not 0.0 <= max_wrong_abstention < 1.0:
+        raise InputError(f"--max-wrong-abstention {max_wrong_abstention} is out of range: use a share from 0 to 0.99")
+    engine = Engine.open(index, use_calibration=False)
+    known = set(engine.store.sources)
+    gold_set = load_gold(gold, known_doc_ids=known).split(split)
+    answerable = [q.question for q in gold_set.questions if q.answerable]
+    unanswerable = [q.question for q in gold_set.questions if not q.answerable]
+    negatives = "gold file"
+    if not unanswerable:
+        unanswerable, negatives = off_topic_questions(engine), "off-topic questions"
+    pos = support_scores(engine, answerable)
+    neg = support_scores(engine, unanswerable)
+    threshold = fit_threshold(pos, neg, max_wrong_abstention)
+    digest = hashlib.sha256("\n".join(q.id + "\t" + q.question for q in gold_set.questions).encode()).hexdigest()
+    result = Calibration(
+        threshold=threshold, answerable=len(pos), unanswerable=len(neg), negatives=negatives,
+        wrong_abstention=round(float(np.mean(np.asarray(pos) < threshold)), 4),
+        abstention_accuracy=round(float(np.mean(np.asarray(neg) < threshold)), 4) if len(neg) else 0.0,
+        max_wrong_abstention=max_wrong_abstention, gold=str(gold), gold_fingerprint=digest,
+        corpus_fingerprint=engine.manifest.get("corpus", {}).get("fingerprint", ""),
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    )
+    write_calibration(index, result)
+    return result
+
+
+def support_scores(engine: Any, questions: Sequence[str]) -> list[float]:
+    """Each question's answerability support, as ``ask`` computes it (the answers themselves are not needed)."""
+    scores = []
+    for answer in engine.ask_many(list(questions)):
+        if not isinstance(answer, InputError):
+            scores.append(float(answer.support))
+    return scores
+
+
+def write_calibration(index: str | Path, calibration: Calibration) -> Path:
+    path = Path(index) / CALIBRATION
+    tmp = path.with_name(f".{CALIBRATION}.tmp")
+    tmp.write_text(json.dumps(asdict(calibration), indent=1) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def read_calibration(index: str | Path) -> dict[str, Any] | None:
+    """The stored calibration of an index folder, or None; a damaged file is ignored (the default threshold applies)."""
+    path = Path(index) / CALIBRATION
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        threshold = float(data["threshold"])
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        return None
+    if not 0.0 <= threshold <= 1.0:
+        return None
+    return {**data, "threshold": threshold}

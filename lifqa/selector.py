@@ -1,0 +1,304 @@
+"""The trained answer-sentence selector: which sentences of the top passages answer the question.
+
+A logistic regression over features each candidate sentence already has — its
+cosine to the question and its neighbours', idf-weighted term and identifier
+coverage, whether it holds the kind of thing the question asks for (a number,
+a quantity with a unit, a year, an identifier or symbol, a place, a definition),
+its position, its passage's rerank probability and rank, and its sentence type
+(types that never answer are not candidates at all). Parameters are a JSON file (never pickle) written by
+``lifqa train-selector`` from train splits only. How many sentences an answer
+keeps follows from the probabilities (``keep_ratio``/``keep_min`` in the file,
+chosen on the train splits), not a fixed count.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from lifqa.errors import SettingsError
+from lifqa.sentence_types import SentenceType, answers_question, label_of, value_of
+
+FEATURES = (
+    "cos",
+    "cos_gap",
+    "cos_rank_inv",
+    "neighbour_cos",
+    "idf_coverage",
+    "label_idf_coverage",
+    "identifier_coverage",
+    "novelty",
+    "type_match",
+    "type_missing",
+    "definition",
+    "label_value",
+    "log_words",
+    "position",
+    "first_in_passage",
+    "passage_rerank",
+    "passage_rank_inv",
+)
+# The source tier is not a feature: in the training data it says which corpus a question came from
+# (a fitted weight was negative), not how well a sentence answers. It decides only between near-equal
+# sentences (SentenceSelector.choose) and who leads a stated disagreement (Engine._state_disagreements).
+TIER_SCORE = {"high": 1.0, "medium": 0.5, "unknown": 0.5, "low": 0.0}
+DEFAULT_PARAMS = "selector.json"
+
+_WORD = re.compile(r"[A-Za-z][\w'-]*|\d[\d.,]*")
+_NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)?(?![\w])|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|twelve|hundred|thousand|million|billion)\b", re.I)
+_YEAR = re.compile(r"\b(?:1[5-9]\d\d|20\d\d)s?\b")
+_UNIT = re.compile(r"\d(?:[\d.,]*)\s*(?:%|percent|per cent|[kKmMµnp]?(?:g|l|L|M|mol|Da|bp|kb|m)\b|kDa|aa\b|amino acids|residues|"
+                   r"days?|weeks?|months?|years?|hours?|h\b|min(?:utes?)?|s\b|seconds?|°C|degrees|fold|times|cases|patients|deaths|"
+                   r"people|individuals|mg/kg|IU|units?|nm|μm|um|mm|cm|km)", re.I)
+_CAPITALISED = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]{2,}\b")
+_BAND = re.compile(r"\b\d{1,2}[pq]\d")
+_DEFINITION = re.compile(r"\b(?:is|are|was)\s+(?:a|an|the)\b|\b(?:stands? for|refers? to|known as|defined as|abbreviated|or simply)\b|"
+                         r"^[^,]{3,80},\s*(?:or|also)\s|\([A-Z][A-Za-z0-9-]{1,10}\)", re.I)
+
+# question kinds, most specific first
+_QUESTION_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("expansion", re.compile(r"\bstand(?:s)? for\b|\babbreviat|\bacronym\b|\bfull name\b", re.I)),
+    ("identifier", re.compile(r"\b(?:id|identifier|accession|entry|code|symbol|number assigned|gene id|omim|hgnc|ensembl|uniprot|pdb|refseq)\b(?!\s+of\s+(?:cases|patients|deaths))", re.I)),
+    ("year", re.compile(r"^\s*when\b|\bwhat (?:year|date|decade|century)\b|\bwhich (?:year|date|decade)\b|\bsince when\b", re.I)),
+    ("quantity", re.compile(r"\bhow (?:long|large|big|heavy|small|old|far|fast|high|low)\b|\b(?:size|weight|mass|length|duration|"
+                            r"concentration|dose|dosage|temperature|incubation period|half-life|molecular)\b", re.I)),
+    ("number", re.compile(r"\bhow (?:many|much|often)\b|\b(?:number|percentage|percent|proportion|rate|ratio|fraction|amount|"
+                          r"count|mortality|prevalence|incidence)\b|\bwhat (?:was|is) the (?:r0|R0)\b", re.I)),
+    ("place", re.compile(r"^\s*where\b|\b(?:which|what) (?:country|countries|city|cities|region|province|continent|location|"
+                         r"place|site|chromosome|band|organ|tissue)\b|\blocated\b", re.I)),
+    ("definition", re.compile(r"^\s*(?:define|what (?:is|are|was|were) (?:a |an |the )?[\w -]{1,40}\??$|what kind of|what type of|"
+                              r"what class of|describe)\b", re.I)),
+    ("entity", re.compile(r"\b(?:which|what) (?:gene|protein|receptor|cytokine|virus|viruses|drug|drugs|molecule|enzyme|cell|cells|"
+                          r"pathway|disease|diseases|cancer|tumou?r|species|animal|animals|host|hosts|family|antibody|antibodies|"
+                          r"subunit|kinase|factor|strain|vaccine|compound|organism)\b|^\s*who\b", re.I)),
+)
+
+
+def question_kind(question: str) -> str:
+    """What the question asks for: expansion, identifier, year, quantity, number, place, definition, entity or other."""
+    for kind, pattern in _QUESTION_KINDS:
+        if pattern.search(question):
+            return kind
+    return "other"
+
+
+def _has(kind: str, text: str, question_lower: str, question_ids: set[str], new_words: set[str]) -> bool:
+    """Whether a sentence holds the kind of thing the question asks for, beyond the question's own words."""
+    if kind == "number":
+        return any(m.group(0).lower() not in question_lower for m in _NUMBER.finditer(text))
+    if kind == "year":
+        return any(m.group(0) not in question_lower for m in _YEAR.finditer(text))
+    if kind == "quantity":
+        return bool(_UNIT.search(text))
+    if kind == "identifier":
+        return any(any(ch.isdigit() for ch in w) or sum(ch.isupper() for ch in w) >= 2 for w in new_words)
+    if kind == "place":
+        return bool(_BAND.search(text)) or any(m.group(0).lower() not in question_lower for m in _CAPITALISED.finditer(text))
+    if kind == "entity":
+        return any(sum(ch.isupper() for ch in w) >= 2 or (w[:1].isupper() and len(w) > 2) for w in new_words)
+    if kind == "expansion":
+        return any(expands(ident, text) for ident in question_ids)
+    if kind == "definition":
+        return bool(_DEFINITION.search(text)) and (not question_ids or any(i in text.lower() for i in question_ids))
+    return False
+
+
+def expands(acronym: str, text: str) -> bool:
+    """Whether a text spells out an acronym next to it: "Leukemia Inhibitory Factor (LIF)", "leukemia
+    inhibitory factor, or LIF", "LIF (Leukemia Inhibitory Factor)"."""
+    letters = re.sub(r"[^a-z]", "", acronym.lower())
+    if len(letters) < 2:
+        return False
+    initials = lambda words: "".join(w[0].lower() for w in words)  # noqa: E731
+    for m in re.finditer(rf"(?<![\w-]){re.escape(acronym)}(?![\w-])", text, re.I):
+        before = re.findall(r"[A-Za-z][\w'-]*", re.sub(r"(?:\(|,\s*or|\bor)\s*$", "", text[:m.start()].rstrip()))
+        joined = bool(re.search(r"(?:\(|,|\bor)$", text[:m.start()].rstrip()))  # "... (LIF", "..., LIF", "... or LIF"
+        if joined and len(before) >= len(letters) and initials(before[-len(letters):]) == letters:
+            return True
+        after = re.match(r"\s*\(([^)]*)\)", text[m.end():])
+        if after and initials(re.findall(r"[A-Za-z][\w'-]*", after.group(1))[:len(letters)]) == letters:
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A sentence of a retrieved passage, as the selector sees it."""
+
+    text: str
+    chunk_start: int  # span inside the chunk's text
+    chunk_end: int
+    vector: np.ndarray | None
+    citation_key: int
+    passage_rank: int
+    passage_rerank: float
+    tier: str
+    kind: SentenceType
+    index_in_passage: int
+    passage_sentences: int
+    neighbour_cos: float = 0.0
+    doc_id: str = ""
+
+
+def feature_matrix(question: str, query_vector: np.ndarray, question_idf: dict[str, float], question_ids: set[str],
+                   candidates: Sequence[Candidate], tokenize: Callable[[str], list[str]]) -> np.ndarray:
+    out = np.zeros((len(candidates), len(FEATURES)), dtype=np.float32)
+    if not candidates:
+        return out
+    kind = question_kind(question)
+    question_lower = question.lower()
+    question_words = {w.lower() for w in _WORD.findall(question)}
+    total_idf = sum(question_idf.values())
+    cosines = np.asarray([float(c.vector.astype(np.float32) @ query_vector) if c.vector is not None else 0.0 for c in candidates])
+    order = (-cosines).argsort(kind="stable")
+    rank = np.empty(len(candidates), dtype=np.int64)
+    rank[order] = np.arange(1, len(candidates) + 1)
+    best = float(cosines.max())
+    for i, cand in enumerate(candidates):
+        terms = set(tokenize(cand.text))
+        shared = set(question_idf) & terms
+        coverage = sum(question_idf[t] for t in shared) / total_idf if total_idf > 0 else 0.0
+        label = label_of(cand.text) if cand.kind is SentenceType.LABEL_VALUE else ""
+        label_terms = set(tokenize(label)) & set(question_idf)
+        label_cov = sum(question_idf[t] for t in label_terms) / total_idf if total_idf > 0 else 0.0
+        lowered = cand.text.lower()
+        ids_found = sum(1 for ident in question_ids if ident in lowered)
+        words = _WORD.findall(cand.text)
+        new_words = {w for w in words if w.lower() not in question_words}
+        content = [w for w in words if len(w) > 3]
+        novelty = sum(1 for w in content if w.lower() not in question_words) / len(content) if content else 0.0
+        has = _has(kind, cand.text, question_lower, question_ids, new_words)
+        out[i] = (
+            cosines[i],
+            cosines[i] - best,
+            1.0 / rank[i],
+            cand.neighbour_cos,
+            coverage,
+            label_cov,
+            ids_found / len(question_ids) if question_ids else 0.0,
+            novelty,
+            1.0 if has else 0.0,
+            1.0 if kind != "other" and not has else 0.0,
+            1.0 if _DEFINITION.search(cand.text) else 0.0,
+            1.0 if cand.kind is SentenceType.LABEL_VALUE else 0.0,
+            math.log1p(len(words)),
+            cand.index_in_passage / max(1, cand.passage_sentences - 1),
+            1.0 if cand.index_in_passage == 0 else 0.0,
+            cand.passage_rerank,
+            1.0 / max(1, cand.passage_rank),
+        )
+    return out
+
+
+_QUESTION_WORDS = ("what", "which", "how", "where", "when", "who", "whom", "whose", "why", "does", "do", "did", "done", "is",
+                   "are", "was", "were", "can", "could", "would", "should", "may", "might", "many", "much", "kind", "type")
+
+
+def question_terms(question: str, tokenize: Callable[[str], list[str]]) -> list[str]:
+    """The question's search terms without question words ("does" stems to "doe" and would match any sentence)."""
+    stop = set(tokenize(" ".join(_QUESTION_WORDS)))
+    return [t for t in dict.fromkeys(tokenize(question)) if t not in stop]
+
+
+def eligible(candidates: Sequence[Candidate], question_terms: set[str], question_ids: set[str],
+             tokenize: Callable[[str], list[str]], question: str = "") -> list[Candidate]:
+    """Candidates whose sentence type may answer (see lifqa.sentence_types); a ``label: value`` row
+    must also hold the kind of value asked for ("Gene Symbol: LIF" does not answer an ID question)."""
+    kind = question_kind(question) if question else "other"
+    question_lower = question.lower()
+    question_words = {w.lower() for w in _WORD.findall(question)}
+    out = []
+    for c in candidates:
+        if kind == "expansion" and c.kind is SentenceType.LABEL_VALUE and _NAME_LABEL.search(label_of(c.text)):
+            out.append(c)  # "Full Name: Leukemia Inhibitory Factor" answers "What does LIF stand for?"
+            continue
+        if not answers_question(c.kind, c.text, question_terms, question_ids, tokenize):
+            continue
+        if c.kind is SentenceType.LABEL_VALUE and kind in _VALUE_KINDS:
+            value = value_of(c.text)
+            if not _has(kind, value, question_lower, question_ids, {w for w in _WORD.findall(value) if w.lower() not in question_words}):
+                continue
+        out.append(c)
+    if kind == "expansion":  # where a sentence spells the acronym out, only those answer
+        spelled = [c for c in out if any(expands(ident, c.text) for ident in question_ids)]
+        return spelled or out
+    return out
+
+
+_NAME_LABEL = re.compile(r"\b(?:full name|name|official name|stands? for|abbreviation|synonyms?|aliases|also known as)\b", re.I)
+_VALUE_KINDS = ("identifier", "number", "year", "quantity", "place")
+
+
+class SentenceSelector:
+    """Probabilities from the JSON parameters, and the answer's sentences chosen from them."""
+
+    def __init__(self, params: dict[str, Any]) -> None:
+        if tuple(params.get("features", ())) != FEATURES:
+            raise SettingsError("the sentence selector parameters were trained on other features than this lifqa computes; "
+                                "retrain with: lifqa train-selector")
+        self.params = params
+        self._mean = np.asarray(params["mean"], dtype=np.float32)
+        self._scale = np.asarray(params["scale"], dtype=np.float32)
+        self._coef = np.asarray(params["coef"], dtype=np.float32)
+        self._intercept = float(params["intercept"])
+        self.keep_ratio = float(params.get("keep_ratio", 0.8))
+        self.keep_min = float(params.get("keep_min", 0.5))
+        self.tier_margin = float(params.get("tier_margin", 0.05))
+
+    def probabilities(self, features: np.ndarray) -> np.ndarray:
+        if len(features) == 0:
+            return np.zeros(0, dtype=np.float32)
+        logits = ((features - self._mean) / self._scale) @ self._coef + self._intercept
+        return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
+
+    def choose(self, candidates: Sequence[Candidate], probabilities: np.ndarray, max_sentences: int) -> list[tuple[Candidate, float]]:
+        """The best sentence, then each next one whose probability is at least ``keep_min`` and
+        ``keep_ratio`` of the best, skipping near-duplicates; among sentences within ``tier_margin``
+        of the best, one from a higher-tier source leads."""
+        if not candidates:
+            return []
+        ranked = sorted(range(len(candidates)), key=lambda i: (-probabilities[i], candidates[i].passage_rank, candidates[i].chunk_start))
+        best = float(probabilities[ranked[0]])
+        near = [i for i in ranked if probabilities[i] >= best - self.tier_margin]
+        lead = min(near, key=lambda i: (-TIER_SCORE.get(candidates[i].tier, 0.5), ranked.index(i)))
+        top = ranked[0]
+        ranked.remove(lead)
+        ranked.insert(0, lead)
+        chosen: list[int] = []
+        for i in ranked:
+            if len(chosen) == max_sentences:
+                break
+            if chosen and (probabilities[i] < self.keep_min or probabilities[i] < self.keep_ratio * best):
+                break
+            if any(_redundant(candidates[i], candidates[j]) for j in chosen):
+                continue
+            chosen.append(i)
+        # reading order (a gold span may run over two sentences), except that a higher-tier lead stays first
+        ordered = sorted(chosen, key=lambda i: (candidates[i].passage_rank, candidates[i].chunk_start))
+        if lead != top:
+            ordered.remove(lead)
+            ordered.insert(0, lead)
+        return [(candidates[i], float(probabilities[i])) for i in ordered]
+
+
+def _redundant(a: Candidate, b: Candidate) -> bool:
+    if a.text == b.text:
+        return True
+    if a.vector is not None and b.vector is not None:
+        return float(a.vector.astype(np.float32) @ b.vector.astype(np.float32)) > 0.92
+    return False
+
+
+def load_params(path: str | Path | None = None) -> dict[str, Any]:
+    if path is None:
+        text = resources.files("lifqa.data").joinpath(DEFAULT_PARAMS).read_text(encoding="utf-8")
+    else:
+        text = Path(path).read_text(encoding="utf-8")
+    return json.loads(text)

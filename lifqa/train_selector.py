@@ -1,0 +1,171 @@
+"""Train the answer-sentence selector (``lifqa train-selector``) on train splits only.
+
+For each training question the engine retrieves its passages exactly as ``ask``
+does; every answer-eligible sentence of them is a row. A sentence is positive
+when it comes from a relevant document and holds the gold answer: COVID-QA's
+gold span (or, for a span of several sentences, lies inside it or holds its
+opening), a LIF key phrase. Questions with no positive sentence among their
+passages teach nothing about choosing and are left out. The keep rule (how many
+sentences an answer has) is then chosen on the same training questions: the
+largest gold-answer hit rate whose answers are not longer, in words, than the
+earlier heuristic's on those questions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
+
+from lifqa import __version__
+from lifqa.errors import InputError
+from lifqa.gold import GoldQuestion
+from lifqa.selector import FEATURES, Candidate, SentenceSelector
+from lifqa.train import SEED, TrainingSet, beir_training_set, gold_training_set, write_params
+
+DEFAULT_OUTPUT = Path(__file__).resolve().parent / "data" / "selector.json"
+KEEP_RATIOS = (0.5, 0.6, 0.7, 0.8, 0.9, 1.01)
+KEEP_MINS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip().lower()
+
+
+def holds_answer(sentence: str, answers: Sequence[str]) -> bool:
+    """Whether a sentence holds a gold answer: the whole span, or (for a span longer than a
+    sentence) the sentence lies inside it or holds its opening words."""
+    text = _squash(sentence)
+    for answer in answers:
+        a = _squash(answer)
+        if not a:
+            continue
+        if a in text or (len(text) >= 25 and text in a) or (len(a) > 80 and a[:50] in text):
+            return True
+    return False
+
+
+@dataclass
+class QuestionRows:
+    question: GoldQuestion
+    candidates: list[Candidate]
+    features: np.ndarray
+    labels: np.ndarray
+    source: str
+    baseline_words: int | None  # words of the earlier heuristic's answer (None: it abstained)
+    baseline_hit: bool
+
+
+def collect(engine: Any, questions: Sequence[GoldQuestion], source: str) -> list[QuestionRows]:
+    """Rows for every answerable training question that has a positive sentence in its passages."""
+    questions = [q for q in questions if q.answerable and q.answers]
+    texts = [engine.clean_question(q.question)[0] for q in questions]
+    vectors = engine.encoder.encode_queries(texts)
+    heuristic = engine.with_settings(answer_selector="heuristic")
+    out = []
+    for q, text, vector in zip(questions, texts, vectors):
+        hits, _, _ = engine._search(text, vector, engine.settings.k, engine.settings.mode, None, {})
+        candidates, features = engine.selector_inputs(text, vector, hits)
+        relevant = set(q.relevant_doc_ids)
+        labels = np.asarray([int(c.doc_id in relevant and holds_answer(c.text, q.answers)) for c in candidates], dtype=np.int64)
+        if not labels.any():
+            continue
+        before = heuristic.ask(q.question)
+        said = " ".join(s.text for s in before.sentences)
+        out.append(QuestionRows(q, candidates, features, labels, source, None if before.abstained else len(said.split()),
+                                holds_answer(said, q.answers) if said else False))
+    return out
+
+
+def fit(rows: Sequence[QuestionRows], shares: Mapping[str, float], c: float = 1.0) -> dict[str, Any]:
+    features = np.concatenate([r.features for r in rows]).reshape(-1, len(FEATURES))
+    labels = np.concatenate([r.labels for r in rows])
+    per_source = {name: sum(len(r.labels) for r in rows if r.source == name) for name in {r.source for r in rows}}
+    weights = np.concatenate([np.full(len(r.labels), shares.get(r.source, 1.0) / per_source[r.source]) for r in rows])
+    weights = weights / weights.mean()
+    scaler = StandardScaler().fit(features)
+    model = LogisticRegression(C=c, max_iter=3000, class_weight="balanced", random_state=SEED)
+    model.fit(scaler.transform(features), labels, sample_weight=weights)
+    scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
+    return {"features": list(FEATURES), "mean": [float(x) for x in scaler.mean_], "scale": [float(x) for x in scale],
+            "coef": [float(x) for x in model.coef_[0]], "intercept": float(model.intercept_[0])}
+
+
+def keep_rule(params: dict[str, Any], rows: Sequence[QuestionRows], max_sentences: int = 3) -> dict[str, Any]:
+    """The keep_ratio/keep_min with the best hit rate whose mean answer length stays within the
+    heuristic's. Rates and lengths are averaged per source, then over sources, so a small corpus
+    (the LIF gold set) counts as much as a large one."""
+    sources = sorted({r.source for r in rows})
+    macro = lambda values: float(np.mean([np.mean([v for v, r in zip(values, rows) if r.source == s]) for s in sources]))  # noqa: E731
+    budget = float(np.mean([np.mean([r.baseline_words for r in rows if r.source == s and r.baseline_words is not None])
+                            for s in sources]))
+    best: tuple[float, float, float, float] | None = None
+    table = []
+    for ratio in KEEP_RATIOS:
+        for floor in KEEP_MINS:
+            selector = SentenceSelector({**params, "keep_ratio": ratio, "keep_min": floor})
+            hits, words = [], []
+            for r in rows:
+                chosen = selector.choose(r.candidates, selector.probabilities(r.features), max_sentences)
+                said = " ".join(c.text for c, _ in chosen)
+                hits.append(holds_answer(said, r.question.answers))
+                words.append(len(said.split()))
+            hit, mean_words = macro(hits), macro(words)
+            table.append({"keep_ratio": ratio, "keep_min": floor, "hit": round(hit, 4), "words": round(mean_words, 1)})
+            if mean_words <= budget and (best is None or hit > best[0] + 1e-9):
+                best = (hit, mean_words, ratio, floor)
+    if best is None:
+        raise InputError("no keep rule keeps answers within the earlier answers' length; check the training data")
+    return {"keep_ratio": best[2], "keep_min": best[3], "train_hit": round(best[0], 4), "train_words": round(best[1], 1),
+            "baseline_words": round(budget, 1), "baseline_hit": round(macro([r.baseline_hit for r in rows]), 4), "grid": table}
+
+
+def untrained_params() -> dict[str, Any]:
+    """Parameters of the right shape that rate every sentence alike (used while collecting rows)."""
+    n = len(FEATURES)
+    return {"features": list(FEATURES), "mean": [0.0] * n, "scale": [1.0] * n, "coef": [0.0] * n, "intercept": 0.0,
+            "keep_ratio": 1.0, "keep_min": 0.5}
+
+
+def train_selector(sets: Sequence[TrainingSet], shares: Mapping[str, float] | None = None, c: float = 1.0) -> dict[str, Any]:
+    from lifqa.engine import Engine
+
+    if not sets:
+        raise InputError("give at least one training set (--gold FILE CORPUS)")
+    rows: list[QuestionRows] = []
+    digest = hashlib.sha256()
+    described = []
+    for s in sets:
+        engine = Engine.open(s.index, selector_params=untrained_params())
+        part = collect(engine, s.questions, s.name)
+        rows += part
+        corpus = engine.manifest.get("corpus", {}).get("fingerprint", "")
+        for r in part:
+            digest.update(json.dumps([s.name, corpus, r.question.id, r.question.question, list(r.question.answers)]).encode())
+        described.append({"name": s.name, "questions": len(s.questions), "used": len(part), "rows": int(sum(len(r.labels) for r in part)),
+                          "positives": int(sum(r.labels.sum() for r in part)), "corpus_fingerprint": corpus,
+                          "share": float((shares or {}).get(s.name, 1.0))})
+    params = fit(rows, dict(shares or {}), c)
+    params.update(keep_rule(params, rows))
+    params["tier_margin"] = 0.05
+    params["trained_on"] = {"sources": described, "fingerprint": digest.hexdigest(), "seed": SEED, "C": c,
+                            "features": list(FEATURES), "lifqa_version": __version__}
+    return params
+
+
+def run_training(golds: Sequence[tuple[str, str]], beirs: Sequence[str] = (), *, output: Any = None,
+                 cache_root: str = "indexes/eval", shares: Mapping[str, float] | None = None, c: float = 1.0,
+                 progress: Callable[[str, float], None] | None = None) -> dict[str, Any]:
+    """What ``lifqa train-selector`` does: index each corpus once (cached), train, write the JSON parameters."""
+    sets = [gold_training_set(gold, corpus, cache_root, progress) for gold, corpus in golds]
+    sets += [beir_training_set(folder, cache_root, progress) for folder in beirs]
+    params = train_selector(sets, shares, c)
+    write_params(params, output or DEFAULT_OUTPUT)
+    return params

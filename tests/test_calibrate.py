@@ -1,0 +1,75 @@
+"""Per-corpus abstention: lifqa calibrate fits a threshold on labelled questions and stores it with the index."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from lifqa.calibrate import CALIBRATION, calibrate_index, fit_threshold, read_calibration
+from lifqa.errors import InputError
+
+
+def test_threshold_sits_between_answerable_and_unanswerable_scores():
+    assert fit_threshold([0.9, 0.8, 0.95], [0.1, 0.3], 0.0) == pytest.approx(0.55)
+    # one answerable question of 20 may abstain at 5 %: the ceiling moves to the second lowest
+    assert fit_threshold([0.2] + [0.9] * 19, [0.1], 0.05) == pytest.approx(0.5)
+    # negatives above the ceiling cannot be excluded without wrong abstentions: they are answered
+    assert fit_threshold([0.6, 0.7], [0.1, 0.8], 0.0) == pytest.approx(0.35)
+    with pytest.raises(InputError, match="no answerable questions"):
+        fit_threshold([], [0.1], 0.05)
+
+
+def _gold(path, with_unanswerable=True):
+    rows = [
+        {"id": "a", "question": "What is the UniProt accession of LIF?", "relevant_doc_ids": ["002_ce8a4941deb8f87d"]},
+        {"id": "b", "question": "Which receptor subunit does LIF share with IL-6?", "relevant_doc_ids": ["000_b2d3b1681d340735"]},
+        {"id": "c", "question": "On which chromosome is the LIF gene?", "relevant_doc_ids": ["000_b2d3b1681d340735"]},
+    ]
+    if with_unanswerable:
+        rows += [{"id": "x", "question": "Who won the 2014 FIFA World Cup final?", "answerable": False},
+                 {"id": "y", "question": "How do I bake sourdough bread?", "answerable": False}]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def test_calibration_is_stored_with_the_index_and_used_by_ask(lif_index, tmp_path):
+    import lifqa
+
+    index = tmp_path / "index"
+    shutil.copytree(lif_index, index)
+    result = calibrate_index(index, _gold(tmp_path / "gold.jsonl"), max_wrong_abstention=0.0)
+    assert result.answerable == 3 and result.unanswerable == 2 and result.negatives == "gold file"
+    assert result.wrong_abstention == 0.0 and result.abstention_accuracy == 1.0
+    stored = read_calibration(index)
+    assert stored["threshold"] == result.threshold and (index / CALIBRATION).is_file()
+    engine = lifqa.open(str(index))
+    assert engine.abstain_threshold == result.threshold
+    assert not engine.ask("What is the UniProt accession of LIF?").abstained
+    assert engine.ask("Who won the 2014 FIFA World Cup final?").abstained
+    assert lifqa.open(str(index), use_calibration=False).abstain_threshold == engine._feature_reranker.abstain_threshold
+    assert lifqa.open(str(index), abstain_threshold=0.99).abstain_threshold == 0.99
+    (index / CALIBRATION).write_text("{broken", encoding="utf-8")
+    assert lifqa.open(str(index)).abstain_threshold == engine._feature_reranker.abstain_threshold
+
+
+def test_without_unanswerable_questions_off_topic_ones_set_the_floor(lif_index, tmp_path):
+    index = tmp_path / "index"
+    shutil.copytree(lif_index, index)
+    result = calibrate_index(index, _gold(tmp_path / "gold.jsonl", with_unanswerable=False), max_wrong_abstention=0.0)
+    assert result.negatives == "off-topic questions" and result.unanswerable >= 30
+    assert result.abstention_accuracy >= 0.9 and result.wrong_abstention == 0.0
+
+
+def test_cli_calibrate_and_clear_errors(lif_index, tmp_path):
+    index = tmp_path / "index"
+    shutil.copytree(lif_index, index)
+    run = lambda *a: subprocess.run([sys.executable, "-m", "lifqa.cli", "calibrate", *a], capture_output=True, text=True, timeout=300)  # noqa: E731
+    ok = run("--gold", str(_gold(tmp_path / "gold.jsonl")), "--index", str(index))
+    assert ok.returncode == 0, ok.stderr
+    assert "abstention threshold" in ok.stdout and (index / CALIBRATION).is_file()
+    missing = run("--gold", str(tmp_path / "nope.jsonl"), "--index", str(index))
+    assert missing.returncode != 0 and "gold file not found" in missing.stderr and "Traceback" not in missing.stderr

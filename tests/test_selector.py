@@ -1,0 +1,104 @@
+"""The trained answer-sentence selector: question kinds, the keep rule, tier lead, and verbatim answers on the real index."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lifqa.engine import diversify, diversify_adaptive
+from lifqa.selector import FEATURES, Candidate, SentenceSelector, load_params, question_kind
+from lifqa.sentence_types import SentenceType
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("What does LIF stand for?", "expansion"),
+    ("What is the Entrez Gene ID for LIF?", "identifier"),
+    ("When was LIF first purified?", "year"),
+    ("How many amino acids long is the LIF polypeptide?", "number"),
+    ("What is the incubation period of MERS-CoV?", "quantity"),
+    ("Where is the mouse Lif orthologue located in the genome?", "place"),
+    ("Define leukemia inhibitory factor.", "definition"),
+    ("Which receptor does LIF bind?", "entity"),
+    ("Why does LIF appear at different sizes on a gel?", "other"),
+])
+def test_question_kinds(question, kind):
+    assert question_kind(question) == kind
+
+
+def _cand(text, rank, tier, start=0):
+    return Candidate(text, start, start + len(text), None, rank, rank, 0.5, tier, SentenceType.PROSE, 0, 3)
+
+
+def test_keep_rule_follows_the_probabilities_and_a_higher_tier_leads_near_ties():
+    params = {"features": list(FEATURES), "mean": [0.0] * len(FEATURES), "scale": [1.0] * len(FEATURES),
+              "coef": [0.0] * len(FEATURES), "intercept": 0.0, "keep_ratio": 0.8, "keep_min": 0.4, "tier_margin": 0.05}
+    selector = SentenceSelector(params)
+    cands = [_cand("Gene ID 3977.", 1, "low"), _cand("Gene ID 3976.", 2, "medium"), _cand("Unrelated.", 3, "high")]
+    chosen = selector.choose(cands, np.asarray([0.90, 0.87, 0.30]), 3)
+    assert [c.text for c, _ in chosen] == ["Gene ID 3976.", "Gene ID 3977."]  # near-equal: the medium tier leads; 0.30 is dropped
+    chosen = selector.choose(cands, np.asarray([0.90, 0.60, 0.30]), 3)
+    assert [c.text for c, _ in chosen] == ["Gene ID 3977."]  # 0.60 < 0.8 x 0.90
+    assert selector.choose([], np.zeros(0), 3) == []
+
+
+def test_shipped_parameters_match_the_features_and_say_how_they_were_trained():
+    params = load_params()
+    assert params["features"] == list(FEATURES) and len(params["coef"]) == len(FEATURES)
+    assert 0 < params["keep_min"] < 1 and params["trained_on"]["seed"] == 13
+    assert all(source["questions"] > 0 for source in params["trained_on"]["sources"])
+
+
+def test_adaptive_cap_lets_a_dominant_document_take_more_passages():
+    docs = ["a"] * 9 + ["b", "c", "d"]
+    order = np.arange(len(docs))
+    assert [docs[i] for i in diversify(order, docs, 5, 2)] == ["a", "a", "b", "c", "d"]
+    assert [docs[i] for i in diversify_adaptive(order, docs, 5, 2, window=10, share=0.8, relaxed=3)] == ["a", "a", "a", "b", "c"]
+    mixed = ["a", "b", "a", "c", "a", "d", "b", "e"]
+    assert list(diversify_adaptive(np.arange(8), mixed, 5, 2, window=8, share=0.8)) == list(diversify(np.arange(8), mixed, 5, 2))
+
+
+def test_answer_sentences_are_verbatim_slices_and_never_furniture(engine, gold):
+    from lifqa.sentence_types import NEVER_ANSWER, classify
+
+    for q in gold.questions:
+        answer = engine.ask(q.question)
+        by_key = {c.key: c for c in answer.citations}
+        for sentence in answer.sentences:
+            (key,) = sentence.citation_keys
+            assert by_key[key].text[sentence.char_start:sentence.char_end] == sentence.text, q.id
+            assert classify(sentence.text, section=by_key[key].section) not in NEVER_ANSWER, (q.id, sentence.text)
+
+
+# The examples reported in issue 13, through the real engine on the bundled corpus.
+def test_what_does_lif_stand_for_is_answered_with_its_expansion(engine):
+    answer = engine.ask("What does LIF stand for?")
+    assert not answer.abstained
+    assert "leukemia inhibitory factor" in answer.sentences[0].text.lower()
+
+
+def test_define_is_answered_with_a_sentence_not_a_title(engine):
+    from lifqa.sentence_types import SentenceType, classify
+
+    answer = engine.ask("Define leukemia inhibitory factor.")
+    assert not answer.abstained
+    titles = {c.title.lower() for c in answer.citations}
+    for sentence in answer.sentences:
+        assert sentence.text.strip().lower() not in titles and classify(sentence.text) is not SentenceType.HEADING
+
+
+def test_a_contradicted_value_is_stated_with_the_higher_tier_source_first(engine):
+    answer = engine.ask("What is the Entrez Gene ID for LIF?")
+    tiers = {c.key: c.tier for c in answer.citations}
+    first = answer.sentences[0]
+    assert "3976" in first.text and tiers[first.citation_keys[0]] == "medium"
+    (other,) = first.disputed_by
+    assert other["value"] == "3977" and other["tier"] == "low" and tiers[other["citation_key"]] == "low"
+    assert f"another source gives 3977 [{other['citation_key']}]" in answer.answer
+    assert answer.answer.index("3976") < answer.answer.index("3977")
+    assert answer.to_dict()["sentences"][0]["disputed_by"][0]["value"] == "3977"
+
+
+def test_benign_differences_are_not_stated_as_disagreements(engine):
+    answer = engine.ask("How many amino acids long is the LIF polypeptide?")
+    assert all(not s.disputed_by for s in answer.sentences)
+    assert "another source gives" not in answer.answer
