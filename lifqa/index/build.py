@@ -27,12 +27,12 @@ from tqdm import tqdm
 from lifqa import __version__
 from lifqa.chunking import chunk_document, split_sentences
 from lifqa.corpus import iter_text_files, read_corpus
-from lifqa.encoder import get_encoder, resolve_model_path
+from lifqa.encoder import get_encoder, resolve_model_path, resolve_variant
 from lifqa.errors import IndexCorruptError, InputError, LifqaError
 from lifqa.index import layout
 from lifqa.index.bm25 import build_bm25
 from lifqa.index.dense import build_faiss
-from lifqa.index.embed_cache import EmbeddingCache
+from lifqa.index.embed_cache import EmbeddingCache, text_key
 from lifqa.index.store import write_store
 from lifqa.facts import find_conflicts
 from lifqa.reliability import assess_sources
@@ -82,7 +82,8 @@ def code_fingerprint() -> str:
 
 def build_key(fingerprint: str, settings: Settings) -> str:
     material = json.dumps({"corpus": fingerprint, "settings": settings.index_fingerprint(), "format": layout.FORMAT_VERSION,
-                           "lifqa": __version__, "code": code_fingerprint()}, sort_keys=True)
+                           "lifqa": __version__, "code": code_fingerprint(), "encoder": resolve_variant(settings.encoder)},
+                          sort_keys=True)
     return hashlib.sha256(material.encode()).hexdigest()
 
 
@@ -172,6 +173,32 @@ def retrieval_text(doc: Document, chunk: Chunk) -> str:
     return "\n".join(parts)
 
 
+def chunk_offset(doc: Document, chunk: Chunk) -> int:
+    """Where ``chunk.text`` starts inside :func:`retrieval_text` (after the title and section lines)."""
+    return len(retrieval_text(doc, chunk)) - len(chunk.text)
+
+
+def sentence_owners(documents_by_id: dict[str, Document], chunks: list[Chunk], chunk_sentences: list[tuple[int, int]],
+                    sentences: list[tuple[str, int, int, bool]]) -> tuple[list[list[int]], list[list[tuple[int, int]]]]:
+    """For each chunk, the sentences whose vector is pooled from its forward pass (each sentence from the first
+    chunk holding it whole) and their character spans in the chunk's retrieval text."""
+    owned = np.zeros(len(sentences), dtype=bool)
+    rows: list[list[int]] = []
+    spans: list[list[tuple[int, int]]] = []
+    for chunk, (lo, hi) in zip(chunks, chunk_sentences):
+        offset = chunk_offset(documents_by_id[chunk.doc_id], chunk) - chunk.char_start
+        mine, where = [], []
+        for row in range(lo, hi):
+            _, start, end, _ = sentences[row]
+            if not owned[row] and chunk.char_start <= start and end <= chunk.char_end:
+                owned[row] = True
+                mine.append(row)
+                where.append((start + offset, end + offset))
+        rows.append(mine)
+        spans.append(where)
+    return rows, spans
+
+
 def _write_build(corpus: Path, out: Path, settings: Settings, key: str, metadata_path: str | Path | None,
                  report: Progress) -> tuple[dict[str, Any], list[str]]:
     report("reading corpus", 0.02)
@@ -211,14 +238,19 @@ def _write_build(corpus: Path, out: Path, settings: Settings, key: str, metadata
     # The model loads only now, so bad corpus input fails fast. The cache sits beside the builds
     # (out is a temporary folder inside the index folder); if the build fails from here on, what was
     # embedded stays cached and the next build resumes from it.
-    encoder = get_encoder(settings.model_path, settings.encode_batch_size)
-    with EmbeddingCache.open(out.parent, encoder.model_path, encoder.dim) as cache:
-        chunk_vectors = _embed(cache, encoder, texts, "embedding chunks", (0.2, 0.6), report)
+    encoder = get_encoder(settings.model_path, settings.encode_batch_size, settings.encoder)
+    sentence_texts = [by_id[doc_id].text[s:e] for doc_id, s, e, _ in sentences]
+    with EmbeddingCache.open(out.parent, encoder.model_path, encoder.dim, encoder.variant) as cache:
+        if settings.sentence_vectors and settings.sentence_pooling == "chunk":
+            owners = sentence_owners(by_id, chunks, chunk_sentences, sentences)
+            chunk_vectors, sentence_vectors = embed_pooled(cache, encoder, texts, owners, sentence_texts, report)
+        else:
+            chunk_vectors = _embed(cache, encoder, texts, "embedding chunks", (0.2, 0.6), report)
+            sentence_vectors = (_embed(cache, encoder, sentence_texts, "embedding sentences", (0.6, 0.95), report)
+                                if settings.sentence_vectors else None)
         np.save(out / layout.CHUNK_VECTORS, chunk_vectors)
         dense_kind = build_faiss(chunk_vectors, out / layout.FAISS_FILE, settings.ann_threshold, settings.hnsw_m)
-        if settings.sentence_vectors:
-            sentence_texts = [by_id[doc_id].text[s:e] for doc_id, s, e, _ in sentences]
-            sentence_vectors = _embed(cache, encoder, sentence_texts, "embedding sentences", (0.6, 0.95), report)
+        if sentence_vectors is not None:
             np.save(out / layout.SENTENCE_VECTORS, sentence_vectors.astype(np.float16))
         cache.keep_only_used()
 
@@ -234,6 +266,7 @@ def _write_build(corpus: Path, out: Path, settings: Settings, key: str, metadata
         "corpus": {"path": str(corpus.resolve()), "fingerprint": corpus_fingerprint(corpus)},
         "counts": {"documents": len(documents), "chunks": len(chunks), "sentences": len(sentences), "vocabulary": vocab_size},
         "dense_index": dense_kind,
+        "encoder": {"variant": encoder.variant, "device": encoder.device, "sentence_pooling": settings.sentence_pooling},
         "embedding_cache": {"embedded": cache.misses, "reused": cache.hits},
         "warnings": list(corpus_report.warnings) + cache.warnings,
         "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -256,6 +289,63 @@ def _embed(cache: EmbeddingCache, encoder: Any, texts: list[str], stage: str, sp
         return cache.encode(texts, encoder.encode_documents, advance)
     finally:
         bar.close()
+
+
+POOL_BLOCK = 256  # chunks embedded and committed together in a pooled build: what a kill can lose
+
+
+def pooled_key(text: str, span: tuple[int, int]) -> int:
+    """Cache key of a sentence vector pooled from ``text``: never equal to the key of the sentence encoded alone."""
+    return text_key(f"\0pooled\0{span[0]}:{span[1]}\0{text}")
+
+
+def embed_pooled(cache: EmbeddingCache, encoder: Any, texts: list[str],
+                 owners: tuple[list[list[int]], list[list[tuple[int, int]]]], sentence_texts: list[str],
+                 report: Progress) -> tuple[np.ndarray, np.ndarray]:
+    """Chunk vectors and sentence vectors in one forward pass per chunk: each sentence's vector is the mean
+    of its tokens' states in the chunk that owns it. A sentence no chunk holds whole, or cut off by the
+    encoder's 256-token limit, is encoded on its own. Everything goes through the cache."""
+    owned_rows, owned_spans = owners
+    chunk_keys = [text_key(t) for t in texts]
+    sentence_keys = [[pooled_key(t, span) for span in spans] for t, spans in zip(texts, owned_spans)]
+    chunk_vectors, chunk_found = cache.lookup(chunk_keys)
+    sentence_vectors = np.zeros((len(sentence_texts), encoder.dim), dtype=np.float32)
+    have = np.zeros(len(sentence_texts), dtype=bool)
+    flat_keys = [key for keys in sentence_keys for key in keys]
+    flat_rows = [row for rows in owned_rows for row in rows]
+    found_vectors, found = cache.lookup(flat_keys)
+    sentence_vectors[flat_rows] = found_vectors
+    have[flat_rows] = found
+    todo = [c for c in range(len(texts)) if not chunk_found[c] or not have[owned_rows[c]].all()]
+    stage = "embedding chunks and sentences"
+    report(stage, 0.2)
+    bar = tqdm(total=len(todo), desc=stage, unit="chunk", disable=not sys.stderr.isatty(), leave=False)
+    try:
+        for start in range(0, len(todo), POOL_BLOCK):
+            block = todo[start:start + POOL_BLOCK]
+            vectors, pooled = encoder.encode_with_spans([texts[c] for c in block], [owned_spans[c] for c in block])
+            chunk_vectors[block] = vectors
+            keys, values = [chunk_keys[c] for c in block], [vectors]
+            for c, per_span in zip(block, pooled):
+                for row, key, vector in zip(owned_rows[c], sentence_keys[c], per_span):
+                    if vector is not None:
+                        sentence_vectors[row], have[row] = vector, True
+                        keys.append(key)
+                        values.append(vector[None, :])
+            cache.store(keys, np.concatenate(values))
+            bar.update(len(block))
+            report(stage, 0.2 + 0.7 * min(start + POOL_BLOCK, len(todo)) / max(len(todo), 1))
+    finally:
+        bar.close()
+    alone = np.flatnonzero(~have)  # not held whole by a chunk, or truncated: encoded on its own
+    if len(alone):
+        sentence_vectors[alone] = _embed(cache, encoder, [sentence_texts[r] for r in alone], "embedding sentences", (0.9, 0.95), report)
+        # stored under their pooled keys too, so a rebuild finds every sentence of its chunks and skips the chunk
+        pooled = {row: key for keys, rows in zip(sentence_keys, owned_rows) for row, key in zip(rows, keys)}
+        again = [r for r in alone if r in pooled]
+        if again:
+            cache.store([pooled[r] for r in again], sentence_vectors[again], computed=False)
+    return chunk_vectors, sentence_vectors
 
 
 def check_compatible(build: Path, manifest: dict[str, Any], settings: Settings) -> None:

@@ -69,10 +69,13 @@ class EmbeddingCache:
         self._con = self._connect()
 
     @classmethod
-    def open(cls, index_dir: Path, model_path: str, dim: int) -> "EmbeddingCache":
+    def open(cls, index_dir: Path, model_path: str, dim: int, variant: str = "torch-fp32") -> "EmbeddingCache":
+        """``variant``: the encoder variant (lifqa.encoder.VARIANTS); vectors of different variants never mix.
+        torch-fp32 keeps the name caches had before variants existed: its vectors are the same."""
         folder = index_dir / CACHE_DIR
         folder.mkdir(exist_ok=True)
-        return cls(folder / f"{model_key(model_path, dim)}.sqlite", dim)
+        suffix = "" if variant == "torch-fp32" else f"-{variant}"
+        return cls(folder / f"{model_key(model_path, dim)}{suffix}.sqlite", dim)
 
     def _connect(self) -> sqlite3.Connection | None:
         try:
@@ -128,6 +131,25 @@ class EmbeddingCache:
                 progress(min(start + BLOCK, len(todo)), len(todo))
         self._mark_used(keys)
         return out
+
+    def lookup(self, keys: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """Cached vectors of ``keys`` (zeros where absent) and which were found; marks them used."""
+        out = np.zeros((len(keys), self.dim), dtype=np.float32)
+        found = np.zeros(len(keys), dtype=bool)
+        for row, key in enumerate(keys):
+            vector = self._get(key)
+            if vector is not None:
+                out[row], found[row] = vector, True
+        self.hits += int(found.sum())
+        self._mark_used(list(keys))
+        return out, found
+
+    def store(self, keys: Sequence[int], vectors: np.ndarray, computed: bool = True) -> None:
+        """Vectors computed outside :meth:`encode` (e.g. sentences pooled from their chunk's pass);
+        ``computed=False``: vectors already counted, stored under another key too."""
+        self._put(list(keys), np.ascontiguousarray(vectors, dtype=np.float32))
+        self._mark_used(list(keys))
+        self.misses += len(keys) if computed else 0
 
     def _get(self, key: int) -> np.ndarray | None:
         if self._con is None:
