@@ -226,9 +226,14 @@ def run_batch(engine: Any, input: BatchInput, *, k: int | None = None, mode: str
     total, done = len(input), 0
     errors = list(input.errors)
     items = list(input.items)
-    for start in range(0, len(items), batch_size):
-        chunk = items[start:start + batch_size]
-        answers = engine.ask_many([item.question for item in chunk], k, mode, exclude_flags=exclude, min_tier=min_tier)
+    chunks = [items[start:start + batch_size] for start in range(0, len(items), batch_size)]
+    if hasattr(engine, "answer_chunks"):  # several engines (lifqa.ray_batch): chunks answered in parallel, in order
+        answered = engine.answer_chunks([[item.question for item in chunk] for chunk in chunks], k, mode,
+                                        exclude_flags=exclude, min_tier=min_tier)
+    else:
+        answered = (engine.ask_many([item.question for item in chunk], k, mode, exclude_flags=exclude, min_tier=min_tier)
+                    for chunk in chunks)
+    for chunk, answers in zip(chunks, answered):
         for item, answer in zip(chunk, answers):
             while errors and errors[0]["line"] < item.line:
                 done += 1

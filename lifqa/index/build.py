@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 import numpy as np
 from filelock import FileLock
@@ -32,7 +32,7 @@ from lifqa.errors import IndexCorruptError, InputError, LifqaError
 from lifqa.index import layout
 from lifqa.index.bm25 import build_bm25
 from lifqa.index.dense import build_faiss
-from lifqa.index.embed_cache import EmbeddingCache, text_key
+from lifqa.index.embed_cache import BLOCK, EmbeddingCache, text_key
 from lifqa.index.store import write_store
 from lifqa.facts import find_conflicts
 from lifqa.reliability import assess_sources
@@ -98,7 +98,10 @@ def index_status(corpus: str | Path, index_dir: str | Path, settings: Settings) 
 
 
 def build_index(corpus: str | Path, index_dir: str | Path, settings: Settings, *, force: bool = False,
-                metadata_path: str | Path | None = None, progress: Progress | None = None) -> BuildResult:
+                metadata_path: str | Path | None = None, progress: Progress | None = None,
+                runner: "Runner | None" = None) -> BuildResult:
+    """``runner``: where reading, chunking and embedding run (default: this process; lifqa.index.ray_build.RayRunner:
+    a Ray cluster). Every runner publishes the same index."""
     corpus, index_dir = Path(corpus), Path(index_dir)
     if index_dir.exists() and not index_dir.is_dir():
         raise InputError(f"the index folder {index_dir} is a file. Give a folder for the index, e.g. --index indexes")
@@ -114,7 +117,7 @@ def build_index(corpus: str | Path, index_dir: str | Path, settings: Settings, *
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-build-", dir=index_dir))
         os.chmod(tmp, 0o755)  # mkdtemp makes 0700; an index is read by other users too (a service account)
         try:
-            manifest, warnings = _write_build(corpus, tmp, settings, key, metadata_path, report)
+            manifest, warnings = _write_build(corpus, tmp, settings, key, metadata_path, report, runner or LocalRunner())
             manifest["build_seconds"] = round(time.perf_counter() - started, 3)
             manifest["files"] = layout.file_checksums(tmp)
             (tmp / layout.MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
@@ -173,6 +176,64 @@ def retrieval_text(doc: Document, chunk: Chunk) -> str:
     return "\n".join(parts)
 
 
+@dataclass(frozen=True)
+class DocChunks:
+    """One document's chunks and sentences; sentence numbers are the document's own (from 0)."""
+
+    chunks: tuple[Chunk, ...]
+    ranges: tuple[tuple[int, int], ...]  # per chunk: its sentences [lo, hi)
+    sentences: tuple[tuple[str, int, int, bool], ...]  # (doc_id, start, end, is_heading)
+
+
+def chunk_one(doc: Document, chunk_size: int, chunk_overlap: int) -> DocChunks:
+    """Per-document work of the chunking stage: independent of every other document, so it runs anywhere."""
+    doc_sentences = split_sentences(doc.text)
+    starts = np.asarray([s.start for s in doc_sentences], dtype=np.int64)
+    ends = np.asarray([s.end for s in doc_sentences], dtype=np.int64)
+    chunks, ranges = [], []
+    for chunk in chunk_document(doc, chunk_size, chunk_overlap):
+        chunks.append(chunk)
+        ranges.append((int(np.searchsorted(starts, chunk.char_start, side="left")), int(np.searchsorted(ends, chunk.char_end, side="right"))))
+    return DocChunks(tuple(chunks), tuple(ranges), tuple((doc.doc_id, s.start, s.end, s.is_heading) for s in doc_sentences))
+
+
+def assemble(per_doc: list[DocChunks]) -> tuple[list[Chunk], list[tuple[int, int]], list[tuple[str, int, int, bool]]]:
+    """Chunks, their global sentence ranges and all sentences, in document order."""
+    chunks: list[Chunk] = []
+    chunk_sentences: list[tuple[int, int]] = []
+    sentences: list[tuple[str, int, int, bool]] = []
+    for part in per_doc:
+        base = len(sentences)
+        sentences.extend(part.sentences)
+        chunks.extend(part.chunks)
+        chunk_sentences.extend((base + lo, base + hi) for lo, hi in part.ranges)
+    return chunks, chunk_sentences, sentences
+
+
+class LocalRunner:
+    """Reading, chunking and embedding in this process: the default runner of :func:`build_index`."""
+
+    def read(self, corpus: Path, metadata_path: str | Path | None) -> Any:
+        return read_corpus(corpus, metadata_path)
+
+    def chunk(self, documents: list[Document], chunk_size: int, chunk_overlap: int) -> list[DocChunks]:
+        return [chunk_one(doc, chunk_size, chunk_overlap) for doc in documents]
+
+    def embedder(self, encoder: Any) -> Callable[[list[str]], np.ndarray]:
+        return encoder.encode_documents
+
+
+class Runner(Protocol):
+    """Where a build's per-document and embedding work runs: :class:`LocalRunner`, or
+    ``lifqa.index.ray_build.RayRunner`` (a Ray cluster). The build around it is the same."""
+
+    def read(self, corpus: Path, metadata_path: str | Path | None) -> Any: ...
+
+    def chunk(self, documents: list[Document], chunk_size: int, chunk_overlap: int) -> list[DocChunks]: ...
+
+    def embedder(self, encoder: Any) -> Callable[[list[str]], np.ndarray]: ...
+
+
 def chunk_offset(doc: Document, chunk: Chunk) -> int:
     """Where ``chunk.text`` starts inside :func:`retrieval_text` (after the title and section lines)."""
     return len(retrieval_text(doc, chunk)) - len(chunk.text)
@@ -200,27 +261,14 @@ def sentence_owners(documents_by_id: dict[str, Document], chunks: list[Chunk], c
 
 
 def _write_build(corpus: Path, out: Path, settings: Settings, key: str, metadata_path: str | Path | None,
-                 report: Progress) -> tuple[dict[str, Any], list[str]]:
+                 report: Progress, runner: "Runner") -> tuple[dict[str, Any], list[str]]:
     report("reading corpus", 0.02)
-    corpus_report = read_corpus(corpus, metadata_path)
+    corpus_report = runner.read(corpus, metadata_path)
     documents = list(corpus_report.documents)
     by_id = {doc.doc_id: doc for doc in documents}
 
     report("chunking", 0.08)
-    chunks: list[Chunk] = []
-    chunk_sentences: list[tuple[int, int]] = []
-    sentences: list[tuple[str, int, int, bool]] = []
-    for doc in documents:
-        doc_sentences = split_sentences(doc.text)
-        base = len(sentences)
-        sentences.extend((doc.doc_id, s.start, s.end, s.is_heading) for s in doc_sentences)
-        starts = np.asarray([s.start for s in doc_sentences], dtype=np.int64)
-        ends = np.asarray([s.end for s in doc_sentences], dtype=np.int64)
-        for chunk in chunk_document(doc, settings.chunk_size, settings.chunk_overlap):
-            lo = int(np.searchsorted(starts, chunk.char_start, side="left"))
-            hi = int(np.searchsorted(ends, chunk.char_end, side="right"))
-            chunks.append(chunk)
-            chunk_sentences.append((base + lo, base + hi))
+    chunks, chunk_sentences, sentences = assemble(runner.chunk(documents, settings.chunk_size, settings.chunk_overlap))
 
     report("assessing sources", 0.12)
     conflicts = find_conflicts(documents)
@@ -245,8 +293,9 @@ def _write_build(corpus: Path, out: Path, settings: Settings, key: str, metadata
             owners = sentence_owners(by_id, chunks, chunk_sentences, sentences)
             chunk_vectors, sentence_vectors = embed_pooled(cache, encoder, texts, owners, sentence_texts, report)
         else:
-            chunk_vectors = _embed(cache, encoder, texts, "embedding chunks", (0.2, 0.6), report)
-            sentence_vectors = (_embed(cache, encoder, sentence_texts, "embedding sentences", (0.6, 0.95), report)
+            embed = runner.embedder(encoder)
+            chunk_vectors = _embed(cache, embed, texts, "embedding chunks", (0.2, 0.6), report)
+            sentence_vectors = (_embed(cache, embed, sentence_texts, "embedding sentences", (0.6, 0.95), report)
                                 if settings.sentence_vectors else None)
         np.save(out / layout.CHUNK_VECTORS, chunk_vectors)
         dense_kind = build_faiss(chunk_vectors, out / layout.FAISS_FILE, settings.ann_threshold, settings.hnsw_m)
@@ -274,7 +323,7 @@ def _write_build(corpus: Path, out: Path, settings: Settings, key: str, metadata
     return manifest, list(corpus_report.warnings) + cache.warnings
 
 
-def _embed(cache: EmbeddingCache, encoder: Any, texts: list[str], stage: str, span: tuple[float, float],
+def _embed(cache: EmbeddingCache, embed: Any, texts: list[str], stage: str, span: tuple[float, float],
            report: Progress) -> np.ndarray:
     """Vectors for ``texts`` through the cache; progress goes to the caller (the app's bar) and a tqdm bar on a terminal."""
     report(stage, span[0])
@@ -286,7 +335,8 @@ def _embed(cache: EmbeddingCache, encoder: Any, texts: list[str], stage: str, sp
         report(stage, span[0] + (span[1] - span[0]) * done / max(total, 1))
 
     try:
-        return cache.encode(texts, encoder.encode_documents, advance)
+        # a runner's embedder may want bigger blocks (a Ray pipeline starts its actors once per call)
+        return cache.encode(texts, embed, advance, block=getattr(embed, "block", BLOCK))
     finally:
         bar.close()
 
@@ -339,7 +389,7 @@ def embed_pooled(cache: EmbeddingCache, encoder: Any, texts: list[str],
         bar.close()
     alone = np.flatnonzero(~have)  # not held whole by a chunk, or truncated: encoded on its own
     if len(alone):
-        sentence_vectors[alone] = _embed(cache, encoder, [sentence_texts[r] for r in alone], "embedding sentences", (0.9, 0.95), report)
+        sentence_vectors[alone] = _embed(cache, encoder.encode_documents, [sentence_texts[r] for r in alone], "embedding sentences", (0.9, 0.95), report)
         # stored under their pooled keys too, so a rebuild finds every sentence of its chunks and skips the chunk
         pooled = {row: key for keys, rows in zip(sentence_keys, owned_rows) for row, key in zip(rows, keys)}
         again = [r for r in alone if r in pooled]

@@ -107,8 +107,9 @@ class EmbeddingCache:
                 return None
 
     def encode(self, texts: Sequence[str], embed: Callable[[list[str]], np.ndarray],
-               progress: Callable[[int, int], None] | None = None) -> np.ndarray:
-        """Vectors for ``texts`` in order: cached ones read, the rest embedded with ``embed`` and stored."""
+               progress: Callable[[int, int], None] | None = None, block: int = BLOCK) -> np.ndarray:
+        """Vectors for ``texts`` in order: cached ones read, the rest embedded with ``embed`` ``block`` texts
+        at a time and stored."""
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         keys = [text_key(t) for t in texts]
         missing: dict[int, list[int]] = {}
@@ -120,15 +121,15 @@ class EmbeddingCache:
                 out[row] = found
         self.hits += len(texts) - sum(len(rows) for rows in missing.values())
         todo = list(missing)
-        for start in range(0, len(todo), BLOCK):
-            block = todo[start:start + BLOCK]
-            vectors = np.ascontiguousarray(embed([texts[missing[key][0]] for key in block]), dtype=np.float32)
-            for key, vector in zip(block, vectors):
+        for start in range(0, len(todo), block):
+            keys_now = todo[start:start + block]
+            vectors = np.ascontiguousarray(embed([texts[missing[key][0]] for key in keys_now]), dtype=np.float32)
+            for key, vector in zip(keys_now, vectors):
                 out[missing[key]] = vector
-            self._put(block, vectors)
-            self.misses += len(block)
+            self._put(keys_now, vectors)
+            self.misses += len(keys_now)
             if progress is not None:
-                progress(min(start + BLOCK, len(todo)), len(todo))
+                progress(min(start + block, len(todo)), len(todo))
         self._mark_used(keys)
         return out
 

@@ -1,0 +1,160 @@
+"""Index builds on a Ray cluster: reading, chunking and embedding as Ray Data pipelines.
+
+The build itself (`lifqa.index.build.build_index`) is the same as a local one; only where the
+per-document work and the embedding run changes, so a Ray build publishes the same index:
+same documents and chunks, vectors from the same :class:`lifqa.encoder.Encoder` class (one per
+actor, loaded once), BM25 built from the same texts. Embedding goes through the index's
+embedding cache like a local build, so a rebuild sends only new text to the cluster.
+
+Ray is optional (``pip install 'lifqa[ray]'``). ``address=None`` starts a local cluster
+on this machine's cores; ``"auto"`` or ``"ray://host:10001"``/``"host:6379"`` joins a running one.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from lifqa.corpus import TEXT_SUFFIXES, CorpusReport, _hidden, _merge_duplicates, decode_file, load_metadata, make_document, read_corpus
+from lifqa.errors import CorpusError, InputError
+from lifqa.index.build import DocChunks, chunk_one
+from lifqa.types import Document
+
+log = logging.getLogger(__name__)
+
+INSTALL_HINT = "--ray needs Ray, which is not installed. Install it with: pip install 'lifqa[ray]' (or pip install 'ray[data]')"
+READ_BATCH = 16  # files per reading task
+CHUNK_BATCH = 32  # documents per chunking task
+EMBED_BATCH = 256  # texts per embedding call on an actor
+RAY_BLOCK = 16384  # texts per pipeline (and per cache commit): actors load the model once per pipeline
+
+
+def require_ray() -> Any:
+    try:
+        import ray
+        import ray.data  # noqa: F401
+    except ImportError:
+        raise InputError(INSTALL_HINT) from None
+    return ray
+
+
+def connect(address: str | None = None, num_cpus: int | None = None) -> Any:
+    """Join the cluster at ``address``, or start a local one (``None``); reuse a connection already made."""
+    ray = require_ray()
+    if not ray.is_initialized():
+        try:
+            if address:
+                ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
+            else:
+                ray.init(num_cpus=num_cpus, log_to_driver=False, logging_level=logging.WARNING, include_dashboard=False)
+        except ConnectionError as exc:
+            raise InputError(f"cannot reach a Ray cluster at '{address}' ({exc}). Start one with `ray start --head` "
+                             "on the head machine, or omit the address to start a local cluster") from None
+    ray.data.DataContext.get_current().enable_progress_bars = False
+    return ray
+
+
+def _blobs(items: list[Any]) -> list[dict[str, Any]]:
+    return [{"i": i, "blob": pickle.dumps(item)} for i, item in enumerate(items)]
+
+
+def _unblob(rows: list[dict[str, Any]]) -> list[Any]:
+    return [pickle.loads(row["blob"]) for row in sorted(rows, key=lambda row: int(row["i"]))]
+
+
+def _read_batch(batch: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Ray task: read and normalise files -> (Document | None, warning | None) each."""
+    out = []
+    for blob in batch["blob"]:
+        rel, path, meta = pickle.loads(blob)
+        raw, warning = decode_file(Path(path))
+        if raw is not None and not raw.strip():
+            raw, warning = None, f"skipped {rel}: the file is empty"
+        out.append(pickle.dumps((make_document(rel, raw, meta, source_path=path) if raw is not None else None, warning)))
+    return {"i": batch["i"], "blob": np.asarray(out, dtype=object)}
+
+
+def _chunk_batch(batch: dict[str, np.ndarray], chunk_size: int, chunk_overlap: int) -> dict[str, Any]:
+    """Ray task: chunk documents (the same per-document function as a local build)."""
+    out = [pickle.dumps(chunk_one(pickle.loads(blob), chunk_size, chunk_overlap)) for blob in batch["blob"]]
+    return {"i": batch["i"], "blob": np.asarray(out, dtype=object)}
+
+
+class EmbedWorker:
+    """Ray actor: loads the encoder once, then embeds batch after batch (Ray Data's callable-class shape)."""
+
+    def __init__(self, model_path: str | None, batch_size: int, variant: str) -> None:
+        from lifqa.encoder import Encoder
+
+        self.encoder = Encoder(model_path, batch_size, variant)
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, Any]:
+        vectors = self.encoder.encode_documents([str(t) for t in batch["text"]])
+        return {"row": batch["row"], "vector": list(vectors)}
+
+
+class RayRunner:
+    """The Ray counterpart of ``lifqa.index.build.LocalRunner``."""
+
+    def __init__(self, address: str | None = None, workers: int | None = None, num_cpus: int | None = None) -> None:
+        self.ray = connect(address, num_cpus)
+        self.workers = workers or max(1, int(self.ray.cluster_resources().get("CPU", 1)))
+
+    def _dataset(self, items: list[Any], per_block: int) -> Any:
+        return self.ray.data.from_items(_blobs(items), override_num_blocks=max(1, min(len(items), -(-len(items) // per_block))))
+
+    def read(self, corpus: Path, metadata_path: str | Path | None) -> CorpusReport:
+        if corpus.is_file():  # one BEIR file: reading it is a single pass of the driver
+            return read_corpus(corpus, metadata_path)
+        if not corpus.exists():
+            return read_corpus(corpus, metadata_path)  # the reader's own error message
+        warnings: list[str] = []
+        metadata = load_metadata(corpus, metadata_path, warnings)
+        files = sorted(p for p in corpus.rglob("*") if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES and not _hidden(p, corpus))
+        items = [(f.relative_to(corpus).as_posix(), str(f), metadata.pop(f.relative_to(corpus).as_posix(), {})) for f in files]
+        docs: list[Document] = []
+        if items:
+            results = _unblob(self._dataset(items, READ_BATCH).map_batches(_read_batch, batch_size=READ_BATCH).take_all())
+            for doc, warning in results:
+                if warning:
+                    warnings.append(warning)
+                if doc is not None:
+                    docs.append(doc)
+        for rel, meta in metadata.items():
+            warnings.append(f"metadata names '{rel}' (line {meta.get('_line', '?')}), which is not in {corpus}; that entry is ignored")
+        docs, duplicate_warnings = _merge_duplicates(docs)
+        warnings += duplicate_warnings
+        if not docs:
+            raise CorpusError(f"no readable documents in {corpus}. Put .txt, .md or .html files there "
+                              f"(or pass a BEIR corpus.jsonl).{' Warnings: ' + '; '.join(warnings) if warnings else ''}")
+        return CorpusReport(tuple(docs), tuple(warnings), str(corpus))
+
+    def chunk(self, documents: list[Document], chunk_size: int, chunk_overlap: int) -> list[DocChunks]:
+        dataset = self._dataset(documents, CHUNK_BATCH)
+        return _unblob(dataset.map_batches(_chunk_batch, batch_size=CHUNK_BATCH,
+                                           fn_kwargs={"chunk_size": chunk_size, "chunk_overlap": chunk_overlap}).take_all())
+
+    def embedder(self, encoder: Any) -> Callable[[list[str]], np.ndarray]:
+        """Embeds on ``workers`` actors, each holding an encoder of the same model and variant as ``encoder``."""
+        def embed(texts: list[str]) -> np.ndarray:
+            if not texts:
+                return np.zeros((0, encoder.dim), dtype=np.float32)
+            dataset = self.ray.data.from_items([{"row": i, "text": t} for i, t in enumerate(texts)],
+                                               override_num_blocks=max(1, min(len(texts) // EMBED_BATCH + 1, 4 * self.workers)))
+            rows = dataset.map_batches(
+                EmbedWorker, batch_size=EMBED_BATCH, num_cpus=1,
+                compute=self.ray.data.ActorPoolStrategy(size=min(self.workers, -(-len(texts) // EMBED_BATCH))),
+                fn_constructor_kwargs={"model_path": encoder.model_path, "batch_size": encoder.batch_size,
+                                       "variant": encoder.variant},
+            ).take_all()
+            out = np.zeros((len(texts), encoder.dim), dtype=np.float32)
+            for row in rows:
+                out[int(row["row"])] = np.asarray(row["vector"], dtype=np.float32)
+            return out
+
+        embed.block = RAY_BLOCK  # type: ignore[attr-defined]
+        return embed
