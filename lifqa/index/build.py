@@ -15,7 +15,7 @@ import shutil
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Protocol
@@ -32,13 +32,14 @@ from lifqa.errors import IndexCorruptError, InputError, LifqaError
 from lifqa.index import layout
 from lifqa.index.bm25 import build_bm25
 from lifqa.index.dense import build_faiss
-from lifqa.index.embed_cache import BLOCK, EmbeddingCache, text_key
+from lifqa.index.embed_cache import EmbeddingCache, text_key
 from lifqa.index.store import write_store
-from lifqa.facts import find_conflicts
-from lifqa.reliability import assess_sources
+from lifqa.facts import Fact, conflicts_from_facts, extract_facts
+from lifqa.index.doc_cache import DocumentCache
+from lifqa.reliability import SourceAssessment, assess_document
 from lifqa.settings import Settings
 from lifqa.tokenize import Tokenizer
-from lifqa.types import Chunk, Document
+from lifqa.types import Chunk, Document, Flag
 
 log = logging.getLogger(__name__)
 
@@ -183,6 +184,7 @@ class DocChunks:
     chunks: tuple[Chunk, ...]
     ranges: tuple[tuple[int, int], ...]  # per chunk: its sentences [lo, hi)
     sentences: tuple[tuple[str, int, int, bool], ...]  # (doc_id, start, end, is_heading)
+    facts: tuple[Any, ...] = ()  # lifqa.facts.Fact: what the conflict check compares across documents
 
 
 def chunk_one(doc: Document, chunk_size: int, chunk_overlap: int) -> DocChunks:
@@ -194,7 +196,43 @@ def chunk_one(doc: Document, chunk_size: int, chunk_overlap: int) -> DocChunks:
     for chunk in chunk_document(doc, chunk_size, chunk_overlap):
         chunks.append(chunk)
         ranges.append((int(np.searchsorted(starts, chunk.char_start, side="left")), int(np.searchsorted(ends, chunk.char_end, side="right"))))
-    return DocChunks(tuple(chunks), tuple(ranges), tuple((doc.doc_id, s.start, s.end, s.is_heading) for s in doc_sentences))
+    return DocChunks(tuple(chunks), tuple(ranges), tuple((doc.doc_id, s.start, s.end, s.is_heading) for s in doc_sentences),
+                     tuple(extract_facts(doc)))
+
+
+PARALLEL_MIN = 32  # documents from which per-document work is spread over processes
+
+
+def parallel_map(fn: Callable[[Any], Any], items: list[Any], desc: str) -> list[Any]:
+    """``[fn(x) for x in items]`` over $LIFQA_BUILD_PROCESSES processes (default: one per core), with a bar.
+    Forked workers only run lifqa's regex/text code (never torch), so forking after torch loaded is safe."""
+    import multiprocessing
+
+    processes = int(os.environ.get("LIFQA_BUILD_PROCESSES") or os.cpu_count() or 1)
+    bar = tqdm(total=len(items), desc=desc, unit="doc", disable=not sys.stderr.isatty(), leave=False)
+    try:
+        if processes < 2 or len(items) < PARALLEL_MIN or "fork" not in multiprocessing.get_all_start_methods():
+            out = []
+            for item in items:
+                out.append(fn(item))
+                bar.update(1)
+            return out
+        with multiprocessing.get_context("fork").Pool(processes) as pool:
+            out = []
+            for result in pool.imap(fn, items, chunksize=max(1, min(16, len(items) // (4 * processes)))):
+                out.append(result)
+                bar.update(1)
+            return out
+    finally:
+        bar.close()
+
+
+def _chunk_task(args: tuple[Document, int, int]) -> DocChunks:
+    return chunk_one(*args)
+
+
+def _assess_task(args: tuple[Document, list[dict[str, Any]]]) -> Any:
+    return assess_document(*args)
 
 
 def assemble(per_doc: list[DocChunks]) -> tuple[list[Chunk], list[tuple[int, int]], list[tuple[str, int, int, bool]]]:
@@ -210,6 +248,42 @@ def assemble(per_doc: list[DocChunks]) -> tuple[list[Chunk], list[tuple[int, int
     return chunks, chunk_sentences, sentences
 
 
+def _chunks_json(part: DocChunks) -> dict[str, Any]:
+    return {"chunks": [asdict(c) for c in part.chunks], "ranges": part.ranges, "sentences": part.sentences,
+            "facts": [asdict(f) for f in part.facts]}
+
+
+def _chunks_from_json(data: dict[str, Any]) -> DocChunks:
+    return DocChunks(tuple(Chunk(**c) for c in data["chunks"]), tuple((lo, hi) for lo, hi in data["ranges"]),
+                     tuple((d, s, e, bool(h)) for d, s, e, h in data["sentences"]),
+                     tuple(Fact(**{**f, "number": tuple(f["number"]) if f["number"] is not None else None}) for f in data["facts"]))
+
+
+def _assessment_json(a: SourceAssessment) -> dict[str, Any]:
+    return {"doc_id": a.doc_id, "tier": a.tier, "flags": [f.to_dict() for f in a.flags], "reasons": list(a.reasons)}
+
+
+def _assessment_from_json(data: dict[str, Any]) -> SourceAssessment:
+    return SourceAssessment(data["doc_id"], data["tier"], tuple(Flag(**f) for f in data["flags"]), tuple(data["reasons"]))
+
+
+_CODECS = {"chunks": (_chunks_json, _chunks_from_json), "assess": (_assessment_json, _assessment_from_json)}
+
+
+def _cached(work: DocumentCache, kind: str, items: list[Any], compute: Callable[[list[Any]], list[Any]]) -> list[Any]:
+    """Per-item results from the document cache; the missing ones computed in one call and stored."""
+    encode, decode = _CODECS[kind]
+    keys = [work.key(kind, item) for item in items]
+    found = work.get_many(keys, decode)
+    todo = [i for i, value in enumerate(found) if value is None]
+    if todo:
+        fresh = compute([items[i] for i in todo])
+        work.put_many(((keys[i], value) for i, value in zip(todo, fresh)), encode)
+        for i, value in zip(todo, fresh):
+            found[i] = value
+    return found
+
+
 class LocalRunner:
     """Reading, chunking and embedding in this process: the default runner of :func:`build_index`."""
 
@@ -217,7 +291,7 @@ class LocalRunner:
         return read_corpus(corpus, metadata_path)
 
     def chunk(self, documents: list[Document], chunk_size: int, chunk_overlap: int) -> list[DocChunks]:
-        return [chunk_one(doc, chunk_size, chunk_overlap) for doc in documents]
+        return parallel_map(_chunk_task, [(doc, chunk_size, chunk_overlap) for doc in documents], "chunking")
 
     def embedder(self, encoder: Any) -> Callable[[list[str]], np.ndarray]:
         return encoder.encode_documents
@@ -268,11 +342,17 @@ def _write_build(corpus: Path, out: Path, settings: Settings, key: str, metadata
     by_id = {doc.doc_id: doc for doc in documents}
 
     report("chunking", 0.08)
-    chunks, chunk_sentences, sentences = assemble(runner.chunk(documents, settings.chunk_size, settings.chunk_overlap))
+    with DocumentCache.open(out.parent, {"chunk_size": settings.chunk_size, "chunk_overlap": settings.chunk_overlap}) as work:
+        parts = _cached(work, "chunks", documents, lambda todo: runner.chunk(todo, settings.chunk_size, settings.chunk_overlap))
+        chunks, chunk_sentences, sentences = assemble(parts)
 
-    report("assessing sources", 0.12)
-    conflicts = find_conflicts(documents)
-    assessments = assess_sources(documents, conflicts)
+        report("assessing sources", 0.12)
+        conflicts = conflicts_from_facts(fact for part in parts for fact in part.facts)
+        mine = [[c for c in conflicts if any(doc.doc_id in v["doc_ids"] for v in c["values"])] for doc in documents]
+        assessed = _cached(work, "assess", list(zip(documents, mine)), lambda todo: parallel_map(_assess_task, todo, "assessing sources"))
+        assessments = {doc.doc_id: a for doc, a in zip(documents, assessed)}
+        work.keep_only_used()
+        document_work = {"done": work.misses, "reused": work.hits}
     write_store(out / layout.STORE, documents, chunks, chunk_sentences, sentences,
                 {doc_id: (a.tier, list(a.flags)) for doc_id, a in assessments.items()})
     (out / layout.RELIABILITY).write_text(json.dumps({"conflicts": conflicts}, indent=2, ensure_ascii=False), encoding="utf-8")
@@ -286,6 +366,7 @@ def _write_build(corpus: Path, out: Path, settings: Settings, key: str, metadata
     # The model loads only now, so bad corpus input fails fast. The cache sits beside the builds
     # (out is a temporary folder inside the index folder); if the build fails from here on, what was
     # embedded stays cached and the next build resumes from it.
+    report("loading the encoder", 0.18)
     encoder = get_encoder(settings.model_path, settings.encode_batch_size, settings.encoder)
     sentence_texts = [by_id[doc_id].text[s:e] for doc_id, s, e, _ in sentences]
     with EmbeddingCache.open(out.parent, encoder.model_path, encoder.dim, encoder.variant) as cache:
@@ -317,10 +398,11 @@ def _write_build(corpus: Path, out: Path, settings: Settings, key: str, metadata
         "dense_index": dense_kind,
         "encoder": {"variant": encoder.variant, "device": encoder.device, "sentence_pooling": settings.sentence_pooling},
         "embedding_cache": {"embedded": cache.misses, "reused": cache.hits},
-        "warnings": list(corpus_report.warnings) + cache.warnings,
+        "document_cache": document_work,
+        "warnings": list(corpus_report.warnings) + cache.warnings + work.warnings,
         "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    return manifest, list(corpus_report.warnings) + cache.warnings
+    return manifest, list(corpus_report.warnings) + cache.warnings + work.warnings
 
 
 def _embed(cache: EmbeddingCache, embed: Any, texts: list[str], stage: str, span: tuple[float, float],
@@ -336,7 +418,7 @@ def _embed(cache: EmbeddingCache, embed: Any, texts: list[str], stage: str, span
 
     try:
         # a runner's embedder may want bigger blocks (a Ray pipeline starts its actors once per call)
-        return cache.encode(texts, embed, advance, block=getattr(embed, "block", BLOCK))
+        return cache.encode(texts, embed, advance, block=getattr(embed, "block", None))
     finally:
         bar.close()
 
@@ -398,6 +480,9 @@ def embed_pooled(cache: EmbeddingCache, encoder: Any, texts: list[str],
     return chunk_vectors, sentence_vectors
 
 
+_LEGACY_SETTINGS = {"encoder": "auto", "sentence_pooling": "encode"}
+
+
 def check_compatible(build: Path, manifest: dict[str, Any], settings: Settings) -> None:
     """Refuse an index made with another format, model or chunking than the settings ask for."""
     hint = f"rebuild with: {layout.build_hint(build.parent, manifest)} --force"
@@ -405,5 +490,7 @@ def check_compatible(build: Path, manifest: dict[str, Any], settings: Settings) 
         raise IndexCorruptError(f"the index in {build.parent} has format {manifest.get('format_version')}, this lifqa reads format {layout.FORMAT_VERSION}; {hint}")
     recorded = manifest.get("settings", {})
     for name, wanted in settings.index_fingerprint().items():
+        if name not in recorded and _LEGACY_SETTINGS.get(name, object()) == wanted:
+            continue  # an index from before the setting existed was built the default way (its variant: the manifest's)
         if recorded.get(name) != wanted:
             raise IndexCorruptError(f"the index in {build.parent} was built with {name}={recorded.get(name)!r}, but the settings ask for {wanted!r}; {hint}")

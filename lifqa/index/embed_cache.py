@@ -107,7 +107,7 @@ class EmbeddingCache:
                 return None
 
     def encode(self, texts: Sequence[str], embed: Callable[[list[str]], np.ndarray],
-               progress: Callable[[int, int], None] | None = None, block: int = BLOCK) -> np.ndarray:
+               progress: Callable[[int, int], None] | None = None, block: int | None = None) -> np.ndarray:
         """Vectors for ``texts`` in order: cached ones read, the rest embedded with ``embed`` ``block`` texts
         at a time and stored."""
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
@@ -121,6 +121,7 @@ class EmbeddingCache:
                 out[row] = found
         self.hits += len(texts) - sum(len(rows) for rows in missing.values())
         todo = list(missing)
+        block = block or BLOCK
         for start in range(0, len(todo), block):
             keys_now = todo[start:start + block]
             vectors = np.ascontiguousarray(embed([texts[missing[key][0]] for key in keys_now]), dtype=np.float32)
