@@ -30,7 +30,7 @@ import os
 import threading
 from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
@@ -41,9 +41,13 @@ os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
 
-import torch  # noqa: E402
-
 from lifqa.errors import SettingsError  # noqa: E402
+
+# torch is imported where it is used, so the processes that only read and chunk (build workers, Ray tasks)
+# never pay its import.
+
+if TYPE_CHECKING:
+    import torch
 
 _SINGLE_THREAD_MAX = 16
 VARIANTS = ("torch-fp32", "torch-bf16", "onnx-fp32", "onnx-int8")
@@ -97,6 +101,8 @@ def resolve_variant(encoder: str = "auto") -> str:
 
 def default_device() -> str:
     """A CUDA device when torch sees one (untested here: the CI machines have none), else the CPU."""
+    import torch
+
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
@@ -110,6 +116,7 @@ class Encoder:
 
     def __init__(self, model_path: str | None = None, batch_size: int = 64, variant: str = "auto",
                  device: str | None = None) -> None:
+        import torch
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
@@ -147,6 +154,8 @@ class Encoder:
         pooled: list[list[np.ndarray | None]] = [[None] * len(s) for s in spans] if spans is not None else [[] for _ in texts]
         if not len(texts):
             return out, pooled
+        import torch
+
         want_offsets = spans is not None and any(spans)
         encoded = self.tokenizer(list(texts), truncation=True, max_length=self.max_length, padding=False,
                                  return_offsets_mapping=want_offsets, return_attention_mask=False,
@@ -175,6 +184,8 @@ class Encoder:
 
     # ---- backends ---------------------------------------------------------
     def _hidden(self, input_ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        import torch
+
         if self._session is not None:
             return self._session.run(None, {"input_ids": input_ids, "attention_mask": mask,
                                             "token_type_ids": np.zeros_like(input_ids)})[0]
@@ -224,7 +235,7 @@ def _pool_spans(states: np.ndarray, offsets: Sequence[tuple[int, int]], spans: S
     return out
 
 
-def onnx_model(transformer: torch.nn.Module, model_path: str, precision: str) -> Path:
+def onnx_model(transformer: "torch.nn.Module", model_path: str, precision: str) -> Path:
     """The model's ONNX graph (int8-quantised for precision 'int8'), exported once into the model cache.
 
     The cache folder is named by the model files' hash; each graph's sha256 is written beside it and
@@ -249,11 +260,13 @@ def onnx_model(transformer: torch.nn.Module, model_path: str, precision: str) ->
     return int8 if precision == "int8" else fp32
 
 
-def _export_onnx(transformer: torch.nn.Module, path: Path) -> None:
+def _export_onnx(transformer: "torch.nn.Module", path: Path) -> None:
     import warnings
 
+    import torch
+
     class Hidden(torch.nn.Module):  # keyword call: BertModel's positional arguments changed across versions
-        def __init__(self, model: torch.nn.Module) -> None:
+        def __init__(self, model: "torch.nn.Module") -> None:
             super().__init__()
             self.model = model
 

@@ -375,9 +375,14 @@ def _write_build(corpus: Path, out: Path, settings: Settings, key: str, metadata
             chunk_vectors, sentence_vectors = embed_pooled(cache, encoder, texts, owners, sentence_texts, report)
         else:
             embed = runner.embedder(encoder)
-            chunk_vectors = _embed(cache, embed, texts, "embedding chunks", (0.2, 0.6), report)
-            sentence_vectors = (_embed(cache, embed, sentence_texts, "embedding sentences", (0.6, 0.95), report)
-                                if settings.sentence_vectors else None)
+            if getattr(embed, "block", None) and settings.sentence_vectors:
+                # a distributed embedder starts its workers once per call: chunks and sentences in one call
+                both = _embed(cache, embed, texts + sentence_texts, "embedding chunks and sentences", (0.2, 0.95), report)
+                chunk_vectors, sentence_vectors = both[:len(texts)], both[len(texts):]
+            else:
+                chunk_vectors = _embed(cache, embed, texts, "embedding chunks", (0.2, 0.6), report)
+                sentence_vectors = (_embed(cache, embed, sentence_texts, "embedding sentences", (0.6, 0.95), report)
+                                    if settings.sentence_vectors else None)
         np.save(out / layout.CHUNK_VECTORS, chunk_vectors)
         dense_kind = build_faiss(chunk_vectors, out / layout.FAISS_FILE, settings.ann_threshold, settings.hnsw_m)
         if sentence_vectors is not None:

@@ -30,7 +30,10 @@ INSTALL_HINT = "--ray needs Ray, which is not installed. Install it with: pip in
 READ_BATCH = 16  # files per reading task
 CHUNK_BATCH = 32  # documents per chunking task
 EMBED_BATCH = 256  # texts per embedding call on an actor
-RAY_BLOCK = 16384  # texts per pipeline (and per cache commit): actors load the model once per pipeline
+# Texts per pipeline: all of a build's missing texts in one, because every pipeline starts its own actors
+# (each loading the model), and on a small cluster a new pipeline can wait for the previous one's actors to
+# be released. The price: a Ray build commits its vectors to the embedding cache when embedding ends.
+RAY_BLOCK = 1 << 40
 
 
 def require_ray() -> Any:
@@ -54,7 +57,10 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> Any:
         except ConnectionError as exc:
             raise InputError(f"cannot reach a Ray cluster at '{address}' ({exc}). Start one with `ray start --head` "
                              "on the head machine, or omit the address to start a local cluster") from None
-    ray.data.DataContext.get_current().enable_progress_bars = False
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = False
+    context.print_on_execution_start = False
+    logging.getLogger("ray.data").setLevel(logging.WARNING)  # no "Starting execution of Dataset" lines per stage
     return ray
 
 
