@@ -231,10 +231,15 @@ def run_batch(engine: Any, input: BatchInput, *, k: int | None = None, mode: str
     total, done = len(input), 0
     errors = list(input.errors)
     items = list(input.items)
-    for start in range(0, len(items), batch_size):
-        chunk = items[start:start + batch_size]
-        library = {"tags": tuple(tags), "collections": tuple(collections)} if (tags or collections) else {}
-        answers = engine.ask_many([item.question for item in chunk], k, mode, exclude_flags=exclude, min_tier=min_tier, **library)
+    chunks = [items[start:start + batch_size] for start in range(0, len(items), batch_size)]
+    library = {"tags": tuple(tags), "collections": tuple(collections)} if (tags or collections) else {}
+    if hasattr(engine, "answer_chunks"):  # several engines (lifqa.ray_batch): chunks answered in parallel, in order
+        answered = engine.answer_chunks([[item.question for item in chunk] for chunk in chunks], k, mode,
+                                        exclude_flags=exclude, min_tier=min_tier, **library)
+    else:
+        answered = (engine.ask_many([item.question for item in chunk], k, mode, exclude_flags=exclude, min_tier=min_tier, **library)
+                    for chunk in chunks)
+    for chunk, answers in zip(chunks, answered):
         for item, answer in zip(chunk, answers):
             while errors and errors[0]["line"] < item.line:
                 done += 1

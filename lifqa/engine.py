@@ -44,6 +44,12 @@ from lifqa.settings import MODES, Mode, Settings, make_settings
 from lifqa.tokenize import Tokenizer, identifiers
 from lifqa.types import Answer, AnswerSentence, Citation, Hit
 
+def encoder_variant(manifest: dict[str, Any]) -> str:
+    """The encoder variant an index was built with, as its manifest records it."""
+    recorded = manifest.get("encoder")
+    return recorded.get("variant", "torch-fp32") if isinstance(recorded, dict) else "torch-fp32"
+
+
 TIER_WEIGHT = {"high": 1.0, "medium": 0.92, "low": 0.8, "unknown": 0.92}
 # Control characters, zero-width and bidi-override characters: invisible, so a pasted question
 # could hide text or display reversed; they become spaces and the user is told.
@@ -73,7 +79,8 @@ class Engine:
             raise IndexCorruptError(f"cannot load the index in {build}: {exc}. Rebuild with: {layout.build_hint(index_dir, manifest)} --force") from None
         if not (len(self.store.chunks) == self.bm25.num_docs == self.dense.size):
             raise IndexCorruptError(f"the index in {build} is inconsistent (chunk counts differ). Rebuild with: {layout.build_hint(index_dir, manifest)} --force")
-        self.encoder = get_encoder(settings.model_path, settings.encode_batch_size)
+        # Queries are encoded by the variant that encoded the corpus (an index from before variants: torch-fp32).
+        self.encoder = get_encoder(settings.model_path, settings.encode_batch_size, encoder_variant(manifest))
         if manifest.get("embedding_dim", self.encoder.dim) != self.encoder.dim:  # another model: FAISS would assert
             raise IndexCorruptError(
                 f"the index in {build} holds {manifest.get('embedding_dim')}-dimensional vectors, but the model "

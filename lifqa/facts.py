@@ -167,10 +167,14 @@ def find_conflicts(documents: Iterable[Document]) -> list[dict[str, Any]]:
     ``{"field", "label", "species", "status": "conflict"|"benign", "scope", "note",
     "values": [{"value", "doc_ids", "qualifier", "evidence": [{"doc_id", "quote", "offset"}]}]}``.
     Agreeing sources produce no record."""
+    return conflicts_from_facts(fact for doc in documents for fact in extract_facts(doc))
+
+
+def conflicts_from_facts(facts_of_all_documents: Iterable[Fact]) -> list[dict[str, Any]]:
+    """:func:`find_conflicts` from facts already extracted (a build extracts them per document, cached and in parallel)."""
     groups: dict[tuple[str, str], list[Fact]] = {}
-    for doc in documents:
-        for fact in extract_facts(doc):
-            groups.setdefault((fact.field, fact.species), []).append(fact)
+    for fact in facts_of_all_documents:
+        groups.setdefault((fact.field, fact.species), []).append(fact)
     out = []
     for (field_name, species), facts in sorted(groups.items()):
         record = _compare(field_name, species, facts)

@@ -39,6 +39,8 @@ INDEX_SETTINGS = (
     "ann_threshold",
     "hnsw_m",
     "sentence_vectors",
+    "encoder",
+    "sentence_pooling",
 )
 
 
@@ -51,6 +53,9 @@ class Settings(BaseModel):
     model_path: str | None = Field(None, description="Folder of a sentence-transformers model; default: the bundled all-MiniLM-L6-v2.")
     model_id: str = Field("all-MiniLM-L6-v2", description="Name recorded in the manifest; an index is refused if it differs.")
     encode_batch_size: int = Field(64, ge=1, le=4096)
+    encoder: Literal["auto", "torch-fp32", "torch-bf16", "onnx-fp32", "onnx-int8"] = Field(
+        "auto", description="Encoder backend and precision; auto: bf16 where the CPU has bf16 instructions, else fp32 "
+                            "(BENCHMARKS.md). The variant that built an index also encodes its queries.")
 
     # chunking (characters)
     chunk_size: int = Field(700, ge=100, le=20000, description="Target chunk length in characters; sentences are never cut.")
@@ -67,6 +72,9 @@ class Settings(BaseModel):
     hnsw_m: int = Field(32, ge=4, le=128)
     hnsw_ef_search: int = Field(128, ge=8, le=4096)
     sentence_vectors: bool = Field(True, description="Store one vector per sentence for reranking and answer extraction.")
+    sentence_pooling: Literal["encode", "chunk"] = Field(
+        "encode", description="encode: every sentence is encoded on its own. chunk: pooled from its chunk's token states "
+                              "(no second pass; faster, but the shipped reranker abstains wrongly more often, BENCHMARKS.md).")
 
     # reading untrusted files (not index-shaping for queries; part of the build key)
     pdf_max_pages: int = Field(2000, ge=1, le=100_000, description="Pages read from one PDF; the rest is skipped with a warning.")

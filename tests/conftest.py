@@ -92,3 +92,13 @@ def pdf_index(pdf_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
     index_dir = tmp_path_factory.mktemp("pdf-index")
     build_index(pdf_corpus, index_dir, make_settings())
     return index_dir
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """A real local Ray cluster of 2 CPUs, started once for the tests that need one."""
+    import ray
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()

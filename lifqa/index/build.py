@@ -15,10 +15,10 @@ import shutil
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 import numpy as np
 from filelock import FileLock
@@ -27,20 +27,21 @@ from tqdm import tqdm
 from lifqa import __version__
 from lifqa.chunking import chunk_document, split_sentences
 from lifqa.corpus import iter_text_files
-from lifqa.library import library_kind, read_sources, sources_fingerprint
-from lifqa.encoder import get_encoder, resolve_model_path
+from lifqa.library import SourcesReport, library_kind, read_sources, sources_fingerprint
+from lifqa.encoder import get_encoder, resolve_model_path, resolve_variant
 from lifqa.errors import IndexCorruptError, InputError, LifqaError
 from lifqa.index import layout
 from lifqa.index.bm25 import build_bm25
 from lifqa.index.dense import build_faiss
-from lifqa.index.embed_cache import EmbeddingCache
+from lifqa.index.embed_cache import EmbeddingCache, text_key
 from lifqa.index.store import write_store
 from lifqa.readers import ReaderLimits
-from lifqa.facts import find_conflicts
-from lifqa.reliability import assess_sources
+from lifqa.facts import Fact, conflicts_from_facts, extract_facts
+from lifqa.index.doc_cache import DocumentCache
+from lifqa.reliability import SourceAssessment, assess_document
 from lifqa.settings import Settings
 from lifqa.tokenize import Tokenizer
-from lifqa.types import Chunk, Document
+from lifqa.types import Chunk, Document, Flag
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,8 @@ def code_fingerprint() -> str:
 def build_key(fingerprint: str, settings: Settings) -> str:
     material = json.dumps({"corpus": fingerprint, "settings": settings.index_fingerprint(), "format": layout.FORMAT_VERSION,
                            "readers": [settings.pdf_max_pages, settings.pdf_max_seconds],
-                           "lifqa": __version__, "code": code_fingerprint()}, sort_keys=True)
+                           "lifqa": __version__, "code": code_fingerprint(), "encoder": resolve_variant(settings.encoder)},
+                          sort_keys=True)
     return hashlib.sha256(material.encode()).hexdigest()
 
 
@@ -103,7 +105,10 @@ def index_status(corpus: str | Path, index_dir: str | Path, settings: Settings) 
 
 
 def build_index(corpus: str | Path, index_dir: str | Path, settings: Settings, *, force: bool = False,
-                metadata_path: str | Path | None = None, progress: Progress | None = None) -> BuildResult:
+                metadata_path: str | Path | None = None, progress: Progress | None = None,
+                runner: "Runner | None" = None) -> BuildResult:
+    """``runner``: where reading, chunking and embedding run (default: this process; lifqa.index.ray_build.RayRunner:
+    a Ray cluster). Every runner publishes the same index."""
     corpus, index_dir = Path(corpus), Path(index_dir)
     if index_dir.exists() and not index_dir.is_dir():
         raise InputError(f"the index folder {index_dir} is a file. Give a folder for the index, e.g. --index indexes")
@@ -120,7 +125,7 @@ def build_index(corpus: str | Path, index_dir: str | Path, settings: Settings, *
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-build-", dir=index_dir))
         os.chmod(tmp, 0o755)  # mkdtemp makes 0700; an index is read by other users too (a service account)
         try:
-            manifest, warnings = _write_build(corpus, tmp, settings, key, fingerprint, metadata_path, report)
+            manifest, warnings = _write_build(corpus, tmp, settings, key, fingerprint, metadata_path, report, runner or LocalRunner())
             manifest["build_seconds"] = round(time.perf_counter() - started, 3)
             manifest["files"] = layout.file_checksums(tmp)
             (tmp / layout.MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
@@ -179,33 +184,182 @@ def retrieval_text(doc: Document, chunk: Chunk) -> str:
     return "\n".join(parts)
 
 
+@dataclass(frozen=True)
+class DocChunks:
+    """One document's chunks and sentences; sentence numbers are the document's own (from 0)."""
+
+    chunks: tuple[Chunk, ...]
+    ranges: tuple[tuple[int, int], ...]  # per chunk: its sentences [lo, hi)
+    sentences: tuple[tuple[str, int, int, bool], ...]  # (doc_id, start, end, is_heading)
+    facts: tuple[Any, ...] = ()  # lifqa.facts.Fact: what the conflict check compares across documents
+
+
+def chunk_one(doc: Document, chunk_size: int, chunk_overlap: int) -> DocChunks:
+    """Per-document work of the chunking stage: independent of every other document, so it runs anywhere."""
+    doc_sentences = split_sentences(doc.text)
+    starts = np.asarray([s.start for s in doc_sentences], dtype=np.int64)
+    ends = np.asarray([s.end for s in doc_sentences], dtype=np.int64)
+    chunks, ranges = [], []
+    for chunk in chunk_document(doc, chunk_size, chunk_overlap):
+        chunks.append(chunk)
+        ranges.append((int(np.searchsorted(starts, chunk.char_start, side="left")), int(np.searchsorted(ends, chunk.char_end, side="right"))))
+    return DocChunks(tuple(chunks), tuple(ranges), tuple((doc.doc_id, s.start, s.end, s.is_heading) for s in doc_sentences),
+                     tuple(extract_facts(doc)))
+
+
+PARALLEL_MIN = 32  # documents from which per-document work is spread over processes
+
+
+def parallel_map(fn: Callable[[Any], Any], items: list[Any], desc: str) -> list[Any]:
+    """``[fn(x) for x in items]`` over $LIFQA_BUILD_PROCESSES processes (default: one per core), with a bar.
+    Forked workers only run lifqa's regex/text code (never torch), so forking after torch loaded is safe."""
+    import multiprocessing
+
+    processes = int(os.environ.get("LIFQA_BUILD_PROCESSES") or os.cpu_count() or 1)
+    bar = tqdm(total=len(items), desc=desc, unit="doc", disable=not sys.stderr.isatty(), leave=False)
+    try:
+        if processes < 2 or len(items) < PARALLEL_MIN or "fork" not in multiprocessing.get_all_start_methods():
+            out = []
+            for item in items:
+                out.append(fn(item))
+                bar.update(1)
+            return out
+        with multiprocessing.get_context("fork").Pool(processes) as pool:
+            out = []
+            for result in pool.imap(fn, items, chunksize=max(1, min(16, len(items) // (4 * processes)))):
+                out.append(result)
+                bar.update(1)
+            return out
+    finally:
+        bar.close()
+
+
+def _chunk_task(args: tuple[Document, int, int]) -> DocChunks:
+    return chunk_one(*args)
+
+
+def _assess_task(args: tuple[Document, list[dict[str, Any]]]) -> Any:
+    return assess_document(*args)
+
+
+def assemble(per_doc: list[DocChunks]) -> tuple[list[Chunk], list[tuple[int, int]], list[tuple[str, int, int, bool]]]:
+    """Chunks, their global sentence ranges and all sentences, in document order."""
+    chunks: list[Chunk] = []
+    chunk_sentences: list[tuple[int, int]] = []
+    sentences: list[tuple[str, int, int, bool]] = []
+    for part in per_doc:
+        base = len(sentences)
+        sentences.extend(part.sentences)
+        chunks.extend(part.chunks)
+        chunk_sentences.extend((base + lo, base + hi) for lo, hi in part.ranges)
+    return chunks, chunk_sentences, sentences
+
+
+def _chunks_json(part: DocChunks) -> dict[str, Any]:
+    return {"chunks": [asdict(c) for c in part.chunks], "ranges": part.ranges, "sentences": part.sentences,
+            "facts": [asdict(f) for f in part.facts]}
+
+
+def _chunks_from_json(data: dict[str, Any]) -> DocChunks:
+    return DocChunks(tuple(Chunk(**c) for c in data["chunks"]), tuple((lo, hi) for lo, hi in data["ranges"]),
+                     tuple((d, s, e, bool(h)) for d, s, e, h in data["sentences"]),
+                     tuple(Fact(**{**f, "number": tuple(f["number"]) if f["number"] is not None else None}) for f in data["facts"]))
+
+
+def _assessment_json(a: SourceAssessment) -> dict[str, Any]:
+    return {"doc_id": a.doc_id, "tier": a.tier, "flags": [f.to_dict() for f in a.flags], "reasons": list(a.reasons)}
+
+
+def _assessment_from_json(data: dict[str, Any]) -> SourceAssessment:
+    return SourceAssessment(data["doc_id"], data["tier"], tuple(Flag(**f) for f in data["flags"]), tuple(data["reasons"]))
+
+
+_CODECS = {"chunks": (_chunks_json, _chunks_from_json), "assess": (_assessment_json, _assessment_from_json)}
+
+
+def _cached(work: DocumentCache, kind: str, items: list[Any], compute: Callable[[list[Any]], list[Any]]) -> list[Any]:
+    """Per-item results from the document cache; the missing ones computed in one call and stored."""
+    encode, decode = _CODECS[kind]
+    keys = [work.key(kind, item) for item in items]
+    found = work.get_many(keys, decode)
+    todo = [i for i, value in enumerate(found) if value is None]
+    if todo:
+        fresh = compute([items[i] for i in todo])
+        work.put_many(((keys[i], value) for i, value in zip(todo, fresh)), encode)
+        for i, value in zip(todo, fresh):
+            found[i] = value
+    return found
+
+
+class LocalRunner:
+    """Reading, chunking and embedding in this process: the default runner of :func:`build_index`."""
+
+    def read(self, corpus: Path, metadata_path: str | Path | None, limits: ReaderLimits, cache_dir: Path) -> SourcesReport:
+        return read_sources(corpus, metadata_path, cache_dir=cache_dir, limits=limits)
+
+    def chunk(self, documents: list[Document], chunk_size: int, chunk_overlap: int) -> list[DocChunks]:
+        return parallel_map(_chunk_task, [(doc, chunk_size, chunk_overlap) for doc in documents], "chunking")
+
+    def embedder(self, encoder: Any) -> Callable[[list[str]], np.ndarray]:
+        return encoder.encode_documents
+
+
+class Runner(Protocol):
+    """Where a build's per-document and embedding work runs: :class:`LocalRunner`, or
+    ``lifqa.index.ray_build.RayRunner`` (a Ray cluster). The build around it is the same."""
+
+    def read(self, corpus: Path, metadata_path: str | Path | None, limits: ReaderLimits, cache_dir: Path) -> SourcesReport: ...
+
+    def chunk(self, documents: list[Document], chunk_size: int, chunk_overlap: int) -> list[DocChunks]: ...
+
+    def embedder(self, encoder: Any) -> Callable[[list[str]], np.ndarray]: ...
+
+
+def chunk_offset(doc: Document, chunk: Chunk) -> int:
+    """Where ``chunk.text`` starts inside :func:`retrieval_text` (after the title and section lines)."""
+    return len(retrieval_text(doc, chunk)) - len(chunk.text)
+
+
+def sentence_owners(documents_by_id: dict[str, Document], chunks: list[Chunk], chunk_sentences: list[tuple[int, int]],
+                    sentences: list[tuple[str, int, int, bool]]) -> tuple[list[list[int]], list[list[tuple[int, int]]]]:
+    """For each chunk, the sentences whose vector is pooled from its forward pass (each sentence from the first
+    chunk holding it whole) and their character spans in the chunk's retrieval text."""
+    owned = np.zeros(len(sentences), dtype=bool)
+    rows: list[list[int]] = []
+    spans: list[list[tuple[int, int]]] = []
+    for chunk, (lo, hi) in zip(chunks, chunk_sentences):
+        offset = chunk_offset(documents_by_id[chunk.doc_id], chunk) - chunk.char_start
+        mine, where = [], []
+        for row in range(lo, hi):
+            _, start, end, _ = sentences[row]
+            if not owned[row] and chunk.char_start <= start and end <= chunk.char_end:
+                owned[row] = True
+                mine.append(row)
+                where.append((start + offset, end + offset))
+        rows.append(mine)
+        spans.append(where)
+    return rows, spans
+
+
 def _write_build(corpus: Path, out: Path, settings: Settings, key: str, fingerprint: str, metadata_path: str | Path | None,
-                 report: Progress) -> tuple[dict[str, Any], list[str]]:
+                 report: Progress, runner: "Runner") -> tuple[dict[str, Any], list[str]]:
     report("reading corpus", 0.02)
-    corpus_report = read_sources(corpus, metadata_path, cache_dir=out.parent,
-                                 limits=ReaderLimits(settings.pdf_max_pages, settings.pdf_max_seconds))
+    corpus_report = runner.read(corpus, metadata_path, ReaderLimits(settings.pdf_max_pages, settings.pdf_max_seconds), out.parent)
     documents = list(corpus_report.documents)
     by_id = {doc.doc_id: doc for doc in documents}
 
     report("chunking", 0.08)
-    chunks: list[Chunk] = []
-    chunk_sentences: list[tuple[int, int]] = []
-    sentences: list[tuple[str, int, int, bool]] = []
-    for doc in documents:
-        doc_sentences = split_sentences(doc.text)
-        base = len(sentences)
-        sentences.extend((doc.doc_id, s.start, s.end, s.is_heading) for s in doc_sentences)
-        starts = np.asarray([s.start for s in doc_sentences], dtype=np.int64)
-        ends = np.asarray([s.end for s in doc_sentences], dtype=np.int64)
-        for chunk in chunk_document(doc, settings.chunk_size, settings.chunk_overlap):
-            lo = int(np.searchsorted(starts, chunk.char_start, side="left"))
-            hi = int(np.searchsorted(ends, chunk.char_end, side="right"))
-            chunks.append(chunk)
-            chunk_sentences.append((base + lo, base + hi))
+    with DocumentCache.open(out.parent, {"chunk_size": settings.chunk_size, "chunk_overlap": settings.chunk_overlap}) as work:
+        parts = _cached(work, "chunks", documents, lambda todo: runner.chunk(todo, settings.chunk_size, settings.chunk_overlap))
+        chunks, chunk_sentences, sentences = assemble(parts)
 
-    report("assessing sources", 0.12)
-    conflicts = find_conflicts(documents)
-    assessments = assess_sources(documents, conflicts)
+        report("assessing sources", 0.12)
+        conflicts = conflicts_from_facts(fact for part in parts for fact in part.facts)
+        mine = [[c for c in conflicts if any(doc.doc_id in v["doc_ids"] for v in c["values"])] for doc in documents]
+        assessed = _cached(work, "assess", list(zip(documents, mine)), lambda todo: parallel_map(_assess_task, todo, "assessing sources"))
+        assessments = {doc.doc_id: a for doc, a in zip(documents, assessed)}
+        work.keep_only_used()
+        document_work = {"done": work.misses, "reused": work.hits}
     write_store(out / layout.STORE, documents, chunks, chunk_sentences, sentences,
                 {doc_id: (a.tier, list(a.flags)) for doc_id, a in assessments.items()})
     (out / layout.RELIABILITY).write_text(json.dumps({"conflicts": conflicts}, indent=2, ensure_ascii=False), encoding="utf-8")
@@ -219,14 +373,26 @@ def _write_build(corpus: Path, out: Path, settings: Settings, key: str, fingerpr
     # The model loads only now, so bad corpus input fails fast. The cache sits beside the builds
     # (out is a temporary folder inside the index folder); if the build fails from here on, what was
     # embedded stays cached and the next build resumes from it.
-    encoder = get_encoder(settings.model_path, settings.encode_batch_size)
-    with EmbeddingCache.open(out.parent, encoder.model_path, encoder.dim) as cache:
-        chunk_vectors = _embed(cache, encoder, texts, "embedding chunks", (0.2, 0.6), report)
+    report("loading the encoder", 0.18)
+    encoder = get_encoder(settings.model_path, settings.encode_batch_size, settings.encoder)
+    sentence_texts = [by_id[doc_id].text[s:e] for doc_id, s, e, _ in sentences]
+    with EmbeddingCache.open(out.parent, encoder.model_path, encoder.dim, encoder.variant) as cache:
+        if settings.sentence_vectors and settings.sentence_pooling == "chunk":
+            owners = sentence_owners(by_id, chunks, chunk_sentences, sentences)
+            chunk_vectors, sentence_vectors = embed_pooled(cache, encoder, texts, owners, sentence_texts, report)
+        else:
+            embed = runner.embedder(encoder)
+            if getattr(embed, "block", None) and settings.sentence_vectors:
+                # a distributed embedder starts its workers once per call: chunks and sentences in one call
+                both = _embed(cache, embed, texts + sentence_texts, "embedding chunks and sentences", (0.2, 0.95), report)
+                chunk_vectors, sentence_vectors = both[:len(texts)], both[len(texts):]
+            else:
+                chunk_vectors = _embed(cache, embed, texts, "embedding chunks", (0.2, 0.6), report)
+                sentence_vectors = (_embed(cache, embed, sentence_texts, "embedding sentences", (0.6, 0.95), report)
+                                    if settings.sentence_vectors else None)
         np.save(out / layout.CHUNK_VECTORS, chunk_vectors)
         dense_kind = build_faiss(chunk_vectors, out / layout.FAISS_FILE, settings.ann_threshold, settings.hnsw_m)
-        if settings.sentence_vectors:
-            sentence_texts = [by_id[doc_id].text[s:e] for doc_id, s, e, _ in sentences]
-            sentence_vectors = _embed(cache, encoder, sentence_texts, "embedding sentences", (0.6, 0.95), report)
+        if sentence_vectors is not None:
             np.save(out / layout.SENTENCE_VECTORS, sentence_vectors.astype(np.float16))
         cache.keep_only_used()
 
@@ -243,14 +409,16 @@ def _write_build(corpus: Path, out: Path, settings: Settings, key: str, fingerpr
         "counts": {"documents": len(documents), "chunks": len(chunks), "sentences": len(sentences), "vocabulary": vocab_size},
         "library": corpus_report.library,
         "dense_index": dense_kind,
+        "encoder": {"variant": encoder.variant, "device": encoder.device, "sentence_pooling": settings.sentence_pooling},
         "embedding_cache": {"embedded": cache.misses, "reused": cache.hits},
-        "warnings": list(corpus_report.warnings) + cache.warnings,
+        "document_cache": document_work,
+        "warnings": list(corpus_report.warnings) + cache.warnings + work.warnings,
         "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    return manifest, list(corpus_report.warnings) + cache.warnings
+    return manifest, list(corpus_report.warnings) + cache.warnings + work.warnings
 
 
-def _embed(cache: EmbeddingCache, encoder: Any, texts: list[str], stage: str, span: tuple[float, float],
+def _embed(cache: EmbeddingCache, embed: Any, texts: list[str], stage: str, span: tuple[float, float],
            report: Progress) -> np.ndarray:
     """Vectors for ``texts`` through the cache; progress goes to the caller (the app's bar) and a tqdm bar on a terminal."""
     report(stage, span[0])
@@ -262,9 +430,70 @@ def _embed(cache: EmbeddingCache, encoder: Any, texts: list[str], stage: str, sp
         report(stage, span[0] + (span[1] - span[0]) * done / max(total, 1))
 
     try:
-        return cache.encode(texts, encoder.encode_documents, advance)
+        # a runner's embedder may want bigger blocks (a Ray pipeline starts its actors once per call)
+        return cache.encode(texts, embed, advance, block=getattr(embed, "block", None))
     finally:
         bar.close()
+
+
+POOL_BLOCK = 256  # chunks embedded and committed together in a pooled build: what a kill can lose
+
+
+def pooled_key(text: str, span: tuple[int, int]) -> int:
+    """Cache key of a sentence vector pooled from ``text``: never equal to the key of the sentence encoded alone."""
+    return text_key(f"\0pooled\0{span[0]}:{span[1]}\0{text}")
+
+
+def embed_pooled(cache: EmbeddingCache, encoder: Any, texts: list[str],
+                 owners: tuple[list[list[int]], list[list[tuple[int, int]]]], sentence_texts: list[str],
+                 report: Progress) -> tuple[np.ndarray, np.ndarray]:
+    """Chunk vectors and sentence vectors in one forward pass per chunk: each sentence's vector is the mean
+    of its tokens' states in the chunk that owns it. A sentence no chunk holds whole, or cut off by the
+    encoder's 256-token limit, is encoded on its own. Everything goes through the cache."""
+    owned_rows, owned_spans = owners
+    chunk_keys = [text_key(t) for t in texts]
+    sentence_keys = [[pooled_key(t, span) for span in spans] for t, spans in zip(texts, owned_spans)]
+    chunk_vectors, chunk_found = cache.lookup(chunk_keys)
+    sentence_vectors = np.zeros((len(sentence_texts), encoder.dim), dtype=np.float32)
+    have = np.zeros(len(sentence_texts), dtype=bool)
+    flat_keys = [key for keys in sentence_keys for key in keys]
+    flat_rows = [row for rows in owned_rows for row in rows]
+    found_vectors, found = cache.lookup(flat_keys)
+    sentence_vectors[flat_rows] = found_vectors
+    have[flat_rows] = found
+    todo = [c for c in range(len(texts)) if not chunk_found[c] or not have[owned_rows[c]].all()]
+    stage = "embedding chunks and sentences"
+    report(stage, 0.2)
+    bar = tqdm(total=len(todo), desc=stage, unit="chunk", disable=not sys.stderr.isatty(), leave=False)
+    try:
+        for start in range(0, len(todo), POOL_BLOCK):
+            block = todo[start:start + POOL_BLOCK]
+            vectors, pooled = encoder.encode_with_spans([texts[c] for c in block], [owned_spans[c] for c in block])
+            chunk_vectors[block] = vectors
+            keys, values = [chunk_keys[c] for c in block], [vectors]
+            for c, per_span in zip(block, pooled):
+                for row, key, vector in zip(owned_rows[c], sentence_keys[c], per_span):
+                    if vector is not None:
+                        sentence_vectors[row], have[row] = vector, True
+                        keys.append(key)
+                        values.append(vector[None, :])
+            cache.store(keys, np.concatenate(values))
+            bar.update(len(block))
+            report(stage, 0.2 + 0.7 * min(start + POOL_BLOCK, len(todo)) / max(len(todo), 1))
+    finally:
+        bar.close()
+    alone = np.flatnonzero(~have)  # not held whole by a chunk, or truncated: encoded on its own
+    if len(alone):
+        sentence_vectors[alone] = _embed(cache, encoder.encode_documents, [sentence_texts[r] for r in alone], "embedding sentences", (0.9, 0.95), report)
+        # stored under their pooled keys too, so a rebuild finds every sentence of its chunks and skips the chunk
+        pooled = {row: key for keys, rows in zip(sentence_keys, owned_rows) for row, key in zip(rows, keys)}
+        again = [r for r in alone if r in pooled]
+        if again:
+            cache.store([pooled[r] for r in again], sentence_vectors[again], computed=False)
+    return chunk_vectors, sentence_vectors
+
+
+_LEGACY_SETTINGS = {"encoder": "auto", "sentence_pooling": "encode"}
 
 
 def check_compatible(build: Path, manifest: dict[str, Any], settings: Settings) -> None:
@@ -274,5 +503,7 @@ def check_compatible(build: Path, manifest: dict[str, Any], settings: Settings) 
         raise IndexCorruptError(f"the index in {build.parent} has format {manifest.get('format_version')}, this lifqa reads format {layout.FORMAT_VERSION}; {hint}")
     recorded = manifest.get("settings", {})
     for name, wanted in settings.index_fingerprint().items():
+        if name not in recorded and _LEGACY_SETTINGS.get(name, object()) == wanted:
+            continue  # an index from before the setting existed was built the default way (its variant: the manifest's)
         if recorded.get(name) != wanted:
             raise IndexCorruptError(f"the index in {build.parent} was built with {name}={recorded.get(name)!r}, but the settings ask for {wanted!r}; {hint}")

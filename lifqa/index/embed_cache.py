@@ -69,10 +69,13 @@ class EmbeddingCache:
         self._con = self._connect()
 
     @classmethod
-    def open(cls, index_dir: Path, model_path: str, dim: int) -> "EmbeddingCache":
+    def open(cls, index_dir: Path, model_path: str, dim: int, variant: str = "torch-fp32") -> "EmbeddingCache":
+        """``variant``: the encoder variant (lifqa.encoder.VARIANTS); vectors of different variants never mix.
+        torch-fp32 keeps the name caches had before variants existed: its vectors are the same."""
         folder = index_dir / CACHE_DIR
         folder.mkdir(exist_ok=True)
-        return cls(folder / f"{model_key(model_path, dim)}.sqlite", dim)
+        suffix = "" if variant == "torch-fp32" else f"-{variant}"
+        return cls(folder / f"{model_key(model_path, dim)}{suffix}.sqlite", dim)
 
     def _connect(self) -> sqlite3.Connection | None:
         try:
@@ -104,8 +107,9 @@ class EmbeddingCache:
                 return None
 
     def encode(self, texts: Sequence[str], embed: Callable[[list[str]], np.ndarray],
-               progress: Callable[[int, int], None] | None = None) -> np.ndarray:
-        """Vectors for ``texts`` in order: cached ones read, the rest embedded with ``embed`` and stored."""
+               progress: Callable[[int, int], None] | None = None, block: int | None = None) -> np.ndarray:
+        """Vectors for ``texts`` in order: cached ones read, the rest embedded with ``embed`` ``block`` texts
+        at a time and stored."""
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         keys = [text_key(t) for t in texts]
         missing: dict[int, list[int]] = {}
@@ -117,17 +121,37 @@ class EmbeddingCache:
                 out[row] = found
         self.hits += len(texts) - sum(len(rows) for rows in missing.values())
         todo = list(missing)
-        for start in range(0, len(todo), BLOCK):
-            block = todo[start:start + BLOCK]
-            vectors = np.ascontiguousarray(embed([texts[missing[key][0]] for key in block]), dtype=np.float32)
-            for key, vector in zip(block, vectors):
+        block = block or BLOCK
+        for start in range(0, len(todo), block):
+            keys_now = todo[start:start + block]
+            vectors = np.ascontiguousarray(embed([texts[missing[key][0]] for key in keys_now]), dtype=np.float32)
+            for key, vector in zip(keys_now, vectors):
                 out[missing[key]] = vector
-            self._put(block, vectors)
-            self.misses += len(block)
+            self._put(keys_now, vectors)
+            self.misses += len(keys_now)
             if progress is not None:
-                progress(min(start + BLOCK, len(todo)), len(todo))
+                progress(min(start + block, len(todo)), len(todo))
         self._mark_used(keys)
         return out
+
+    def lookup(self, keys: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """Cached vectors of ``keys`` (zeros where absent) and which were found; marks them used."""
+        out = np.zeros((len(keys), self.dim), dtype=np.float32)
+        found = np.zeros(len(keys), dtype=bool)
+        for row, key in enumerate(keys):
+            vector = self._get(key)
+            if vector is not None:
+                out[row], found[row] = vector, True
+        self.hits += int(found.sum())
+        self._mark_used(list(keys))
+        return out, found
+
+    def store(self, keys: Sequence[int], vectors: np.ndarray, computed: bool = True) -> None:
+        """Vectors computed outside :meth:`encode` (e.g. sentences pooled from their chunk's pass);
+        ``computed=False``: vectors already counted, stored under another key too."""
+        self._put(list(keys), np.ascontiguousarray(vectors, dtype=np.float32))
+        self._mark_used(list(keys))
+        self.misses += len(keys) if computed else 0
 
     def _get(self, key: int) -> np.ndarray | None:
         if self._con is None:

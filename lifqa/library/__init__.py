@@ -21,7 +21,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Callable
 
-from lifqa.corpus import read_corpus
+from lifqa.corpus import ReadFiles, read_corpus
 from lifqa.errors import CorpusError
 from lifqa.library.bibtex import read_bibtex
 from lifqa.library.cache import ItemCache
@@ -141,8 +141,9 @@ def _read_items(jobs: list[tuple[LibraryItem, str]], limits: ReaderLimits | None
 
 
 def read_sources(path: str | Path, metadata_path: str | Path | None = None, cache_dir: str | Path | None = None,
-                 limits: ReaderLimits | None = None) -> SourcesReport:
-    """Read ``--corpus``: a library, or a folder of documents (plus any library files in it). See the module docstring."""
+                 limits: ReaderLimits | None = None, read_files: ReadFiles | None = None) -> SourcesReport:
+    """Read ``--corpus``: a library, or a folder of documents (plus any library files in it). See the module docstring.
+    ``read_files``: where a folder's document files are read (default: local processes; see lifqa.corpus.read_corpus)."""
     path = Path(path).expanduser()
     if not path.exists():
         raise CorpusError(f"corpus not found: {path}. Give a folder of documents, a Zotero data folder, a .bib/.json/.ris "
@@ -150,7 +151,7 @@ def read_sources(path: str | Path, metadata_path: str | Path | None = None, cach
     kind = library_kind(path)
     libraries = [(path, kind)] if kind is not None else libraries_in(path) if path.is_dir() else []
     if not libraries:  # a plain corpus: exactly what the corpus reader makes of it
-        report = read_corpus(path, metadata_path, limits)
+        report = read_corpus(path, metadata_path, limits, read_files=read_files)
         return SourcesReport(report.documents, report.warnings, report.source)
     cache = ItemCache(Path(cache_dir) if cache_dir is not None else None)
     stats, warnings = ReadStats(), []
@@ -162,7 +163,7 @@ def read_sources(path: str | Path, metadata_path: str | Path | None = None, cach
         ok = True
     finally:
         cache.close(prune=ok)
-    loose, corpus_warnings = ([], []) if kind is not None else _read_folder_documents(path, metadata_path, limits, stats, bool(items))
+    loose, corpus_warnings = ([], []) if kind is not None else _read_folder_documents(path, metadata_path, limits, stats, bool(items), read_files)
     docs, dup_warnings = _one_per_item(items, loose)
     warnings += dup_warnings
     if not docs:
@@ -175,10 +176,10 @@ def read_sources(path: str | Path, metadata_path: str | Path | None = None, cach
 
 
 def _read_folder_documents(folder: Path, metadata_path: str | Path | None, limits: ReaderLimits | None, stats: ReadStats,
-                           have_items: bool) -> tuple[list[Document], list[str]]:
+                           have_items: bool, read_files: ReadFiles | None = None) -> tuple[list[Document], list[str]]:
     """The folder's documents other than the library items' own files (an empty folder is fine when it has items)."""
     try:
-        report = read_corpus(folder, metadata_path, limits, skip_files=frozenset(stats.attachment_paths))
+        report = read_corpus(folder, metadata_path, limits, skip_files=frozenset(stats.attachment_paths), read_files=read_files)
     except CorpusError as exc:
         if "no readable documents" not in str(exc) or not have_items:
             raise

@@ -1,0 +1,185 @@
+"""The whole build: a ~50 MB corpus of ~1,000 long articles, `lifqa index` timed per stage.
+
+    PYTHONPATH=. nice -n 10 .venv/bin/python bench/build_1000.py                    # all 1,000 articles
+    PYTHONPATH=. nice -n 10 .venv/bin/python bench/build_1000.py --limit 40         # first 40, extrapolated
+    PYTHONPATH=. nice -n 10 .venv/bin/python bench/build_1000.py --compare 4 --base 1b79699
+
+The corpus: COVID-QA articles ($LIFQA_EVAL_DATA/covid-qa/corpus.jsonl), two per document, each
+word replaced by a random word of the article with probability 0.15 (a seeded generator per document),
+so every document and nearly every sentence is distinct and the embedding cache cannot reuse vectors
+across copies. Written as .txt files under --out (default /tmp/lifqa-build-1000/corpus).
+
+Measured: seconds per build stage (the stages `lifqa index` reports, each with a tqdm bar and ETA on
+a terminal); then an incremental rebuild after changing --changed documents, adding one and removing
+one; `--limit N` builds the first N documents and extrapolates to the whole corpus by characters
+(labelled as such). `--compare N` builds the first N documents with the code at git revision --base
+(today's path) and with this code, side by side, each in a fresh process and a fresh index folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.common import run as run_main  # noqa: E402
+from lifqa.errors import InputError  # noqa: E402
+
+DATA = Path(os.environ.get("LIFQA_EVAL_DATA", ROOT.parent / "shared" / "eval"))
+
+
+def make_corpus(out: Path, documents: int, seed: int = 13) -> int:
+    """Write the corpus (if not there yet); returns its size in bytes."""
+    source = DATA / "covid-qa" / "corpus.jsonl"
+    if not source.is_file():
+        raise InputError(f"{source} not found; set LIFQA_EVAL_DATA to the folder holding covid-qa/corpus.jsonl")
+    articles = [json.loads(line) for line in source.read_text(encoding="utf-8").splitlines() if line.strip()]
+    out.mkdir(parents=True, exist_ok=True)
+    for i in range(documents):
+        path = out / f"article_{i:04d}.txt"
+        if path.exists():
+            continue
+        rng = random.Random(seed * 100_003 + i)
+        a, b = articles[i % len(articles)], articles[(7 * i + 3) % len(articles)]
+        body = a["text"] + "\n\n" + b["text"]
+        vocabulary = body.split()
+        text = "\n".join(" ".join(rng.choice(vocabulary) if rng.random() < 0.15 else word for word in line.split(" "))
+                         for line in body.split("\n"))
+        path.write_text(f"Article {i}: {a.get('title') or 'COVID-19 study'}\n\n{text}\n", encoding="utf-8")
+    return sum(p.stat().st_size for p in out.glob("*.txt"))
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and its finished children: on a shared machine, what the build itself used."""
+    import resource
+
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def timed_build(corpus: Path, index: Path) -> dict:
+    from lifqa.index.build import build_index
+    from lifqa.settings import make_settings
+
+    marks: list[tuple[str, float]] = []
+
+    def progress(stage: str, fraction: float) -> None:
+        if not marks or marks[-1][0] != stage:
+            marks.append((stage, time.perf_counter()))
+            print(f"  {time.strftime('%H:%M:%S')} {stage}", file=sys.stderr, flush=True)
+
+    started, cpu = time.perf_counter(), _cpu_seconds()
+    result = build_index(corpus, index, make_settings(), progress=progress)
+    total = time.perf_counter() - started
+    cpu = _cpu_seconds() - cpu
+    stages: dict[str, float] = {}
+    for (stage, at), (_, following) in zip(marks, marks[1:] + [("end", started + total)]):
+        stages[stage] = round(stages.get(stage, 0.0) + following - at, 2)
+    return {"seconds": round(total, 2), "cpu_seconds": round(cpu, 1), "stages": stages, "counts": result.manifest["counts"],
+            "embedding_cache": result.manifest["embedding_cache"], "document_cache": result.manifest.get("document_cache"),
+            "encoder": result.manifest.get("encoder")}
+
+
+def compare(corpus: Path, n: int, base: str, work: Path, repo: Path = ROOT) -> dict:
+    """Today's code (git revision ``base``) against this code on the first ``n`` documents, fresh processes and indexes."""
+    subset = work / f"compare-{n}"
+    if subset.exists():
+        shutil.rmtree(subset)
+    subset.mkdir(parents=True)
+    for path in sorted(corpus.glob("*.txt"))[:n]:
+        shutil.copy(path, subset / path.name)
+    old = work / "old-code"
+    if not old.exists():
+        old.mkdir()
+        archive = subprocess.run(["git", "-C", str(repo), "archive", base, "lifqa"], capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
+    out = {}
+    for name, code in (("today", old), ("new", ROOT)):
+        index = work / f"index-{name}-{n}"
+        shutil.rmtree(index, ignore_errors=True)
+        env = {**os.environ, "PYTHONPATH": str(code)}
+        clock, cpu = time.perf_counter(), _cpu_seconds()
+        subprocess.run([sys.executable, "-m", "lifqa.cli", "index", "--corpus", str(subset), "--index", str(index)],
+                       env=env, check=True, cwd=str(work))
+        out[name] = round(time.perf_counter() - clock, 2)
+        out[f"{name}_cpu_seconds"] = round(_cpu_seconds() - cpu, 1)
+        print(f"  {name}: {out[name]} s", file=sys.stderr, flush=True)
+    out["speedup"] = round(out["today"] / out["new"], 2)
+    out["cpu_speedup"] = round(out["today_cpu_seconds"] / out["new_cpu_seconds"], 2)
+    out["documents"] = n
+    out["bytes"] = sum(p.stat().st_size for p in subset.glob("*.txt"))
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--documents", type=int, default=1000)
+    parser.add_argument("--limit", type=int, help="build only the first N documents and extrapolate")
+    parser.add_argument("--changed", type=int, default=10, help="documents changed for the incremental rebuild")
+    parser.add_argument("--compare", type=int, help="also build the first N documents with --base and this code")
+    parser.add_argument("--base", default="HEAD", help="git revision of today's path for --compare")
+    parser.add_argument("--repo", type=Path, default=ROOT, help="git repository holding --base (default: this one)")
+    parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "lifqa-build-1000")
+    parser.add_argument("--results", type=Path, default=ROOT / "bench" / "results" / "build_1000.json")
+    args = parser.parse_args()
+    corpus_all = args.out / "corpus"
+    total_bytes = make_corpus(corpus_all, args.documents)
+    result: dict = {"documents": args.documents, "corpus_mb": round(total_bytes / 1e6, 1), "load_avg_start": os.getloadavg()}
+    if args.compare:
+        result["compare"] = compare(corpus_all, args.compare, args.base, args.out, args.repo)
+    corpus = corpus_all
+    if args.limit:
+        corpus = args.out / f"first-{args.limit}"
+        shutil.rmtree(corpus, ignore_errors=True)
+        corpus.mkdir()
+        for path in sorted(corpus_all.glob("*.txt"))[:args.limit]:
+            shutil.copy(path, corpus / path.name)
+    index = args.out / ("index" if not args.limit else f"index-{args.limit}")
+    shutil.rmtree(index, ignore_errors=True)
+    print("full build", file=sys.stderr)
+    full = timed_build(corpus, index)
+    full["bytes"] = sum(p.stat().st_size for p in corpus.glob("*.txt"))
+    result["full"] = full
+    if args.limit:
+        scale = total_bytes / full["bytes"]
+        result["extrapolated_full_seconds"] = round(full["seconds"] * scale, 0)
+        result["extrapolated_full_cpu_seconds"] = round(full["cpu_seconds"] * scale, 0)
+        result["extrapolation"] = f"EXTRAPOLATED: {args.limit} documents built, times scaled by characters x{scale:.1f}"
+    # incremental: change some documents, add one, remove one
+    files = sorted(corpus.glob("*.txt"))
+    changed = files[:min(args.changed, max(1, len(files) // 10))]
+    for path in changed:
+        path.write_text(path.read_text(encoding="utf-8") + "\nA sentence added to change this document.\n", encoding="utf-8")
+    removed = files[-1]
+    removed_id = removed.stem
+    removed.unlink()
+    (corpus / "article_added.txt").write_text((changed[0].read_text(encoding="utf-8")[:20000]).replace("Article", "Added article", 1),
+                                              encoding="utf-8")
+    print(f"incremental: {len(changed)} changed, 1 added, 1 removed", file=sys.stderr)
+    incremental = timed_build(corpus, index)
+    incremental.update(changed=len(changed), added=1, removed=1, of=len(files),
+                       ratio_to_full=round(incremental["seconds"] / full["seconds"], 4))
+    import lifqa
+    engine = lifqa.open(str(index))
+    incremental["removed_doc_gone"] = removed_id not in {s.document.doc_id for s in engine.sources()} and \
+        all(h.chunk.doc_id != removed_id for h in engine.search("COVID-19 transmission", k=20, mode="bm25"))
+    result["incremental"] = incremental
+    result["load_avg_end"] = os.getloadavg()
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    args.results.write_text(json.dumps(result, indent=2), encoding="utf-8")
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    run_main(main)
