@@ -27,10 +27,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from common import run  # noqa: E402
-from lifqa.evaluate import METRICS, format_metric, run_eval  # noqa: E402
+from lifqa.evaluate import METRICS, format_metric, parse_overrides, run_eval  # noqa: E402
 from lifqa.settings import MODES  # noqa: E402
 
-DATA = Path(os.environ.get("LIFQA_EVAL_DATA", ROOT.parent / "shared" / "eval"))
+DATA = Path(os.environ.get("LIFQA_EVAL_DATA", "/work/shared/eval" if Path("/work/shared/eval").is_dir() else ROOT.parent / "shared" / "eval"))
 JOURNAL = "COVID-QA Journal of Rendered Articles"
 SHOWN = ("ndcg@10", "recall@5", "recall@100", "mrr@10", "answer_recall@k", "citation_precision")
 
@@ -131,6 +131,47 @@ def page_check(corpus: Path, pdf_dir: Path, placements: dict[str, list], gold: P
             "misses": misses[:20]}
 
 
+def word_fidelity(corpus: Path, pdf_dir: Path) -> dict[str, float]:
+    """Words (\\w+ tokens) of each article missing from, or added to, what the PDF reader returns."""
+    import collections
+    import re
+
+    from lifqa.corpus import read_corpus
+
+    docs = {d.doc_id: d for d in read_corpus(pdf_dir).documents}
+    words = missing = extra = 0
+    for line in corpus.open(encoding="utf-8"):
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        source = collections.Counter(re.findall(r"\w+", row["text"]))
+        read = collections.Counter(re.findall(r"\w+", docs[row["_id"]].text))
+        words += sum(source.values())
+        missing += sum((source - read).values())
+        extra += sum((read - source).values())
+    return {"words": words, "missing_share": round(missing / words, 5), "extra_share": round(extra / words, 5)}
+
+
+def share_embeddings(source: Path, target: Path, overrides: dict, cache_root: str) -> None:
+    """Give the PDF index the embedding cache of the corpus.jsonl index: text the reader reproduced
+    exactly is then not embedded twice (a consistent SQLite snapshot, never a file copy)."""
+    import sqlite3
+
+    from lifqa.evaluate import cache_dir
+    from lifqa.settings import make_settings
+
+    settings = make_settings(**overrides)
+    src_dir, dst_dir = cache_dir(source, settings, cache_root) / "embeddings", cache_dir(target, settings, cache_root) / "embeddings"
+    dst_dir.mkdir(parents=True, exist_ok=True)
+    for file in src_dir.glob("*.sqlite"):
+        src, dst = sqlite3.connect(f"file:{file}?mode=ro", uri=True), sqlite3.connect(dst_dir / file.name)
+        try:
+            src.backup(dst)
+        finally:
+            dst.close()
+            src.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DATA)
@@ -138,7 +179,11 @@ def main() -> int:
     parser.add_argument("--cache", default=str(ROOT / "indexes" / "eval"))
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--split", default="dev")
+    parser.add_argument("--check-only", action="store_true", help="only the word and page checks (no indexing, no eval)")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="setting override for both runs, e.g. sentence_vectors=false (halves the embedding work)")
     args = parser.parse_args()
+    overrides = parse_overrides(args.set)
     corpus, gold = args.data / "covid-qa" / "corpus.jsonl", args.data / "covid-qa" / "gold.jsonl"
     if not corpus.is_file() or not gold.is_file():
         parser.error(f"COVID-QA not found in {args.data}/covid-qa; give --data DIR or set LIFQA_EVAL_DATA")
@@ -147,16 +192,24 @@ def main() -> int:
     placements = render(corpus, pdf_dir)
     render_seconds = time.perf_counter() - started
     pages = sum(max((p for b in blocks for _, p in b[2]), default=0) for blocks in placements.values())
+    if args.check_only:
+        checks, words = page_check(corpus, pdf_dir, placements, gold, args.split), word_fidelity(corpus, pdf_dir)
+        (args.out / "checks.json").write_text(json.dumps({"pages": pages, "pages_check": checks, "words": words}, indent=2), encoding="utf-8")
+        print(json.dumps({"pages": pages, "pages_check": {k: v for k, v in checks.items() if k != "misses"}, "words": words}))
+        return 0
     modes = [m for m in args.modes.split(",") if m]
     results = {}
     for name, source in (("corpus.jsonl", corpus), ("PDF", pdf_dir)):
+        if name == "PDF":
+            share_embeddings(corpus, pdf_dir, overrides, args.cache)
         started = time.perf_counter()
-        result = run_eval(gold=gold, corpus=source, split=args.split, modes=modes, cache_root=args.cache,
+        result = run_eval(gold=gold, corpus=source, split=args.split, modes=modes, cache_root=args.cache, overrides=overrides,
                           build_progress=lambda stage, fraction, name=name: print(f"  [{name}] {stage}", file=sys.stderr, flush=True))
         print(f"{name}: {result.info['n_questions']} questions in {time.perf_counter() - started:.0f} s", file=sys.stderr)
         results[name] = result
     checks = page_check(corpus, pdf_dir, placements, gold, args.split)
-    lines = [f"**COVID-QA {args.split}: corpus.jsonl vs the same articles rendered as {len(placements)} journal PDFs ({pages} pages)**", "",
+    lines = [f"**COVID-QA {args.split}: corpus.jsonl vs the same articles rendered as {len(placements)} journal PDFs ({pages} pages)**"
+             + (f" — settings {json.dumps(overrides)}" if overrides else ""), "",
              "| metric | " + " | ".join(f"{mode} jsonl | {mode} PDF | Δ" for mode in modes) + " |",
              "|---|" + "---:|---:|---:|" * len(modes)]
     for metric in (m for m in METRICS if m in SHOWN):
@@ -172,7 +225,7 @@ def main() -> int:
     text = "\n".join(lines)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "table.md").write_text(text + "\n", encoding="utf-8")
-    summary = {"pages": pages, "pdfs": len(placements), "render_seconds": round(render_seconds, 1), "pages_check": checks,
+    summary = {"settings": overrides, "pages": pages, "pdfs": len(placements), "render_seconds": round(render_seconds, 1), "pages_check": checks,
                "metrics": {name: {mode: r.modes[mode] for mode in modes} for name, r in results.items()}}
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
     print(text)

@@ -25,7 +25,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 from common import run  # noqa: E402
 from lifqa.readers import ReaderLimits, read_path  # noqa: E402
 
-REAL = ROOT.parent / "shared" / "corpora" / "real" / "pdf"
+SHARED = Path("/work/shared") if Path("/work/shared").is_dir() else ROOT.parent / "shared"
+REAL = SHARED / "corpora" / "real" / "pdf"
 GENERATED = ROOT / "bench" / "results" / "pdf_fidelity" / "pdfs"
 
 
@@ -34,7 +35,7 @@ def generated(folder: Path, count: int = 20) -> Path:
         return folder
     from pdf_fidelity import render
 
-    corpus = ROOT.parent / "shared" / "eval" / "covid-qa" / "corpus.jsonl"
+    corpus = SHARED / "eval" / "covid-qa" / "corpus.jsonl"
     subset = folder.parent / "speed-subset.jsonl"
     subset.parent.mkdir(parents=True, exist_ok=True)
     subset.write_text("".join(corpus.read_text(encoding="utf-8").splitlines(keepends=True)[:count]), encoding="utf-8")

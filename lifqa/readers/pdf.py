@@ -450,6 +450,10 @@ def join_hyphenated(before: str, after: str, vocabulary: set[str], compounds: se
         return head + after
     if p.lower() in vocabulary and s.lower() in vocabulary and len(p) > 2:
         return before + after  # two words of the document joined by a real hyphen ("self-renewal")
+    if s.lower() in vocabulary and len(s) >= 5:
+        # the rest is a longer word of the document on its own: a compound ("non-identified", "socio-demographic");
+        # a short rest is more often a syllable ("harb-our", "inha-led")
+        return before + after
     return head + after
 
 
