@@ -131,6 +131,27 @@ def page_check(corpus: Path, pdf_dir: Path, placements: dict[str, list], gold: P
             "misses": misses[:20]}
 
 
+def word_fidelity(corpus: Path, pdf_dir: Path) -> dict[str, float]:
+    """Words (\\w+ tokens) of each article missing from, or added to, what the PDF reader returns."""
+    import collections
+    import re
+
+    from lifqa.corpus import read_corpus
+
+    docs = {d.doc_id: d for d in read_corpus(pdf_dir).documents}
+    words = missing = extra = 0
+    for line in corpus.open(encoding="utf-8"):
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        source = collections.Counter(re.findall(r"\w+", row["text"]))
+        read = collections.Counter(re.findall(r"\w+", docs[row["_id"]].text))
+        words += sum(source.values())
+        missing += sum((source - read).values())
+        extra += sum((read - source).values())
+    return {"words": words, "missing_share": round(missing / words, 5), "extra_share": round(extra / words, 5)}
+
+
 def share_embeddings(source: Path, target: Path, overrides: dict, cache_root: str) -> None:
     """Give the PDF index the embedding cache of the corpus.jsonl index: text the reader reproduced
     exactly is then not embedded twice (a consistent SQLite snapshot, never a file copy)."""
@@ -158,6 +179,7 @@ def main() -> int:
     parser.add_argument("--cache", default=str(ROOT / "indexes" / "eval"))
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--split", default="dev")
+    parser.add_argument("--check-only", action="store_true", help="only the word and page checks (no indexing, no eval)")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="setting override for both runs, e.g. sentence_vectors=false (halves the embedding work)")
     args = parser.parse_args()
@@ -170,6 +192,11 @@ def main() -> int:
     placements = render(corpus, pdf_dir)
     render_seconds = time.perf_counter() - started
     pages = sum(max((p for b in blocks for _, p in b[2]), default=0) for blocks in placements.values())
+    if args.check_only:
+        checks, words = page_check(corpus, pdf_dir, placements, gold, args.split), word_fidelity(corpus, pdf_dir)
+        (args.out / "checks.json").write_text(json.dumps({"pages": pages, "pages_check": checks, "words": words}, indent=2), encoding="utf-8")
+        print(json.dumps({"pages": pages, "pages_check": {k: v for k, v in checks.items() if k != "misses"}, "words": words}))
+        return 0
     modes = [m for m in args.modes.split(",") if m]
     results = {}
     for name, source in (("corpus.jsonl", corpus), ("PDF", pdf_dir)):

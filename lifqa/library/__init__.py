@@ -145,12 +145,9 @@ def read_sources(path: str | Path, metadata_path: str | Path | None = None, cach
     """Read ``--corpus``: a library, or a folder of documents (plus any library files in it). See the module docstring.
     ``read_files``: where a folder's document files are read (default: local processes; see lifqa.corpus.read_corpus)."""
     path = Path(path).expanduser()
-    if not path.exists():
-        raise CorpusError(f"corpus not found: {path}. Give a folder of documents, a Zotero data folder, a .bib/.json/.ris "
-                          "library or a BEIR corpus.jsonl.")
     kind = library_kind(path)
     libraries = [(path, kind)] if kind is not None else libraries_in(path) if path.is_dir() else []
-    if not libraries:  # a plain corpus: exactly what the corpus reader makes of it
+    if not libraries:  # a plain corpus (or a missing path): exactly what the corpus reader makes of it
         report = read_corpus(path, metadata_path, limits, read_files=read_files)
         return SourcesReport(report.documents, report.warnings, report.source)
     cache = ItemCache(Path(cache_dir) if cache_dir is not None else None)

@@ -95,7 +95,7 @@ def _better_bibtex_keys(folder: Path, warnings: list[str]) -> dict[str, str]:
         try:
             if "citationkey" not in _tables(con) or not {"itemKey", "citationKey"} <= _columns(con, "citationkey"):
                 return {}
-            return {str(k): str(v) for k, v in con.execute("SELECT itemKey, citationKey FROM citationkey") if k and v}
+            return {str(k): str(v) for k, v in con.execute(SQL_BBT_KEYS) if k and v}
         finally:
             con.close()
     except (sqlite3.DatabaseError, CorpusError) as exc:
@@ -109,12 +109,44 @@ def _with_key(item: LibraryItem, key: str | None) -> LibraryItem:
     return replace(item, metadata={**item.metadata, "citation_key": key})
 
 
+# Every statement is a constant: the schema differences between Zotero versions are handled by choosing
+# among these (and by reading rows as dicts by column name), never by building SQL text.
+SQL_TABLES = "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')"
+SQL_COLUMNS = "SELECT name FROM pragma_table_info(?)"
+SQL_ITEMS = "SELECT * FROM items ORDER BY itemID"
+SQL_ITEM_TYPES = "SELECT itemTypeID, typeName FROM itemTypes"
+SQL_ITEM_TYPES_COMBINED = "SELECT itemTypeID, typeName FROM itemTypesCombined"
+SQL_FIELDS = "SELECT fieldID, fieldName FROM fields"
+SQL_FIELDS_COMBINED = "SELECT fieldID, fieldName FROM fieldsCombined"
+SQL_ITEM_DATA = "SELECT d.itemID, d.fieldID, v.value FROM itemData d JOIN itemDataValues v ON v.valueID = d.valueID"
+SQL_DELETED_ITEMS = "SELECT itemID FROM deletedItems"
+SQL_CREATORS = ("SELECT ic.itemID, c.firstName, c.lastName, c.fieldMode, ic.creatorTypeID FROM itemCreators ic "
+                "JOIN creators c ON c.creatorID = ic.creatorID ORDER BY ic.itemID, ic.orderIndex")
+SQL_CREATORS_ZOTERO4 = ("SELECT ic.itemID, cd.firstName, cd.lastName, cd.fieldMode, ic.creatorTypeID FROM itemCreators ic "
+                        "JOIN creators c ON c.creatorID = ic.creatorID JOIN creatorData cd ON cd.creatorDataID = c.creatorDataID "
+                        "ORDER BY ic.itemID, ic.orderIndex")
+SQL_CREATOR_TYPES = "SELECT creatorTypeID, creatorType FROM creatorTypes"
+SQL_TAGS = "SELECT it.itemID, t.name FROM itemTags it JOIN tags t ON t.tagID = it.tagID ORDER BY t.name"
+SQL_COLLECTIONS = "SELECT collectionID, collectionName, parentCollectionID FROM collections"
+SQL_DELETED_COLLECTIONS = "SELECT collectionID FROM deletedCollections"
+SQL_COLLECTION_ITEMS = "SELECT collectionID, itemID FROM collectionItems"
+SQL_RETRACTED = "SELECT itemID FROM retractedItems"
+SQL_ATTACHMENTS = "SELECT * FROM itemAttachments"
+SQL_BBT_KEYS = "SELECT itemKey, citationKey FROM citationkey"
+
+
 def _tables(con: sqlite3.Connection) -> set[str]:
-    return {row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type IN ('table','view')")}
+    return {row[0] for row in con.execute(SQL_TABLES)}
 
 
 def _columns(con: sqlite3.Connection, table: str) -> set[str]:
-    return {row[1] for row in con.execute(f"PRAGMA table_info({table})")}  # table names are ours, not input
+    return {row[0] for row in con.execute(SQL_COLUMNS, (table,))}
+
+
+def _dicts(cursor: sqlite3.Cursor) -> list[dict[str, Any]]:
+    """Rows by column name: a column one Zotero version lacks is just absent from the dict."""
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor]
 
 
 def _read(con: sqlite3.Connection, folder: Path) -> tuple[list[LibraryItem], list[str]]:
@@ -123,31 +155,33 @@ def _read(con: sqlite3.Connection, folder: Path) -> tuple[list[LibraryItem], lis
     if missing or not ({"fields", "fieldsCombined"} & tables):
         raise CorpusError(f"{folder / DB_NAME} has no Zotero tables ({', '.join(sorted(missing)) or 'fields'} missing); "
                           "point --corpus at a Zotero data folder")
-    item_cols = _columns(con, "items")
-    fields_table = "fieldsCombined" if "fieldsCombined" in tables else "fields"
-    types_table = "itemTypesCombined" if "itemTypesCombined" in tables else "itemTypes"
-    version_col = "i.version" if "version" in item_cols else "0"
-    deleted = "AND i.itemID NOT IN (SELECT itemID FROM deletedItems)" if "deletedItems" in tables else ""
-    skip = ",".join("?" * len(_SKIP_TYPES))
+    if "itemTypesCombined" in tables:  # Zotero 5.0.80+: built-in and custom types
+        type_names = dict(con.execute(SQL_ITEM_TYPES_COMBINED).fetchall())
+    else:
+        type_names = dict(con.execute(SQL_ITEM_TYPES).fetchall())
+    if "fieldsCombined" in tables:
+        field_names = dict(con.execute(SQL_FIELDS_COMBINED).fetchall())
+    else:
+        field_names = dict(con.execute(SQL_FIELDS).fetchall())
+    deleted = {row[0] for row in con.execute(SQL_DELETED_ITEMS)} if "deletedItems" in tables else set()
     items: dict[int, dict[str, Any]] = {}
-    for item_id, key, type_name, version, modified in con.execute(
-            f"SELECT i.itemID, i.key, t.typeName, {version_col}, i.dateModified FROM items i "
-            f"JOIN {types_table} t ON t.itemTypeID = i.itemTypeID WHERE t.typeName NOT IN ({skip}) {deleted} "
-            f"ORDER BY i.itemID", _SKIP_TYPES):
-        items[item_id] = {"key": str(key), "item_type": type_name, "version": f"{version}|{modified}", "fields": {}}
+    for row in _dicts(con.execute(SQL_ITEMS)):
+        type_name = type_names.get(row.get("itemTypeID"))
+        if row["itemID"] in deleted or type_name is None or type_name in _SKIP_TYPES:
+            continue
+        items[row["itemID"]] = {"key": str(row.get("key")), "item_type": type_name,
+                                "version": f"{row.get('version', 0)}|{row.get('dateModified', '')}", "fields": {}}
     if not items:
         return [], []
-    for item_id, name, value in con.execute(
-            f"SELECT d.itemID, f.fieldName, v.value FROM itemData d JOIN {fields_table} f ON f.fieldID = d.fieldID "
-            "JOIN itemDataValues v ON v.valueID = d.valueID"):
-        if item_id in items and value is not None:
+    for item_id, field_id, value in con.execute(SQL_ITEM_DATA):
+        name = field_names.get(field_id)
+        if item_id in items and name and value is not None:
             items[item_id]["fields"][name] = str(value)
     creators = _creators(con, tables)
-    tags = _by_item(con, "SELECT it.itemID, t.name FROM itemTags it JOIN tags t ON t.tagID = it.tagID ORDER BY t.name"
-                    if {"itemTags", "tags"} <= tables else None)
+    tags = _by_item(con.execute(SQL_TAGS) if {"itemTags", "tags"} <= tables else [])
     collections = _collections(con, tables)
-    retracted = {row[0] for row in con.execute("SELECT itemID FROM retractedItems")} if "retractedItems" in tables else set()
-    attachments, warnings = _attachments(con, tables, folder, items)
+    retracted = {row[0] for row in con.execute(SQL_RETRACTED)} if "retractedItems" in tables else set()
+    attachments = _attachments(con, tables, folder, items, deleted)
     out = []
     for item_id, item in items.items():
         fields = item["fields"]
@@ -170,36 +204,31 @@ def _read(con: sqlite3.Connection, folder: Path) -> tuple[list[LibraryItem], lis
         out.append(LibraryItem(key=item["key"], title=fields.get("title") or fields.get("caseName") or fields.get("nameOfAct") or "",
                                metadata=meta, attachments=tuple(attachments.get(item_id, ())), version=item["version"],
                                where=f"{DB_NAME} item {item['key']}"))
-    return out, warnings
+    return out, []
 
 
-def _by_item(con: sqlite3.Connection, sql: str | None) -> dict[int, list[str]]:
+def _by_item(rows: Any) -> dict[int, list[str]]:
     out: dict[int, list[str]] = {}
-    if sql:
-        for item_id, value in con.execute(sql):
-            if value is not None and str(value) not in out.setdefault(item_id, []):
-                out[item_id].append(str(value))
+    for item_id, value in rows:
+        if value is not None and str(value) not in out.setdefault(item_id, []):
+            out[item_id].append(str(value))
     return out
 
 
 def _creators(con: sqlite3.Connection, tables: set[str]) -> dict[int, list[tuple[str, str]]]:
     if not {"itemCreators", "creators"} <= tables:
         return {}
-    if "creatorData" in tables:  # Zotero 4: names in creatorData
-        names = "JOIN creatorData cd ON cd.creatorDataID = c.creatorDataID"
-        first, last, mode = "cd.firstName", "cd.lastName", "cd.fieldMode"
-    else:
-        names, first, last, mode = "", "c.firstName", "c.lastName", "c.fieldMode"
-    role = "ct.creatorType" if "creatorTypes" in tables else "'author'"
-    role_join = "LEFT JOIN creatorTypes ct ON ct.creatorTypeID = ic.creatorTypeID" if "creatorTypes" in tables else ""
+    roles = dict(con.execute(SQL_CREATOR_TYPES).fetchall()) if "creatorTypes" in tables else {}
     out: dict[int, list[tuple[str, str]]] = {}
-    for item_id, given, family, field_mode, kind in con.execute(
-            f"SELECT ic.itemID, {first}, {last}, {mode}, {role} FROM itemCreators ic JOIN creators c ON c.creatorID = ic.creatorID "
-            f"{names} {role_join} ORDER BY ic.itemID, ic.orderIndex"):
+    if "creatorData" in tables:  # Zotero 4 kept names in creatorData
+        rows = con.execute(SQL_CREATORS_ZOTERO4)
+    else:
+        rows = con.execute(SQL_CREATORS)
+    for item_id, given, family, field_mode, role in rows:
         family, given = (family or "").strip(), (given or "").strip()
         name = family if field_mode == 1 or not given else f"{family}, {given}"
         if name:
-            out.setdefault(item_id, []).append((kind or "author", name))
+            out.setdefault(item_id, []).append((roles.get(role) or "author", name))
     return out
 
 
@@ -207,9 +236,8 @@ def _collections(con: sqlite3.Connection, tables: set[str]) -> dict[int, list[st
     """Each item's collections as paths "Parent/Child" (a filter on "Parent" also finds items of "Child")."""
     if not {"collections", "collectionItems"} <= tables:
         return {}
-    deleted = "WHERE collectionID NOT IN (SELECT collectionID FROM deletedCollections)" if "deletedCollections" in tables else ""
-    rows = {cid: (name, parent) for cid, name, parent in
-            con.execute(f"SELECT collectionID, collectionName, parentCollectionID FROM collections {deleted}")}
+    deleted = {row[0] for row in con.execute(SQL_DELETED_COLLECTIONS)} if "deletedCollections" in tables else set()
+    rows = {cid: (name, parent) for cid, name, parent in con.execute(SQL_COLLECTIONS) if cid not in deleted}
 
     def path(cid: int) -> str:
         parts, seen = [], set()
@@ -221,30 +249,27 @@ def _collections(con: sqlite3.Connection, tables: set[str]) -> dict[int, list[st
         return "/".join(reversed(parts))
 
     out: dict[int, list[str]] = {}
-    for cid, item_id in con.execute("SELECT collectionID, itemID FROM collectionItems"):
+    for cid, item_id in con.execute(SQL_COLLECTION_ITEMS):
         if cid in rows:
             out.setdefault(item_id, []).append(path(cid))
     return {k: sorted(set(v)) for k, v in out.items()}
 
 
-def _attachments(con: sqlite3.Connection, tables: set[str], folder: Path,
-                 items: dict[int, dict[str, Any]]) -> tuple[dict[int, list[Attachment]], list[str]]:
+def _attachments(con: sqlite3.Connection, tables: set[str], folder: Path, items: dict[int, dict[str, Any]],
+                 deleted: set[int]) -> dict[int, list[Attachment]]:
+    """Files of the items: Zotero 5+ names the parent parentItemID and the type contentType; Zotero 4 sourceItemID, mimeType."""
     if "itemAttachments" not in tables:
-        return {}, []
-    cols = _columns(con, "itemAttachments")
-    parent = "parentItemID" if "parentItemID" in cols else "sourceItemID"
-    mime = "contentType" if "contentType" in cols else "mimeType" if "mimeType" in cols else "''"
-    deleted = "AND a.itemID NOT IN (SELECT itemID FROM deletedItems)" if "deletedItems" in tables else ""
+        return {}
+    keys = {row["itemID"]: str(row.get("key")) for row in _dicts(con.execute(SQL_ITEMS))}
     out: dict[int, list[Attachment]] = {}
-    warnings: list[str] = []
-    for parent_id, key, link_mode, content_type, path in con.execute(
-            f"SELECT a.{parent}, i.key, a.linkMode, a.{mime}, a.path FROM itemAttachments a JOIN items i ON i.itemID = a.itemID "
-            f"WHERE a.{parent} IS NOT NULL {deleted}"):
-        if parent_id not in items or link_mode == _LINKED_URL or not path:
+    for row in _dicts(con.execute(SQL_ATTACHMENTS)):
+        parent = row.get("parentItemID", row.get("sourceItemID"))
+        path, link_mode = row.get("path"), int(row.get("linkMode") or 0)
+        if parent not in items or row["itemID"] in deleted or link_mode == _LINKED_URL or not path:
             continue
-        attachment = _locate(folder, str(key), int(link_mode or 0), str(content_type or ""), str(path))
-        out.setdefault(parent_id, []).append(attachment)
-    return out, warnings
+        mime = str(row.get("contentType") or row.get("mimeType") or "")
+        out.setdefault(parent, []).append(_locate(folder, keys.get(row["itemID"], ""), link_mode, mime, str(path)))
+    return out
 
 
 def _locate(folder: Path, key: str, link_mode: int, mime: str, path: str) -> Attachment:
