@@ -48,7 +48,8 @@ def main() -> int:
     lif = Engine.open(args.lif_index, verify=False, use_calibration=False)
     covid = Engine.open(args.covid_index, verify=False, use_calibration=False)
     lif_gold = load_gold(ROOT / "corpus" / "gold" / "lif_questions.jsonl").split("train").questions
-    covid_gold = [q for q in load_gold(args.data / "covid-qa" / "gold.jsonl").split("train").questions if q.answerable]
+    covid_gold = [q for q in load_gold(args.data / "covid-qa" / "gold.jsonl", known_doc_ids=set(covid.store.sources)).split("train").questions
+                  if q.answerable]  # questions about articles the index holds (all of them for the full COVID-QA index)
     claims = [q.question for q in load_beir(args.data / "scifact", "train").questions]
     rng = np.random.default_rng(SEED)
     claims = [claims[i] for i in sorted(rng.choice(len(claims), size=min(args.negatives, len(claims)), replace=False))]

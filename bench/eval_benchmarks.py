@@ -27,7 +27,7 @@ from lifqa.evaluate import METRICS, format_metric, parse_overrides, run_eval, wr
 from lifqa.settings import MODES  # noqa: E402
 
 DATA = Path(os.environ.get("LIFQA_EVAL_DATA", ROOT.parent / "shared" / "eval"))
-SHOWN = ("ndcg@10", "recall@5", "recall@100", "mrr@10", "answer_recall@k", "citation_precision",
+SHOWN = ("ndcg@10", "recall@5", "recall@100", "mrr@10", "answer_recall@k", "answer_hit", "answer_words", "citation_precision",
          "abstention_accuracy", "wrong_abstention", "latency_p50_ms", "latency_p95_ms")
 
 

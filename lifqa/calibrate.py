@@ -7,7 +7,9 @@ answerable questions set the ceiling (at most ``max_wrong_abstention`` of them
 may fall below it); unanswerable questions from the file, or, when it has
 none, off-topic questions (the bundled LIF gold questions when the index is
 not about LIF, plus a built-in list of general-knowledge questions) set the
-floor. The threshold is placed halfway between. It is stored as
+floor. The threshold is placed halfway between. With at least 20 questions of each
+kind the abstention model's weights are refitted too (evidence levels differ
+between corpora, so a threshold alone cannot separate them). Both are stored as
 ``calibration.json`` in the index folder, beside ``CURRENT``, so it survives
 rebuilds; ``ask``, ``batch``, ``eval`` and the app use it unless a threshold is
 set explicitly (``abstain_threshold``) or ``use_calibration`` is off.
@@ -58,6 +60,7 @@ class Calibration:
     gold_fingerprint: str
     corpus_fingerprint: str
     created: str
+    support: dict[str, Any] | None = None  # the refitted abstention model (None: only the threshold was fitted)
 
     def summary(self) -> str:
         return (f"abstention threshold {self.threshold:.4f} from {self.answerable} answerable and {self.unanswerable} unanswerable "
@@ -103,9 +106,15 @@ def calibrate_index(index: str | Path, gold: str | Path, split: str | None = "al
     negatives = "gold file"
     if not unanswerable:
         unanswerable, negatives = off_topic_questions(engine), "off-topic questions"
-    pos = support_scores(engine, answerable)
-    neg = support_scores(engine, unanswerable)
+    support = None
+    if len(answerable) >= MIN_FOR_MODEL and len(unanswerable) >= MIN_FOR_MODEL:
+        support, pos, neg = fit_support_model(engine, answerable, unanswerable)
+    else:
+        pos = support_scores(engine, answerable)
+        neg = support_scores(engine, unanswerable)
     threshold = fit_threshold(pos, neg, max_wrong_abstention)
+    if support is not None:
+        support = {**support, "threshold": threshold}
     digest = hashlib.sha256("\n".join(q.id + "\t" + q.question for q in gold_set.questions).encode()).hexdigest()
     result = Calibration(
         threshold=threshold, answerable=len(pos), unanswerable=len(neg), negatives=negatives,
@@ -114,9 +123,35 @@ def calibrate_index(index: str | Path, gold: str | Path, split: str | None = "al
         max_wrong_abstention=max_wrong_abstention, gold=str(gold), gold_fingerprint=digest,
         corpus_fingerprint=engine.manifest.get("corpus", {}).get("fingerprint", ""),
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        support=support,
     )
     write_calibration(index, result)
     return result
+
+
+MIN_FOR_MODEL = 20  # labelled questions of each kind needed to refit the abstention model, not only its threshold
+
+
+def fit_support_model(engine: Any, answerable: Sequence[str], unanswerable: Sequence[str]) -> tuple[dict[str, Any], list[float], list[float]]:
+    """The abstention model refitted on this corpus's own questions (same features as the shipped one:
+    the best candidate's sentence cosine, dense cosine, idf and term coverage): evidence levels differ
+    between corpora (long articles vs short pages), so the weights, not only the threshold, are per corpus.
+    Returns the model and each question's score under it."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    from lifqa.rerank import SUPPORT_FEATURES
+    from lifqa.train import SEED
+
+    rows = np.stack([engine.support_row(q) for q in [*answerable, *unanswerable]])
+    labels = np.asarray([1] * len(answerable) + [0] * len(unanswerable))
+    scaler = StandardScaler().fit(rows)
+    model = LogisticRegression(C=0.5, max_iter=2000, class_weight="balanced", random_state=SEED).fit(scaler.transform(rows), labels)
+    scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
+    params = {"features": list(SUPPORT_FEATURES), "mean": [float(x) for x in scaler.mean_], "scale": [float(x) for x in scale],
+              "coef": [float(x) for x in model.coef_[0]], "intercept": float(model.intercept_[0])}
+    probs = model.predict_proba(scaler.transform(rows))[:, 1]
+    return params, [float(x) for x in probs[: len(answerable)]], [float(x) for x in probs[len(answerable):]]
 
 
 def support_scores(engine: Any, questions: Sequence[str]) -> list[float]:
@@ -144,7 +179,14 @@ def read_calibration(index: str | Path) -> dict[str, Any] | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         threshold = float(data["threshold"])
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        support = data.get("support")
+        if support is not None:
+            from lifqa.rerank import SUPPORT_FEATURES
+
+            if tuple(support["features"]) != SUPPORT_FEATURES or not all(len(support[k]) == len(SUPPORT_FEATURES) for k in ("mean", "scale", "coef")):
+                return None
+            float(support["intercept"])
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError, json.JSONDecodeError):
         return None
     if not 0.0 <= threshold <= 1.0:
         return None

@@ -91,6 +91,7 @@ class Engine:
         self._feature_reranker = FeatureReranker(reranker_params or load_params(), self.tokenizer)
         self._selector = SentenceSelector(selector_params or load_selector_params())
         self.calibration = read_calibration(index_dir)
+        self._support_model = (self.calibration or {}).get("support") if settings.use_calibration else None
         self._reranker = CrossEncoderReranker(settings.cross_encoder_path) if settings.reranker == "cross-encoder" and settings.cross_encoder_path else self._feature_reranker
         if settings.reranker == "cross-encoder" and not settings.cross_encoder_path:
             raise InputError("reranker='cross-encoder' needs cross_encoder_path: a local cross-encoder model folder")
@@ -113,6 +114,15 @@ class Engine:
     def with_settings(self, **changes: Any) -> "Engine":
         """The same loaded index with some query-time settings changed (evaluation variants)."""
         return _with_settings(self, **changes)
+
+    def support_row(self, question: str) -> np.ndarray:
+        """The question-level evidence the abstention model reads (what ``lifqa calibrate`` fits on)."""
+        from lifqa.rerank import feature_matrix, support_features
+
+        text, _ = self.clean_question(question)
+        vector = self.encoder.encode_queries([text])[0]
+        _, batch, _ = self._search(text, vector, 1, Mode.HYBRID, None, {})
+        return support_features(feature_matrix(batch, self.tokenizer))
 
     # ---- sources --------------------------------------------------------
     def sources(self) -> list[SourceRecord]:
@@ -217,7 +227,7 @@ class Engine:
         head = min(len(rows), max(s.rerank_depth, k))
         scored = min(head, s.rerank_depth)  # only the top rerank_depth are rescored; a deeper k keeps fused order below them
         batch = self._rerank_input(text, vector, rows[:scored], fused[:scored], bm25[:scored], dense[:scored], in_bm25[:scored], in_dense[:scored])
-        probabilities, support = self._feature_reranker.score_with_support(batch)
+        probabilities, support = self._feature_reranker.score_with_support(batch, self._support_model)
         final = fused[:head].copy()
         below = np.zeros(head, dtype=bool)
         if mode == Mode.HYBRID_RERANK:
@@ -409,7 +419,8 @@ class Engine:
 
     def _select(self, text: str, vector: np.ndarray, hits: Sequence[Hit]) -> list[AnswerSentence]:
         candidates, features = self.selector_inputs(text, vector, hits)
-        chosen = self._selector.choose(candidates, self._selector.probabilities(features), self.settings.answer_max_sentences)
+        chosen = self._selector.choose(candidates, self._selector.probabilities(features), self.settings.answer_max_sentences,
+                                       self.settings.answer_tier_lead)
         return [AnswerSentence(c.text, (c.citation_key,), c.chunk_start, c.chunk_end) for c, _ in chosen]
 
     def _cover_parts(self, parts: Sequence[str], hits: list[Hit], picked: list[AnswerSentence], mode: Mode,
@@ -432,7 +443,7 @@ class Engine:
             if not part_hits or support < self.abstain_threshold:
                 continue
             candidates, features = self.selector_inputs(part, part_vector, part_hits)
-            best = self._selector.choose(candidates, self._selector.probabilities(features), 1)
+            best = self._selector.choose(candidates, self._selector.probabilities(features), 1, self.settings.answer_tier_lead)
             if not best or best[0][1] < self._selector.keep_min:
                 continue
             cand = best[0][0]
@@ -605,6 +616,7 @@ def _with_settings(engine: Engine, **changes: Any) -> Engine:
     clone = object.__new__(Engine)
     clone.__dict__.update(engine.__dict__)
     clone.settings = engine.settings.replace(**changes)
+    clone._support_model = (engine.calibration or {}).get("support") if clone.settings.use_calibration else None
     return clone
 
 

@@ -144,16 +144,17 @@ class FeatureReranker:
     def score(self, batch: RerankInput) -> np.ndarray:
         return self.probabilities(feature_matrix(batch, self.tokenizer))
 
-    def score_with_support(self, batch: RerankInput) -> tuple[np.ndarray, float]:
-        """Candidate probabilities, and the probability that the question is answerable at all."""
+    def score_with_support(self, batch: RerankInput, support_model: dict[str, Any] | None = None) -> tuple[np.ndarray, float]:
+        """Candidate probabilities, and the probability that the question is answerable at all
+        (``support_model``: a corpus's own, from ``lifqa calibrate``, instead of the shipped one)."""
         features = feature_matrix(batch, self.tokenizer)
-        return self.probabilities(features), self.support(features)
+        return self.probabilities(features), self.support(features, support_model)
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
         return _logistic(features, self._mean, self._scale, self._coef, self._intercept)
 
-    def support(self, features: np.ndarray) -> float:
-        model = self.params["support"]
+    def support(self, features: np.ndarray, model: dict[str, Any] | None = None) -> float:
+        model = model or self.params["support"]
         row = support_features(features)[None, :]
         return float(_logistic(row, *(np.asarray(model[key], dtype=np.float32) for key in ("mean", "scale", "coef")), float(model["intercept"]))[0])
 

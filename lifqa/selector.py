@@ -251,6 +251,7 @@ class SentenceSelector:
         self.keep_ratio = float(params.get("keep_ratio", 0.8))
         self.keep_min = float(params.get("keep_min", 0.5))
         self.tier_margin = float(params.get("tier_margin", 0.05))
+        self.max_sentences = int(params.get("max_sentences", 3))  # chosen on the train splits with the keep rule
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
         if len(features) == 0:
@@ -258,15 +259,17 @@ class SentenceSelector:
         logits = ((features - self._mean) / self._scale) @ self._coef + self._intercept
         return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
 
-    def choose(self, candidates: Sequence[Candidate], probabilities: np.ndarray, max_sentences: int) -> list[tuple[Candidate, float]]:
+    def choose(self, candidates: Sequence[Candidate], probabilities: np.ndarray, max_sentences: int,
+               tier_lead: bool = True) -> list[tuple[Candidate, float]]:
         """The best sentence, then each next one whose probability is at least ``keep_min`` and
         ``keep_ratio`` of the best, skipping near-duplicates; among sentences within ``tier_margin``
         of the best, one from a higher-tier source leads."""
         if not candidates:
             return []
+        max_sentences = min(max_sentences, self.max_sentences)
         ranked = sorted(range(len(candidates)), key=lambda i: (-probabilities[i], candidates[i].passage_rank, candidates[i].chunk_start))
         best = float(probabilities[ranked[0]])
-        near = [i for i in ranked if probabilities[i] >= best - self.tier_margin]
+        near = [i for i in ranked if probabilities[i] >= best - (self.tier_margin if tier_lead else 0.0)]
         lead = min(near, key=lambda i: (-TIER_SCORE.get(candidates[i].tier, 0.5), ranked.index(i)))
         top = ranked[0]
         ranked.remove(lead)

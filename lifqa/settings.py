@@ -100,6 +100,7 @@ class Settings(BaseModel):
     answer_max_sentences: int = Field(3, ge=1, le=3)
     answer_depth: int = Field(10, ge=1, le=100, description="Passages whose sentences the trained selector may quote; an answer "
                                                            "passage beyond the top k replaces the last passage shown.")
+    answer_tier_lead: bool = Field(True, description="Among near-equal answer sentences, the one from the higher-tier source leads.")
     answer_selector: Literal["trained", "heuristic"] = Field(
         "trained", description="How answer sentences are chosen: the trained sentence model (lifqa/data/selector.json) or the "
                                "earlier cosine + term-coverage heuristic, kept for side-by-side comparison.")

@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -73,3 +74,24 @@ def test_cli_calibrate_and_clear_errors(lif_index, tmp_path):
     assert "abstention threshold" in ok.stdout and (index / CALIBRATION).is_file()
     missing = run("--gold", str(tmp_path / "nope.jsonl"), "--index", str(index))
     assert missing.returncode != 0 and "gold file not found" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_enough_labelled_questions_refit_the_abstention_model_for_this_corpus(lif_index, tmp_path):
+    import lifqa
+    from lifqa.gold import load_gold
+
+    GOLD = Path(__file__).resolve().parent.parent / "corpus" / "gold" / "lif_questions.jsonl"
+    index = tmp_path / "index"
+    shutil.copytree(lif_index, index)
+    gold = tmp_path / "answerable.jsonl"
+    rows = [{"id": q.id, "question": q.question, "relevant_doc_ids": list(q.relevant_doc_ids)}
+            for q in load_gold(GOLD).split("train").questions if q.answerable]
+    gold.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    result = calibrate_index(index, gold, max_wrong_abstention=0.05)
+    assert result.support is not None and result.negatives == "off-topic questions"
+    assert result.wrong_abstention <= 0.05 and result.abstention_accuracy >= 0.9
+    engine = lifqa.open(str(index))
+    assert engine._support_model == result.support
+    assert engine.ask("How do I bake sourdough bread?").abstained
+    assert not engine.ask("Which receptor subunit does LIF share with IL-6?").abstained
+    assert lifqa.open(str(index), use_calibration=False)._support_model is None

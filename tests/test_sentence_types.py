@@ -50,8 +50,9 @@ def test_only_prose_and_asked_about_rows_may_answer():
     tok = Tokenizer()
     terms = lambda q: set(tok(q))  # noqa: E731
     entrez = "What is the Entrez Gene ID for LIF?"
-    assert answers_question(T.LABEL_VALUE, "NCBI Gene ID: 3977", terms(entrez), {"lif"}, tok)
-    assert answers_question(T.LABEL_VALUE, "Entrez 3976", terms(entrez), {"lif"}, tok)
+    assert answers_question(T.LABEL_VALUE, "NCBI Gene ID: 3977", terms("What is the NCBI Gene ID of LIF?"), {"ncbi", "id", "lif"}, tok)
+    assert answers_question(T.LABEL_VALUE, "Entrez 3976", terms(entrez), {"id", "lif"}, tok)
+    assert not answers_question(T.LABEL_VALUE, "Ensembl ID: ENSG00000128342", terms(entrez), {"id", "lif"}, tok)  # only "ID" shared
     kind = "What kind of molecule is LIF?"
     assert not answers_question(T.LABEL_VALUE, "Gene Symbol: LIF", terms(kind), {"lif"}, tok)
     assert answers_question(T.PROSE, "LIF is a cytokine.", terms(kind), {"lif"}, tok)

@@ -1,0 +1,42 @@
+"""Selector training: how sentences are labelled, and the keep rule chosen under the length budget."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lifqa.gold import GoldQuestion
+from lifqa.selector import FEATURES, Candidate
+from lifqa.sentence_types import SentenceType
+from lifqa.train_selector import QuestionRows, fit, holds_answer, keep_rule
+
+
+def test_a_sentence_holds_the_gold_answer_whole_inside_or_by_its_opening():
+    assert holds_answer("The incubation period is  5.2 days on average.", ["5.2 days"])
+    long_span = "by strongly limiting virus genome sizes and their incorporation of new information, which restricts infectivity"
+    assert holds_answer("by strongly limiting virus genome sizes and their incorporation of new information,", [long_span])
+    assert holds_answer("They act by strongly limiting virus genome sizes and their incorporation of new information, which "
+                        "restricts infectivity in many ways.", [long_span])
+    assert not holds_answer("Viruses are small.", ["5.2 days"]) and not holds_answer("x", [" "])
+
+
+def _rows(rng, n, source, words_before):
+    rows = []
+    for q in range(n):
+        good = rng.integers(0, 4)
+        cands = [Candidate(f"sentence {q} {i} " + ("answer " if i == good else "") + "word " * 10, 0, 10, None, 1, 1, 0.5,
+                           "unknown", SentenceType.PROSE, i, 4) for i in range(4)]
+        feats = rng.normal(size=(4, len(FEATURES))).astype(np.float32)
+        feats[good, 0] += 3.0  # the first feature tells the answer apart
+        labels = np.asarray([int(i == good) for i in range(4)])
+        rows.append(QuestionRows(GoldQuestion(f"{source}{q}", "q?", ("d",), ("answer",)), cands, feats, labels, source, words_before, False))
+    return rows
+
+
+def test_fit_and_keep_rule_stay_within_every_sources_length_budget():
+    rng = np.random.default_rng(13)
+    rows = _rows(rng, 60, "big", 40) + _rows(rng, 10, "small", 14)
+    params = fit(rows, {})
+    assert params["features"] == list(FEATURES) and params["coef"][0] > 0
+    rule = keep_rule(params, rows)
+    assert rule["train_hit"] > 0.9 and rule["max_sentences"] in (2, 3)
+    assert rule["baseline_words"] == 27.0 and rule["train_words"] <= 27.0
