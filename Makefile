@@ -43,4 +43,4 @@ reranker: install
 		--gold $(EVAL_DATA)/covid-qa/gold.jsonl $(EVAL_DATA)/covid-qa/corpus.jsonl --beir $(EVAL_DATA)/scifact --weight scifact=2
 
 clean:
-	rm -rf $(INDEX)/CURRENT $(INDEX)/build-* $(INDEX)/.tmp-build-* $(INDEX)/embeddings
+	rm -rf $(INDEX)/CURRENT $(INDEX)/build-* $(INDEX)/.tmp-build-* $(INDEX)/embeddings $(INDEX)/documents.sqlite
