@@ -13,7 +13,6 @@ on this machine's cores; ``"auto"`` or ``"ray://host:10001"``/``"host:6379"`` jo
 from __future__ import annotations
 
 import logging
-import pickle
 from pathlib import Path
 from typing import Any, Callable
 
@@ -64,30 +63,37 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> Any:
     return ray
 
 
-def _blobs(items: list[Any]) -> list[dict[str, Any]]:
-    return [{"i": i, "blob": pickle.dumps(item)} for i, item in enumerate(items)]
+def _objects(values: list[Any]) -> np.ndarray:
+    """A 1-d object column (np.asarray would turn equal-length tuples into a 2-d array). Ray carries the
+    objects between its processes itself; lifqa never pickles or unpickles anything."""
+    column = np.empty(len(values), dtype=object)
+    for i, value in enumerate(values):
+        column[i] = value
+    return column
 
 
-def _unblob(rows: list[dict[str, Any]]) -> list[Any]:
-    return [pickle.loads(row["blob"]) for row in sorted(rows, key=lambda row: int(row["i"]))]
+def _rows(items: list[Any]) -> list[dict[str, Any]]:
+    return [{"i": i, "item": item} for i, item in enumerate(items)]
+
+
+def _in_order(rows: list[dict[str, Any]]) -> list[Any]:
+    return [row["item"] for row in sorted(rows, key=lambda row: int(row["i"]))]
 
 
 def _read_batch(batch: dict[str, np.ndarray]) -> dict[str, Any]:
     """Ray task: read and normalise files -> (Document | None, warning | None) each."""
     out = []
-    for blob in batch["blob"]:
-        rel, path, meta = pickle.loads(blob)
+    for rel, path, meta in batch["item"]:
         raw, warning = decode_file(Path(path))
         if raw is not None and not raw.strip():
             raw, warning = None, f"skipped {rel}: the file is empty"
-        out.append(pickle.dumps((make_document(rel, raw, meta, source_path=path) if raw is not None else None, warning)))
-    return {"i": batch["i"], "blob": np.asarray(out, dtype=object)}
+        out.append((make_document(rel, raw, meta, source_path=path) if raw is not None else None, warning))
+    return {"i": batch["i"], "item": _objects(out)}
 
 
 def _chunk_batch(batch: dict[str, np.ndarray], chunk_size: int, chunk_overlap: int) -> dict[str, Any]:
     """Ray task: chunk documents (the same per-document function as a local build)."""
-    out = [pickle.dumps(chunk_one(pickle.loads(blob), chunk_size, chunk_overlap)) for blob in batch["blob"]]
-    return {"i": batch["i"], "blob": np.asarray(out, dtype=object)}
+    return {"i": batch["i"], "item": _objects([chunk_one(doc, chunk_size, chunk_overlap) for doc in batch["item"]])}
 
 
 class EmbedWorker:
@@ -111,7 +117,7 @@ class RayRunner:
         self.workers = workers or max(1, int(self.ray.cluster_resources().get("CPU", 1)))
 
     def _dataset(self, items: list[Any], per_block: int) -> Any:
-        return self.ray.data.from_items(_blobs(items), override_num_blocks=max(1, min(len(items), -(-len(items) // per_block))))
+        return self.ray.data.from_items(_rows(items), override_num_blocks=max(1, min(len(items), -(-len(items) // per_block))))
 
     def read(self, corpus: Path, metadata_path: str | Path | None) -> CorpusReport:
         if corpus.is_file():  # one BEIR file: reading it is a single pass of the driver
@@ -124,7 +130,7 @@ class RayRunner:
         items = [(f.relative_to(corpus).as_posix(), str(f), metadata.pop(f.relative_to(corpus).as_posix(), {})) for f in files]
         docs: list[Document] = []
         if items:
-            results = _unblob(self._dataset(items, READ_BATCH).map_batches(_read_batch, batch_size=READ_BATCH).take_all())
+            results = _in_order(self._dataset(items, READ_BATCH).map_batches(_read_batch, batch_size=READ_BATCH).take_all())
             for doc, warning in results:
                 if warning:
                     warnings.append(warning)
@@ -141,7 +147,7 @@ class RayRunner:
 
     def chunk(self, documents: list[Document], chunk_size: int, chunk_overlap: int) -> list[DocChunks]:
         dataset = self._dataset(documents, CHUNK_BATCH)
-        return _unblob(dataset.map_batches(_chunk_batch, batch_size=CHUNK_BATCH,
+        return _in_order(dataset.map_batches(_chunk_batch, batch_size=CHUNK_BATCH,
                                            fn_kwargs={"chunk_size": chunk_size, "chunk_overlap": chunk_overlap}).take_all())
 
     def embedder(self, encoder: Any) -> Callable[[list[str]], np.ndarray]:
