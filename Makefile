@@ -48,4 +48,4 @@ selector: install
 		--gold $(CORPUS)/gold/lif_questions.jsonl $(CORPUS)
 
 clean:
-	rm -rf $(INDEX)/CURRENT $(INDEX)/build-* $(INDEX)/.tmp-build-* $(INDEX)/embeddings
+	rm -rf $(INDEX)/CURRENT $(INDEX)/build-* $(INDEX)/.tmp-build-* $(INDEX)/embeddings $(INDEX)/documents.sqlite

@@ -90,7 +90,7 @@ def timed_build(corpus: Path, index: Path) -> dict:
             "encoder": result.manifest.get("encoder")}
 
 
-def compare(corpus: Path, n: int, base: str, work: Path, repo: Path = ROOT) -> dict:
+def compare(corpus: Path, n: int, base: str, work: Path, repo: Path = ROOT, new_first: bool = False) -> dict:
     """Today's code (git revision ``base``) against this code on the first ``n`` documents, fresh processes and indexes."""
     subset = work / f"compare-{n}"
     if subset.exists():
@@ -104,7 +104,7 @@ def compare(corpus: Path, n: int, base: str, work: Path, repo: Path = ROOT) -> d
         archive = subprocess.run(["git", "-C", str(repo), "archive", base, "lifqa"], capture_output=True, check=True).stdout
         subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
     out = {}
-    for name, code in (("today", old), ("new", ROOT)):
+    for name, code in ((("new", ROOT), ("today", old)) if new_first else (("today", old), ("new", ROOT))):
         index = work / f"index-{name}-{n}"
         shutil.rmtree(index, ignore_errors=True)
         env = {**os.environ, "PYTHONPATH": str(code)}
@@ -127,6 +127,8 @@ def main() -> int:
     parser.add_argument("--limit", type=int, help="build only the first N documents and extrapolate")
     parser.add_argument("--changed", type=int, default=10, help="documents changed for the incremental rebuild")
     parser.add_argument("--compare", type=int, help="also build the first N documents with --base and this code")
+    parser.add_argument("--compare-only", action="store_true", help="stop after --compare")
+    parser.add_argument("--new-first", action="store_true", help="--compare builds with this code first (order effects)")
     parser.add_argument("--base", default="HEAD", help="git revision of today's path for --compare")
     parser.add_argument("--repo", type=Path, default=ROOT, help="git repository holding --base (default: this one)")
     parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "lifqa-build-1000")
@@ -136,7 +138,12 @@ def main() -> int:
     total_bytes = make_corpus(corpus_all, args.documents)
     result: dict = {"documents": args.documents, "corpus_mb": round(total_bytes / 1e6, 1), "load_avg_start": os.getloadavg()}
     if args.compare:
-        result["compare"] = compare(corpus_all, args.compare, args.base, args.out, args.repo)
+        result["compare"] = compare(corpus_all, args.compare, args.base, args.out, args.repo, args.new_first)
+        if args.compare_only:
+            args.results.parent.mkdir(parents=True, exist_ok=True)
+            args.results.write_text(json.dumps(result, indent=2), encoding="utf-8")
+            print(json.dumps(result, indent=2))
+            return 0
     corpus = corpus_all
     if args.limit:
         corpus = args.out / f"first-{args.limit}"

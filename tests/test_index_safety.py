@@ -274,7 +274,7 @@ def test_killed_builds_stale_corpus_and_two_concurrent_builds(tmp_path: Path, ba
     assert outs[1].startswith(f"{index} is up to date (3 documents,"), outs  # ...the other waited on the lock, then found it current
 
     assert _status(corpus, index) == (0, "current")
-    assert sorted(p.name for p in index.iterdir()) == sorted([".lock", "CURRENT", "embeddings", layout.active_build(index).name])
+    assert sorted(p.name for p in index.iterdir()) == sorted([".lock", "CURRENT", "embeddings", "documents.sqlite", layout.active_build(index).name])
     assert [p.suffix for p in (index / "embeddings").iterdir()] == [".sqlite"]  # one model's vectors, no leftovers
     # The killed builds and the new document cost no re-embedding of the old text: only the new document's.
     before, after = layout.read_manifest(layout.active_build(base_index)), layout.read_manifest(layout.active_build(index))

@@ -13,7 +13,6 @@ on this machine's cores; ``"auto"`` or ``"ray://host:10001"``/``"host:6379"`` jo
 from __future__ import annotations
 
 import logging
-import pickle
 from pathlib import Path
 from typing import Any, Callable
 
@@ -65,27 +64,34 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> Any:
     return ray
 
 
-def _blobs(items: list[Any]) -> list[dict[str, Any]]:
-    return [{"i": i, "blob": pickle.dumps(item)} for i, item in enumerate(items)]
+def _objects(values: list[Any]) -> np.ndarray:
+    """A 1-d object column (np.asarray would turn equal-length tuples into a 2-d array). Ray carries the
+    objects between its processes itself; lifqa never pickles or unpickles anything."""
+    column = np.empty(len(values), dtype=object)
+    for i, value in enumerate(values):
+        column[i] = value
+    return column
 
 
-def _unblob(rows: list[dict[str, Any]]) -> list[Any]:
-    return [pickle.loads(row["blob"]) for row in sorted(rows, key=lambda row: int(row["i"]))]
+def _rows(items: list[Any]) -> list[dict[str, Any]]:
+    return [{"i": i, "item": item} for i, item in enumerate(items)]
+
+
+def _in_order(rows: list[dict[str, Any]]) -> list[Any]:
+    return [row["item"] for row in sorted(rows, key=lambda row: int(row["i"]))]
 
 
 def _read_batch(batch: dict[str, np.ndarray]) -> dict[str, Any]:
     """Ray task: read files with the same reader as a local build -> (documents, warnings) each."""
     out = []
-    for blob in batch["blob"]:
-        path, rel, meta, limits = pickle.loads(blob)
-        out.append(pickle.dumps(read_path(Path(path), rel, meta, limits)))
-    return {"i": batch["i"], "blob": np.asarray(out, dtype=object)}
+    for path, rel, meta, limits in batch["item"]:
+        out.append(read_path(Path(path), rel, meta, limits))
+    return {"i": batch["i"], "item": _objects(out)}
 
 
 def _chunk_batch(batch: dict[str, np.ndarray], chunk_size: int, chunk_overlap: int) -> dict[str, Any]:
     """Ray task: chunk documents (the same per-document function as a local build)."""
-    out = [pickle.dumps(chunk_one(pickle.loads(blob), chunk_size, chunk_overlap)) for blob in batch["blob"]]
-    return {"i": batch["i"], "blob": np.asarray(out, dtype=object)}
+    return {"i": batch["i"], "item": _objects([chunk_one(doc, chunk_size, chunk_overlap) for doc in batch["item"]])}
 
 
 class EmbedWorker:
@@ -109,7 +115,7 @@ class RayRunner:
         self.workers = workers or max(1, int(self.ray.cluster_resources().get("CPU", 1)))
 
     def _dataset(self, items: list[Any], per_block: int) -> Any:
-        return self.ray.data.from_items(_blobs(items), override_num_blocks=max(1, min(len(items), -(-len(items) // per_block))))
+        return self.ray.data.from_items(_rows(items), override_num_blocks=max(1, min(len(items), -(-len(items) // per_block))))
 
     def read(self, corpus: Path, metadata_path: str | Path | None, limits: ReaderLimits, cache_dir: Path) -> SourcesReport:
         """The corpus reader of a local build, with a folder's files read on the cluster (PDF, XML, text alike);
@@ -120,11 +126,11 @@ class RayRunner:
         if not jobs:
             return []
         items = [(str(path), rel, meta, limits) for path, rel, meta in jobs]
-        return _unblob(self._dataset(items, READ_BATCH).map_batches(_read_batch, batch_size=READ_BATCH).take_all())
+        return _in_order(self._dataset(items, READ_BATCH).map_batches(_read_batch, batch_size=READ_BATCH).take_all())
 
     def chunk(self, documents: list[Document], chunk_size: int, chunk_overlap: int) -> list[DocChunks]:
         dataset = self._dataset(documents, CHUNK_BATCH)
-        return _unblob(dataset.map_batches(_chunk_batch, batch_size=CHUNK_BATCH,
+        return _in_order(dataset.map_batches(_chunk_batch, batch_size=CHUNK_BATCH,
                                            fn_kwargs={"chunk_size": chunk_size, "chunk_overlap": chunk_overlap}).take_all())
 
     def embedder(self, encoder: Any) -> Callable[[list[str]], np.ndarray]:
