@@ -107,12 +107,14 @@ def page_check(corpus: Path, pdf_dir: Path, placements: dict[str, list], gold: P
                 if at == -1:
                     continue
                 total += 1
-                block = max((b for b in placements[doc_id] if b[0] <= at), key=lambda b: b[0])
-                pages = block[2]
-                expected = pages[0][1]
-                for start, page in pages:
-                    if start <= at - block[0]:
-                        expected = page
+                before = [b for b in placements[doc_id] if b[0] <= at]
+                expected = 1  # the title, printed at the top of page 1
+                if before:
+                    block = max(before, key=lambda b: b[0])
+                    expected = block[2][0][1]
+                    for start, page in block[2]:
+                        if start <= at - block[0]:
+                            expected = page
                 key, index = keys[doc_id]
                 answer_key, _ = _key(answer)
                 hit = key.find(answer_key)
@@ -207,7 +209,10 @@ def main() -> int:
                           build_progress=lambda stage, fraction, name=name: print(f"  [{name}] {stage}", file=sys.stderr, flush=True))
         print(f"{name}: {result.info['n_questions']} questions in {time.perf_counter() - started:.0f} s", file=sys.stderr)
         results[name] = result
+    (args.out / "metrics.json").write_text(json.dumps({name: {mode: r.modes[mode] for mode in modes} for name, r in results.items()},
+                                                      indent=2, default=str), encoding="utf-8")
     checks = page_check(corpus, pdf_dir, placements, gold, args.split)
+    words = word_fidelity(corpus, pdf_dir)
     lines = [f"**COVID-QA {args.split}: corpus.jsonl vs the same articles rendered as {len(placements)} journal PDFs ({pages} pages)**"
              + (f" — settings {json.dumps(overrides)}" if overrides else ""), "",
              "| metric | " + " | ".join(f"{mode} jsonl | {mode} PDF | Δ" for mode in modes) + " |",
@@ -221,11 +226,13 @@ def main() -> int:
         lines.append(f"| {metric} | " + " | ".join(cells) + " |")
     lines += ["", f"Answer spans of the {args.split} questions: {checks['answer_spans']}; found in the PDF text "
               f"{checks['found_share']:.1%}; on the page they were printed on {checks['on_printed_page']:.1%}; "
-              f"inside a passage whose pages include that page {checks['in_passage_with_right_pages']:.1%}."]
+              f"inside a passage whose pages include that page {checks['in_passage_with_right_pages']:.1%}.",
+              f"Words of the {len(placements)} articles (\\w+ tokens, {words['words']:,}): missing from the PDF text "
+              f"{words['missing_share']:.2%}, added {words['extra_share']:.2%}."]
     text = "\n".join(lines)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "table.md").write_text(text + "\n", encoding="utf-8")
-    summary = {"settings": overrides, "pages": pages, "pdfs": len(placements), "render_seconds": round(render_seconds, 1), "pages_check": checks,
+    summary = {"settings": overrides, "pages": pages, "pdfs": len(placements), "render_seconds": round(render_seconds, 1), "pages_check": checks, "words": words,
                "metrics": {name: {mode: r.modes[mode] for mode in modes} for name, r in results.items()}}
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
     print(text)

@@ -520,13 +520,10 @@ def _off_topic(text: str, sections: list[_Section], subjects: Sequence[str], ref
 
 
 # ---------------------------------------------------------------- source assessment
-def assess_sources(documents: Iterable[Document], conflicts: Sequence[Mapping[str, Any]] | None = None) -> dict[str, SourceAssessment]:
-    """Flags and tier for every document; ``conflicts`` (from find_conflicts) is computed when not given."""
+def assess_sources(documents: Iterable[Document], conflicts: Sequence[Mapping[str, Any]] = ()) -> dict[str, SourceAssessment]:
+    """Flags and tier for every document. ``conflicts`` come from ``lifqa.facts.find_conflicts`` (the
+    caller runs it: facts builds on this module, so this module never imports facts; imports run one way)."""
     documents = list(documents)
-    if conflicts is None:
-        from lifqa.facts import find_conflicts  # here, not at the top: lifqa.facts builds on this module
-
-        conflicts = find_conflicts(documents)
     return {doc.doc_id: assess_document(doc, conflicts) for doc in documents}
 
 

@@ -248,3 +248,25 @@ def test_printed_page_labels_are_kept_and_cited(tmp_path):
     first, last = chunks[0], chunks[-1]
     assert (first.page_start, first.page_label) == (1, "9")
     assert last.page_end == 2 and page_text(last.page_start, last.page_end, last.page_label) in ("p. 10", "pp. 9–10")
+
+
+def test_a_lone_number_inside_the_text_is_not_taken_for_a_page_number(tmp_path):
+    """Page numbers repeat as "#" once digits are masked; only lines at the page edges may be dropped for it."""
+    from lifqa.readers.pdf import _Line, _Page, layout_document
+
+    pages = []
+    for number in range(3):
+        words = ["alpha", "beta", "gamma"][number]
+        body = [f"Paragraph {words} opens this page with a sentence about the {words} cohort.",
+                f"The {words} disease was first described in", "2019",
+                f"and studied on page {number + 1} of this report by the {words} team.",
+                f"Further {words} results follow in the next section of the text.",
+                f"The {words} paragraph ends here with a final remark."]
+        lines = [_Line(number, f"Journal of Tests {number + 1}", 56, 790, 300, 800, 8.0, False)]
+        lines += [_Line(number, text, 56, 700 - 14 * k, 80 if text == "2019" else 300, 710 - 14 * k, 10.0, False)
+                  for k, text in enumerate(body)]
+        lines.append(_Line(number, str(number + 1), 290, 30, 296, 38, 8.0, False))
+        pages.append(_Page(number, 595, 842, lines))
+    doc = layout_document(pages, tmp_path / "x.pdf", "x.pdf", {}, {}, ["", "", ""])
+    assert doc.text.count("disease was first described in 2019 and studied") == 3
+    assert "Journal of Tests" not in doc.text and "Journal of Tests 1" in doc.noise

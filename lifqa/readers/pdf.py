@@ -334,11 +334,13 @@ def _gutter(page: _Page) -> float | None:
     return float(next(xs[i] for i in order if ok[i]))
 
 
-def _noise_keys(pages: list[_Page]) -> tuple[set[str], set[int]]:
+def _noise_keys(pages: list[_Page]) -> tuple[set[str], set[int], set[int]]:
     """Line texts (digits masked) that repeat at the top or bottom of pages: running headers,
-    footers, licence lines. Returns (keys, ids of single page-number lines)."""
+    footers, licence lines. Returns (keys, ids of single page-number lines, ids of the lines at the
+    page edges); only edge lines are ever removed, so a lone number inside the text stays."""
     counts: Counter[str] = Counter()
     page_numbers: set[int] = set()
+    edges: set[int] = set()
     for page in pages:
         if not page.lines:
             continue
@@ -347,6 +349,7 @@ def _noise_keys(pages: list[_Page]) -> tuple[set[str], set[int]]:
         seen = set()
         for line in edge:
             if line.y1 > page.height * 0.9 or line.y0 < page.height * 0.1 or line in top[:2] or line in top[-2:]:
+                edges.add(id(line))
                 key = _mask(line.text)
                 if key and key not in seen:
                     seen.add(key)
@@ -354,7 +357,7 @@ def _noise_keys(pages: list[_Page]) -> tuple[set[str], set[int]]:
                 if _PAGE_NUMBER.match(line.text.strip()):
                     page_numbers.add(id(line))
     need = 2 if len(pages) <= 4 else max(2, int(0.3 * len(pages)))
-    return {key for key, n in counts.items() if n >= need}, page_numbers
+    return {key for key, n in counts.items() if n >= need}, page_numbers, edges
 
 
 def _mask(text: str) -> str:
@@ -364,13 +367,14 @@ def _mask(text: str) -> str:
 def layout_document(pages: list[_Page], path: Path, name: str, meta: dict[str, Any], pdf_meta: dict[str, str],
                     labels: list[str]) -> Document:
     noise: list[str] = []
-    repeated, page_numbers = _noise_keys(pages)
+    repeated, page_numbers, edges = _noise_keys(pages)
     ordered: list[_Line] = []
     for page in pages:
         kept = []
         for line in page.lines:
             stripped = line.text.strip()
-            if id(line) in page_numbers or (_mask(stripped) in repeated and len(stripped) < 250) or _RULE_LINE.match(stripped):
+            if id(line) in page_numbers or (id(line) in edges and _mask(stripped) in repeated and len(stripped) < 250) \
+                    or _RULE_LINE.match(stripped):
                 noise.append(stripped)
             else:
                 kept.append(line)
