@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     import torch
 
 _SINGLE_THREAD_MAX = 16
+_SHORT_TOKENS = 64  # batches no wider than this (sentences) are encoded on one thread
 VARIANTS = ("torch-fp32", "torch-bf16", "onnx-fp32", "onnx-int8")
 ENCODER_CHOICES = ("auto",) + VARIANTS
 _BF16_FLAGS = {"avx512_bf16", "amx_bf16"}
@@ -163,10 +164,13 @@ class Encoder:
         ids = encoded["input_ids"]
         order = np.argsort([len(row) for row in ids], kind="stable")  # length-sorted batches: little padding
         with self._lock:
-            torch.set_num_threads(1 if len(texts) <= _SINGLE_THREAD_MAX else self._threads)
             for start in range(0, len(order), self.batch_size):
                 rows = order[start:start + self.batch_size]
                 width = max(len(ids[r]) for r in rows)
+                # Few texts, or short ones (sentences), run faster on one thread: their small matmuls are dominated
+                # by thread barriers (bench/encode.py: sentences 101 vs 33 texts/s); long chunks use every core.
+                short = len(texts) <= _SINGLE_THREAD_MAX or width <= _SHORT_TOKENS
+                torch.set_num_threads(1 if short else self._threads)
                 input_ids = np.zeros((len(rows), width), dtype=np.int64)
                 mask = np.zeros((len(rows), width), dtype=np.int64)
                 for i, r in enumerate(rows):
