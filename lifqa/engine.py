@@ -14,7 +14,7 @@ import time
 import unicodedata
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -566,10 +566,15 @@ def diversify(order: np.ndarray, doc_ids: Sequence[str], k: int, max_per_doc: in
     topping up from the rest in order, so one long source cannot fill every slot."""
     if max_per_doc <= 0:
         return order[:k]
+    return _capped(order, doc_ids, k, lambda doc: max_per_doc)
+
+
+def _capped(order: np.ndarray, doc_ids: Sequence[str], k: int, cap_of: Callable[[str], int]) -> np.ndarray:
+    """The first k of ``order`` with at most ``cap_of(doc)`` chunks per document, topped up from the rest in order."""
     taken, skipped, per_doc = [], [], {}
     for i in order:
         doc = doc_ids[int(i)]
-        if per_doc.get(doc, 0) < max_per_doc:
+        if per_doc.get(doc, 0) < cap_of(doc):
             per_doc[doc] = per_doc.get(doc, 0) + 1
             taken.append(int(i))
         else:
@@ -598,18 +603,7 @@ def diversify_adaptive(order: np.ndarray, doc_ids: Sequence[str], k: int, max_pe
     for doc in top:
         counts[doc] = counts.get(doc, 0) + 1
     dominant = {doc for doc, n in counts.items() if n >= share * len(top)}
-    taken, skipped, per_doc = [], [], {}
-    for i in order:
-        doc = doc_ids[int(i)]
-        cap = max(max_per_doc, relaxed) if doc in dominant else max_per_doc
-        if per_doc.get(doc, 0) < cap:
-            per_doc[doc] = per_doc.get(doc, 0) + 1
-            taken.append(int(i))
-        else:
-            skipped.append(int(i))
-        if len(taken) == k:
-            break
-    return np.asarray((taken + skipped)[:k], dtype=np.int64)
+    return _capped(order, doc_ids, k, lambda doc: max(max_per_doc, relaxed) if doc in dominant else max_per_doc)
 
 
 def _with_settings(engine: Engine, **changes: Any) -> Engine:

@@ -155,6 +155,18 @@ def citation_pages(citation: Any) -> str:
                      str(getattr(citation, "page_label", "") or ""))
 
 
+def export_notes(ref: Reference) -> list[str]:
+    """What an exported entry's note says beyond the bibliography: retraction, pages cited, lifqa's reliability verdict."""
+    notes = []
+    if ref.retracted:
+        notes.append("RETRACTED")
+    if ref.pages_cited:
+        notes.append("cited " + ", ".join(ref.pages_cited))
+    if ref.tier:
+        notes.append(f"lifqa reliability tier {ref.tier}" + (f" (flags: {', '.join(ref.flags)})" if ref.flags else ""))
+    return notes
+
+
 def make_key(reference: Reference, taken: set[str]) -> str:
     """The library's citation key when known, else "family" + year + first title word; unique within ``taken``."""
     key = reference.citation_key

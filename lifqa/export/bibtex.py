@@ -8,7 +8,7 @@ from typing import Sequence
 import bibtexparser
 from bibtexparser import model
 
-from lifqa.references import Reference, make_key
+from lifqa.references import Reference, export_notes, make_key
 
 ENTRY_TYPES = {"journalArticle": "article", "magazineArticle": "article", "newspaperArticle": "article", "book": "book",
                "bookSection": "incollection", "conferencePaper": "inproceedings", "thesis": "phdthesis", "report": "techreport",
@@ -36,13 +36,7 @@ def entry_fields(ref: Reference, kind: str) -> list[tuple[str, str]]:
               (CONTAINER.get(kind, "journal"), ref.journal), ("year", str(ref.year or "")), ("volume", ref.volume),
               ("number", ref.issue), ("pages", re.sub(r"\s*[-–]+\s*", "--", ref.pages)), ("publisher", ref.publisher), ("doi", ref.doi),
               ("url", ref.url), ("isbn", ref.isbn), ("issn", ref.issn), ("keywords", ", ".join(ref.keywords))]
-    notes = []
-    if ref.retracted:
-        notes.append("RETRACTED")
-    if ref.pages_cited:
-        notes.append("cited " + ", ".join(ref.pages_cited))
-    if ref.tier:
-        notes.append(f"lifqa reliability tier {ref.tier}" + (f" (flags: {', '.join(ref.flags)})" if ref.flags else ""))
+    notes = export_notes(ref)
     fields.append(("note", "; ".join(notes)))
     return [(name, _value(value)) for name, value in fields if value]
 

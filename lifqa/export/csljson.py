@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any, Sequence
 
-from lifqa.references import Reference, make_key, split_name
+from lifqa.references import Reference, export_notes, make_key, split_name
 
 CSL_TYPES = {"journalArticle": "article-journal", "magazineArticle": "article-magazine", "newspaperArticle": "article-newspaper",
              "book": "book", "bookSection": "chapter", "conferencePaper": "paper-conference", "thesis": "thesis",
@@ -32,13 +32,7 @@ def item(ref: Reference, key: str) -> dict[str, Any]:
               "publisher": ref.publisher, "DOI": ref.doi, "URL": ref.url, "ISBN": ref.isbn, "ISSN": ref.issn,
               "abstract": ref.abstract, "language": ref.language, "keyword": ", ".join(ref.keywords)}
     out.update({k: v for k, v in values.items() if v})
-    notes = []
-    if ref.retracted:
-        notes.append("RETRACTED")
-    if ref.pages_cited:
-        notes.append("cited " + ", ".join(ref.pages_cited))
-    if ref.tier:
-        notes.append(f"lifqa reliability tier {ref.tier}" + (f" (flags: {', '.join(ref.flags)})" if ref.flags else ""))
+    notes = export_notes(ref)
     if notes:
         out["note"] = "; ".join(notes)
     return out

@@ -7,7 +7,7 @@ from typing import Any, Sequence
 
 import rispy
 
-from lifqa.references import Reference, make_key
+from lifqa.references import Reference, export_notes, make_key
 
 RIS_TYPES = {"journalArticle": "JOUR", "magazineArticle": "MGZN", "newspaperArticle": "NEWS", "book": "BOOK",
              "bookSection": "CHAP", "conferencePaper": "CPAPER", "thesis": "THES", "report": "RPRT", "webpage": "ELEC",
@@ -33,13 +33,7 @@ def record(ref: Reference, key: str) -> dict[str, Any]:
         entry["urls"] = [ref.url]
     if ref.keywords:
         entry["keywords"] = list(ref.keywords)
-    notes = []
-    if ref.retracted:
-        notes.append("RETRACTED")
-    if ref.pages_cited:
-        notes.append("cited " + ", ".join(ref.pages_cited))
-    if ref.tier:
-        notes.append(f"lifqa reliability tier {ref.tier}" + (f" (flags: {', '.join(ref.flags)})" if ref.flags else ""))
+    notes = export_notes(ref)
     if notes:
         entry["notes"] = notes
     return {k: _one_line(v) for k, v in entry.items()}

@@ -77,13 +77,7 @@ _SHAPING_MODULES = ("library/__init__.py", "library/items.py", "library/zotero.p
 
 
 def code_fingerprint() -> str:
-    package = Path(__file__).resolve().parent.parent
-    digest = hashlib.sha256()
-    for name in _SHAPING_MODULES:
-        path = package / name
-        if path.is_file():
-            digest.update(name.encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
+    return layout.modules_fingerprint(_SHAPING_MODULES)
 
 
 def build_key(fingerprint: str, settings: Settings) -> str:

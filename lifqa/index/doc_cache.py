@@ -20,6 +20,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from lifqa.index.layout import modules_fingerprint
+
 log = logging.getLogger(__name__)
 
 CACHE_FILE = "documents.sqlite"
@@ -28,13 +30,7 @@ _MODULES = ("chunking.py", "facts.py", "reliability.py", "index/build.py", "type
 
 
 def code_key() -> str:
-    package = Path(__file__).resolve().parent.parent
-    digest = hashlib.sha256()
-    for name in _MODULES:
-        path = package / name
-        if path.is_file():
-            digest.update(name.encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
+    return modules_fingerprint(_MODULES)
 
 
 class DocumentCache:

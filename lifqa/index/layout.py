@@ -105,3 +105,14 @@ def fsync_tree(folder: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def modules_fingerprint(names: tuple[str, ...]) -> str:
+    """sha256 over the source of lifqa modules (paths relative to the package): changes when their code does."""
+    package = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for name in names:
+        path = package / name
+        if path.is_file():
+            digest.update(name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
