@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -63,7 +64,7 @@ def select_sentences(question_terms: dict[str, float], query_vector: np.ndarray,
     for score, cand in scored:
         if len(chosen) == max_sentences or score < 0.85 * best_score:
             break
-        if any(_redundant(cand, other) for other in chosen):
+        if any(redundant(cand, other) for other in chosen):
             continue
         chosen.append(cand)
     chosen.sort(key=lambda c: (c.passage_rank, c.chunk_start))
@@ -78,7 +79,8 @@ def _answer_like(text: str, query_ids: set[str]) -> bool:
     return bool(_LABEL_VALUE.match(text)) or any(ident in lowered for ident in query_ids)
 
 
-def _redundant(a: SentenceCandidate, b: SentenceCandidate) -> bool:
+def redundant(a: SentenceCandidate | Any, b: SentenceCandidate | Any) -> bool:
+    """Two candidate sentences say the same thing: the same text, or vectors closer than 0.92 cosine."""
     if a.text == b.text:
         return True
     if a.vector is not None and b.vector is not None:

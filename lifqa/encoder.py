@@ -300,11 +300,8 @@ def _checksum_ok(path: Path) -> bool:
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    with path.open("rb") as handle:  # hashlib reads it in blocks
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 @lru_cache(maxsize=4)

@@ -23,6 +23,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from lifqa.answer import redundant
 from lifqa.errors import SettingsError
 from lifqa.sentence_types import SentenceType, answers_question, label_of, value_of
 
@@ -280,7 +281,7 @@ class SentenceSelector:
                 break
             if chosen and (probabilities[i] < self.keep_min or probabilities[i] < self.keep_ratio * best):
                 break
-            if any(_redundant(candidates[i], candidates[j]) for j in chosen):
+            if any(redundant(candidates[i], candidates[j]) for j in chosen):
                 continue
             chosen.append(i)
         # reading order (a gold span may run over two sentences), except that a higher-tier lead stays first
@@ -289,14 +290,6 @@ class SentenceSelector:
             ordered.remove(lead)
             ordered.insert(0, lead)
         return [(candidates[i], float(probabilities[i])) for i in ordered]
-
-
-def _redundant(a: Candidate, b: Candidate) -> bool:
-    if a.text == b.text:
-        return True
-    if a.vector is not None and b.vector is not None:
-        return float(a.vector.astype(np.float32) @ b.vector.astype(np.float32)) > 0.92
-    return False
 
 
 def load_params(path: str | Path | None = None) -> dict[str, Any]:

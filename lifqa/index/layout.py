@@ -68,11 +68,8 @@ def file_checksums(build: Path) -> dict[str, dict[str, Any]]:
 
 
 def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    with path.open("rb") as handle:  # hashlib reads it in blocks
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def verify_files(build: Path, manifest: dict[str, Any]) -> None:

@@ -85,11 +85,8 @@ def attachment_fingerprint(item: LibraryItem) -> str:
 
 
 def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    with path.open("rb") as handle:  # hashlib reads it in blocks
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def ft_cache_of(attachment: Attachment) -> Path | None:
