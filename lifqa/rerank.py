@@ -9,15 +9,14 @@ file (never pickle) written by ``lifqa train-reranker``.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol, Sequence
 
 import numpy as np
 
+from lifqa.data import load_json
 from lifqa.errors import SettingsError
 from lifqa.retrieve import minmax, ranks_of
 from lifqa.tokenize import Tokenizer, identifiers
@@ -191,8 +190,4 @@ DEFAULT_PARAMS = "reranker.json"
 
 
 def load_params(path: str | Path | None = None) -> dict[str, Any]:
-    if path is None:
-        text = resources.files("lifqa.data").joinpath(DEFAULT_PARAMS).read_text(encoding="utf-8")
-    else:
-        text = Path(path).read_text(encoding="utf-8")
-    return json.loads(text)
+    return load_json(DEFAULT_PARAMS, path)

@@ -13,17 +13,16 @@ chosen on the train splits), not a fixed count.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from lifqa.answer import redundant
+from lifqa.data import load_json
 from lifqa.errors import SettingsError
 from lifqa.sentence_types import SentenceType, answers_question, label_of, value_of
 
@@ -293,8 +292,4 @@ class SentenceSelector:
 
 
 def load_params(path: str | Path | None = None) -> dict[str, Any]:
-    if path is None:
-        text = resources.files("lifqa.data").joinpath(DEFAULT_PARAMS).read_text(encoding="utf-8")
-    else:
-        text = Path(path).read_text(encoding="utf-8")
-    return json.loads(text)
+    return load_json(DEFAULT_PARAMS, path)

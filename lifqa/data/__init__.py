@@ -1,0 +1,17 @@
+"""Parameter files shipped with lifqa: plain JSON (never pickle), read by the reranker and the sentence selector."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+
+def load_json(name: str, path: str | Path | None = None) -> dict[str, Any]:
+    """The parameter file ``path``, or the shipped ``lifqa/data/<name>`` when none is given."""
+    if path is None:
+        text = resources.files("lifqa.data").joinpath(name).read_text(encoding="utf-8")
+    else:
+        text = Path(path).read_text(encoding="utf-8")
+    return json.loads(text)
