@@ -8,6 +8,7 @@ extractive Answer or an abstention.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import time
@@ -89,12 +90,18 @@ class Engine:
         self._doc_of_row = np.asarray([c.doc_id for c in self.store.chunks], dtype=object)
         self._row_of = {chunk.chunk_id: row for row, chunk in enumerate(self.store.chunks)}
         self._feature_reranker = FeatureReranker(reranker_params or load_params(), self.tokenizer)
-        self._selector = SentenceSelector(selector_params or load_selector_params())
+        self._selector_params = selector_params
         self.calibration = read_calibration(index_dir)
         self._support_model = (self.calibration or {}).get("support") if settings.use_calibration else None
         self._reranker = CrossEncoderReranker(settings.cross_encoder_path) if settings.reranker == "cross-encoder" and settings.cross_encoder_path else self._feature_reranker
         if settings.reranker == "cross-encoder" and not settings.cross_encoder_path:
             raise InputError("reranker='cross-encoder' needs cross_encoder_path: a local cross-encoder model folder")
+
+    @functools.cached_property
+    def _selector(self) -> SentenceSelector:
+        """Loaded on first use, so an engine that never selects sentences (training the selector or the
+        reranker, the heuristic selector) opens even when the shipped parameters are stale."""
+        return SentenceSelector(self._selector_params or load_selector_params())
 
     # ---- construction -------------------------------------------------
     @classmethod
