@@ -93,7 +93,43 @@ def off_topic_questions(engine: Any) -> list[str]:
     return questions
 
 
-def calibrate_index(index: str | Path, gold: str | Path, split: str | None = "all", max_wrong_abstention: float = 0.05) -> Calibration:
+MAX_NEGATIVES_BYTES = 50_000_000
+
+
+def load_questions(path: str | Path) -> list[str]:
+    """Questions this corpus cannot answer, from another corpus: a JSONL file whose lines hold a
+    "question" (a lifqa gold file) or a "text" (a BEIR queries.jsonl), or plain text, one question a line."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"negatives file not found: {path}. Give questions from another corpus: JSONL with a "
+                         f"\"question\" or \"text\" field per line, or one question per line")
+    if path.stat().st_size > MAX_NEGATIVES_BYTES:
+        raise InputError(f"{path} is larger than {MAX_NEGATIVES_BYTES // 1_000_000} MB; a few hundred questions are enough")
+    questions = []
+    for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+        line = line.strip()
+        if not line:
+            continue
+        if line.startswith("{"):
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"{path}, line {number}: not valid JSON ({exc.msg}); fix the line or give plain text, one question a line") from None
+            text = record.get("question", record.get("text")) if isinstance(record, dict) else None
+            if not isinstance(text, str) or not text.strip():
+                raise InputError(f"{path}, line {number}: no \"question\" or \"text\" field with text")
+            line = text.strip()
+        questions.append(line)
+    if not questions:
+        raise InputError(f"{path} holds no questions")
+    return questions
+
+
+def calibrate_index(index: str | Path, gold: str | Path, split: str | None = "all", max_wrong_abstention: float = 0.05,
+                    negatives_file: str | Path | None = None) -> Calibration:
+    """``negatives_file``: questions from another corpus (e.g. its gold or BEIR queries) that set the floor
+    with the built-in off-topic ones, when the gold file has no unanswerable questions. Questions near
+    this corpus's topic (other biomedical literature) teach the abstention model more than general ones."""
     from lifqa.engine import Engine
 
     if not 0.0 <= max_wrong_abstention < 1.0:
@@ -104,8 +140,14 @@ def calibrate_index(index: str | Path, gold: str | Path, split: str | None = "al
     answerable = [q.question for q in gold_set.questions if q.answerable]
     unanswerable = [q.question for q in gold_set.questions if not q.answerable]
     negatives = "gold file"
+    if negatives_file is not None:
+        other = load_questions(negatives_file)  # read before any work, so a bad file fails fast
     if not unanswerable:
         unanswerable, negatives = off_topic_questions(engine), "off-topic questions"
+        if negatives_file is not None:
+            unanswerable, negatives = unanswerable + other, f"off-topic questions and {len(other)} from {Path(negatives_file).name}"
+    elif negatives_file is not None:
+        unanswerable, negatives = unanswerable + other, f"gold file and {len(other)} from {Path(negatives_file).name}"
     support = None
     if len(answerable) >= MIN_FOR_MODEL and len(unanswerable) >= MIN_FOR_MODEL:
         support, pos, neg = fit_support_model(engine, answerable, unanswerable)

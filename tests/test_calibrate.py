@@ -95,3 +95,39 @@ def test_enough_labelled_questions_refit_the_abstention_model_for_this_corpus(li
     assert engine.ask("How do I bake sourdough bread?").abstained
     assert not engine.ask("Which receptor subunit does LIF share with IL-6?").abstained
     assert lifqa.open(str(index), use_calibration=False)._support_model is None
+
+
+def test_negatives_from_another_corpus_join_the_floor(lif_index, tmp_path):
+    """Questions of another corpus (BEIR queries.jsonl, gold JSONL or plain lines) raise the floor: the
+    threshold can only stay or rise, and they are counted among the unanswerable questions."""
+    index = tmp_path / "index"
+    shutil.copytree(lif_index, index)
+    gold = _gold(tmp_path / "gold.jsonl", with_unanswerable=False)
+    plain = calibrate_index(index, gold, max_wrong_abstention=0.0)
+    other = tmp_path / "queries.jsonl"
+    claims = ["Vitamin D supplementation lowers the risk of hip fracture in older women.",
+              "Statins reduce LDL cholesterol in patients with type 2 diabetes.",
+              "Aspirin use is associated with a lower incidence of colorectal cancer."]
+    other.write_text("".join(json.dumps({"_id": str(i), "text": c}) + "\n" for i, c in enumerate(claims)), encoding="utf-8")
+    result = calibrate_index(index, gold, max_wrong_abstention=0.0, negatives_file=other)
+    assert result.unanswerable == plain.unanswerable + 3 and "3 from queries.jsonl" in result.negatives
+    assert result.threshold >= plain.threshold and result.wrong_abstention == 0.0
+    lines = tmp_path / "claims.txt"
+    lines.write_text("\n".join(claims) + "\n\n", encoding="utf-8")
+    assert calibrate_index(index, gold, max_wrong_abstention=0.0, negatives_file=lines).unanswerable == result.unanswerable
+
+
+def test_bad_negatives_file_is_a_clear_error_and_keeps_the_calibration(lif_index, tmp_path):
+    index = tmp_path / "index"
+    shutil.copytree(lif_index, index)
+    gold = _gold(tmp_path / "gold.jsonl", with_unanswerable=False)
+    calibrate_index(index, gold)
+    before = (index / CALIBRATION).read_text(encoding="utf-8")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "fine"}\n{"text": \n', encoding="utf-8")
+    run = lambda *a: subprocess.run([sys.executable, "-m", "lifqa.cli", "calibrate", *a], capture_output=True, text=True, timeout=300)  # noqa: E731
+    broken = run("--gold", str(gold), "--index", str(index), "--negatives", str(bad))
+    assert broken.returncode != 0 and "bad.jsonl, line 2: not valid JSON" in broken.stderr and "Traceback" not in broken.stderr
+    missing = run("--gold", str(gold), "--index", str(index), "--negatives", str(tmp_path / "nope.jsonl"))
+    assert missing.returncode != 0 and "negatives file not found" in missing.stderr
+    assert (index / CALIBRATION).read_text(encoding="utf-8") == before
