@@ -21,7 +21,7 @@ def answer_text(answer: Answer, width: int = 100) -> str:
     for c in answer.citations:
         marker = "*" if c.key in cited else " "
         flags = ", ".join(sorted({f.kind for f in c.flags})) or "no flags"
-        pages = f", {c.pages}" if c.pages else ""
+        pages = f", {c.pages}" if c.pages and not c.label.endswith(c.pages) else ""  # a label already names its pages
         label = f"{c.label} · " if c.label else ""
         lines.append(f"{marker}[{c.key}] {label}{c.title}{pages} — {c.section or '(start)'}  (score {c.score:.3f}; tier {c.tier}; {flags})")
         lines.append(f"     {c.doc_id} chars {c.char_start}-{c.char_end}: " + _clip(c.text, 160))
