@@ -131,6 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"a gold file with answers and its corpus, of which the 'train' split is used; repeatable (default: {DEFAULT_CORPUS}/gold/lif_questions.jsonl {DEFAULT_CORPUS})")
     p.add_argument("--output", help="parameter file to write (default: the package's lifqa/data/selector.json)")
     p.add_argument("--c", type=float, default=1.0, help="inverse regularisation strength (default: %(default)s)")
+    p.add_argument("--model", default="trees", choices=("trees", "logistic"),
+                   help="gradient-boosted trees or logistic regression (default: %(default)s; BENCHMARKS.md compares them)")
     p.add_argument("--weight", action="append", default=[], metavar="NAME=W",
                    help="relative share of a source in the fit (default 1 each), e.g. --weight lif_questions=0.5; repeatable")
     p.add_argument("--cache", default="indexes/eval", help="folder of cached indexes (default: %(default)s)")
@@ -140,6 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gold", required=True, help="labelled questions (gold JSONL); unanswerable ones, or else off-topic questions, set the floor")
     p.add_argument("--split", default="all", help="gold split to use (default: %(default)s)")
     p.add_argument("--max-wrong-abstention", type=float, default=0.05, help="share of answerable questions allowed to abstain (default: %(default)s)")
+    p.add_argument("--negatives", metavar="FILE", help="questions from another corpus that this one cannot answer (gold JSONL, BEIR "
+                                                        "queries.jsonl, or one per line); they join the floor")
     _index_option(p)
     p.set_defaults(handler=cmd_calibrate)
     return parser
@@ -407,7 +411,7 @@ def cmd_train_selector(args: argparse.Namespace) -> int:
     golds = args.gold or [(f"{DEFAULT_CORPUS}/gold/lif_questions.jsonl", DEFAULT_CORPUS)]
     output = args.output or DEFAULT_OUTPUT
     params = run_training(golds, output=output, cache_root=args.cache, shares=parse_weights(args.weight), c=args.c,
-                          progress=_stage_printer())
+                          progress=_stage_printer(), model=args.model)
     for source in params["trained_on"]["sources"]:
         print(f"{source['name']}: {source['used']} of {source['questions']} questions used, {source['rows']} sentences, {source['positives']} positive")
     print(f"wrote {output}: keep_ratio {params['keep_ratio']}, keep_min {params['keep_min']} (train answer hit {params['train_hit']} "
@@ -418,7 +422,8 @@ def cmd_train_selector(args: argparse.Namespace) -> int:
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from lifqa.calibrate import calibrate_index
 
-    result = calibrate_index(args.index, args.gold, split=args.split, max_wrong_abstention=args.max_wrong_abstention)
+    result = calibrate_index(args.index, args.gold, split=args.split, max_wrong_abstention=args.max_wrong_abstention,
+                             negatives_file=args.negatives)
     print(result.summary())
     return 0
 

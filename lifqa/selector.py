@@ -37,8 +37,11 @@ FEATURES = (
     "novelty",
     "type_match",
     "type_missing",
+    "refines",
     "definition",
     "label_value",
+    "value_row",
+    "value_row_label_coverage",
     "log_words",
     "position",
     "first_in_passage",
@@ -63,7 +66,13 @@ _DEFINITION = re.compile(r"\b(?:is|are|was)\s+(?:a|an|the)\b|\b(?:stands? for|re
                          r"^[^,]{3,80},\s*(?:or|also)\s|\([A-Z][A-Za-z0-9-]{1,10}\)", re.I)
 
 # question kinds, most specific first
+_ENTITY_NOUNS = (r"(?:gene|protein|receptor|cytokine|virus|viruses|drug|drugs|molecule|enzyme|cell|cells|pathway|disease|diseases|"
+                 r"cancer|tumou?r|species|animal|animals|host|hosts|family|antibody|antibodies|subunit|kinase|factor|factors|"
+                 r"strain|vaccine|compound|organism|transcription factors?|hormone|protease|gene product)")
 _QUESTION_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    # "Which gene does the RefSeq transcript NM_002309 belong to?" asks for a gene, not an identifier; up to two
+    # modifiers may stand between "which" and its noun ("Which neurotrophic factor", "Which STAT transcription factors")
+    ("entity", re.compile(rf"^\s*(?:which|what)\s+(?!(?:kind|type|class|sort)\s+of\b)(?:[\w'-]+\s+){{0,2}}{_ENTITY_NOUNS}\b", re.I)),
     ("expansion", re.compile(r"\bstand(?:s)? for\b|\babbreviat|\bacronym\b|\bfull name\b", re.I)),
     ("identifier", re.compile(r"\b(?:id|identifier|accession|entry|code|symbol|number assigned|gene id|omim|hgnc|ensembl|uniprot|pdb|refseq)\b(?!\s+of\s+(?:cases|patients|deaths))", re.I)),
     ("year", re.compile(r"^\s*when\b|\bwhat (?:year|date|decade|century)\b|\bwhich (?:year|date|decade)\b|\bsince when\b", re.I)),
@@ -75,9 +84,7 @@ _QUESTION_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
                          r"place|site|chromosome|band|organ|tissue)\b|\blocated\b", re.I)),
     ("definition", re.compile(r"^\s*(?:define|what (?:is|are|was|were) (?:a |an |the )?[\w -]{1,40}\??$|what kind of|what type of|"
                               r"what class of|describe)\b", re.I)),
-    ("entity", re.compile(r"\b(?:which|what) (?:gene|protein|receptor|cytokine|virus|viruses|drug|drugs|molecule|enzyme|cell|cells|"
-                          r"pathway|disease|diseases|cancer|tumou?r|species|animal|animals|host|hosts|family|antibody|antibodies|"
-                          r"subunit|kinase|factor|strain|vaccine|compound|organism)\b|^\s*who\b", re.I)),
+    ("entity", re.compile(rf"\b(?:which|what)\s+(?:[\w'-]+\s+){{0,2}}{_ENTITY_NOUNS}\b|^\s*who\b", re.I)),
 )
 
 
@@ -97,8 +104,9 @@ def _has(kind: str, text: str, question_lower: str, question_ids: set[str], new_
         return any(m.group(0) not in question_lower for m in _YEAR.finditer(text))
     if kind == "quantity":
         return bool(_UNIT.search(text))
-    if kind == "identifier":
-        return any(any(ch.isdigit() for ch in w) or sum(ch.isupper() for ch in w) >= 2 for w in new_words)
+    if kind == "identifier":  # accession numbers hold digits; only a symbol may be letters alone ("LIF")
+        symbol = "symbol" in question_lower
+        return any(any(ch.isdigit() for ch in w) or (symbol and sum(ch.isupper() for ch in w) >= 2) for w in new_words)
     if kind == "place":
         return bool(_BAND.search(text)) or any(m.group(0).lower() not in question_lower for m in _CAPITALISED.finditer(text))
     if kind == "entity":
@@ -108,6 +116,16 @@ def _has(kind: str, text: str, question_lower: str, question_ids: set[str], new_
     if kind == "definition":
         return bool(_DEFINITION.search(text)) and (not question_ids or any(i in text.lower() for i in question_ids))
     return False
+
+
+_SYMBOL = re.compile(r"(?<![\w-])[A-Z][A-Za-z]*[A-Z][A-Za-z]*(?![\w-])")  # a whole word, two or more capitals: STAT, IL (not COVID of COVID-19)
+
+
+def refines(question: str, text: str) -> bool:
+    """Whether a sentence names a numbered member of a family the question names: "STAT" -> "STAT3",
+    "IL" -> "IL-6", "CD" -> "CD34" (the answer to "Which STAT factors ...?")."""
+    families = {m.group(0) for m in _SYMBOL.finditer(question)}
+    return any(re.search(rf"(?<![\w-]){re.escape(family)}-?\d[\w]{{0,3}}\b", text) for family in families)
 
 
 def expands(acronym: str, text: str) -> bool:
@@ -186,8 +204,13 @@ def feature_matrix(question: str, query_vector: np.ndarray, question_idf: dict[s
             novelty,
             1.0 if has else 0.0,
             1.0 if kind != "other" and not has else 0.0,
+            1.0 if refines(question, cand.text) else 0.0,
             1.0 if _DEFINITION.search(cand.text) else 0.0,
             1.0 if cand.kind is SentenceType.LABEL_VALUE else 0.0,
+            # a "label: value" row holding the kind of value a lookup question asks for (eligible() admits no other
+            # rows for such questions): the one interaction a linear model cannot form from the two features alone
+            1.0 if cand.kind is SentenceType.LABEL_VALUE and kind in _VALUE_KINDS else 0.0,
+            label_cov if cand.kind is SentenceType.LABEL_VALUE and kind in _VALUE_KINDS else 0.0,  # "Entrez: 3976" for "Entrez Gene ID"
             math.log1p(len(words)),
             cand.index_in_passage / max(1, cand.passage_sentences - 1),
             1.0 if cand.index_in_passage == 0 else 0.0,
@@ -229,11 +252,47 @@ def eligible(candidates: Sequence[Candidate], question_terms: set[str], question
     if kind == "expansion":  # where a sentence spells the acronym out, only those answer
         spelled = [c for c in out if any(expands(ident, c.text) for ident in question_ids)]
         return spelled or out
+    if kind == "identifier":  # where a sentence names the identifier asked for and holds a value, only those answer
+        asked = {m.group(0).lower() for m in _ID_NAME.finditer(question)}
+        named = [c for c in out if _ID_VALUE.search(c.text) and any(re.search(rf"\b{re.escape(a)}\b", c.text, re.I) for a in asked)]
+        return named or out
     return out
+
+
+# The names of identifiers a question asks for ("What is the Entrez Gene ID ...?"), and a value that looks like one
+# (digits: 3976, ENSG00000128342, NM_002309, P15018).
+_ID_NAME = re.compile(r"\b(?:id|identifier|accession|entrez|ensembl|uniprot|refseq|omim|hgnc|pdb|mgi|cas|pubchem|chebi|kegg|doi|pmid)\b", re.I)
+_ID_VALUE = re.compile(r"(?<![\w.])[A-Za-z_]*\d[\w.:-]*\d?(?![\w])")
 
 
 _NAME_LABEL = re.compile(r"\b(?:full name|name|official name|stands? for|abbreviation|synonyms?|aliases|also known as)\b", re.I)
 _VALUE_KINDS = ("identifier", "number", "year", "quantity", "place")
+
+
+class Trees:
+    """Regression trees stored as arrays (scikit-learn's layout: a leaf has left == -1), summed for many rows
+    at once: every tree advances one level per step, so a question's candidates cost a few array operations."""
+
+    def __init__(self, trees: Sequence[dict[str, Sequence[float]]]) -> None:
+        width = max(len(t["left"]) for t in trees)
+        pad = lambda key, fill, dtype: np.asarray([list(t[key]) + [fill] * (width - len(t[key])) for t in trees], dtype=dtype)  # noqa: E731
+        self.left, self.right = pad("left", -1, np.int32), pad("right", -1, np.int32)
+        self.feature, self.threshold = pad("feature", 0, np.int32).clip(min=0), pad("threshold", 0.0, np.float64)
+        self.value = pad("value", 0.0, np.float64)
+
+    def sum(self, features: np.ndarray) -> np.ndarray:
+        x = np.asarray(features, dtype=np.float32)
+        n_trees, n = len(self.left), len(x)
+        tree = np.arange(n_trees)[:, None]
+        node = np.zeros((n_trees, n), dtype=np.int32)
+        rows = np.arange(n)[None, :]
+        while True:
+            inner = self.left[tree, node] >= 0
+            if not inner.any():
+                break
+            goes_left = x[rows, self.feature[tree, node]] <= self.threshold[tree, node]
+            node = np.where(inner, np.where(goes_left, self.left[tree, node], self.right[tree, node]), node)
+        return self.value[tree, node].sum(axis=0)
 
 
 class SentenceSelector:
@@ -244,20 +303,26 @@ class SentenceSelector:
             raise SettingsError("the sentence selector parameters were trained on other features than this lifqa computes; "
                                 "retrain with: lifqa train-selector")
         self.params = params
-        self._mean = np.asarray(params["mean"], dtype=np.float32)
-        self._scale = np.asarray(params["scale"], dtype=np.float32)
-        self._coef = np.asarray(params["coef"], dtype=np.float32)
-        self._intercept = float(params["intercept"])
+        self._trees = Trees(params["trees"]) if params.get("model") == "trees" else None
+        if self._trees is None:
+            self._mean = np.asarray(params["mean"], dtype=np.float32)
+            self._scale = np.asarray(params["scale"], dtype=np.float32)
+            self._coef = np.asarray(params["coef"], dtype=np.float32)
+            self._intercept = float(params["intercept"])
         self.keep_ratio = float(params.get("keep_ratio", 0.8))
         self.keep_min = float(params.get("keep_min", 0.5))
         self.tier_margin = float(params.get("tier_margin", 0.05))
         self.max_sentences = int(params.get("max_sentences", 3))  # chosen on the train splits with the keep rule
 
+    def _logits(self, features: np.ndarray) -> np.ndarray:
+        if self._trees is not None:
+            return float(self.params["init"]) + float(self.params["learning_rate"]) * self._trees.sum(features)
+        return ((features - self._mean) / self._scale) @ self._coef + self._intercept
+
     def probabilities(self, features: np.ndarray) -> np.ndarray:
         if len(features) == 0:
             return np.zeros(0, dtype=np.float32)
-        logits = ((features - self._mean) / self._scale) @ self._coef + self._intercept
-        return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
+        return (1.0 / (1.0 + np.exp(-self._logits(features)))).astype(np.float32)
 
     def choose(self, candidates: Sequence[Candidate], probabilities: np.ndarray, max_sentences: int,
                tier_lead: bool = True) -> list[tuple[Candidate, float]]:

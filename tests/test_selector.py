@@ -43,9 +43,29 @@ def test_keep_rule_follows_the_probabilities_and_a_higher_tier_leads_near_ties()
 
 def test_shipped_parameters_match_the_features_and_say_how_they_were_trained():
     params = load_params()
-    assert params["features"] == list(FEATURES) and len(params["coef"]) == len(FEATURES)
+    assert params["features"] == list(FEATURES) and params["model"] == "trees" and len(params["trees"]) == params["trained_on"]["trees"]["n_estimators"]
+    assert all(max(t["feature"]) < len(FEATURES) for t in params["trees"])
     assert 0 < params["keep_min"] < 1 and params["trained_on"]["seed"] == 13
     assert all(source["questions"] > 0 for source in params["trained_on"]["sources"])
+
+
+def test_exported_trees_score_exactly_like_scikit_learn():
+    """The shipped file holds plain arrays, not a pickle; evaluated in numpy they must give scikit-learn's probabilities."""
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    from lifqa.train_selector import TREES, fit_trees
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(600, len(FEATURES))).astype(np.float32)
+    y = ((x[:, 0] + x[:, 1] * x[:, 2] > 0.5) & (x[:, 3] < 1)).astype(int)
+    weights = np.ones(len(y))
+    params = fit_trees(x, y, weights)
+    selector = SentenceSelector({**params, "keep_ratio": 0.8, "keep_min": 0.5})
+    positive = y == 1
+    balanced = np.where(positive, 0.5 / positive.mean(), 0.5 / (~positive).mean())
+    reference = GradientBoostingClassifier(random_state=13, **TREES).fit(x, y, sample_weight=balanced)
+    assert np.allclose(selector.probabilities(x), reference.predict_proba(x)[:, 1], atol=1e-5)
+    assert selector.probabilities(np.zeros((0, len(FEATURES)), dtype=np.float32)).shape == (0,)
 
 
 def test_adaptive_cap_lets_a_dominant_document_take_more_passages():

@@ -7,7 +7,7 @@ import numpy as np
 from lifqa.gold import GoldQuestion
 from lifqa.selector import FEATURES, Candidate
 from lifqa.sentence_types import SentenceType
-from lifqa.train_selector import QuestionRows, fit, holds_answer, keep_rule
+from lifqa.train_selector import out_of_fold, QuestionRows, fit, holds_answer, keep_rule
 
 
 def test_a_sentence_holds_the_gold_answer_whole_inside_or_by_its_opening():
@@ -35,8 +35,15 @@ def _rows(rng, n, source, words_before):
 def test_fit_and_keep_rule_stay_within_every_sources_length_budget():
     rng = np.random.default_rng(13)
     rows = _rows(rng, 60, "big", 40) + _rows(rng, 10, "small", 14)
-    params = fit(rows, {})
+    params = fit(rows, {}, model="logistic")
     assert params["features"] == list(FEATURES) and params["coef"][0] > 0
     rule = keep_rule(params, rows)
     assert rule["train_hit"] > 0.9 and rule["max_sentences"] in (2, 3)
     assert rule["baseline_words"] == 27.0 and rule["train_words"] <= 27.0
+    # the default model, boosted trees, with the keep rule chosen on out-of-fold probabilities
+    trees = fit(rows, {})
+    assert trees["model"] == "trees" and trees["features"] == list(FEATURES)
+    held_out = out_of_fold(rows, {}, 1.0, "trees")
+    assert [len(p) for p in held_out] == [len(r.labels) for r in rows]
+    rule = keep_rule(trees, rows, probabilities=held_out)
+    assert rule["train_hit"] > 0.9 and rule["train_words"] <= 27.0
