@@ -68,4 +68,4 @@ def test_ask_citations_carry_pages(mixed):
     answer = engine.ask(PDF_QUESTION)
     cited = [c for c in answer.to_dict()["citations"] if c["doc_id"] == "zebrafish" and "Runx2b" in c["text"]]
     assert cited and cited[0]["page_start"] == 2 and cited[0]["page_end"] == 2 and cited[0]["page_label"] == ""
-    assert "Fin regeneration in zebrafish, p. 2 —" in answer_text(answer)
+    assert "2021, p. 2 · Fin regeneration in zebrafish — " in answer_text(answer)  # the label names the page, once
