@@ -16,7 +16,7 @@ from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -139,9 +139,17 @@ class _LRU:
                 self._items.popitem(last=False)
 
 
-_CHUNK_COLUMNS = "row,chunk_id,doc_id,text,char_start,char_end,section,position,page_start,page_end,page_label"
-_DOC_COLUMNS = "doc_id,title,text,source_path,metadata,content_hash,also_named,noise,tier,flags,structure"
-_SQL_BATCH = 500  # rows per IN (...) query: under SQLite's bound-parameter limit
+# Constant SQL, values always bound as parameters (a list of rows as one JSON parameter).
+_CHUNKS_BY_ROWS = ("SELECT row,chunk_id,doc_id,text,char_start,char_end,section,position,page_start,page_end,page_label "
+                   "FROM chunks WHERE row IN (SELECT value FROM json_each(?))")
+_CHUNKS_FROM = ("SELECT row,chunk_id,doc_id,text,char_start,char_end,section,position,page_start,page_end,page_label "
+                "FROM chunks WHERE row >= ? AND row < ? ORDER BY row")
+_ROW_OF_CHUNK = "SELECT row FROM chunks WHERE chunk_id = ?"
+_DOCUMENT = ("SELECT doc_id,title,text,source_path,metadata,content_hash,also_named,noise,tier,flags,structure "
+             "FROM documents WHERE doc_id = ?")
+_DOCUMENTS = ("SELECT doc_id,title,text,source_path,metadata,content_hash,also_named,noise,tier,flags,structure "
+              "FROM documents ORDER BY rowid")
+_ALIASES = "SELECT doc_id, also_named FROM documents WHERE also_named != '[]'"
 
 
 def _chunk(row: tuple) -> Chunk:
@@ -187,9 +195,10 @@ class Store:
         self.chunks = ChunkView(self)
         self.sources = SourceView(self)
 
-    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+    def _fetch(self, run: Callable[[sqlite3.Connection], sqlite3.Cursor]) -> list[tuple]:
+        """Rows of ``run(connection)`` (one execute of a constant SQL string), under the connection's lock."""
         with self._lock:
-            return self._con.execute(sql, params).fetchall()
+            return run(self._con).fetchall()
 
     # ---- chunks -----------------------------------------------------------
     def chunks_at(self, rows: Iterable[int]) -> list[Chunk]:
@@ -197,9 +206,8 @@ class Store:
         rows = [int(r) for r in rows]
         found = {r: self._chunks.get(r) for r in rows}
         missing = sorted({r for r, c in found.items() if c is None})
-        for start in range(0, len(missing), _SQL_BATCH):
-            part = missing[start:start + _SQL_BATCH]
-            for row in self._query(f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE row IN ({','.join('?' * len(part))})", part):
+        if missing:
+            for row in self._fetch(lambda con: con.execute(_CHUNKS_BY_ROWS, (json.dumps(missing),))):
                 chunk = _chunk(row)
                 found[row[0]] = chunk
                 self._chunks.put(row[0], chunk)
@@ -215,7 +223,7 @@ class Store:
         """The row of a chunk, by the UNIQUE index on chunk_id."""
         row = self._rows.get(chunk_id)
         if row is None:
-            found = self._query("SELECT row FROM chunks WHERE chunk_id = ?", (chunk_id,))
+            found = self._fetch(lambda con: con.execute(_ROW_OF_CHUNK, (chunk_id,)))
             if not found:
                 raise KeyError(chunk_id)
             row = found[0][0]
@@ -225,7 +233,7 @@ class Store:
     def iter_chunks(self, block: int = 4096) -> Iterator[Chunk]:
         """Every chunk in row order, read in blocks (not cached)."""
         for start in range(0, self.n_chunks, block):
-            for row in self._query(f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE row >= ? AND row < ? ORDER BY row", (start, start + block)):
+            for row in self._fetch(lambda con: con.execute(_CHUNKS_FROM, (start, start + block))):
                 yield _chunk(row)
 
     # ---- documents --------------------------------------------------------
@@ -233,7 +241,7 @@ class Store:
         """A document with its reliability judgement; KeyError when the index has no such document."""
         record = self._documents.get(doc_id)
         if record is None:
-            found = self._query(f"SELECT {_DOC_COLUMNS} FROM documents WHERE doc_id = ?", (doc_id,))
+            found = self._fetch(lambda con: con.execute(_DOCUMENT, (doc_id,)))
             if not found:
                 raise KeyError(doc_id)
             record = _record(found[0])
@@ -242,11 +250,11 @@ class Store:
 
     def all_sources(self) -> list[SourceRecord]:
         """Every document, in build order (reads them all: for listing sources, not for queries)."""
-        return [_record(row) for row in self._query(f"SELECT {_DOC_COLUMNS} FROM documents ORDER BY rowid")]
+        return [_record(row) for row in self._fetch(lambda con: con.execute(_DOCUMENTS))]
 
     def aliases(self) -> dict[str, tuple[str, ...]]:
         """Documents indexed once for several files: their ``also_named``."""
-        return {doc_id: tuple(json.loads(names)) for doc_id, names in self._query("SELECT doc_id, also_named FROM documents WHERE also_named != '[]'")}
+        return {doc_id: tuple(json.loads(names)) for doc_id, names in self._fetch(lambda con: con.execute(_ALIASES))}
 
     def close(self) -> None:
         with self._lock:

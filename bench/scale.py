@@ -1,0 +1,295 @@
+"""Serving a million passages: build, open time, RSS, ask latency per mode and dense recall@100 vs exact.
+
+    PYTHONPATH=. nice -n 10 .venv/bin/python bench/scale.py --passages 100000
+    PYTHONPATH=. nice -n 10 .venv/bin/python bench/scale.py --passages 1000000
+
+THE DENSE VECTORS ARE STAND-INS. Embedding a million passages takes most of a day on 2 cores, so the
+vectors of the big index are not computed by the encoder: every passage gets the real MiniLM vector of
+the source passage it was copied from plus small Gaussian noise (sigma per dimension, default 0.0128:
+cosine ~0.97 to the source vector), renormalised. Everything else is real and goes through the library's
+own build code: the text (every word of a copy replaced by another word of its document with probability
+--perturb, so every passage is distinct text with a larger vocabulary), reading, chunking, reliability
+rules, BM25, the SQLite store, the FAISS index and the manifest. The question vectors are real (the
+engine encodes each question). The stand-ins are injected through ``build_index``'s ``runner`` (the same
+hook a Ray build uses): its ``embedder`` returns the stand-in vectors instead of running the encoder.
+
+The corpus: SciFact's 5,183 abstracts and COVID-QA's 124 articles ($LIFQA_EVAL_DATA or ../shared/eval),
+copied with distinct ids (``<source>/<id>~<copy>``) until the passages reach --passages. The source
+passages' real vectors come from a real build of the two corpora (encoded once, cached under --work).
+Questions: COVID-QA dev questions and SciFact test claims, --questions in all (half each).
+
+Measured: seconds per build stage, size on disk per file, open time (default verification and full
+sha256), RSS after open and after the questions (anonymous and file-backed), ask p50/p95 per mode, and
+recall@100 of the dense index against exact search over the same vectors for the questions' vectors.
+The load average of the machine (other jobs run on it) is recorded with every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.common import run as run_main  # noqa: E402
+from lifqa.errors import InputError  # noqa: E402
+
+DATA = Path(os.environ.get("LIFQA_EVAL_DATA", ROOT.parent / "shared" / "eval"))
+MODES = ("bm25", "dense", "hybrid", "hybrid+rerank")
+STAND_IN_NOTE = ("dense vectors are STAND-INS: each passage has the real MiniLM vector of its source passage plus Gaussian "
+                 "noise, renormalised (embedding 1 M passages would take most of a day); question vectors are real")
+
+
+def load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def _sources() -> list[dict]:
+    out = []
+    for name in ("scifact", "covid-qa"):
+        path = DATA / name / "corpus.jsonl"
+        if not path.is_file():
+            raise InputError(f"{path} not found; set LIFQA_EVAL_DATA to the folder holding scifact/ and covid-qa/")
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                record = json.loads(line)
+                out.append({"_id": f"{name}/{record['_id']}", "title": record.get("title", ""), "text": record["text"]})
+    return out
+
+
+def base_index(work: Path) -> Path:
+    """A real build (real encoder) of the source corpora: the source passages' vectors."""
+    from lifqa.index.build import build_index
+    from lifqa.settings import make_settings
+
+    corpus = work / "base" / "corpus.jsonl"
+    if not corpus.is_file():
+        corpus.parent.mkdir(parents=True, exist_ok=True)
+        corpus.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in _sources()), encoding="utf-8")
+    started = time.perf_counter()
+    result = build_index(corpus, work / "base" / "index", make_settings(sentence_vectors=False))
+    print(f"source passages: {result.manifest['counts']['chunks']:,} real vectors "
+          f"({'built' if result.rebuilt else 'reused'} in {time.perf_counter() - started:.0f} s)", file=sys.stderr)
+    return work / "base" / "index"
+
+
+def make_corpus(path: Path, passages: int, chunks_per_doc: dict[str, int], perturb: float) -> int:
+    """Copies of the source documents (ids ``<id>~<copy>``), words perturbed, until ~``passages`` chunks."""
+    sources = _sources()
+    total, copy = 0, 0
+    with path.open("w", encoding="utf-8") as out:
+        while total < passages:
+            for record in sources:
+                if total >= passages:
+                    break
+                rng = random.Random(f"{record['_id']}~{copy}")
+                words = record["text"].split()
+                text = record["text"] if copy == 0 else "\n".join(
+                    " ".join(rng.choice(words) if rng.random() < perturb else w for w in line.split(" "))
+                    for line in record["text"].split("\n"))
+                out.write(json.dumps({"_id": f"{record['_id']}~{copy}", "title": record["title"], "text": text}, ensure_ascii=False) + "\n")
+                total += max(1, chunks_per_doc.get(record["_id"], 1))
+            copy += 1
+    return total
+
+
+class StandInRunner:
+    """The local runner, except that its embedder returns stand-in vectors: the source passage's real vector
+    plus Gaussian noise. Chunking records which source passage each chunk's retrieval text comes from."""
+
+    def __init__(self, base: Path, sigma: float) -> None:
+        import numpy as np
+
+        from lifqa.index import layout
+        from lifqa.index.build import LocalRunner
+        from lifqa.index.store import open_store
+
+        build = layout.active_build(base)
+        store = open_store(build)
+        self._local = LocalRunner()
+        self.vectors = np.load(build / layout.CHUNK_VECTORS)
+        chunk_doc = np.asarray(store.chunk_doc)
+        self.first = {doc_id: int(np.searchsorted(chunk_doc, i)) for i, doc_id in enumerate(store.doc_ids)}
+        self.count = {doc_id: int(np.searchsorted(chunk_doc, i, side="right")) - self.first[doc_id] for i, doc_id in enumerate(store.doc_ids)}
+        store.close()
+        self.sigma = sigma
+        self.source_row: dict[int, int] = {}  # hash of a chunk's retrieval text -> row of its source passage
+        self.rng = np.random.default_rng(7)
+
+    def read(self, *args):
+        return self._local.read(*args)
+
+    def chunk(self, documents, chunk_size, chunk_overlap):
+        from lifqa.index.build import retrieval_text
+
+        parts = self._local.chunk(documents, chunk_size, chunk_overlap)
+        for doc, part in zip(documents, parts):
+            source = doc.doc_id.rsplit("~", 1)[0]
+            first, count = self.first.get(source, 0), self.count.get(source, 0)
+            for chunk in part.chunks:
+                row = first + min(chunk.position, count - 1) if count else hash(chunk.chunk_id) % len(self.vectors)
+                self.source_row[hash(retrieval_text(doc, chunk))] = row
+        return parts
+
+    def embedder(self, encoder):
+        import numpy as np
+
+        def embed(texts: list[str]) -> np.ndarray:
+            base = self.vectors[[self.source_row[hash(t)] for t in texts]]
+            noisy = base + self.sigma * self.rng.standard_normal(base.shape, dtype=np.float32)
+            return (noisy / np.linalg.norm(noisy, axis=1, keepdims=True)).astype(np.float32)
+
+        return embed
+
+
+def build(args: argparse.Namespace) -> dict:
+    import numpy as np
+
+    from lifqa.index import layout
+    from lifqa.index.build import build_index
+    from lifqa.index.store import open_store
+    from lifqa.settings import make_settings
+
+    work = args.work
+    base = base_index(work)
+    store = open_store(layout.active_build(base))
+    counts = np.bincount(np.asarray(store.chunk_doc), minlength=len(store.doc_ids))
+    chunks_per_doc = {doc_id: int(n) for doc_id, n in zip(store.doc_ids, counts)}
+    store.close()
+    corpus = work / f"corpus-{args.passages}.jsonl"
+    planned = make_corpus(corpus, args.passages, chunks_per_doc, args.perturb)
+    index = work / f"index-{args.passages}"
+    shutil.rmtree(index, ignore_errors=True)  # a fresh build: no document or embedding cache from an earlier run
+    marks: list[tuple[str, float, list[float]]] = []
+
+    def progress(stage: str, fraction: float) -> None:
+        if not marks or marks[-1][0] != stage:
+            marks.append((stage, time.perf_counter(), load()))
+            print(f"  {time.strftime('%H:%M:%S')} {stage} (load {load()})", file=sys.stderr, flush=True)
+
+    settings = make_settings(sentence_vectors=False)
+    started = time.perf_counter()
+    result = build_index(corpus, index, settings, progress=progress, runner=StandInRunner(base, args.sigma))
+    total = time.perf_counter() - started
+    marks.append(("end", started + total, load()))
+    stages = {a[0]: round(b[1] - a[1], 1) for a, b in zip(marks, marks[1:])}
+    files = {name: entry["size"] for name, entry in result.manifest["files"].items()}
+    return {"passages_planned": planned, "counts": result.manifest["counts"], "build_seconds": round(total, 1),
+            "stage_seconds": stages, "stage_load": {m[0]: m[2] for m in marks}, "dense": result.manifest["dense"],
+            "disk_mb": round(sum(files.values()) / 1e6, 1), "file_mb": {k: round(v / 1e6, 1) for k, v in sorted(files.items())}}
+
+
+def _status_mb(field: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _rss() -> dict:
+    return {"rss_mb": round(_status_mb("VmRSS")), "anon_mb": round(_status_mb("RssAnon")), "file_mb": round(_status_mb("RssFile")),
+            "load": load()}
+
+
+def questions(n: int) -> list[str]:
+    covid = [json.loads(line) for line in (DATA / "covid-qa" / "gold.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+    covid = [q["question"] for q in covid if q.get("split") == "dev"]
+    test = {line.split("\t")[0] for line in (DATA / "scifact" / "qrels" / "test.tsv").read_text(encoding="utf-8").splitlines()[1:]}
+    claims = [json.loads(line) for line in (DATA / "scifact" / "queries.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+    claims = [q["text"] for q in claims if q["_id"] in test]
+    return covid[: n // 2] + claims[: n - n // 2]
+
+
+def measure(index: Path, n_questions: int) -> dict:
+    """In a fresh process: open, RSS, latency per mode, recall@100 of the dense index vs exact."""
+    import numpy as np
+
+    from lifqa.engine import Engine
+    from lifqa.index import layout
+    from lifqa.index.dense import exact_top
+
+    out: dict = {"before_open": _rss()}
+    started = time.perf_counter()
+    engine = Engine.open(index)
+    out["open_seconds"] = round(time.perf_counter() - started, 2)
+    out["open_load"] = load()
+    out["after_open"] = _rss()
+    build = layout.active_build(index)
+    manifest = layout.read_manifest(build)
+    for how in ("sampled", "full"):
+        clock = time.perf_counter()
+        layout.verify_files(build, manifest, full=how == "full")
+        out[f"verify_{how}_seconds"] = round(time.perf_counter() - clock, 2)
+    asked = questions(n_questions)
+    latency = {}
+    for mode in MODES:
+        engine.ask(asked[0], mode=mode)  # warm-up
+        times = []
+        for question in asked:
+            clock = time.perf_counter()
+            engine.ask(question, mode=mode)
+            times.append((time.perf_counter() - clock) * 1000)
+        latency[mode] = {"p50_ms": round(float(np.percentile(times, 50)), 1), "p95_ms": round(float(np.percentile(times, 95)), 1),
+                         "load": load()}
+        print(f"  {mode}: {latency[mode]}", file=sys.stderr, flush=True)
+    out["ask"] = latency
+    out["questions"] = len(asked)
+    out["after_questions"] = _rss()
+    vectors = engine.encoder.encode_queries(asked)
+    clock = time.perf_counter()
+    exact = exact_top(engine.dense.vectors, vectors, 100)
+    exact_ms = (time.perf_counter() - clock) * 1000 / len(asked)
+    clock = time.perf_counter()
+    _, found = engine.dense.search(vectors, 100)
+    index_ms = (time.perf_counter() - clock) * 1000 / len(asked)
+    out["dense_recall_at_100_questions"] = round(float(np.mean([len(set(e) & set(f)) / len(e) for e, f in zip(exact.tolist(), found.tolist())])), 4)
+    out["dense_ms_per_query"] = {"index": round(index_ms, 2), "exact_scan": round(exact_ms, 2)}
+    out["dense"] = manifest.get("dense")
+    out["after_recall"] = _rss()
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--passages", type=int, default=1_000_000)
+    parser.add_argument("--work", type=Path, default=Path("/tmp/lifqa-scale"))
+    parser.add_argument("--questions", type=int, default=200)
+    parser.add_argument("--sigma", type=float, default=0.0128, help="stand-in noise per dimension (default: %(default)s)")
+    parser.add_argument("--perturb", type=float, default=0.05, help="share of words replaced in each copy (default: %(default)s)")
+    parser.add_argument("--measure-only", action="store_true", help="measure the index built by an earlier run")
+    parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)  # internal: the fresh measuring process
+    parser.add_argument("--out", type=Path, help="JSON results (default: bench/results/scale_<passages>.json)")
+    args = parser.parse_args()
+    if args.measure:
+        print(json.dumps(measure(args.measure, args.questions)))
+        return 0
+    args.work.mkdir(parents=True, exist_ok=True)
+    result = {"note": STAND_IN_NOTE, "passages": args.passages, "sigma": args.sigma, "perturb": args.perturb, "load_start": load()}
+    print(f"NOTE: {STAND_IN_NOTE}", file=sys.stderr)
+    if not args.measure_only:
+        result["build"] = build(args)
+        print(json.dumps(result["build"], indent=2), file=sys.stderr)
+    proc = subprocess.run([sys.executable, __file__, "--measure", str(args.work / f"index-{args.passages}"), "--questions", str(args.questions)],
+                          stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    if proc.returncode:
+        raise InputError(f"the measuring process failed (exit {proc.returncode})")
+    result["serve"] = json.loads(proc.stdout)
+    result["load_end"] = load()
+    out = args.out or ROOT / "bench" / "results" / f"scale_{args.passages}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(result, indent=2))
+    print(f"NOTE: {STAND_IN_NOTE}")
+    return 0
+
+
+if __name__ == "__main__":
+    run_main(main)
