@@ -1,7 +1,7 @@
 """Serving a million passages: build, open time, RSS, ask latency per mode and dense recall@100 vs exact.
 
-    PYTHONPATH=. nice -n 10 .venv/bin/python bench/scale.py --passages 100000
-    PYTHONPATH=. nice -n 10 .venv/bin/python bench/scale.py --passages 1000000
+    PYTHONPATH=. nice -n 10 .venv/bin/python bench/scale.py --passages 100000 --vector-cache indexes/eval/<scifact>/embeddings/<model>.sqlite ...
+    PYTHONPATH=. nice -n 10 .venv/bin/python bench/scale.py --passages 1000000 --vector-cache ...
 
 THE DENSE VECTORS ARE STAND-INS. Embedding a million passages takes most of a day on 2 cores, so the
 vectors of the big index are not computed by the encoder: every passage gets the real MiniLM vector of
@@ -15,7 +15,9 @@ hook a Ray build uses): its ``embedder`` returns the stand-in vectors instead of
 
 The corpus: SciFact's 5,183 abstracts and COVID-QA's 124 articles ($LIFQA_EVAL_DATA or ../shared/eval),
 copied with distinct ids (``<source>/<id>~<copy>``) until the passages reach --passages. The source
-passages' real vectors come from a real build of the two corpora (encoded once, cached under --work).
+passages' real vectors are read from the embedding caches of earlier real builds of these corpora
+(--vector-cache, e.g. the evaluation indexes' caches; keyed by passage text) or encoded here
+(--embed-missing); a source document without all its passages' vectors is left out of the copies.
 Questions: COVID-QA dev questions and SciFact test claims, --questions in all (half each).
 
 Measured: seconds per build stage, size on disk per file, open time (default verification and full
@@ -65,25 +67,63 @@ def _sources() -> list[dict]:
     return out
 
 
-def base_index(work: Path) -> Path:
-    """A real build (real encoder) of the source corpora: the source passages' vectors."""
-    from lifqa.index.build import build_index
+def source_vectors(work: Path, caches: list[Path], embed_missing: bool) -> dict[str, "np.ndarray"]:
+    """The real MiniLM vector of every source passage, per source document in chunk order.
+
+    Read from embedding caches of earlier builds (``--vector-cache``, read-only; keyed by the passage's
+    retrieval text, so any build of SciFact/COVID-QA with the default chunking matches), else encoded here
+    (``--embed-missing``), else the document is left out of the copies. Saved in ``work/sources.npz``."""
+    import sqlite3
+
+    import numpy as np
+
+    from lifqa.chunking import chunk_document
+    from lifqa.corpus import read_corpus
+    from lifqa.index.build import retrieval_text
+    from lifqa.index.embed_cache import text_key
     from lifqa.settings import make_settings
 
-    corpus = work / "base" / "corpus.jsonl"
-    if not corpus.is_file():
-        corpus.parent.mkdir(parents=True, exist_ok=True)
-        corpus.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in _sources()), encoding="utf-8")
-    started = time.perf_counter()
-    result = build_index(corpus, work / "base" / "index", make_settings(sentence_vectors=False))
-    print(f"source passages: {result.manifest['counts']['chunks']:,} real vectors "
-          f"({'built' if result.rebuilt else 'reused'} in {time.perf_counter() - started:.0f} s)", file=sys.stderr)
-    return work / "base" / "index"
+    saved = work / "sources.npz"
+    if saved.is_file():
+        with np.load(saved) as data:  # each data[...] reads the array from the archive again: once each
+            doc_ids, bounds, vectors = data["doc_ids"].tolist(), data["bounds"], data["vectors"]
+        return {doc_id: vectors[a:b] for doc_id, a, b in zip(doc_ids, bounds[:-1], bounds[1:])}
+    path = work / "sources.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in _sources()), encoding="utf-8")
+    settings = make_settings()
+    texts: dict[str, list[str]] = {}
+    for doc in read_corpus(path).documents:
+        texts[doc.doc_id] = [retrieval_text(doc, c) for c in chunk_document(doc, settings.chunk_size, settings.chunk_overlap)]
+    wanted = {text_key(t) for ts in texts.values() for t in ts}
+    found: dict[int, np.ndarray] = {}
+    for cache in caches:
+        con = sqlite3.connect(f"file:{cache}?mode=ro", uri=True)
+        try:
+            for key, blob in con.execute("SELECT key, vector FROM vectors"):
+                if key in wanted and key not in found:
+                    found[key] = np.frombuffer(blob, dtype=np.float32)
+        finally:
+            con.close()
+    missing = [t for ts in texts.values() for t in ts if text_key(t) not in found]
+    print(f"source passages: {len(wanted):,}; {len(wanted) - len(set(map(text_key, missing))):,} vectors from the caches, "
+          f"{len(missing):,} missing ({'encoding them' if embed_missing else 'their documents are left out'})", file=sys.stderr)
+    if embed_missing and missing:
+        from lifqa.encoder import get_encoder
+
+        encoder = get_encoder()
+        for text, vector in zip(missing, encoder.encode_documents(missing)):
+            found[text_key(text)] = np.asarray(vector, dtype=np.float32)
+    out = {doc_id: np.stack([found[text_key(t)] for t in ts]) for doc_id, ts in texts.items()
+           if ts and all(text_key(t) in found for t in ts)}
+    lengths = [len(v) for v in out.values()]
+    np.savez(saved, doc_ids=np.asarray(list(out)), bounds=np.concatenate([[0], np.cumsum(lengths)]),
+             vectors=np.concatenate(list(out.values())))
+    return out
 
 
 def make_corpus(path: Path, passages: int, chunks_per_doc: dict[str, int], perturb: float) -> int:
-    """Copies of the source documents (ids ``<id>~<copy>``), words perturbed, until ~``passages`` chunks."""
-    sources = _sources()
+    """Copies of the source documents that have vectors (ids ``<id>~<copy>``), words perturbed, until ~``passages`` chunks."""
+    sources = [r for r in _sources() if r["_id"] in chunks_per_doc]
     total, copy = 0, 0
     with path.open("w", encoding="utf-8") as out:
         while total < passages:
@@ -92,11 +132,14 @@ def make_corpus(path: Path, passages: int, chunks_per_doc: dict[str, int], pertu
                     break
                 rng = random.Random(f"{record['_id']}~{copy}")
                 words = record["text"].split()
-                text = record["text"] if copy == 0 else "\n".join(
-                    " ".join(rng.choice(words) if rng.random() < perturb else w for w in line.split(" "))
-                    for line in record["text"].split("\n"))
+                text = record["text"]
+                for _ in range(20 if copy and words else 0):  # a short abstract may draw no replacement: redraw
+                    text = "\n".join(" ".join(rng.choice(words) if rng.random() < perturb else w for w in line.split(" "))
+                                     for line in record["text"].split("\n"))
+                    if text != record["text"]:
+                        break
                 out.write(json.dumps({"_id": f"{record['_id']}~{copy}", "title": record["title"], "text": text}, ensure_ascii=False) + "\n")
-                total += max(1, chunks_per_doc.get(record["_id"], 1))
+                total += chunks_per_doc[record["_id"]]
             copy += 1
     return total
 
@@ -105,21 +148,17 @@ class StandInRunner:
     """The local runner, except that its embedder returns stand-in vectors: the source passage's real vector
     plus Gaussian noise. Chunking records which source passage each chunk's retrieval text comes from."""
 
-    def __init__(self, base: Path, sigma: float) -> None:
+    def __init__(self, vectors: dict[str, "np.ndarray"], sigma: float) -> None:
         import numpy as np
 
-        from lifqa.index import layout
         from lifqa.index.build import LocalRunner
-        from lifqa.index.store import open_store
 
-        build = layout.active_build(base)
-        store = open_store(build)
         self._local = LocalRunner()
-        self.vectors = np.load(build / layout.CHUNK_VECTORS)
-        chunk_doc = np.asarray(store.chunk_doc)
-        self.first = {doc_id: int(np.searchsorted(chunk_doc, i)) for i, doc_id in enumerate(store.doc_ids)}
-        self.count = {doc_id: int(np.searchsorted(chunk_doc, i, side="right")) - self.first[doc_id] for i, doc_id in enumerate(store.doc_ids)}
-        store.close()
+        self.first, self.count, start = {}, {}, 0
+        for doc_id, block in vectors.items():
+            self.first[doc_id], self.count[doc_id] = start, len(block)
+            start += len(block)
+        self.vectors = np.concatenate(list(vectors.values()))
         self.sigma = sigma
         self.source_row: dict[int, int] = {}  # hash of a chunk's retrieval text -> row of its source passage
         self.rng = np.random.default_rng(7)
@@ -151,19 +190,12 @@ class StandInRunner:
 
 
 def build(args: argparse.Namespace) -> dict:
-    import numpy as np
-
-    from lifqa.index import layout
     from lifqa.index.build import build_index
-    from lifqa.index.store import open_store
     from lifqa.settings import make_settings
 
     work = args.work
-    base = base_index(work)
-    store = open_store(layout.active_build(base))
-    counts = np.bincount(np.asarray(store.chunk_doc), minlength=len(store.doc_ids))
-    chunks_per_doc = {doc_id: int(n) for doc_id, n in zip(store.doc_ids, counts)}
-    store.close()
+    vectors = source_vectors(work, args.vector_cache, args.embed_missing)
+    chunks_per_doc = {doc_id: len(v) for doc_id, v in vectors.items()}
     corpus = work / f"corpus-{args.passages}.jsonl"
     planned = make_corpus(corpus, args.passages, chunks_per_doc, args.perturb)
     index = work / f"index-{args.passages}"
@@ -177,12 +209,12 @@ def build(args: argparse.Namespace) -> dict:
 
     settings = make_settings(sentence_vectors=False)
     started = time.perf_counter()
-    result = build_index(corpus, index, settings, progress=progress, runner=StandInRunner(base, args.sigma))
+    result = build_index(corpus, index, settings, progress=progress, runner=StandInRunner(vectors, args.sigma))
     total = time.perf_counter() - started
     marks.append(("end", started + total, load()))
     stages = {a[0]: round(b[1] - a[1], 1) for a, b in zip(marks, marks[1:])}
     files = {name: entry["size"] for name, entry in result.manifest["files"].items()}
-    return {"passages_planned": planned, "counts": result.manifest["counts"], "build_seconds": round(total, 1),
+    return {"source_documents": len(vectors), "source_passages": sum(chunks_per_doc.values()), "passages_planned": planned, "counts": result.manifest["counts"], "build_seconds": round(total, 1),
             "stage_seconds": stages, "stage_load": {m[0]: m[2] for m in marks}, "dense": result.manifest["dense"],
             "disk_mb": round(sum(files.values()) / 1e6, 1), "file_mb": {k: round(v / 1e6, 1) for k, v in sorted(files.items())}}
 
@@ -212,18 +244,22 @@ def measure(index: Path, n_questions: int) -> dict:
     """In a fresh process: open, RSS, latency per mode, recall@100 of the dense index vs exact."""
     import numpy as np
 
-    from lifqa.engine import Engine
+    from lifqa.encoder import get_encoder
+    from lifqa.engine import Engine, encoder_variant
     from lifqa.index import layout
     from lifqa.index.dense import exact_top
 
     out: dict = {"before_open": _rss()}
+    build = layout.active_build(index)
+    manifest = layout.read_manifest(build)
+    started = time.perf_counter()
+    get_encoder(variant=encoder_variant(manifest))  # loaded once per process; timed apart from the index
+    out["encoder_load_seconds"] = round(time.perf_counter() - started, 2)
     started = time.perf_counter()
     engine = Engine.open(index)
     out["open_seconds"] = round(time.perf_counter() - started, 2)
     out["open_load"] = load()
     out["after_open"] = _rss()
-    build = layout.active_build(index)
-    manifest = layout.read_manifest(build)
     for how in ("sampled", "full"):
         clock = time.perf_counter()
         layout.verify_files(build, manifest, full=how == "full")
@@ -264,6 +300,9 @@ def main() -> int:
     parser.add_argument("--questions", type=int, default=200)
     parser.add_argument("--sigma", type=float, default=0.0128, help="stand-in noise per dimension (default: %(default)s)")
     parser.add_argument("--perturb", type=float, default=0.05, help="share of words replaced in each copy (default: %(default)s)")
+    parser.add_argument("--vector-cache", type=Path, action="append", default=[],
+                        help="embedding cache (indexes/<...>/embeddings/*.sqlite) holding source passages' vectors; repeatable")
+    parser.add_argument("--embed-missing", action="store_true", help="encode source passages no cache holds (slow under load)")
     parser.add_argument("--measure-only", action="store_true", help="measure the index built by an earlier run")
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)  # internal: the fresh measuring process
     parser.add_argument("--out", type=Path, help="JSON results (default: bench/results/scale_<passages>.json)")

@@ -24,7 +24,7 @@ from lifqa.errors import SettingsError
 RECALL_QUERIES = 200  # chunk vectors used as queries when a build measures an approximate index's recall@100
 RECALL_K = 100
 _TRAIN_PER_LIST = 64  # vectors per inverted list that k-means trains on (FAISS asks for 39 to 256)
-_EXACT_BLOCK = 65_536  # rows per block of an exact product over memory-mapped vectors
+_EXACT_BLOCK = 16_384  # rows per block of an exact product over memory-mapped vectors (24 MB of floats)
 
 
 def ivf_lists(n: int, nlist: int) -> int:
@@ -72,19 +72,25 @@ def build_faiss(vectors: np.ndarray, path: Path, settings: Any) -> dict[str, Any
     return info
 
 
-def exact_top(vectors: np.ndarray, queries: np.ndarray, k: int, rows: np.ndarray | None = None) -> np.ndarray:
+def exact_top(vectors: np.ndarray, queries: np.ndarray, k: int, rows: np.ndarray | None = None,
+              allowed: np.ndarray | None = None) -> np.ndarray:
     """Rows of the k highest inner products for each query, by blocks over (memory-mapped) ``vectors``;
-    ``rows``: search only these rows."""
+    ``rows``: search only these rows (gathered); ``allowed``: a mask of rows (scanned in order, the others skipped)."""
     n = len(vectors) if rows is None else len(rows)
-    k = min(k, n)
+    k = min(k, n if allowed is None else int(np.count_nonzero(allowed)))
+    if k <= 0:
+        return np.zeros((len(queries), 0), dtype=np.int64)
     best_scores = np.full((len(queries), 0), -np.inf, dtype=np.float32)
     best_rows = np.zeros((len(queries), 0), dtype=np.int64)
     for start in range(0, n, _EXACT_BLOCK):
         ids = np.arange(start, min(n, start + _EXACT_BLOCK)) if rows is None else rows[start:start + _EXACT_BLOCK]
         block = np.asarray(vectors[start:start + _EXACT_BLOCK] if rows is None else vectors[ids], dtype=np.float32)
-        scores = np.concatenate([best_scores, queries @ block.T], axis=1)
+        block_scores = queries @ block.T
+        if allowed is not None:
+            block_scores[:, ~np.asarray(allowed[ids], dtype=bool)] = -np.inf
+        scores = np.concatenate([best_scores, block_scores], axis=1)
         candidates = np.concatenate([best_rows, np.broadcast_to(ids, (len(queries), len(ids)))], axis=1)
-        keep = np.argpartition(-scores, k - 1, axis=1)[:, :k] if scores.shape[1] > k else np.argsort(-scores, axis=1)
+        keep = np.argpartition(-scores, k - 1, axis=1)[:, :k] if scores.shape[1] > k else np.argsort(-scores, axis=1)[:, :k]
         best_scores = np.take_along_axis(scores, keep, axis=1)
         best_rows = np.take_along_axis(candidates, keep, axis=1)
     order = np.argsort(-best_scores, axis=1, kind="stable")
@@ -125,9 +131,11 @@ class DenseIndex:
         queries = np.ascontiguousarray(np.atleast_2d(query_vectors), dtype=np.float32)
         k = max(1, min(k, self.size))
         if allowed is not None:
+            if self.exact:  # a scan of every row, the disallowed skipped
+                return self._rescored(queries, list(exact_top(self.vectors, queries, k, allowed=allowed)), k)
             rows = np.flatnonzero(allowed)
-            if self.exact or len(rows) < self.exact_below:  # as cheap as the flat index of a small corpus, and exact
-                return self._rescored(queries, [exact_top(self.vectors, q[None, :], k, rows)[0] for q in queries], k)
+            if len(rows) < self.exact_below:  # as cheap as the flat index of a small corpus, and exact
+                return self._rescored(queries, list(exact_top(self.vectors, queries, k, rows)), k)
             bits = np.packbits(np.asarray(allowed, dtype=bool), bitorder="little")
             selector = faiss.IDSelectorBitmap(len(allowed), faiss.swig_ptr(bits))
             params = self._params(selector)
