@@ -42,6 +42,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import run as run_main  # noqa: E402
+
+# --code DIR: build and serve with the lifqa of another checkout (e.g. the code before this change), side by side
+CODE = Path(sys.argv[sys.argv.index("--code") + 1]).resolve() if "--code" in sys.argv[:-1] else ROOT
+sys.path.insert(0, str(CODE))
+for _name in [m for m in sys.modules if m == "lifqa" or m.startswith("lifqa.")]:
+    del sys.modules[_name]
+
 from lifqa.errors import InputError  # noqa: E402
 
 DATA = Path(os.environ.get("LIFQA_EVAL_DATA", ROOT.parent / "shared" / "eval"))
@@ -189,6 +196,10 @@ class StandInRunner:
         return embed
 
 
+def index_dir(args: argparse.Namespace) -> Path:
+    return args.work / (f"index-{args.passages}" + ("" if CODE == ROOT else f"-{CODE.name}"))
+
+
 def build(args: argparse.Namespace) -> dict:
     from lifqa.index.build import build_index
     from lifqa.settings import make_settings
@@ -198,7 +209,7 @@ def build(args: argparse.Namespace) -> dict:
     chunks_per_doc = {doc_id: len(v) for doc_id, v in vectors.items()}
     corpus = work / f"corpus-{args.passages}.jsonl"
     planned = make_corpus(corpus, args.passages, chunks_per_doc, args.perturb)
-    index = work / f"index-{args.passages}"
+    index = index_dir(args)
     shutil.rmtree(index, ignore_errors=True)  # a fresh build: no document or embedding cache from an earlier run
     marks: list[tuple[str, float, list[float]]] = []
 
@@ -215,7 +226,7 @@ def build(args: argparse.Namespace) -> dict:
     stages = {a[0]: round(b[1] - a[1], 1) for a, b in zip(marks, marks[1:])}
     files = {name: entry["size"] for name, entry in result.manifest["files"].items()}
     return {"source_documents": len(vectors), "source_passages": sum(chunks_per_doc.values()), "passages_planned": planned, "counts": result.manifest["counts"], "build_seconds": round(total, 1),
-            "stage_seconds": stages, "stage_load": {m[0]: m[2] for m in marks}, "dense": result.manifest["dense"],
+            "stage_seconds": stages, "stage_load": {m[0]: m[2] for m in marks}, "dense": result.manifest.get("dense", result.manifest.get("dense_index")),
             "disk_mb": round(sum(files.values()) / 1e6, 1), "file_mb": {k: round(v / 1e6, 1) for k, v in sorted(files.items())}}
 
 
@@ -231,13 +242,30 @@ def _rss() -> dict:
             "load": load()}
 
 
-def questions(n: int) -> list[str]:
+def questions(n: int, train: bool = False) -> list[str]:
+    """COVID-QA dev questions and SciFact test claims, half each (``train``: their train splits, for choosing settings)."""
     covid = [json.loads(line) for line in (DATA / "covid-qa" / "gold.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
-    covid = [q["question"] for q in covid if q.get("split") == "dev"]
-    test = {line.split("\t")[0] for line in (DATA / "scifact" / "qrels" / "test.tsv").read_text(encoding="utf-8").splitlines()[1:]}
+    covid = [q["question"] for q in covid if q.get("split") == ("train" if train else "dev")]
+    qrels = DATA / "scifact" / "qrels" / ("train.tsv" if train else "test.tsv")
+    test = {line.split("\t")[0] for line in qrels.read_text(encoding="utf-8").splitlines()[1:]}
     claims = [json.loads(line) for line in (DATA / "scifact" / "queries.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
     claims = [q["text"] for q in claims if q["_id"] in test]
     return covid[: n // 2] + claims[: n - n // 2]
+
+
+def exact_top(vectors, queries, k: int):
+    """The exact top-k rows by inner product, in blocks over the memory map: the oracle for recall."""
+    import numpy as np
+
+    best = np.zeros((len(queries), 0), dtype=np.int64)
+    best_scores = np.zeros((len(queries), 0), dtype=np.float32)
+    for start in range(0, len(vectors), 65_536):
+        block = np.asarray(vectors[start:start + 65_536], dtype=np.float32)
+        scores = np.concatenate([best_scores, queries @ block.T], axis=1)
+        rows = np.concatenate([best, np.broadcast_to(np.arange(start, start + len(block)), (len(queries), len(block)))], axis=1)
+        keep = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+        best, best_scores = np.take_along_axis(rows, keep, axis=1), np.take_along_axis(scores, keep, axis=1)
+    return best
 
 
 def measure(index: Path, n_questions: int) -> dict:
@@ -247,7 +275,6 @@ def measure(index: Path, n_questions: int) -> dict:
     from lifqa.encoder import get_encoder
     from lifqa.engine import Engine, encoder_variant
     from lifqa.index import layout
-    from lifqa.index.dense import exact_top
 
     out: dict = {"before_open": _rss()}
     build = layout.active_build(index)
@@ -262,7 +289,10 @@ def measure(index: Path, n_questions: int) -> dict:
     out["after_open"] = _rss()
     for how in ("sampled", "full"):
         clock = time.perf_counter()
-        layout.verify_files(build, manifest, full=how == "full")
+        try:
+            layout.verify_files(build, manifest, full=how == "full")
+        except TypeError:  # code from before sampled digests: every file hashed at every open
+            layout.verify_files(build, manifest)
         out[f"verify_{how}_seconds"] = round(time.perf_counter() - clock, 2)
     asked = questions(n_questions)
     latency = {}
@@ -288,8 +318,36 @@ def measure(index: Path, n_questions: int) -> dict:
     index_ms = (time.perf_counter() - clock) * 1000 / len(asked)
     out["dense_recall_at_100_questions"] = round(float(np.mean([len(set(e) & set(f)) / len(e) for e, f in zip(exact.tolist(), found.tolist())])), 4)
     out["dense_ms_per_query"] = {"index": round(index_ms, 2), "exact_scan": round(exact_ms, 2)}
-    out["dense"] = manifest.get("dense")
+    out["dense"] = manifest.get("dense", manifest.get("dense_index"))
     out["after_recall"] = _rss()
+    return out
+
+
+def sweep(index: Path, n_questions: int) -> list[dict]:
+    """Recall@100 vs exact and ms per query of the dense index for nprobe x rescore, on TRAIN questions
+    (the defaults are chosen here; the figures reported use the dev/test questions)."""
+    import numpy as np
+
+    from lifqa.encoder import get_encoder
+    from lifqa.engine import encoder_variant
+    from lifqa.index import layout
+    from lifqa.index.dense import DenseIndex
+    from lifqa.settings import make_settings
+
+    build = layout.active_build(index)
+    vectors = get_encoder(variant=encoder_variant(layout.read_manifest(build))).encode_queries(questions(n_questions, train=True))
+    exact = exact_top(np.load(build / layout.CHUNK_VECTORS, mmap_mode="r"), vectors, 100)
+    out = []
+    for nprobe in (64, 128, 256, 512):
+        for rescore in (4, 8, 16):
+            dense = DenseIndex(build / layout.FAISS_FILE, build / layout.CHUNK_VECTORS, make_settings(ivf_nprobe=nprobe, ann_rescore=rescore))
+            dense.search(vectors[:5], 100)
+            clock = time.perf_counter()
+            _, found = dense.search(vectors, 100)
+            ms = (time.perf_counter() - clock) * 1000 / len(vectors)
+            recall = float(np.mean([len(set(e) & set(f)) / 100 for e, f in zip(exact.tolist(), found.tolist())]))
+            out.append({"nprobe": nprobe, "rescore": rescore, "recall_at_100": round(recall, 4), "ms_per_query": round(ms, 2), "load": load()})
+            print(f"  nprobe {nprobe:4d} rescore {rescore:2d}: recall@100 {recall:.4f}, {ms:.2f} ms/query (load {load()})", file=sys.stderr, flush=True)
     return out
 
 
@@ -303,26 +361,33 @@ def main() -> int:
     parser.add_argument("--vector-cache", type=Path, action="append", default=[],
                         help="embedding cache (indexes/<...>/embeddings/*.sqlite) holding source passages' vectors; repeatable")
     parser.add_argument("--embed-missing", action="store_true", help="encode source passages no cache holds (slow under load)")
+    parser.add_argument("--sweep", action="store_true", help="only the nprobe x rescore sweep on train questions, for the index built earlier")
     parser.add_argument("--measure-only", action="store_true", help="measure the index built by an earlier run")
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)  # internal: the fresh measuring process
+    parser.add_argument("--code", type=Path, default=ROOT, help="checkout whose lifqa builds and serves (default: this one)")
     parser.add_argument("--out", type=Path, help="JSON results (default: bench/results/scale_<passages>.json)")
     args = parser.parse_args()
     if args.measure:
         print(json.dumps(measure(args.measure, args.questions)))
         return 0
     args.work.mkdir(parents=True, exist_ok=True)
-    result = {"note": STAND_IN_NOTE, "passages": args.passages, "sigma": args.sigma, "perturb": args.perturb, "load_start": load()}
+    if args.sweep:
+        result = sweep(index_dir(args), args.questions)
+        (ROOT / "bench" / "results").mkdir(parents=True, exist_ok=True)
+        (ROOT / "bench" / "results" / f"scale_sweep_{args.passages}.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        return 0
+    result = {"note": STAND_IN_NOTE, "code": str(CODE), "passages": args.passages, "sigma": args.sigma, "perturb": args.perturb, "load_start": load()}
     print(f"NOTE: {STAND_IN_NOTE}", file=sys.stderr)
     if not args.measure_only:
         result["build"] = build(args)
         print(json.dumps(result["build"], indent=2), file=sys.stderr)
-    proc = subprocess.run([sys.executable, __file__, "--measure", str(args.work / f"index-{args.passages}"), "--questions", str(args.questions)],
-                          stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    proc = subprocess.run([sys.executable, __file__, "--measure", str(index_dir(args)), "--questions", str(args.questions),
+                           "--code", str(CODE)], stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(CODE)})
     if proc.returncode:
         raise InputError(f"the measuring process failed (exit {proc.returncode})")
     result["serve"] = json.loads(proc.stdout)
     result["load_end"] = load()
-    out = args.out or ROOT / "bench" / "results" / f"scale_{args.passages}.json"
+    out = args.out or ROOT / "bench" / "results" / (f"scale_{args.passages}" + ("" if CODE == ROOT else f"-{CODE.name}") + ".json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(result, indent=2))

@@ -79,8 +79,8 @@ class Settings(BaseModel):
                              "in RAM plus its graph: 1.7 GB at 1 M passages). BENCHMARKS.md, 'Serving a million passages'.")
     ivf_nlist: int = Field(0, ge=0, le=1_000_000, description="IVF-PQ inverted lists; 0: about 2 sqrt(chunks) (2,000 at 1 M).")
     pq_m: int = Field(48, ge=1, le=384, description="IVF-PQ sub-quantisers (bytes per vector); must divide the embedding dimension (384: 8, 12, 16, 24, 32, 48, 64, 96).")
-    ivf_nprobe: int = Field(64, ge=1, le=65_536, description="IVF lists searched per query (query time).")
-    ann_rescore: int = Field(4, ge=1, le=64, description="An approximate index proposes ann_rescore x k candidates, re-scored exactly "
+    ivf_nprobe: int = Field(256, ge=1, le=65_536, description="IVF lists searched per query (query time).")
+    ann_rescore: int = Field(16, ge=1, le=64, description="An approximate index proposes ann_rescore x k candidates, re-scored exactly "
                                                          "with the stored vectors (query time).")
     sentence_vectors: bool = Field(True, description="Store one vector per sentence for reranking and answer extraction.")
     sentence_pooling: Literal["encode", "chunk"] = Field(
