@@ -613,6 +613,8 @@ def _with_settings(engine: Engine, **changes: Any) -> Engine:
     clone = object.__new__(Engine)
     clone.__dict__.update(engine.__dict__)
     clone.settings = engine.settings.replace(**changes)
+    if {"ivf_nprobe", "ann_rescore", "hnsw_ef_search"} & set(changes):  # the dense search's own parameters
+        clone.dense = engine.dense.with_settings(clone.settings)
     clone._support_model = (engine.calibration or {}).get("support") if clone.settings.use_calibration else None
     return clone
 

@@ -101,6 +101,11 @@ def test_an_ivfpq_index_of_the_lif_corpus_answers_the_gold_questions(tmp_path: P
 
     assert found(approximate, "dense") >= found(engine, "dense") - 0.15
     assert found(approximate, "hybrid+rerank") >= found(engine, "hybrid+rerank") - 0.05
+    # every list probed and every chunk re-scored: the approximate index ranks exactly like the flat one
+    wide = approximate.with_settings(ivf_nprobe=1000, ann_rescore=64)
+    for q in questions[:10]:
+        assert [h.chunk.chunk_id for h in wide.search(q.question, k=10, mode="dense")] == \
+               [h.chunk.chunk_id for h in engine.search(q.question, k=10, mode="dense")]
     answered = [approximate.ask(q.question) for q in questions[:10]]
     assert sum(not a.abstained for a in answered) >= 7
     for a in answered:
@@ -118,3 +123,9 @@ def test_an_ivfpq_index_of_the_lif_corpus_answers_the_gold_questions(tmp_path: P
         one = sorted(low)[0]
         hits = approximate.search("What does LIF do in stem cells?", k=10, mode=mode, doc_ids=[one])
         assert hits and {h.chunk.doc_id for h in hits} == {one}
+
+
+def test_query_time_parameters_follow_with_settings(ivfpq):
+    dense, vectors, _ = ivfpq
+    narrow = dense.with_settings(make_settings(ann_threshold=5_000, ivf_nprobe=1, ann_rescore=1))
+    assert measure_recall(narrow, held_out()) < measure_recall(dense, held_out())

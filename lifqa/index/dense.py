@@ -125,6 +125,12 @@ class DenseIndex:
         else:
             self._params = lambda sel: None
 
+    def with_settings(self, settings: Any) -> "DenseIndex":
+        """The same index and vectors searched with other query-time parameters (nprobe, rescore, efSearch)."""
+        clone = DenseIndex.__new__(DenseIndex)
+        clone._setup(self._index, self.vectors, settings)
+        return clone
+
     def search(self, query_vectors: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Top-k (scores, rows) per query; ``allowed``: a boolean mask of rows that may be returned.
         Rows beyond what exists are -1. An approximate index's candidates are re-scored exactly."""
