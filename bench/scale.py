@@ -307,6 +307,23 @@ def measure(index: Path, n_questions: int) -> dict:
                          "load": load()}
         print(f"  {mode}: {latency[mode]}", file=sys.stderr, flush=True)
     out["ask"] = latency
+    # filtered asks: the most common flag excluded (IVF through an ID selector), and 50 documents (exact over their rows)
+    store = engine.store
+    common = max(store.doc_flags, key=lambda kind: len(store.doc_flags[kind]), default=None)
+    filtered = {}
+    for name, options in ((f"exclude_flags={common}", {"exclude_flags": [common]} if common else {}),
+                          ("doc_ids=50 documents", {"doc_ids": store.doc_ids[:50]})):
+        allowed = engine.allowed_rows(**options)
+        times = []
+        for question in asked:
+            clock = time.perf_counter()
+            answer = engine.ask(question, mode="hybrid+rerank", **options)
+            times.append((time.perf_counter() - clock) * 1000)
+            assert allowed is None or all(allowed[store.row_of(c.chunk_id)] for c in answer.citations)
+        filtered[name] = {"allowed_rows": int(allowed.sum()) if allowed is not None else store.n_chunks,
+                          "p50_ms": round(float(np.percentile(times, 50)), 1), "p95_ms": round(float(np.percentile(times, 95)), 1), "load": load()}
+        print(f"  hybrid+rerank, {name}: {filtered[name]}", file=sys.stderr, flush=True)
+    out["ask_filtered"] = filtered
     out["questions"] = len(asked)
     out["after_questions"] = _rss()
     vectors = engine.encoder.encode_queries(asked)
