@@ -76,7 +76,7 @@ class Settings(BaseModel):
     hnsw_ef_search: int = Field(128, ge=8, le=4096)
     ann_index: Literal["ivfpq", "hnsw"] = Field(
         "ivfpq", description="Approximate index from ann_threshold chunks: IVF-PQ (48 bytes a vector in RAM) or HNSW (every float "
-                             "in RAM plus its graph: 1.7 GB at 1 M passages). BENCHMARKS.md, 'Serving a million passages'.")
+                             "in RAM plus its graph: over 1.5 GB at 1 M passages). BENCHMARKS.md, 'Serving a million passages'.")
     ivf_nlist: int = Field(0, ge=0, le=1_000_000, description="IVF-PQ inverted lists; 0: about 2 sqrt(chunks) (2,000 at 1 M).")
     pq_m: int = Field(48, ge=1, le=384, description="IVF-PQ sub-quantisers (bytes per vector); must divide the embedding dimension (384: 8, 12, 16, 24, 32, 48, 64, 96).")
     ivf_nprobe: int = Field(256, ge=1, le=65_536, description="IVF lists searched per query (query time).")
