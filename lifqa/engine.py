@@ -1,8 +1,9 @@
 """The query engine: one loaded index, shared safely between threads.
 
-``Engine.open`` verifies the index (checksums, format, settings), loads the
-store into memory and the BM25/FAISS files memory-mapped, and loads the
-encoder once. ``search`` returns ranked Hits; ``ask`` turns them into a cited
+``Engine.open`` verifies the index (checksums, format, settings), maps the
+store's per-row arrays and the BM25/FAISS/vector files, and loads the encoder
+once; chunk texts and documents are read from the store when a query needs
+them, so a million-passage index opens in seconds. ``search`` returns ranked Hits; ``ask`` turns them into a cited
 extractive Answer or an abstention.
 """
 
@@ -27,11 +28,10 @@ from lifqa.index import layout
 from lifqa.index.bm25 import BM25Index
 from lifqa.index.build import check_compatible
 from lifqa.index.dense import DenseIndex
-from lifqa.index.store import LoadedStore, SourceRecord, load_store
+from lifqa.index.store import SourceRecord, Store, open_store
 from lifqa.facts import conflicts_for_answer
-from lifqa.filters import check as check_library_filters
-from lifqa.filters import keep as keep_source
-from lifqa.filters import split_values
+from lifqa.filters import check_known as check_known_filters
+from lifqa.filters import library_documents, split_values
 from lifqa.references import citation_label, citation_pages, reference_of
 from lifqa.reliability import TIERS, check_flag_kinds, passage_flags
 from lifqa.rerank import CrossEncoderReranker, FeatureReranker, RerankInput, load_params
@@ -67,10 +67,10 @@ class Engine:
         self.manifest = manifest
         self.settings = settings
         try:
-            self.store: LoadedStore = load_store(build / layout.STORE)
+            self.store: Store = open_store(build)
             self.tokenizer = Tokenizer(stemming=settings.stemming)
             self.bm25 = BM25Index(build / layout.BM25_DIR, self.tokenizer)
-            self.dense = DenseIndex(build / layout.FAISS_FILE, build / layout.CHUNK_VECTORS, settings.hnsw_ef_search)
+            self.dense = DenseIndex(build / layout.FAISS_FILE, build / layout.CHUNK_VECTORS, settings)
             sentence_file = build / layout.SENTENCE_VECTORS
             self.sentence_vectors = np.load(sentence_file, mmap_mode="r") if sentence_file.is_file() else None
             self._conflicts = json.loads((build / layout.RELIABILITY).read_text(encoding="utf-8")).get("conflicts", [])
@@ -78,7 +78,7 @@ class Engine:
             raise
         except Exception as exc:  # a file that passed the checksum but cannot be parsed
             raise IndexCorruptError(f"cannot load the index in {build}: {exc}. Rebuild with: {layout.build_hint(index_dir, manifest)} --force") from None
-        if not (len(self.store.chunks) == self.bm25.num_docs == self.dense.size):
+        if not (self.store.n_chunks == self.bm25.num_docs == self.dense.size):
             raise IndexCorruptError(f"the index in {build} is inconsistent (chunk counts differ). Rebuild with: {layout.build_hint(index_dir, manifest)} --force")
         # Queries are encoded by the variant that encoded the corpus (an index from before variants: torch-fp32).
         self.encoder = get_encoder(settings.model_path, settings.encode_batch_size, encoder_variant(manifest))
@@ -87,8 +87,9 @@ class Engine:
                 f"the index in {build} holds {manifest.get('embedding_dim')}-dimensional vectors, but the model "
                 f"{self.encoder.model_path} makes {self.encoder.dim}-dimensional ones. Use the model the index was built with, "
                 f"or rebuild with: {layout.build_hint(index_dir, manifest)} --force")
-        self._doc_of_row = np.asarray([c.doc_id for c in self.store.chunks], dtype=object)
-        self._row_of = {chunk.chunk_id: row for row, chunk in enumerate(self.store.chunks)}
+        # per document, not per chunk: a chunk's document is store.chunk_doc[row]
+        self._tier_weight = np.asarray([TIER_WEIGHT.get(tier, 0.9) for tier in self.store.doc_tiers], dtype=np.float32)
+        self._tier_rank = np.asarray([TIERS.index(t) if t in TIERS else len(TIERS) for t in self.store.doc_tiers], dtype=np.int64)
         self._feature_reranker = FeatureReranker(reranker_params or load_params(), self.tokenizer)
         self._selector_params = selector_params
         self.calibration = read_calibration(index_dir)
@@ -105,14 +106,16 @@ class Engine:
 
     # ---- construction -------------------------------------------------
     @classmethod
-    def open(cls, index_dir: str | Path = "indexes", verify: bool = True, reranker_params: dict[str, Any] | None = None,
+    def open(cls, index_dir: str | Path = "indexes", verify: bool | str = True, reranker_params: dict[str, Any] | None = None,
              selector_params: dict[str, Any] | None = None, **overrides: Any) -> "Engine":
-        """``reranker_params``/``selector_params``: parameters other than the shipped ones (training, comparing candidates)."""
+        """``verify``: True checks every file's size and checksum (files of layout.SAMPLE_FROM bytes or more by a
+        sampled digest), "full" hashes every byte, False skips it.
+        ``reranker_params``/``selector_params``: parameters other than the shipped ones (training, comparing candidates)."""
         index_dir = Path(index_dir)
         build = layout.active_build(index_dir)
         manifest = layout.read_manifest(build)
         if verify:
-            layout.verify_files(build, manifest)
+            layout.verify_files(build, manifest, full=verify == "full")
         recorded = {k: v for k, v in manifest.get("settings", {}).items()}
         settings = make_settings(**{**recorded, **overrides})
         check_compatible(build, manifest, settings)
@@ -133,13 +136,16 @@ class Engine:
 
     # ---- sources --------------------------------------------------------
     def sources(self) -> list[SourceRecord]:
-        return list(self.store.sources.values())
+        """Every document (read from the store: a listing, not a query-path call)."""
+        return self.store.all_sources()
 
     def source(self, doc_id: str) -> SourceRecord:
         try:
-            return self.store.sources[doc_id]
+            return self.store.source(doc_id)
         except KeyError:
-            raise InputError(f"no document '{doc_id}' in this index; known ids: {', '.join(sorted(self.store.sources))}") from None
+            known = sorted(self.store.doc_ids)
+            listed = ", ".join(known[:50]) + (f" ... ({len(known):,} in all)" if len(known) > 50 else "")
+            raise InputError(f"no document '{doc_id}' in this index; known ids: {listed}") from None
 
     def conflicts(self) -> list[dict[str, Any]]:
         return list(self._conflicts)
@@ -159,26 +165,24 @@ class Engine:
         """Mask of chunks whose source passes the reliability and library filters (None: no filter)."""
         exclude = check_flag_kinds(exclude_flags)
         tags, collections = split_values(tags), split_values(collections)
+        store = self.store
+        keep = np.ones(len(store.doc_ids), dtype=bool)  # per document
         if tags or collections:
-            check_library_filters([r.document for r in self.store.sources.values()], tags, collections)
-            library_ids = {d for d, r in self.store.sources.items() if keep_source(r.document.metadata, tags, collections)}
-            doc_ids = library_ids if doc_ids is None else library_ids & set(doc_ids)
-        if not exclude and min_tier is None and doc_ids is None:
+            check_known_filters(list(store.doc_tags), list(store.doc_collections), tags, collections)
+            keep &= library_documents(store.doc_tags, store.doc_collections, len(store.doc_ids), tags, collections)
+        if doc_ids is not None:
+            chosen = np.zeros(len(store.doc_ids), dtype=bool)
+            chosen[[store.doc_index[d] for d in doc_ids if d in store.doc_index]] = True
+            keep &= chosen
+        elif not exclude and min_tier is None and not (tags or collections):
             return None
         if min_tier is not None and min_tier not in TIERS[:3]:
             raise InputError(f"unknown tier '{min_tier}'. Valid tiers: {', '.join(TIERS[:3])}")
-        keep_ids = set(doc_ids) if doc_ids is not None else None
-        rank = {tier: i for i, tier in enumerate(TIERS)}
-        allowed_docs = set()
-        for doc_id, record in self.store.sources.items():
-            if keep_ids is not None and doc_id not in keep_ids:
-                continue
-            if exclude & {flag.kind for flag in record.flags}:
-                continue
-            if min_tier is not None and rank.get(record.tier, len(TIERS)) > rank[min_tier]:
-                continue
-            allowed_docs.add(doc_id)
-        return np.isin(self._doc_of_row, list(allowed_docs))
+        for kind in exclude:
+            keep[store.doc_flags.get(kind, np.zeros(0, dtype=np.int64))] = False
+        if min_tier is not None:
+            keep &= self._tier_rank <= TIERS.index(min_tier)
+        return keep[store.chunk_doc]
 
     # ---- retrieval -------------------------------------------------------
     def search(self, question: str, k: int | None = None, mode: str | Mode | None = None, *,
@@ -196,18 +200,16 @@ class Engine:
         ``depth``: candidates taken from each retriever (default: candidate_k, or k if larger)."""
         s = self.settings
         clock = time.perf_counter()
-        n = len(self.store.chunks)
+        n = self.store.n_chunks
         depth = min(n, depth or max(s.candidate_k, k))
         bm25_all = self.bm25.scores(text)  # also in dense mode: the reranker and abstention use it
         timings["bm25_ms"] = _ms(clock)
         clock = time.perf_counter()
         if mode == Mode.BM25:
             dense_rows = np.zeros(0, dtype=np.int64)
-        elif allowed is None:
-            _, found = self.dense.search(vector[None, :], depth)
+        else:  # restricted to the allowed chunks by the index itself, or exactly over those rows
+            _, found = self.dense.search(vector[None, :], depth, allowed)
             dense_rows = found[0][found[0] >= 0]
-        else:  # exact search restricted to allowed chunks
-            dense_rows = top_rows(np.asarray(self.dense.vectors, dtype=np.float32) @ vector, depth, allowed)
         bm25_rows = np.zeros(0, dtype=np.int64)
         if mode != Mode.DENSE:
             bm25_rows = top_rows(bm25_all, depth, allowed)
@@ -241,16 +243,17 @@ class Engine:
             final[:scored] = self._reranker.score(batch) if self._reranker is not self._feature_reranker else probabilities
             below[scored:] = True
         if s.reliability_weighting:
-            final = final * np.asarray([TIER_WEIGHT.get(self.store.sources[self._doc_of_row[r]].tier, 0.9) for r in rows[:head]], dtype=np.float32)
+            final = final * self._tier_weight[self.store.chunk_doc[rows[:head]]]
         ranked_order = np.lexsort((np.arange(head), -final, below))
-        head_docs = [self._doc_of_row[r] for r in rows[:head]]
+        head_docs = [self.store.doc_ids[d] for d in self.store.chunk_doc[rows[:head]]]
         if s.passage_diversity == "adaptive":
             order = diversify_adaptive(ranked_order, head_docs, k, s.max_per_doc)
         else:
             order = diversify(ranked_order, head_docs, k, s.max_per_doc)
         timings["rerank_ms"] = _ms(clock)
+        chunks = self.store.chunks_at(rows[order])
         hits = [
-            Hit(chunk=self.store.chunks[int(rows[i])], score=float(final[i]), bm25=float(bm25[i]), dense=float(dense[i]),
+            Hit(chunk=chunks[rank], score=float(final[i]), bm25=float(bm25[i]), dense=float(dense[i]),
                 fused=float(fused[i]), rerank=float(probabilities[i]) if i < scored else None, rank=rank + 1)
             for rank, i in enumerate(order)
         ]
@@ -283,7 +286,7 @@ class Engine:
             query=text,
             query_terms=terms,
             query_idf=self.bm25.idf(list(terms)),
-            chunks=[self.store.chunks[int(r)] for r in rows],
+            chunks=self.store.chunks_at(rows),
             fused=fused, bm25=bm25, dense=dense, in_bm25=in_bm25, in_dense=in_dense,
             sentence_cos=[self._sentence_cosines(int(r), vector) for r in rows],
         )
@@ -405,7 +408,7 @@ class Engine:
     def _sentence_candidates(self, hits: list[Hit], vector: np.ndarray) -> list[SentenceCandidate]:
         out = []
         for hit in hits:
-            row = self._row_of[hit.chunk.chunk_id]
+            row = self.store.row_of(hit.chunk.chunk_id)
             lo, hi = self.store.chunk_sentences[row]
             for s in range(int(lo), int(hi)):
                 if self.store.sentence_heading[s]:
@@ -513,7 +516,7 @@ class Engine:
         for citation in citations:
             if citation.doc_id != doc_id or not citation.char_start <= offset < citation.char_end:
                 continue
-            row = self._row_of[citation.chunk_id]
+            row = self.store.row_of(citation.chunk_id)
             lo, hi = (int(x) for x in self.store.chunk_sentences[row])
             for s in range(lo, hi):
                 a, b = (int(x) for x in self.store.sentence_spans[s])
@@ -525,7 +528,7 @@ class Engine:
     def _selector_candidates(self, hits: Sequence[Hit], vector: np.ndarray) -> list[Candidate]:
         out = []
         for hit in hits:
-            row = self._row_of[hit.chunk.chunk_id]
+            row = self.store.row_of(hit.chunk.chunk_id)
             lo, hi = (int(x) for x in self.store.chunk_sentences[row])
             tier = self.store.sources[hit.chunk.doc_id].tier
             vectors = np.asarray(self.sentence_vectors[lo:hi], dtype=np.float32) if self.sentence_vectors is not None else None
@@ -617,6 +620,8 @@ def _with_settings(engine: Engine, **changes: Any) -> Engine:
     clone = object.__new__(Engine)
     clone.__dict__.update(engine.__dict__)
     clone.settings = engine.settings.replace(**changes)
+    if {"ivf_nprobe", "ann_rescore", "hnsw_ef_search"} & set(changes):  # the dense search's own parameters
+        clone.dense = engine.dense.with_settings(clone.settings)
     clone._support_model = (engine.calibration or {}).get("support") if clone.settings.use_calibration else None
     return clone
 

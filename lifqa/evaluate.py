@@ -245,8 +245,8 @@ def _plain(value: Any) -> Any:
 def _aliases(engine: Any) -> dict[str, str]:
     """Ids of documents indexed once because their text duplicates another: they count as the kept one."""
     out = {}
-    for doc_id, record in engine.store.sources.items():
-        for name in record.document.also_named:
+    for doc_id, names in engine.store.aliases().items():  # only the documents that have other names
+        for name in names:
             out[name] = doc_id
             out[str(Path(name).with_suffix(""))] = doc_id
     return out

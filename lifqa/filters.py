@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
+import numpy as np
+
 from lifqa.errors import InputError
 
 
@@ -53,10 +55,35 @@ def keep(metadata: Mapping[str, Any], tags: tuple[str, ...], collections: tuple[
 def check(documents: Iterable[Any], tags: tuple[str, ...], collections: tuple[str, ...]) -> None:
     """An unknown tag or collection is an error naming the ones this index has (a typo should not silently match nothing)."""
     documents = list(documents)
-    for what, key, asked in (("tag", "tags", tags), ("collection", "collections", collections)):
-        present = known(documents, key)
+    check_known(known(documents, "tags"), known(documents, "collections"), tags, collections)
+
+
+def check_known(present_tags: Iterable[str], present_collections: Iterable[str], tags: tuple[str, ...], collections: tuple[str, ...]) -> None:
+    """:func:`check`, given the tags and collection paths an index has rather than its documents."""
+    for what, key, asked, present in (("tag", "tags", tags, present_tags), ("collection", "collections", collections, present_collections)):
+        present = sorted(set(present), key=str.lower)
         for value in asked:
             hit = any(value.lower() == p.lower() for p in present) if key == "tags" else any(collection_matches(p, value) for p in present)
             if not hit:
                 listed = ", ".join(present[:30]) + (" ..." if len(present) > 30 else "") if present else "none (index a Zotero or BibTeX library to get them)"
                 raise InputError(f"no source in this index has the {what} '{value}'. {what.capitalize()}s present: {listed}")
+
+
+def library_documents(doc_tags: Mapping[str, Any], doc_collections: Mapping[str, Any], count: int,
+                      tags: tuple[str, ...], collections: tuple[str, ...]) -> Any:
+    """Boolean mask over ``count`` documents that :func:`keep` keeps, from the documents of each tag and
+    collection path (index arrays), so an index need not read every document's metadata."""
+    mask = np.ones(count, dtype=bool)
+    if tags:
+        wanted, chosen = {t.lower() for t in tags}, np.zeros(count, dtype=bool)
+        for tag, docs in doc_tags.items():
+            if tag.lower() in wanted:
+                chosen[np.asarray(docs, dtype=np.int64)] = True
+        mask &= chosen
+    if collections:
+        chosen = np.zeros(count, dtype=bool)
+        for path, docs in doc_collections.items():
+            if any(collection_matches(path, c) for c in collections):
+                chosen[np.asarray(docs, dtype=np.int64)] = True
+        mask &= chosen
+    return mask

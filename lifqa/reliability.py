@@ -909,7 +909,7 @@ def load_index_reliability(index_dir: str | Path) -> tuple[list[Any], list[dict[
     """The stored sources (SourceRecords) and conflicts of a built index, checked against its
     manifest but without loading the encoder, so ``lifqa sources``/``conflicts`` answer at once."""
     from lifqa.index import layout
-    from lifqa.index.store import load_store
+    from lifqa.index.store import open_store
 
     build = layout.active_build(index_dir)
     manifest = layout.read_manifest(build)
@@ -919,7 +919,11 @@ def load_index_reliability(index_dir: str | Path) -> tuple[list[Any], list[dict[
         raise IndexCorruptError(f"the index in {index_dir} has format {manifest.get('format_version')}, "
                                 f"this lifqa reads format {layout.FORMAT_VERSION}. {hint}")
     try:
-        sources = list(load_store(build / layout.STORE).sources.values())
+        store = open_store(build)
+        try:
+            sources = store.all_sources()
+        finally:
+            store.close()
         conflicts = json.loads((build / layout.RELIABILITY).read_text(encoding="utf-8")).get("conflicts", [])
     except Exception as exc:  # a file that passed the checksum but cannot be parsed
         raise IndexCorruptError(f"cannot read the reliability data in {build}: {exc}. {hint}") from None

@@ -39,6 +39,9 @@ INDEX_SETTINGS = (
     "ann_threshold",
     "hnsw_m",
     "sentence_vectors",
+    "ann_index",
+    "ivf_nlist",
+    "pq_m",
     "encoder",
     "sentence_pooling",
 )
@@ -67,10 +70,18 @@ class Settings(BaseModel):
     bm25_method: Literal["lucene", "robertson", "atire"] = "lucene"
     stemming: bool = True
 
-    # dense index: exact below the threshold, HNSW above it
-    ann_threshold: int = Field(100_000, ge=1, description="Chunk count from which FAISS HNSW replaces exact IndexFlatIP.")
+    # dense index: exact below the threshold, approximate (ann_index) from it
+    ann_threshold: int = Field(100_000, ge=1, description="Chunk count from which an approximate FAISS index (ann_index) replaces exact IndexFlatIP.")
     hnsw_m: int = Field(32, ge=4, le=128)
     hnsw_ef_search: int = Field(128, ge=8, le=4096)
+    ann_index: Literal["ivfpq", "hnsw"] = Field(
+        "ivfpq", description="Approximate index from ann_threshold chunks: IVF-PQ (48 bytes a vector in RAM) or HNSW (every float "
+                             "in RAM plus its graph: over 1.5 GB at 1 M passages). BENCHMARKS.md, 'Serving a million passages'.")
+    ivf_nlist: int = Field(0, ge=0, le=1_000_000, description="IVF-PQ inverted lists; 0: about 2 sqrt(chunks) (2,000 at 1 M).")
+    pq_m: int = Field(48, ge=1, le=384, description="IVF-PQ sub-quantisers (bytes per vector); must divide the embedding dimension (384: 8, 12, 16, 24, 32, 48, 64, 96).")
+    ivf_nprobe: int = Field(256, ge=1, le=65_536, description="IVF lists searched per query (query time).")
+    ann_rescore: int = Field(16, ge=1, le=64, description="An approximate index proposes ann_rescore x k candidates, re-scored exactly "
+                                                         "with the stored vectors (query time).")
     sentence_vectors: bool = Field(True, description="Store one vector per sentence for reranking and answer extraction.")
     sentence_pooling: Literal["encode", "chunk"] = Field(
         "encode", description="encode: every sentence is encoded on its own. chunk: pooled from its chunk's token states "

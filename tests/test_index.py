@@ -68,11 +68,12 @@ def test_altered_file_is_detected(tmp_path: Path, lif_index: Path):
     assert manifest["files"]["chunk_vectors.npy"]["size"] > 100
 
 
-def test_large_corpora_switch_to_hnsw_and_still_find_the_passage(tmp_path: Path, corpus_dir: Path):
-    # A threshold of 10 chunks stands in for a corpus of 100,000+ chunks.
-    settings = make_settings(ann_threshold=10, sentence_vectors=False)
-    result = build_index(corpus_dir, tmp_path / "hnsw", settings)
-    assert result.manifest["dense_index"] == "hnsw"
-    engine = lifqa.open(str(tmp_path / "hnsw"), ann_threshold=10, sentence_vectors=False)
+@pytest.mark.parametrize("kind", ["ivfpq", "hnsw"])
+def test_large_corpora_switch_to_an_approximate_index_and_still_find_the_passage(tmp_path: Path, corpus_dir: Path, kind: str):
+    # A threshold of 10 chunks stands in for a corpus of 100,000+ chunks; IVF-PQ is the default above it.
+    settings = make_settings(ann_threshold=10, sentence_vectors=False, **({} if kind == "ivfpq" else {"ann_index": kind}))
+    result = build_index(corpus_dir, tmp_path / kind, settings)
+    assert result.manifest["dense_index"] == kind
+    engine = lifqa.open(str(tmp_path / kind))
     hits = engine.search("Which cells line the liver sinusoids and release HGF?", k=3, mode="dense")
     assert hits[0].chunk.doc_id.startswith("004")

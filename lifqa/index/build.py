@@ -385,7 +385,8 @@ def _write_build(corpus: Path, out: Path, settings: Settings, key: str, fingerpr
                 sentence_vectors = (_embed(cache, embed, sentence_texts, "embedding sentences", (0.6, 0.95), report)
                                     if settings.sentence_vectors else None)
         np.save(out / layout.CHUNK_VECTORS, chunk_vectors)
-        dense_kind = build_faiss(chunk_vectors, out / layout.FAISS_FILE, settings.ann_threshold, settings.hnsw_m)
+        report("dense index", 0.95)
+        dense_info = build_faiss(chunk_vectors, out / layout.FAISS_FILE, settings)
         if sentence_vectors is not None:
             np.save(out / layout.SENTENCE_VECTORS, sentence_vectors.astype(np.float16))
         cache.keep_only_used()
@@ -402,7 +403,8 @@ def _write_build(corpus: Path, out: Path, settings: Settings, key: str, fingerpr
         "corpus": {"path": str(corpus.resolve()), "fingerprint": fingerprint},
         "counts": {"documents": len(documents), "chunks": len(chunks), "sentences": len(sentences), "vocabulary": vocab_size},
         "library": corpus_report.library,
-        "dense_index": dense_kind,
+        "dense_index": dense_info["kind"],
+        "dense": dense_info,
         "encoder": {"variant": encoder.variant, "device": encoder.device, "sentence_pooling": settings.sentence_pooling},
         "embedding_cache": {"embedded": cache.misses, "reused": cache.hits},
         "document_cache": document_work,

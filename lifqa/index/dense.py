@@ -2,44 +2,166 @@
 
 Below ``ann_threshold`` chunks the index is exact (IndexFlatIP): at 100k x 384
 floats a flat scan costs about 10 ms on 2 cores, and exact search has no recall
-loss. Above it, HNSW (M=32, efSearch 128) keeps queries in the low milliseconds.
+loss. From it, an approximate index keeps queries fast and RAM small: IVF-PQ by
+default (``ann_index``; 48 bytes a vector, so 1 M vectors take ~50 MB of RAM, where
+HNSW holds every float, 1.5 GB plus its graph). The approximate index only proposes
+``ann_rescore`` x k candidates; they are re-scored exactly with the memory-mapped
+vectors, which is what brings recall@100 against exact search to ~0.99 (the
+build measures it and records it in the manifest).
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
+from typing import Any
 
 import faiss
 import numpy as np
 
+from lifqa.errors import SettingsError
 
-def build_faiss(vectors: np.ndarray, path: Path, ann_threshold: int, hnsw_m: int) -> str:
-    dim = vectors.shape[1]
-    if len(vectors) >= ann_threshold:
-        index = faiss.IndexHNSWFlat(dim, hnsw_m, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = 200
-        kind = "hnsw"
-    else:
+RECALL_QUERIES = 200  # chunk vectors used as queries when a build measures an approximate index's recall@100
+RECALL_K = 100
+_TRAIN_PER_LIST = 64  # vectors per inverted list that k-means trains on (FAISS asks for 39 to 256)
+_EXACT_BLOCK = 16_384  # rows per block of an exact product over memory-mapped vectors (24 MB of floats)
+
+
+def ivf_lists(n: int, nlist: int) -> int:
+    """Inverted lists: the setting, or about 2 sqrt(n) when it is 0 (2,000 at 1 M vectors)."""
+    return max(1, min(n, nlist or int(round(2 * math.sqrt(n)))))
+
+
+def build_faiss(vectors: np.ndarray, path: Path, settings: Any) -> dict[str, Any]:
+    """Write the dense index for ``vectors`` and say what it is: ``{"kind", ...parameters, "recall_at_100"}``.
+    An approximate index's recall@100 is measured against exact search on RECALL_QUERIES chunk vectors."""
+    n, dim = vectors.shape
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    if n < settings.ann_threshold:
         index = faiss.IndexFlatIP(dim)
-        kind = "flat"
-    index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        index.add(vectors)
+        faiss.write_index(index, str(path))
+        return {"kind": "flat"}
+    rng = np.random.default_rng(0)
+    if settings.ann_index == "hnsw":
+        index = faiss.IndexHNSWFlat(dim, settings.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 200
+        index.add(vectors)
+        info: dict[str, Any] = {"kind": "hnsw", "m": settings.hnsw_m}
+    else:
+        if dim % settings.pq_m:
+            divisors = ", ".join(str(d) for d in range(1, dim + 1) if dim % d == 0 and d <= 96)
+            raise SettingsError(f"pq_m={settings.pq_m} must divide the embedding dimension {dim}; valid values: {divisors}")
+        nlist = ivf_lists(n, settings.ivf_nlist)
+        sample = vectors[np.sort(rng.choice(n, size=min(n, max(nlist * _TRAIN_PER_LIST, 10_000)), replace=False))]
+        nbits = 8 if len(sample) >= 4 * 256 else max(1, int(math.log2(len(sample))) - 1)  # a tiny index: fewer PQ centroids
+        index = faiss.IndexIVFPQ(faiss.IndexFlatIP(dim), dim, nlist, settings.pq_m, nbits, faiss.METRIC_INNER_PRODUCT)
+        index.cp.min_points_per_centroid = 1  # small samples are expected (tests); no warning per build
+        index.pq.cp.min_points_per_centroid = 1
+        index.cp.niter = 10
+        index.train(sample)
+        for start in range(0, n, 100_000):
+            index.add(vectors[start:start + 100_000])
+        info = {"kind": "ivfpq", "nlist": nlist, "m": settings.pq_m, "nbits": nbits, "trained_on": len(sample)}
     faiss.write_index(index, str(path))
-    return kind
+    dense = DenseIndex.__new__(DenseIndex)
+    dense._setup(index, vectors, settings)
+    queries = vectors[rng.choice(n, size=min(n, RECALL_QUERIES), replace=False)]
+    info.update({"recall_at_100": round(measure_recall(dense, queries), 4), "recall_queries": len(queries),
+                 "nprobe": settings.ivf_nprobe, "rescore": settings.ann_rescore})
+    return info
+
+
+def exact_top(vectors: np.ndarray, queries: np.ndarray, k: int, rows: np.ndarray | None = None,
+              allowed: np.ndarray | None = None) -> np.ndarray:
+    """Rows of the k highest inner products for each query, by blocks over (memory-mapped) ``vectors``;
+    ``rows``: search only these rows (gathered); ``allowed``: a mask of rows (scanned in order, the others skipped)."""
+    n = len(vectors) if rows is None else len(rows)
+    k = min(k, n if allowed is None else int(np.count_nonzero(allowed)))
+    if k <= 0:
+        return np.zeros((len(queries), 0), dtype=np.int64)
+    best_scores = np.full((len(queries), 0), -np.inf, dtype=np.float32)
+    best_rows = np.zeros((len(queries), 0), dtype=np.int64)
+    for start in range(0, n, _EXACT_BLOCK):
+        ids = np.arange(start, min(n, start + _EXACT_BLOCK)) if rows is None else rows[start:start + _EXACT_BLOCK]
+        block = np.asarray(vectors[start:start + _EXACT_BLOCK] if rows is None else vectors[ids], dtype=np.float32)
+        block_scores = queries @ block.T
+        if allowed is not None:
+            block_scores[:, ~np.asarray(allowed[ids], dtype=bool)] = -np.inf
+        scores = np.concatenate([best_scores, block_scores], axis=1)
+        candidates = np.concatenate([best_rows, np.broadcast_to(ids, (len(queries), len(ids)))], axis=1)
+        keep = np.argpartition(-scores, k - 1, axis=1)[:, :k] if scores.shape[1] > k else np.argsort(-scores, axis=1)[:, :k]
+        best_scores = np.take_along_axis(scores, keep, axis=1)
+        best_rows = np.take_along_axis(candidates, keep, axis=1)
+    order = np.argsort(-best_scores, axis=1, kind="stable")
+    return np.take_along_axis(best_rows, order, axis=1)
+
+
+def measure_recall(dense: "DenseIndex", queries: np.ndarray, k: int = RECALL_K) -> float:
+    """Mean share of the exact top-k rows that the index's own search returns in its top k."""
+    exact = exact_top(dense.vectors, queries, k)
+    _, found = dense.search(queries, k)
+    return float(np.mean([len(set(e.tolist()) & set(f.tolist())) / len(e) for e, f in zip(exact, found)]))
 
 
 class DenseIndex:
     """FAISS search plus exact cosine for any chunk, from the memory-mapped vectors."""
 
-    def __init__(self, faiss_path: Path, vectors_path: Path, ef_search: int = 128) -> None:
-        self._index = faiss.read_index(str(faiss_path), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
-        if hasattr(self._index, "hnsw"):
-            self._index.hnsw.efSearch = ef_search
-        self.vectors = np.load(vectors_path, mmap_mode="r")
-        self.size = int(self._index.ntotal)
+    def __init__(self, faiss_path: Path, vectors_path: Path, settings: Any) -> None:
+        index = faiss.read_index(str(faiss_path), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
+        self._setup(index, np.load(vectors_path, mmap_mode="r"), settings)
 
-    def search(self, query_vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def _setup(self, index: Any, vectors: np.ndarray, settings: Any) -> None:
+        self._index = index
+        self.vectors = vectors
+        self.size = int(index.ntotal)
+        self.exact = isinstance(index, faiss.IndexFlat)
+        self.exact_below = settings.ann_threshold
+        self._rescore = settings.ann_rescore
+        if hasattr(index, "hnsw"):
+            self._params = lambda sel: faiss.SearchParametersHNSW(efSearch=settings.hnsw_ef_search, sel=sel)
+        elif hasattr(index, "nprobe"):
+            self._params = lambda sel: faiss.SearchParametersIVF(nprobe=settings.ivf_nprobe, sel=sel)
+        else:
+            self._params = lambda sel: None
+
+    def with_settings(self, settings: Any) -> "DenseIndex":
+        """The same index and vectors searched with other query-time parameters (nprobe, rescore, efSearch)."""
+        clone = DenseIndex.__new__(DenseIndex)
+        clone._setup(self._index, self.vectors, settings)
+        return clone
+
+    def search(self, query_vectors: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k (scores, rows) per query; ``allowed``: a boolean mask of rows that may be returned.
+        Rows beyond what exists are -1. An approximate index's candidates are re-scored exactly."""
+        queries = np.ascontiguousarray(np.atleast_2d(query_vectors), dtype=np.float32)
         k = max(1, min(k, self.size))
-        scores, rows = self._index.search(np.ascontiguousarray(query_vectors, dtype=np.float32), k)
+        if allowed is not None:
+            if self.exact:  # a scan of every row, the disallowed skipped
+                return self._rescored(queries, list(exact_top(self.vectors, queries, k, allowed=allowed)), k)
+            rows = np.flatnonzero(allowed)
+            if len(rows) < self.exact_below:  # as cheap as the flat index of a small corpus, and exact
+                return self._rescored(queries, list(exact_top(self.vectors, queries, k, rows)), k)
+            bits = np.packbits(np.asarray(allowed, dtype=bool), bitorder="little")
+            selector = faiss.IDSelectorBitmap(len(allowed), faiss.swig_ptr(bits))
+            params = self._params(selector)
+        else:
+            params = self._params(None)
+        if self.exact and params is None:
+            return self._index.search(queries, k)
+        _, found = self._index.search(queries, min(self.size, k * self._rescore), params=params)
+        return self._rescored(queries, [f[f >= 0] for f in found], k)
+
+    def _rescored(self, queries: np.ndarray, candidates: list[np.ndarray], k: int) -> tuple[np.ndarray, np.ndarray]:
+        scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
+        rows = np.full((len(queries), k), -1, dtype=np.int64)
+        for i, (query, found) in enumerate(zip(queries, candidates)):
+            found = np.unique(found)  # sorted rows: sequential reads of the memory map
+            # einsum, not @: BLAS threads a product of this size, and on a busy machine waiting for the
+            # second core made 1,600 rows take 10 ms instead of 0.5 (BENCHMARKS.md, "Serving a million passages")
+            exact = np.einsum("ij,j->i", np.asarray(self.vectors[found], dtype=np.float32), query)
+            order = np.lexsort((found, -exact))[:k]
+            scores[i, :len(order)], rows[i, :len(order)] = exact[order], found[order]
         return scores, rows
 
     def cosine(self, query_vector: np.ndarray, rows: np.ndarray) -> np.ndarray:

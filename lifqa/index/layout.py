@@ -16,7 +16,7 @@ from typing import Any
 
 from lifqa.errors import IndexCorruptError, IndexMissingError
 
-FORMAT_VERSION = 2  # 2: documents carry pages and sections; chunks carry pages
+FORMAT_VERSION = 3  # 2: documents carry pages and sections; chunks carry pages. 3: per-row arrays as npy, read on demand
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 STORE = "store.sqlite"
@@ -25,6 +25,18 @@ FAISS_FILE = "dense.faiss"
 CHUNK_VECTORS = "chunk_vectors.npy"
 SENTENCE_VECTORS = "sentence_vectors.npy"
 RELIABILITY = "reliability.json"
+CHUNK_DOC = "chunk_doc.npy"  # document index (into documents.json) of each chunk row
+CHUNK_SENTENCES = "chunk_sentences.npy"
+SENTENCE_SPANS = "sentence_spans.npy"
+SENTENCE_HEADING = "sentence_heading.npy"
+DOCUMENTS = "documents.json"  # doc ids, tiers, and the documents of each flag kind, tag and collection
+
+# Files from this size are checked at open by their size and a digest of SAMPLE_BLOCKS evenly spread
+# blocks, recorded at build time: sha256 of a multi-GB index takes longer than the 5 s an open may take.
+# ``verify="full"`` (``lifqa verify``) hashes every byte.
+SAMPLE_FROM = 64 * 1024 * 1024
+SAMPLE_BLOCKS = 64
+SAMPLE_BLOCK_SIZE = 64 * 1024
 
 def build_hint(index_dir: Path, manifest: dict[str, Any] | None = None) -> str:
     """The command that rebuilds an index, naming the corpus its manifest recorded when there is one."""
@@ -60,11 +72,26 @@ def read_manifest(build: Path) -> dict[str, Any]:
 
 
 def file_checksums(build: Path) -> dict[str, dict[str, Any]]:
-    """Size and sha256 of every file of a build except the manifest itself."""
+    """Size and sha256 of every file of a build except the manifest itself; large files also get a sampled digest."""
     out = {}
     for path in sorted(p for p in build.rglob("*") if p.is_file() and p.name != MANIFEST):
-        out[path.relative_to(build).as_posix()] = {"size": path.stat().st_size, "sha256": sha256_file(path)}
+        entry: dict[str, Any] = {"size": path.stat().st_size, "sha256": sha256_file(path)}
+        if entry["size"] >= SAMPLE_FROM:
+            entry["sample_sha256"] = sampled_sha256(path)
+        out[path.relative_to(build).as_posix()] = entry
     return out
+
+
+def sampled_sha256(path: Path) -> str:
+    """sha256 over the size and SAMPLE_BLOCKS blocks spread evenly over the file (first and last included)."""
+    size = path.stat().st_size
+    digest = hashlib.sha256(str(size).encode())
+    last = max(0, size - SAMPLE_BLOCK_SIZE)
+    with path.open("rb") as handle:
+        for i in range(SAMPLE_BLOCKS):
+            handle.seek(last * i // (SAMPLE_BLOCKS - 1))
+            digest.update(handle.read(SAMPLE_BLOCK_SIZE))
+    return digest.hexdigest()
 
 
 def sha256_file(path: Path) -> str:
@@ -72,8 +99,9 @@ def sha256_file(path: Path) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
-def verify_files(build: Path, manifest: dict[str, Any]) -> None:
-    """Refuse a build whose files differ from what its manifest recorded."""
+def verify_files(build: Path, manifest: dict[str, Any], full: bool = False) -> None:
+    """Refuse a build whose files differ from what its manifest recorded. Every file's size is checked,
+    and its sha256; a file of SAMPLE_FROM bytes or more by its sampled digest instead unless ``full``."""
     hint = build_hint(build.parent, manifest)
     recorded = manifest.get("files")
     if not isinstance(recorded, dict) or not recorded:
@@ -88,7 +116,8 @@ def verify_files(build: Path, manifest: dict[str, Any]) -> None:
                 f"index file {path} has {size} bytes but the manifest recorded {expected.get('size')} (truncated or altered). "
                 f"Rebuild with: {hint} --force"
             )
-        if sha256_file(path) != expected.get("sha256"):
+        sampled = not full and size >= SAMPLE_FROM and "sample_sha256" in expected
+        if (sampled_sha256(path) != expected["sample_sha256"]) if sampled else (sha256_file(path) != expected.get("sha256")):
             raise IndexCorruptError(f"index file {path} does not match its recorded checksum (altered). Rebuild with: {hint} --force")
 
 
