@@ -10,17 +10,13 @@ import json
 import logging
 import os
 import re
-import sys
 import tomllib
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from tqdm import tqdm
-
 from lifqa.errors import CorpusError
+from lifqa.parallel import ordered_map
 from lifqa.readers import READ_SUFFIXES, ReaderLimits, read_path
 from lifqa.readers.text import (  # noqa: F401 - re-exported: callers import these from lifqa.corpus
     _drop_repeated_blocks, decode_file, first_line_title, make_document, normalise,
@@ -99,21 +95,8 @@ def _read_all(jobs: list[tuple[Path, str, dict[str, Any]]], limits: ReaderLimits
     with a progress bar counting files on a terminal."""
     heavy = sum(1 for file, _, _ in jobs if file.suffix.lower() in _HEAVY_SUFFIXES)
     workers = min(os.cpu_count() or 1, heavy)
-    bar = tqdm(total=len(jobs), desc="reading files", unit="file", disable=not sys.stderr.isatty() or len(jobs) < 2, leave=False)
-    try:
-        if workers < 2:
-            for file, rel, meta in jobs:
-                yield read_path(file, rel, meta, limits)
-                bar.update()
-            return
-        # spawn, not fork: the caller (the app) may hold threads and a loaded model
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-            futures = [pool.submit(read_path, file, rel, meta, limits) for file, rel, meta in jobs]
-            for future in futures:
-                yield future.result()
-                bar.update()
-    finally:
-        bar.close()
+    yield from ordered_map(read_path, [(file, rel, meta, limits) for file, rel, meta in jobs], workers=workers, start="spawn",
+                           desc="reading files", unit="file")
 
 
 def _hidden(path: Path, root: Path) -> bool:

@@ -38,6 +38,7 @@ from lifqa.index.store import write_store
 from lifqa.readers import ReaderLimits
 from lifqa.facts import Fact, conflicts_from_facts, extract_facts
 from lifqa.index.doc_cache import DocumentCache
+from lifqa.parallel import ordered_map
 from lifqa.reliability import SourceAssessment, assess_document
 from lifqa.settings import Settings
 from lifqa.tokenize import Tokenizer
@@ -205,27 +206,12 @@ PARALLEL_MIN = 32  # documents from which per-document work is spread over proce
 
 
 def parallel_map(fn: Callable[[Any], Any], items: list[Any], desc: str) -> list[Any]:
-    """``[fn(x) for x in items]`` over $LIFQA_BUILD_PROCESSES processes (default: one per core), with a bar.
-    Forked workers only run lifqa's regex/text code (never torch), so forking after torch loaded is safe."""
-    import multiprocessing
-
+    """``[fn(x) for x in items]`` over $LIFQA_BUILD_PROCESSES processes (default: one per core) from
+    PARALLEL_MIN items on, with a bar (forked: see lifqa.parallel)."""
     processes = int(os.environ.get("LIFQA_BUILD_PROCESSES") or os.cpu_count() or 1)
-    bar = tqdm(total=len(items), desc=desc, unit="doc", disable=not sys.stderr.isatty(), leave=False)
-    try:
-        if processes < 2 or len(items) < PARALLEL_MIN or "fork" not in multiprocessing.get_all_start_methods():
-            out = []
-            for item in items:
-                out.append(fn(item))
-                bar.update(1)
-            return out
-        with multiprocessing.get_context("fork").Pool(processes) as pool:
-            out = []
-            for result in pool.imap(fn, items, chunksize=max(1, min(16, len(items) // (4 * processes)))):
-                out.append(result)
-                bar.update(1)
-            return out
-    finally:
-        bar.close()
+    workers = processes if len(items) >= PARALLEL_MIN else 1
+    return list(ordered_map(fn, [(item,) for item in items], workers=workers, start="fork", desc=desc, unit="doc",
+                            chunksize=max(1, min(16, len(items) // (4 * processes)))))
 
 
 def _chunk_task(args: tuple[Document, int, int]) -> DocChunks:

@@ -15,9 +15,7 @@ import hashlib
 import json
 import logging
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Callable
 
@@ -29,6 +27,7 @@ from lifqa.library.csljson import looks_like_csl, read_csljson
 from lifqa.library.items import LibraryItem, ReadStats, attachment_fingerprint, file_sha256, ft_cache_of, item_doc_id, item_document
 from lifqa.library.ris import read_ris
 from lifqa.library.zotero import DB_NAME, is_zotero_folder, read_zotero
+from lifqa.parallel import ordered_map
 from lifqa.readers import ReaderLimits
 from lifqa.references import normalise_doi
 from lifqa.types import Document
@@ -132,12 +131,7 @@ def _read_items(jobs: list[tuple[LibraryItem, str]], limits: ReaderLimits | None
     """Items' Documents in order; items with PDF/XML files in parallel processes (as the folder reader does)."""
     heavy = sum(1 for item, _ in jobs if any(a.path is not None and a.path.suffix.lower() in _HEAVY for a in item.attachments))
     workers = min(os.cpu_count() or 1, heavy)
-    if workers < 2:
-        return [_item_job(item, doc_id, limits) for item, doc_id in jobs]
-    # spawn, not fork: the caller (the app) may hold threads and a loaded model
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        futures = [pool.submit(_item_job, item, doc_id, limits) for item, doc_id in jobs]
-        return [future.result() for future in futures]
+    return list(ordered_map(_item_job, [(item, doc_id, limits) for item, doc_id in jobs], workers=workers, start="spawn"))
 
 
 def read_sources(path: str | Path, metadata_path: str | Path | None = None, cache_dir: str | Path | None = None,
