@@ -221,14 +221,18 @@ class Store:
 
     def row_of(self, chunk_id: str) -> int:
         """The row of a chunk, by the UNIQUE index on chunk_id."""
-        row = self._rows.get(chunk_id)
-        if row is None:
-            found = self._fetch(lambda con: con.execute(_ROW_OF_CHUNK, (chunk_id,)))
+        return int(self._lookup(self._rows, _ROW_OF_CHUNK, chunk_id, lambda found: found[0]))
+
+    def _lookup(self, cache: Any, query: str, key: str, convert: Callable[[Any], Any]) -> Any:
+        """One row by key through a cache; KeyError when the store has no such key."""
+        value = cache.get(key)
+        if value is None:
+            found = self._fetch(lambda con: con.execute(query, (key,)))
             if not found:
-                raise KeyError(chunk_id)
-            row = found[0][0]
-            self._rows.put(chunk_id, row)
-        return int(row)
+                raise KeyError(key)
+            value = convert(found[0])
+            cache.put(key, value)
+        return value
 
     def iter_chunks(self, block: int = 4096) -> Iterator[Chunk]:
         """Every chunk in row order, read in blocks (not cached)."""
@@ -239,14 +243,7 @@ class Store:
     # ---- documents --------------------------------------------------------
     def source(self, doc_id: str) -> SourceRecord:
         """A document with its reliability judgement; KeyError when the index has no such document."""
-        record = self._documents.get(doc_id)
-        if record is None:
-            found = self._fetch(lambda con: con.execute(_DOCUMENT, (doc_id,)))
-            if not found:
-                raise KeyError(doc_id)
-            record = _record(found[0])
-            self._documents.put(doc_id, record)
-        return record
+        return self._lookup(self._documents, _DOCUMENT, doc_id, _record)
 
     def all_sources(self) -> list[SourceRecord]:
         """Every document, in build order (reads them all: for listing sources, not for queries)."""
