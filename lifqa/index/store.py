@@ -221,13 +221,14 @@ class Store:
 
     def row_of(self, chunk_id: str) -> int:
         """The row of a chunk, by the UNIQUE index on chunk_id."""
-        return int(self._lookup(self._rows, _ROW_OF_CHUNK, chunk_id, lambda found: found[0]))
+        return int(self._lookup(self._rows, chunk_id, lambda con: con.execute(_ROW_OF_CHUNK, (chunk_id,)), lambda found: found[0]))
 
-    def _lookup(self, cache: Any, query: str, key: str, convert: Callable[[Any], Any]) -> Any:
-        """One row by key through a cache; KeyError when the store has no such key."""
+    def _lookup(self, cache: Any, key: str, query: Callable[[sqlite3.Connection], sqlite3.Cursor], convert: Callable[[Any], Any]) -> Any:
+        """One row by key through a cache; KeyError when the store has no such key. ``query`` runs a constant
+        SQL string (tests/test_robustness.py checks every execute call site for that)."""
         value = cache.get(key)
         if value is None:
-            found = self._fetch(lambda con: con.execute(query, (key,)))
+            found = self._fetch(query)
             if not found:
                 raise KeyError(key)
             value = convert(found[0])
@@ -243,7 +244,7 @@ class Store:
     # ---- documents --------------------------------------------------------
     def source(self, doc_id: str) -> SourceRecord:
         """A document with its reliability judgement; KeyError when the index has no such document."""
-        return self._lookup(self._documents, _DOCUMENT, doc_id, _record)
+        return self._lookup(self._documents, doc_id, lambda con: con.execute(_DOCUMENT, (doc_id,)), _record)
 
     def all_sources(self) -> list[SourceRecord]:
         """Every document, in build order (reads them all: for listing sources, not for queries)."""
