@@ -262,7 +262,7 @@ def eligible(candidates: Sequence[Candidate], question_terms: set[str], question
 # The names of identifiers a question asks for ("What is the Entrez Gene ID ...?"), and a value that looks like one
 # (digits: 3976, ENSG00000128342, NM_002309, P15018).
 _ID_NAME = re.compile(r"\b(?:id|identifier|accession|entrez|ensembl|uniprot|refseq|omim|hgnc|pdb|mgi|cas|pubchem|chebi|kegg|doi|pmid)\b", re.I)
-_ID_VALUE = re.compile(r"(?<![\w.])[A-Za-z_]*\d[\w.:-]*\d?(?![\w])")
+_ID_VALUE = re.compile(r"(?<![\w.])[A-Za-z_]*\d[\w.:-]*(?![\w])")
 
 
 _NAME_LABEL = re.compile(r"\b(?:full name|name|official name|stands? for|abbreviation|synonyms?|aliases|also known as)\b", re.I)
@@ -295,6 +295,17 @@ class Trees:
         return self.value[tree, node].sum(axis=0)
 
 
+def _well_formed(trees: Any) -> bool:
+    """Trees whose node arrays line up and whose split features are ones this lifqa computes."""
+    keys = ("left", "right", "feature", "threshold", "value")
+    try:
+        return bool(trees) and all(
+            len({len(t[k]) for k in keys}) == 1 and max(t["feature"]) < len(FEATURES)
+            and all(-1 <= child < len(t["left"]) for child in (*t["left"], *t["right"])) for t in trees)
+    except (TypeError, KeyError, ValueError):
+        return False
+
+
 class SentenceSelector:
     """Probabilities from the JSON parameters, and the answer's sentences chosen from them."""
 
@@ -303,6 +314,9 @@ class SentenceSelector:
             raise SettingsError("the sentence selector parameters were trained on other features than this lifqa computes; "
                                 "retrain with: lifqa train-selector")
         self.params = params
+        if params.get("model") == "trees" and not _well_formed(params.get("trees")):
+            raise SettingsError("the sentence selector's trees are damaged (node arrays of unequal length or features out of "
+                                "range); retrain with: lifqa train-selector")
         self._trees = Trees(params["trees"]) if params.get("model") == "trees" else None
         if self._trees is None:
             self._mean = np.asarray(params["mean"], dtype=np.float32)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from lifqa.engine import diversify, diversify_adaptive
+from lifqa.errors import SettingsError
 from lifqa.selector import FEATURES, Candidate, SentenceSelector, load_params, question_kind
 from lifqa.sentence_types import SentenceType
 
@@ -66,6 +67,9 @@ def test_exported_trees_score_exactly_like_scikit_learn():
     reference = GradientBoostingClassifier(random_state=13, **TREES).fit(x, y, sample_weight=balanced)
     assert np.allclose(selector.probabilities(x), reference.predict_proba(x)[:, 1], atol=1e-5)
     assert selector.probabilities(np.zeros((0, len(FEATURES)), dtype=np.float32)).shape == (0,)
+    damaged = {**params, "trees": [{**params["trees"][0], "feature": [len(FEATURES)] * len(params["trees"][0]["feature"])}]}
+    with pytest.raises(SettingsError, match="trees are damaged"):
+        SentenceSelector(damaged)
 
 
 def test_adaptive_cap_lets_a_dominant_document_take_more_passages():
