@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import run as run_main  # noqa: E402
+from bench.common import run as run_main, save_result  # noqa: E402
 from lifqa.errors import InputError  # noqa: E402
 
 DATA = Path(os.environ.get("LIFQA_EVAL_DATA", ROOT.parent / "shared" / "eval"))
@@ -140,9 +140,7 @@ def main() -> int:
     if args.compare:
         result["compare"] = compare(corpus_all, args.compare, args.base, args.out, args.repo, args.new_first)
         if args.compare_only:
-            args.results.parent.mkdir(parents=True, exist_ok=True)
-            args.results.write_text(json.dumps(result, indent=2), encoding="utf-8")
-            print(json.dumps(result, indent=2))
+            save_result(args.results, result)
             return 0
     corpus = corpus_all
     if args.limit:
@@ -182,9 +180,7 @@ def main() -> int:
         all(h.chunk.doc_id != removed_id for h in engine.search("COVID-19 transmission", k=20, mode="bm25"))
     result["incremental"] = incremental
     result["load_avg_end"] = os.getloadavg()
-    args.results.parent.mkdir(parents=True, exist_ok=True)
-    args.results.write_text(json.dumps(result, indent=2), encoding="utf-8")
-    print(json.dumps(result, indent=2))
+    save_result(args.results, result)
     return 0
 
 

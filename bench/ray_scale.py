@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import run as run_main  # noqa: E402
+from bench.common import run as run_main, save_result  # noqa: E402
 from bench.encode import load_texts  # noqa: E402
 
 PUBMED = 36_000_000
@@ -87,9 +87,7 @@ def main() -> int:
                 f"({len(chunks)} chunks : {len(sentences)} sentences) approximates SciFact's 1 : 3.2",
     }
     result["load_avg_end"] = os.getloadavg()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2), encoding="utf-8")
-    print(json.dumps(result, indent=2))
+    save_result(args.out, result)
     return 0
 
 

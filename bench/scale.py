@@ -38,10 +38,12 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import run as run_main  # noqa: E402
+from bench.common import run as run_main, save_result  # noqa: E402
 
 # --code DIR: build and serve with the lifqa of another checkout (e.g. the code before this change), side by side
 CODE = Path(sys.argv[sys.argv.index("--code") + 1]).resolve() if "--code" in sys.argv[:-1] else ROOT
@@ -74,15 +76,13 @@ def _sources() -> list[dict]:
     return out
 
 
-def source_vectors(work: Path, caches: list[Path], embed_missing: bool) -> dict[str, "np.ndarray"]:
+def source_vectors(work: Path, caches: list[Path], embed_missing: bool) -> dict[str, np.ndarray]:
     """The real MiniLM vector of every source passage, per source document in chunk order.
 
     Read from embedding caches of earlier builds (``--vector-cache``, read-only; keyed by the passage's
     retrieval text, so any build of SciFact/COVID-QA with the default chunking matches), else encoded here
     (``--embed-missing``), else the document is left out of the copies. Saved in ``work/sources.npz``."""
     import sqlite3
-
-    import numpy as np
 
     from lifqa.chunking import chunk_document
     from lifqa.corpus import read_corpus
@@ -155,9 +155,7 @@ class StandInRunner:
     """The local runner, except that its embedder returns stand-in vectors: the source passage's real vector
     plus Gaussian noise. Chunking records which source passage each chunk's retrieval text comes from."""
 
-    def __init__(self, vectors: dict[str, "np.ndarray"], sigma: float) -> None:
-        import numpy as np
-
+    def __init__(self, vectors: dict[str, np.ndarray], sigma: float) -> None:
         from lifqa.index.build import LocalRunner
 
         self._local = LocalRunner()
@@ -186,8 +184,6 @@ class StandInRunner:
         return parts
 
     def embedder(self, encoder):
-        import numpy as np
-
         def embed(texts: list[str]) -> np.ndarray:
             base = self.vectors[[self.source_row[hash(t)] for t in texts]]
             noisy = base + self.sigma * self.rng.standard_normal(base.shape, dtype=np.float32)
@@ -255,7 +251,6 @@ def questions(n: int, train: bool = False) -> list[str]:
 
 def exact_top(vectors, queries, k: int):
     """The exact top-k rows by inner product, in blocks over the memory map: the oracle for recall."""
-    import numpy as np
 
     best = np.zeros((len(queries), 0), dtype=np.int64)
     best_scores = np.zeros((len(queries), 0), dtype=np.float32)
@@ -270,7 +265,6 @@ def exact_top(vectors, queries, k: int):
 
 def measure(index: Path, n_questions: int) -> dict:
     """In a fresh process: open, RSS, latency per mode, recall@100 of the dense index vs exact."""
-    import numpy as np
 
     from lifqa.encoder import get_encoder
     from lifqa.engine import Engine, encoder_variant
@@ -343,7 +337,6 @@ def measure(index: Path, n_questions: int) -> dict:
 def sweep(index: Path, n_questions: int) -> list[dict]:
     """Recall@100 vs exact and ms per query of the dense index for nprobe x rescore, on TRAIN questions
     (the defaults are chosen here; the figures reported use the dev/test questions)."""
-    import numpy as np
 
     from lifqa.encoder import get_encoder
     from lifqa.engine import encoder_variant
@@ -405,9 +398,7 @@ def main() -> int:
     result["serve"] = json.loads(proc.stdout)
     result["load_end"] = load()
     out = args.out or ROOT / "bench" / "results" / (f"scale_{args.passages}" + ("" if CODE == ROOT else f"-{CODE.name}") + ".json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps(result, indent=2))
+    save_result(out, result)
     print(f"NOTE: {STAND_IN_NOTE}")
     return 0
 
