@@ -27,7 +27,7 @@ from sklearn.preprocessing import StandardScaler
 from lifqa import __version__
 from lifqa.errors import InputError
 from lifqa.gold import GoldQuestion
-from lifqa.selector import FEATURES, Candidate, SentenceSelector
+from lifqa.selector import FEATURES, Candidate, SentenceSelector, Trees
 from lifqa.train import SEED, TrainingSet, beir_training_set, gold_training_set, write_params
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "data" / "selector.json"
@@ -125,18 +125,12 @@ def fit_trees(features: np.ndarray, labels: np.ndarray, weights: np.ndarray) -> 
                       "threshold": [float(x) for x in t.threshold], "value": [float(x) for x in t.value[:, 0, 0]]})
     raw = model.decision_function(features[:1])[0]
     params = {"features": list(FEATURES), "model": "trees", "learning_rate": TREES["learning_rate"], "trees": trees}
-    params["init"] = float(raw - TREES["learning_rate"] * _tree_sum(params, features[:1])[0])
+    params["init"] = float(raw - TREES["learning_rate"] * Trees(trees).sum(features[:1])[0])
     check = min(len(features), 2000)  # the exported arrays must reproduce scikit-learn's own scores
     if not np.allclose(SentenceSelector({**params, "keep_ratio": 1.0, "keep_min": 0.5})._logits(features[:check]),
                        model.decision_function(features[:check]), atol=1e-4):
         raise RuntimeError("exported trees disagree with scikit-learn's scores")
     return params
-
-
-def _tree_sum(params: dict[str, Any], features: np.ndarray) -> np.ndarray:
-    from lifqa.selector import Trees
-
-    return Trees(params["trees"]).sum(features)
 
 
 def out_of_fold(rows: Sequence[QuestionRows], shares: Mapping[str, float], c: float, model: str, folds: int = 5) -> list[np.ndarray]:
