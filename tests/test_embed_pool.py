@@ -7,6 +7,8 @@ import multiprocessing
 import os
 import signal
 import sqlite3
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -128,3 +130,32 @@ def test_a_worker_that_cannot_load_the_model_says_why(tmp_path: Path):
     with pytest.raises(WorkerError, match="could not load the model .*Check model_path, or build with encode_workers=1"):
         pool.encode(["LIF binds gp130."])
     assert not _new_children(before)
+
+
+def test_workers_do_not_outlive_a_build_killed_outright(tmp_path: Path):
+    script = ("import os, signal, multiprocessing\n"
+              "from lifqa.index.embed_pool import EncoderPool\n"
+              "from lifqa.encoder import resolve_model_path\n"
+              "if __name__ == '__main__':\n"
+              "    pool = EncoderPool(resolve_model_path(None), 64, 'torch-fp32', workers=2)\n"
+              "    pool.encode(['LIF binds gp130.'] * 8)\n"
+              "    print(' '.join(str(p.pid) for p in multiprocessing.active_children()), flush=True)\n"
+              "    os.kill(os.getpid(), signal.SIGKILL)\n")
+    (tmp_path / "killed_build.py").write_text(script, encoding="utf-8")
+    done = subprocess.run([sys.executable, str(tmp_path / "killed_build.py")], capture_output=True, text=True, timeout=300,
+                          env=os.environ)
+    assert done.returncode == -signal.SIGKILL
+    pids = [int(pid) for pid in done.stdout.split()]
+    assert len(pids) >= 2
+    deadline = time.time() + 20
+    while any(_alive(pid) for pid in pids) and time.time() < deadline:
+        time.sleep(0.2)
+    assert not any(_alive(pid) for pid in pids)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as handle:
+            return handle.read().split(")")[-1].split()[0] != "Z"  # a zombie has exited
+    except FileNotFoundError:
+        return False

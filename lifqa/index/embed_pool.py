@@ -19,6 +19,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
@@ -58,6 +59,9 @@ def _start_worker(model_path: str, batch_size: int, variant: str, device: str) -
     task (a raising initializer would only print a traceback and break the pool without its reason)."""
     global _encoder, _failure
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the build's to handle: it shuts the pool down
+    parent = multiprocessing.parent_process()
+    if parent is not None:  # a build killed outright (kill -9, out of memory) leaves no workers waiting forever
+        threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
     os.environ["OMP_NUM_THREADS"] = "1"
     try:
         import torch
@@ -68,6 +72,11 @@ def _start_worker(model_path: str, batch_size: int, variant: str, device: str) -
         _encoder = Encoder(model_path, batch_size, variant, device=device)
     except Exception as exc:  # noqa: BLE001 - reported to the build by _encode_piece
         _failure = f"{type(exc).__name__}: {exc}"
+
+
+def _exit_with(parent: Any) -> None:
+    parent.join()  # returns when the parent process is gone
+    os._exit(1)
 
 
 def _encode_piece(texts: list[str]) -> np.ndarray:
@@ -148,6 +157,8 @@ class PoolEmbedder:
     def expect(self, texts: int) -> None:
         """``texts`` texts are about to be embedded: start the pool if the setting wants one for that many."""
         workers = pool_size(self.setting, texts)
+        if self.setting == "auto" and self.encoder.device != "cpu":
+            workers = 1  # one GPU serves one process best
         if self._pool is None and workers > 1:
             self._pool = EncoderPool(self.encoder.model_path, self.encoder.batch_size, self.encoder.variant, workers,
                                      self.encoder.device)
