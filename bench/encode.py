@@ -14,7 +14,7 @@ Rows:
 - torch-fp32 / torch-bf16 / onnx-fp32 / onnx-int8: lifqa.encoder variants (length-sorted, own pooling)
 - onnx-fp32 no graph opt: the graph-optimisation lever alone
 - torch-bf16 1 thread: the thread lever (default: one thread per core)
-- torch-bf16 / torch-fp32, N processes x 1 thread: lifqa.index.embed_pool (a build's `encode_workers`), one
+- torch-bf16 / torch-fp32, N processes x 1 thread: lifqa.encoder_pool (a build's `encode_workers`), one
   single-threaded encoder per process; their start-up (spawn, import torch, load the model) is timed apart
   and left out of the rates, and the texts a build needs before the pool pays for it are derived from it
 - pooled: chunks plus their sentences from one forward pass, against chunks then sentences encoded
@@ -39,7 +39,7 @@ from lifqa.chunking import chunk_document, split_sentences  # noqa: E402
 from lifqa.corpus import read_corpus  # noqa: E402
 from lifqa.encoder import Encoder, cpu_flags, fast_bf16, resolve_variant  # noqa: E402
 from lifqa.index.build import retrieval_text, sentence_owners  # noqa: E402
-from lifqa.index.embed_pool import EncoderPool, usable_cores  # noqa: E402
+from lifqa.encoder_pool import EncoderPool, usable_cores  # noqa: E402
 
 DATA = Path(os.environ.get("LIFQA_EVAL_DATA", ROOT.parent / "shared" / "eval"))
 

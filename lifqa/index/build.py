@@ -35,7 +35,7 @@ from lifqa.index import layout
 from lifqa.index.bm25 import build_bm25
 from lifqa.index.dense import build_faiss
 from lifqa.index.embed_cache import EmbeddingCache, text_key
-from lifqa.index.embed_pool import PoolEmbedder
+from lifqa.encoder_pool import PoolEmbedder
 from lifqa.index.store import write_store
 from lifqa.readers import ReaderLimits
 from lifqa.facts import Fact, conflicts_from_facts, extract_facts
@@ -276,7 +276,7 @@ def _cached(work: DocumentCache, kind: str, items: list[Any], compute: Callable[
 class LocalRunner:
     """Reading, chunking and embedding on this machine: the default runner of :func:`build_index`.
     ``encode_workers`` (the setting): 1 embeds in this process, more (or ``auto``) on a pool of
-    single-threaded encoder processes (lifqa.index.embed_pool)."""
+    single-threaded encoder processes (lifqa.encoder_pool)."""
 
     def __init__(self, encode_workers: int | str = 1) -> None:
         self.encode_workers = encode_workers

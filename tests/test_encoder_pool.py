@@ -20,7 +20,7 @@ from lifqa.errors import SettingsError, WorkerError
 from lifqa.index import embed_cache, layout
 from lifqa.index.build import build_index, index_status
 from lifqa.index.embed_cache import EmbeddingCache
-from lifqa.index.embed_pool import POOL_MIN_TEXTS, EncoderPool, PoolEmbedder, pool_size, usable_cores
+from lifqa.encoder_pool import POOL_MIN_TEXTS, EncoderPool, PoolEmbedder, pool_size, usable_cores
 from lifqa.settings import make_settings
 
 
@@ -134,7 +134,7 @@ def test_a_worker_that_cannot_load_the_model_says_why(tmp_path: Path):
 
 def test_workers_do_not_outlive_a_build_killed_outright(tmp_path: Path):
     script = ("import os, signal, multiprocessing\n"
-              "from lifqa.index.embed_pool import EncoderPool\n"
+              "from lifqa.encoder_pool import EncoderPool\n"
               "from lifqa.encoder import resolve_model_path\n"
               "if __name__ == '__main__':\n"
               "    pool = EncoderPool(resolve_model_path(None), 64, 'torch-fp32', workers=2)\n"
