@@ -28,9 +28,11 @@ import numpy as np
 
 from lifqa.errors import WorkerError
 
-# Texts still to embed in a stage from which `encode_workers=auto` starts the pool: below it, starting
-# the workers (each imports torch and loads the model) costs more than they save (BENCHMARKS.md).
-POOL_MIN_TEXTS = 2000
+# Texts still to embed in a stage from which `encode_workers=auto` starts the pool. Measured on 2 cores
+# (BENCHMARKS.md, "Encoder worker processes"): start-up 5.9 s; bf16 pays for it from about 2,900 chunks or
+# 7,500 sentences on an idle machine, and whole builds of up to 9,500 texts were slower with the pool when
+# another job held a core. Below this, the build process embeds alone, as before.
+POOL_MIN_TEXTS = 10_000
 
 
 def usable_cores() -> int:

@@ -62,7 +62,7 @@ class Settings(BaseModel):
                             "(BENCHMARKS.md). The variant that built an index also encodes its queries.")
     encode_workers: int | Literal["auto"] = Field(
         "auto", description="Processes that embed a build's texts, each with a one-thread encoder of the same variant; "
-                            "1: the build process alone. auto: one per usable core when a stage has at least 2,000 texts "
+                            "1: the build process alone. auto: one per usable core when a stage has at least 10,000 texts "
                             "to embed, else 1 (BENCHMARKS.md). Not index-shaping: the vectors are the same.")
 
     # chunking (characters)
