@@ -1,8 +1,9 @@
 """Embedding a build's texts in worker processes, one single-threaded encoder in each.
 
-On a small CPU, torch embeds short texts fastest on one thread: their small matmuls wait at thread
-barriers (BENCHMARKS.md, "Encoder throughput"). So one process per core with one thread each embeds
-about twice the sentences per second of one process using every core, and somewhat more chunks.
+On a small CPU, torch wastes time at thread barriers on small matmuls (BENCHMARKS.md, "Encoder
+throughput"), so one process per core with one thread each embeds more texts per second than one
+process using every core: measured, about 10 % more on 2 idle cores (bf16), after a start-up of about
+6 s, and nothing when another job holds a core. Hence ``auto`` uses it only for large stages.
 
 Each worker loads the build's encoder once (same model folder, batch size and variant, so the vectors
 are the ones an in-process build makes, within bf16 rounding). A block of texts is cut into pieces,
