@@ -127,6 +127,7 @@ class Settings(BaseModel):
     @field_validator("encode_workers", mode="before")
     @classmethod
     def _workers_auto_or_count(cls, value: Any) -> Any:
+        """One error naming both kinds of valid value (the union type alone reports one error per member)."""
         if value == "auto":
             return value
         try:
