@@ -3,6 +3,7 @@
     PYTHONPATH=. nice -n 10 .venv/bin/python bench/build_1000.py                    # all 1,000 articles
     PYTHONPATH=. nice -n 10 .venv/bin/python bench/build_1000.py --limit 40         # first 40, extrapolated
     PYTHONPATH=. nice -n 10 .venv/bin/python bench/build_1000.py --compare 4 --base 1b79699
+    PYTHONPATH=. .venv/bin/python bench/build_1000.py --compare 5 --base 1b79699 --compare-only --compare-workers 1
 
 The corpus: COVID-QA articles ($LIFQA_EVAL_DATA/covid-qa/corpus.jsonl), two per document, each
 word replaced by a random word of the article with probability 0.15 (a seeded generator per document),
@@ -13,7 +14,9 @@ Measured: seconds per build stage (the stages `lifqa index` reports, each with a
 a terminal); then an incremental rebuild after changing --changed documents, adding one and removing
 one; `--limit N` builds the first N documents and extrapolates to the whole corpus by characters
 (labelled as such). `--compare N` builds the first N documents with the code at git revision --base
-(today's path) and with this code, side by side, each in a fresh process and a fresh index folder.
+(today's path) and with this code, side by side, each in a fresh process and a fresh index folder;
+`--compare-workers W` adds a build of this code with `lifqa index --encode-workers W` (e.g. 1: the
+in-process encoder, to see what the encoder worker pool gives).
 """
 
 from __future__ import annotations
@@ -87,10 +90,11 @@ def timed_build(corpus: Path, index: Path) -> dict:
         stages[stage] = round(stages.get(stage, 0.0) + following - at, 2)
     return {"seconds": round(total, 2), "cpu_seconds": round(cpu, 1), "stages": stages, "counts": result.manifest["counts"],
             "embedding_cache": result.manifest["embedding_cache"], "document_cache": result.manifest.get("document_cache"),
-            "encoder": result.manifest.get("encoder")}
+            "encoder": result.manifest.get("encoder"), "encode_workers": result.manifest.get("encode_workers")}
 
 
-def compare(corpus: Path, n: int, base: str, work: Path, repo: Path = ROOT, new_first: bool = False) -> dict:
+def compare(corpus: Path, n: int, base: str, work: Path, repo: Path = ROOT, new_first: bool = False,
+            workers: tuple[str, ...] = ()) -> dict:
     """Today's code (git revision ``base``) against this code on the first ``n`` documents, fresh processes and indexes."""
     subset = work / f"compare-{n}"
     if subset.exists():
@@ -104,21 +108,35 @@ def compare(corpus: Path, n: int, base: str, work: Path, repo: Path = ROOT, new_
         archive = subprocess.run(["git", "-C", str(repo), "archive", base, "lifqa"], capture_output=True, check=True).stdout
         subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
     out = {}
-    for name, code in ((("new", ROOT), ("today", old)) if new_first else (("today", old), ("new", ROOT))):
+    runs = [("new", ROOT, []), ("today", old, [])] if new_first else [("today", old, []), ("new", ROOT, [])]
+    runs += [(f"new_encode_workers_{w}", ROOT, ["--encode-workers", w]) for w in workers]
+    for name, code, extra in runs:
         index = work / f"index-{name}-{n}"
         shutil.rmtree(index, ignore_errors=True)
         env = {**os.environ, "PYTHONPATH": str(code)}
         clock, cpu = time.perf_counter(), _cpu_seconds()
-        subprocess.run([sys.executable, "-m", "lifqa.cli", "index", "--corpus", str(subset), "--index", str(index)],
+        subprocess.run([sys.executable, "-m", "lifqa.cli", "index", "--corpus", str(subset), "--index", str(index), *extra],
                        env=env, check=True, cwd=str(work))
         out[name] = round(time.perf_counter() - clock, 2)
         out[f"{name}_cpu_seconds"] = round(_cpu_seconds() - cpu, 1)
         print(f"  {name}: {out[name]} s", file=sys.stderr, flush=True)
     out["speedup"] = round(out["today"] / out["new"], 2)
     out["cpu_speedup"] = round(out["today_cpu_seconds"] / out["new_cpu_seconds"], 2)
+    for w in workers:
+        out[f"speedup_encode_workers_{w}"] = round(out["today"] / out[f"new_encode_workers_{w}"], 2)
+    out["new_encode_workers"] = (_manifest(work / f"index-new-{n}") or {}).get("encode_workers")  # what auto chose
     out["documents"] = n
     out["bytes"] = sum(p.stat().st_size for p in subset.glob("*.txt"))
     return out
+
+
+def _manifest(index: Path) -> dict | None:
+    from lifqa.index import layout
+
+    try:
+        return layout.read_manifest(layout.active_build(index))
+    except Exception:  # noqa: BLE001 - a figure for the report only
+        return None
 
 
 def main() -> int:
@@ -128,6 +146,8 @@ def main() -> int:
     parser.add_argument("--changed", type=int, default=10, help="documents changed for the incremental rebuild")
     parser.add_argument("--compare", type=int, help="also build the first N documents with --base and this code")
     parser.add_argument("--compare-only", action="store_true", help="stop after --compare")
+    parser.add_argument("--compare-workers", action="append", default=[], metavar="W",
+                        help="--compare also builds with this code and --encode-workers W (repeatable)")
     parser.add_argument("--new-first", action="store_true", help="--compare builds with this code first (order effects)")
     parser.add_argument("--base", default="HEAD", help="git revision of today's path for --compare")
     parser.add_argument("--repo", type=Path, default=ROOT, help="git repository holding --base (default: this one)")
@@ -138,7 +158,8 @@ def main() -> int:
     total_bytes = make_corpus(corpus_all, args.documents)
     result: dict = {"documents": args.documents, "corpus_mb": round(total_bytes / 1e6, 1), "load_avg_start": os.getloadavg()}
     if args.compare:
-        result["compare"] = compare(corpus_all, args.compare, args.base, args.out, args.repo, args.new_first)
+        result["compare"] = compare(corpus_all, args.compare, args.base, args.out, args.repo, args.new_first,
+                                    tuple(args.compare_workers))
         if args.compare_only:
             save_result(args.results, result)
             return 0

@@ -14,6 +14,9 @@ Rows:
 - torch-fp32 / torch-bf16 / onnx-fp32 / onnx-int8: lifqa.encoder variants (length-sorted, own pooling)
 - onnx-fp32 no graph opt: the graph-optimisation lever alone
 - torch-bf16 1 thread: the thread lever (default: one thread per core)
+- torch-bf16 / torch-fp32, N processes x 1 thread: lifqa.encoder_pool (a build's `encode_workers`), one
+  single-threaded encoder per process; their start-up (spawn, import torch, load the model) is timed apart
+  and left out of the rates, and the texts a build needs before the pool pays for it are derived from it
 - pooled: chunks plus their sentences from one forward pass, against chunks then sentences encoded
 """
 
@@ -36,6 +39,7 @@ from lifqa.chunking import chunk_document, split_sentences  # noqa: E402
 from lifqa.corpus import read_corpus  # noqa: E402
 from lifqa.encoder import Encoder, cpu_flags, fast_bf16, resolve_variant  # noqa: E402
 from lifqa.index.build import retrieval_text, sentence_owners  # noqa: E402
+from lifqa.encoder_pool import EncoderPool, usable_cores  # noqa: E402
 
 DATA = Path(os.environ.get("LIFQA_EVAL_DATA", ROOT.parent / "shared" / "eval"))
 
@@ -111,6 +115,13 @@ def run(args: argparse.Namespace) -> dict:
     rows.update({name: enc.encode for name, enc in encoders.items()})
     rows["onnx-fp32 no graph opt"] = noopt.encode
     rows["torch-bf16 1 thread"] = one_thread(encoders["torch-bf16"])
+    pools, startup = {}, {}
+    for variant in ("torch-bf16", "torch-fp32"):
+        clock = time.perf_counter()
+        pools[variant] = EncoderPool(base.model_path, 64, variant, args.workers)
+        pools[variant].encode(sentences[:64 * args.workers])  # every worker started, torch imported, model loaded
+        startup[variant] = round(time.perf_counter() - clock, 2)
+        rows[f"{variant}, {args.workers} processes x 1 thread"] = pools[variant].encode
     kinds = {"chunks": chunks, "sentences": sentences}
     n_tokens = {kind: tokens(base, texts) for kind, texts in kinds.items()}
     best: dict[tuple[str, str], float] = {}
@@ -140,6 +151,15 @@ def run(args: argparse.Namespace) -> dict:
             pooled = time.perf_counter() - clock
             pooled_best[f"{variant} separate"] = min(pooled_best.get(f"{variant} separate", 1e9), separate)
             pooled_best[f"{variant} pooled"] = min(pooled_best.get(f"{variant} pooled", 1e9), pooled)
+    for pool in pools.values():
+        pool.close()
+    # Texts from which a pool pays for its start-up, against the same variant in one process.
+    crossover = {}
+    for variant, seconds in startup.items():
+        pooled = f"{variant}, {args.workers} processes x 1 thread"
+        for kind, texts in kinds.items():
+            saved = (best[(variant, kind)] - best[(pooled, kind)]) / len(texts)  # seconds saved per text
+            crossover[f"{variant} {kind}"] = round(seconds / saved) if saved > 0 else None
     table = []
     for name in rows:
         entry = {"variant": name}
@@ -159,6 +179,9 @@ def run(args: argparse.Namespace) -> dict:
         "rounds": args.rounds,
         "table": table,
         "pooled_seconds": {k: round(v, 2) for k, v in pooled_best.items()},
+        "workers": args.workers,
+        "pool_startup_seconds": startup,
+        "pool_crossover_texts": crossover,
     }
 
 
@@ -173,6 +196,11 @@ def markdown(result: dict) -> str:
     lines.append("")
     lines.append(f"{result['texts']['pooled_chunks']} chunks with their {result['texts']['pooled_sentences']} sentences: "
                  + "; ".join(f"{k} {v} s" for k, v in p.items()))
+    if "pool_startup_seconds" in result:
+        lines.append(f"Pool start-up ({result['workers']} processes, not in the rates above): "
+                     + "; ".join(f"{k} {v} s" for k, v in result["pool_startup_seconds"].items())
+                     + ". Texts from which the pool pays for it, against the same variant in one process: "
+                     + "; ".join(f"{k} {v}" for k, v in result["pool_crossover_texts"].items()))
     return "\n".join(lines)
 
 
@@ -181,6 +209,7 @@ def main() -> int:
     parser.add_argument("--chunks", type=int, default=192)
     parser.add_argument("--sentences", type=int, default=768)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=usable_cores(), help="processes of the pool rows (default: usable cores)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "encode.json")
     args = parser.parse_args()
     result = run(args)

@@ -50,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     _index_settings(p)
     p.add_argument("--pdf-max-pages", type=int, help="pages read from one PDF (default 2000); the rest is skipped with a warning")
     p.add_argument("--pdf-max-seconds", type=float, help="seconds spent on one PDF (default 120); the rest is skipped with a warning")
+    p.add_argument("--encode-workers", metavar="N|auto", help="processes that embed, one single-threaded encoder each; 1: this "
+                        "process alone (default auto: one per core when a stage has at least 10,000 texts to embed)")
     _ray_options(p, "read, chunk and embed on a Ray cluster")
     p.set_defaults(handler=cmd_index)
 
@@ -221,7 +223,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     from lifqa.settings import make_settings
 
     settings = make_settings(chunk_size=args.chunk_size, chunk_overlap=args.chunk_overlap, model_path=args.model_path,
-                             pdf_max_pages=args.pdf_max_pages, pdf_max_seconds=args.pdf_max_seconds)
+                             pdf_max_pages=args.pdf_max_pages, pdf_max_seconds=args.pdf_max_seconds, encode_workers=args.encode_workers)
     runner = None
     if args.ray:
         from lifqa.index.ray_build import RayRunner

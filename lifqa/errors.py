@@ -33,3 +33,7 @@ class IndexMissingError(LifqaError):
 
 class IndexCorruptError(LifqaError):
     """An index file is truncated, altered, or from an incompatible build."""
+
+
+class WorkerError(LifqaError):
+    """A worker process of a build (e.g. an encoder worker) died or could not start."""

@@ -10,7 +10,8 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from lifqa.errors import SettingsError
 
@@ -59,6 +60,10 @@ class Settings(BaseModel):
     encoder: Literal["auto", "torch-fp32", "torch-bf16", "onnx-fp32", "onnx-int8"] = Field(
         "auto", description="Encoder backend and precision; auto: bf16 where the CPU has bf16 instructions, else fp32 "
                             "(BENCHMARKS.md). The variant that built an index also encodes its queries.")
+    encode_workers: int | Literal["auto"] = Field(
+        "auto", description="Processes that embed a build's texts, each with a one-thread encoder of the same variant; "
+                            "1: the build process alone. auto: one per usable core when a stage has at least 10,000 texts "
+                            "to embed, else 1 (BENCHMARKS.md). Not index-shaping: the vectors are the same.")
 
     # chunking (characters)
     chunk_size: int = Field(700, ge=100, le=20000, description="Target chunk length in characters; sentences are never cut.")
@@ -118,6 +123,20 @@ class Settings(BaseModel):
     abstain_threshold: float | None = Field(None, ge=0.0, le=1.0, description="Minimum support score to answer; default: the index's own calibration (lifqa calibrate), else the value shipped with the reranker.")
     use_calibration: bool = Field(True, description="Use the abstention threshold stored with the index by 'lifqa calibrate' (when abstain_threshold is not set).")
     max_question_chars: int = Field(2000, ge=10, le=100_000)
+
+    @field_validator("encode_workers", mode="before")
+    @classmethod
+    def _workers_auto_or_count(cls, value: Any) -> Any:
+        """One error naming both kinds of valid value (the union type alone reports one error per member)."""
+        if value == "auto":
+            return value
+        try:
+            count = int(value) if not isinstance(value, (bool, float)) else None
+        except (TypeError, ValueError):
+            count = None
+        if count is None or not 1 <= count <= 256:
+            raise PydanticCustomError("encode_workers", "use 'auto' or a number of processes from 1 to 256")
+        return count
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> "Settings":

@@ -15,10 +15,11 @@ import shutil
 import sys
 import tempfile
 import time
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Iterator, Protocol
 
 import numpy as np
 from filelock import FileLock
@@ -34,6 +35,7 @@ from lifqa.index import layout
 from lifqa.index.bm25 import build_bm25
 from lifqa.index.dense import build_faiss
 from lifqa.index.embed_cache import EmbeddingCache, text_key
+from lifqa.encoder_pool import PoolEmbedder
 from lifqa.index.store import write_store
 from lifqa.readers import ReaderLimits
 from lifqa.facts import Fact, conflicts_from_facts, extract_facts
@@ -120,7 +122,7 @@ def build_index(corpus: str | Path, index_dir: str | Path, settings: Settings, *
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-build-", dir=index_dir))
         os.chmod(tmp, 0o755)  # mkdtemp makes 0700; an index is read by other users too (a service account)
         try:
-            manifest, warnings = _write_build(corpus, tmp, settings, key, fingerprint, metadata_path, report, runner or LocalRunner())
+            manifest, warnings = _write_build(corpus, tmp, settings, key, fingerprint, metadata_path, report, runner or LocalRunner(settings.encode_workers))
             manifest["build_seconds"] = round(time.perf_counter() - started, 3)
             manifest["files"] = layout.file_checksums(tmp)
             (tmp / layout.MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
@@ -272,7 +274,12 @@ def _cached(work: DocumentCache, kind: str, items: list[Any], compute: Callable[
 
 
 class LocalRunner:
-    """Reading, chunking and embedding in this process: the default runner of :func:`build_index`."""
+    """Reading, chunking and embedding on this machine: the default runner of :func:`build_index`.
+    ``encode_workers`` (the setting): 1 embeds in this process, more (or ``auto``) on a pool of
+    single-threaded encoder processes (lifqa.encoder_pool)."""
+
+    def __init__(self, encode_workers: int | str = 1) -> None:
+        self.encode_workers = encode_workers
 
     def read(self, corpus: Path, metadata_path: str | Path | None, limits: ReaderLimits, cache_dir: Path) -> SourcesReport:
         return read_sources(corpus, metadata_path, cache_dir=cache_dir, limits=limits)
@@ -281,7 +288,9 @@ class LocalRunner:
         return parallel_map(_chunk_task, [(doc, chunk_size, chunk_overlap) for doc in documents], "chunking")
 
     def embedder(self, encoder: Any) -> Callable[[list[str]], np.ndarray]:
-        return encoder.encode_documents
+        if self.encode_workers == 1:
+            return encoder.encode_documents
+        return PoolEmbedder(encoder, self.encode_workers)  # close() it: build_index does
 
 
 class Runner(Protocol):
@@ -360,16 +369,18 @@ def _write_build(corpus: Path, out: Path, settings: Settings, key: str, fingerpr
         if settings.sentence_vectors and settings.sentence_pooling == "chunk":
             owners = sentence_owners(by_id, chunks, chunk_sentences, sentences)
             chunk_vectors, sentence_vectors = embed_pooled(cache, encoder, texts, owners, sentence_texts, report)
+            workers: int | None = 1  # pooled sentence vectors are embedded in this process
         else:
-            embed = runner.embedder(encoder)
-            if getattr(embed, "block", None) and settings.sentence_vectors:
-                # a distributed embedder starts its workers once per call: chunks and sentences in one call
-                both = _embed(cache, embed, texts + sentence_texts, "embedding chunks and sentences", (0.2, 0.95), report)
-                chunk_vectors, sentence_vectors = both[:len(texts)], both[len(texts):]
-            else:
-                chunk_vectors = _embed(cache, embed, texts, "embedding chunks", (0.2, 0.6), report)
-                sentence_vectors = (_embed(cache, embed, sentence_texts, "embedding sentences", (0.6, 0.95), report)
-                                    if settings.sentence_vectors else None)
+            with _closing(runner.embedder(encoder)) as embed:
+                if getattr(embed, "block", None) and settings.sentence_vectors:
+                    # a distributed embedder starts its workers once per call: chunks and sentences in one call
+                    both = _embed(cache, embed, texts + sentence_texts, "embedding chunks and sentences", (0.2, 0.95), report)
+                    chunk_vectors, sentence_vectors = both[:len(texts)], both[len(texts):]
+                else:
+                    chunk_vectors = _embed(cache, embed, texts, "embedding chunks", (0.2, 0.6), report)
+                    sentence_vectors = (_embed(cache, embed, sentence_texts, "embedding sentences", (0.6, 0.95), report)
+                                        if settings.sentence_vectors else None)
+                workers = getattr(embed, "workers", 1 if embed == encoder.encode_documents else None)  # None: a runner's own (Ray)
         np.save(out / layout.CHUNK_VECTORS, chunk_vectors)
         report("dense index", 0.95)
         dense_info = build_faiss(chunk_vectors, out / layout.FAISS_FILE, settings)
@@ -393,11 +404,21 @@ def _write_build(corpus: Path, out: Path, settings: Settings, key: str, fingerpr
         "dense": dense_info,
         "encoder": {"variant": encoder.variant, "device": encoder.device, "sentence_pooling": settings.sentence_pooling},
         "embedding_cache": {"embedded": cache.misses, "reused": cache.hits},
+        "encode_workers": workers,  # processes that embedded (how the build ran, like build_seconds; not index-shaping)
         "document_cache": document_work,
         "warnings": list(corpus_report.warnings) + cache.warnings + work.warnings,
         "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     return manifest, list(corpus_report.warnings) + cache.warnings + work.warnings
+
+
+@contextmanager
+def _closing(embed: Any) -> Iterator[Any]:
+    """A runner's embed function, closed after use if it can be (a pool of encoder processes), also on errors."""
+    with ExitStack() as stack:
+        if hasattr(embed, "__exit__"):
+            stack.enter_context(embed)
+        yield embed
 
 
 def _embed(cache: EmbeddingCache, embed: Any, texts: list[str], stage: str, span: tuple[float, float],

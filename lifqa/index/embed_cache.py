@@ -109,7 +109,7 @@ class EmbeddingCache:
     def encode(self, texts: Sequence[str], embed: Callable[[list[str]], np.ndarray],
                progress: Callable[[int, int], None] | None = None, block: int | None = None) -> np.ndarray:
         """Vectors for ``texts`` in order: cached ones read, the rest embedded with ``embed`` ``block`` texts
-        at a time and stored."""
+        at a time and stored. ``embed.expect(n)``, if it exists, hears how many texts are to be embedded."""
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         keys = [text_key(t) for t in texts]
         missing: dict[int, list[int]] = {}
@@ -121,6 +121,9 @@ class EmbeddingCache:
                 out[row] = found
         self.hits += len(texts) - sum(len(rows) for rows in missing.values())
         todo = list(missing)
+        expect = getattr(embed, "expect", None)
+        if todo and expect is not None:
+            expect(len(todo))  # a pooled embedder starts its worker processes only for enough texts
         block = block or BLOCK
         for start in range(0, len(todo), block):
             keys_now = todo[start:start + block]
