@@ -6,7 +6,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -22,14 +21,7 @@ from lifqa.index.build import build_index, index_status
 from lifqa.index.embed_cache import EmbeddingCache
 from lifqa.encoder_pool import POOL_MIN_TEXTS, EncoderPool, PoolEmbedder, pool_size, usable_cores
 from lifqa.settings import make_settings
-
-
-def _rows(build: Path, sql: str) -> list[tuple]:
-    con = sqlite3.connect(build / layout.STORE)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
+from store_rows import store_rows
 
 
 def _new_children(before: set) -> list:
@@ -71,7 +63,7 @@ def test_build_on_two_workers_equals_the_in_process_build(lif_index: Path, corpu
     assert pooled.manifest["counts"] == local_manifest["counts"]
     assert pooled.manifest["encoder"] == local_manifest["encoder"] and pooled.manifest["build_key"] == local_manifest["build_key"]
     for sql in ("SELECT * FROM chunks ORDER BY row", "SELECT * FROM sentences ORDER BY row"):
-        assert _rows(pooled.build_dir, sql) == _rows(local, sql)
+        assert store_rows(pooled.build_dir, sql) == store_rows(local, sql)
     for name in (layout.CHUNK_VECTORS, layout.SENTENCE_VECTORS):
         a, b = np.load(local / name), np.load(pooled.build_dir / name)
         assert a.shape == b.shape and _cosines(a, b).min() >= 1 - 1e-4, name

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +14,7 @@ from lifqa.index.bm25 import BM25Index
 from lifqa.index.build import build_index
 from lifqa.settings import make_settings
 from lifqa.tokenize import Tokenizer
+from store_rows import store_rows
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 
@@ -26,14 +26,6 @@ def _small_corpus(folder: Path) -> Path:
     (folder / "copy.txt").write_text((folder / path.name).read_text(encoding="utf-8"), encoding="utf-8")  # a duplicate
     (folder / "empty.txt").write_text("  \n", encoding="utf-8")
     return folder
-
-
-def _rows(build: Path, sql: str) -> list[tuple]:
-    con = sqlite3.connect(build / layout.STORE)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def test_ray_build_equals_local_build(tmp_path: Path, ray_cluster):
@@ -49,7 +41,7 @@ def test_ray_build_equals_local_build(tmp_path: Path, ray_cluster):
     assert sorted(remote.warnings) == sorted(local.warnings) and any("same content" in w for w in local.warnings)
     for sql in ("SELECT doc_id, title, text, also_named, tier, flags FROM documents ORDER BY doc_id",
                 "SELECT * FROM chunks ORDER BY row", "SELECT * FROM sentences ORDER BY row"):
-        assert _rows(remote.build_dir, sql) == _rows(local.build_dir, sql)
+        assert store_rows(remote.build_dir, sql) == store_rows(local.build_dir, sql)
     for name in (layout.CHUNK_VECTORS, layout.SENTENCE_VECTORS):
         a = np.load(local.build_dir / name).astype(np.float32)
         b = np.load(remote.build_dir / name).astype(np.float32)
