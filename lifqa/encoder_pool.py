@@ -135,12 +135,17 @@ class EncoderPool:
             return
         # Python < 3.14 has no public way to stop a pool's busy workers (3.14: terminate_workers()).
         processes = list((getattr(executor, "_processes", None) or {}).values())
+        manager = getattr(executor, "_executor_manager_thread", None)
         executor.shutdown(wait=False, cancel_futures=True)
         for process in processes:
             if process.is_alive():
                 process.terminate()
         for process in processes:
             process.join(timeout=10)
+        if manager is not None:
+            # A broken pool's manager thread may already have taken the workers off _processes and be reaping
+            # them itself: wait for it, so no worker outlives close().
+            manager.join(timeout=10)
 
 
 class PoolEmbedder:
