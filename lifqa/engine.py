@@ -441,13 +441,13 @@ class Engine:
         hits, picked = list(hits), list(picked)
         vectors = self.encoder.encode_queries(list(parts))
         for part, part_vector in zip(parts, vectors):
-            terms = question_terms(part, self.tokenizer)
-            idf = dict(zip(terms, (float(x) for x in self.bm25.idf(terms))))
-            ids = identifiers(part)
-            mine = [c for c in self._selector_candidates(hits, part_vector)
+            # the picked sentences are rated for the part among all the passages' sentences, as the selector was
+            # trained: its features compare each sentence with the question's best candidate
+            candidates, features = self.selector_inputs(part, part_vector, hits)
+            rated = self._selector.probabilities(features)
+            mine = [i for i, c in enumerate(candidates)
                     if any(c.citation_key == p.citation_keys[0] and c.chunk_start == p.char_start for p in picked)]
-            rated = self._selector.probabilities(selector_features(part, part_vector, idf, ids, mine, self.tokenizer))
-            if len(rated) and float(rated.max()) >= self._selector.keep_min:
+            if mine and float(rated[mine].max()) >= self._selector.keep_min:
                 continue  # already answered
             part_hits, _, support = self._search(part, part_vector, max(len(hits), self.settings.answer_depth), mode, allowed, timings)
             if not part_hits or support < self.abstain_threshold:

@@ -21,7 +21,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from lifqa.answer import redundant
+from lifqa.answer import IDF_WEIGHT, PASSAGE_WEIGHT, redundant
 from lifqa.data import load_json
 from lifqa.errors import SettingsError
 from lifqa.sentence_types import SentenceType, answers_question, label_of, value_of
@@ -47,7 +47,17 @@ FEATURES = (
     "first_in_passage",
     "passage_rerank",
     "passage_rank_inv",
+    "score",
+    "score_gap",
+    "score_rank_inv",
+    "coverage_gap",
+    "rerank_gap",
 )
+# How a sentence compares with the question's other candidates: trees split one feature at a time and cannot
+# form "best of this question" themselves. ``score`` is the earlier heuristic's sum (lifqa.answer); grouped 5-fold
+# cross-validation on the train splits put the right sentence first for 0.712 of COVID-QA and 0.743 of LIF train
+# questions with these, against 0.677 and 0.686 without (bench/selector_features.py).
+_RELATIVE = ("score", "score_gap", "score_rank_inv", "coverage_gap", "rerank_gap")
 # The source tier is not a feature: in the training data it says which corpus a question came from
 # (a fitted weight was negative), not how well a sentence answers. It decides only between near-equal
 # sentences (SentenceSelector.choose) and who leads a stated disagreement (Engine._state_disagreements).
@@ -216,7 +226,22 @@ def feature_matrix(question: str, query_vector: np.ndarray, question_idf: dict[s
             1.0 if cand.index_in_passage == 0 else 0.0,
             cand.passage_rerank,
             1.0 / max(1, cand.passage_rank),
+            0.0, 0.0, 0.0, 0.0, 0.0,
         )
+    return _relative_features(out)
+
+
+def _relative_features(out: np.ndarray) -> np.ndarray:
+    """Fill the ``_RELATIVE`` columns: each candidate against the best of the question's candidates."""
+    col = {name: FEATURES.index(name) for name in ("cos", "idf_coverage", "passage_rerank", *_RELATIVE)}
+    score = out[:, col["cos"]] + IDF_WEIGHT * out[:, col["idf_coverage"]] + PASSAGE_WEIGHT * out[:, col["passage_rerank"]]
+    rank = np.empty(len(score), dtype=np.float32)
+    rank[(-score).argsort(kind="stable")] = np.arange(1, len(score) + 1)
+    out[:, col["score"]] = score
+    out[:, col["score_gap"]] = score - score.max()
+    out[:, col["score_rank_inv"]] = 1.0 / rank
+    out[:, col["coverage_gap"]] = out[:, col["idf_coverage"]] - out[:, col["idf_coverage"]].max()
+    out[:, col["rerank_gap"]] = out[:, col["passage_rerank"]] - out[:, col["passage_rerank"]].max()
     return out
 
 
