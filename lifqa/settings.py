@@ -114,8 +114,9 @@ class Settings(BaseModel):
 
     # answering
     answer_max_sentences: int = Field(3, ge=1, le=3)
-    answer_depth: int = Field(10, ge=1, le=100, description="Passages whose sentences the trained selector may quote; an answer "
-                                                           "passage beyond the top k replaces the last passage shown.")
+    answer_depth: int = Field(20, ge=1, le=100, description="Passages whose sentences the trained selector may quote; an answer "
+                                                           "passage beyond the top k replaces the last passage shown. 20 "
+                                                           "chosen on the train splits (bench/selector_cv.py, BENCHMARKS.md).")
     answer_tier_lead: bool = Field(True, description="Among near-equal answer sentences, the one from the higher-tier source leads.")
     answer_selector: Literal["trained", "heuristic"] = Field(
         "trained", description="How answer sentences are chosen: the trained sentence model (lifqa/data/selector.json) or the "

@@ -7,7 +7,7 @@ import pytest
 
 from lifqa.engine import diversify, diversify_adaptive
 from lifqa.errors import SettingsError
-from lifqa.selector import FEATURES, Candidate, SentenceSelector, load_params, question_kind
+from lifqa.selector import FEATURES, Candidate, SentenceSelector, feature_matrix, load_params, question_kind
 from lifqa.sentence_types import SentenceType
 
 
@@ -28,6 +28,23 @@ def test_question_kinds(question, kind):
 
 def _cand(text, rank, tier, start=0):
     return Candidate(text, start, start + len(text), None, rank, rank, 0.5, tier, SentenceType.PROSE, 0, 3)
+
+
+def test_relative_features_compare_each_sentence_with_the_questions_best():
+    question = "Which receptor does LIF bind?"
+    vector = np.asarray([1.0, 0.0], dtype=np.float32)
+    texts_and_vectors = [("LIF binds the LIF receptor and gp130.", [0.9, 0.1]), ("The liver regenerates after injury.", [0.2, 0.9]),
+                         ("The receptor is a heterodimer.", [0.6, 0.4])]
+    candidates = [Candidate(t, 0, len(t), np.asarray(v, dtype=np.float32), i + 1, i + 1, 0.9 - 0.3 * i, "medium", SentenceType.PROSE, 0, 1)
+                  for i, (t, v) in enumerate(texts_and_vectors)]
+    f = feature_matrix(question, vector, {"receptor": 2.0, "lif": 1.0, "bind": 1.5}, set(), candidates, lambda t: t.lower().replace(".", "").split())
+    col = {name: f[:, FEATURES.index(name)] for name in FEATURES}
+    expected = col["cos"] + 1.5 * col["idf_coverage"] + 0.3 * col["passage_rerank"]  # the earlier heuristic's score
+    assert np.allclose(col["score"], expected)
+    assert np.allclose(col["score_gap"], expected - expected.max()) and col["score_gap"][0] == 0.0
+    assert list(col["score_rank_inv"]) == [1.0, 1 / 3, 0.5]
+    assert np.allclose(col["coverage_gap"], col["idf_coverage"] - col["idf_coverage"].max())
+    assert np.allclose(col["rerank_gap"], [0.0, -0.3, -0.6])
 
 
 def test_keep_rule_follows_the_probabilities_and_a_higher_tier_leads_near_ties():
