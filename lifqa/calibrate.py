@@ -175,14 +175,14 @@ MIN_FOR_MODEL = 20  # labelled questions of each kind needed to refit the absten
 
 
 def fit_support_model(engine: Any, answerable: Sequence[str], unanswerable: Sequence[str]) -> tuple[dict[str, Any], list[float], list[float]]:
-    """The abstention model refitted on this corpus's own questions (same features as the shipped one:
-    the best candidate's sentence cosine, dense cosine, idf and term coverage): evidence levels differ
-    between corpora (long articles vs short pages), so the weights, not only the threshold, are per corpus.
-    Returns the model and each question's score under it."""
+    """The abstention model refitted on this corpus's own questions: the shipped one's features (the best
+    candidate's sentence cosine, dense cosine, idf and term coverage) and the best answer sentence's score
+    (lifqa.rerank.ANSWER_EVIDENCE). Evidence levels differ between corpora (long articles vs short pages), so
+    the weights, not only the threshold, are per corpus. Returns the model and each question's score under it."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
-    from lifqa.rerank import SUPPORT_FEATURES
+    from lifqa.rerank import CALIBRATED_SUPPORT_FEATURES
     from lifqa.train import SEED
 
     rows = np.stack([engine.support_row(q) for q in [*answerable, *unanswerable]])
@@ -190,7 +190,7 @@ def fit_support_model(engine: Any, answerable: Sequence[str], unanswerable: Sequ
     scaler = StandardScaler().fit(rows)
     model = LogisticRegression(C=0.5, max_iter=2000, class_weight="balanced", random_state=SEED).fit(scaler.transform(rows), labels)
     scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
-    params = {"features": list(SUPPORT_FEATURES), "mean": [float(x) for x in scaler.mean_], "scale": [float(x) for x in scale],
+    params = {"features": list(CALIBRATED_SUPPORT_FEATURES), "mean": [float(x) for x in scaler.mean_], "scale": [float(x) for x in scale],
               "coef": [float(x) for x in model.coef_[0]], "intercept": float(model.intercept_[0])}
     probs = model.predict_proba(scaler.transform(rows))[:, 1]
     return params, [float(x) for x in probs[: len(answerable)]], [float(x) for x in probs[len(answerable):]]
@@ -223,9 +223,11 @@ def read_calibration(index: str | Path) -> dict[str, Any] | None:
         threshold = float(data["threshold"])
         support = data.get("support")
         if support is not None:
-            from lifqa.rerank import SUPPORT_FEATURES
+            from lifqa.rerank import CALIBRATED_SUPPORT_FEATURES, SUPPORT_FEATURES
 
-            if tuple(support["features"]) != SUPPORT_FEATURES or not all(len(support[k]) == len(SUPPORT_FEATURES) for k in ("mean", "scale", "coef")):
+            # a calibration from before the answer evidence (four features) still applies as it was fitted
+            names = tuple(support["features"])
+            if names not in (SUPPORT_FEATURES, CALIBRATED_SUPPORT_FEATURES) or not all(len(support[k]) == len(names) for k in ("mean", "scale", "coef")):
                 return None
             float(support["intercept"])
     except (ValueError, KeyError, TypeError, UnicodeDecodeError, json.JSONDecodeError):

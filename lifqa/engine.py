@@ -34,10 +34,10 @@ from lifqa.filters import check_known as check_known_filters
 from lifqa.filters import library_documents, split_values
 from lifqa.references import citation_label, citation_pages, reference_of
 from lifqa.reliability import TIERS, check_flag_kinds, passage_flags
-from lifqa.rerank import CrossEncoderReranker, FeatureReranker, RerankInput, load_params
+from lifqa.rerank import SUPPORT_FEATURES, CrossEncoderReranker, FeatureReranker, RerankInput, load_params
 from lifqa.question_parts import split_question
 from lifqa.retrieve import fuse, top_rows
-from lifqa.selector import Candidate, SentenceSelector, eligible, question_kind, question_terms
+from lifqa.selector import Candidate, SentenceSelector, best_score, eligible, question_kind, question_terms
 from lifqa.selector import feature_matrix as selector_features
 from lifqa.selector import load_params as load_selector_params
 from lifqa.sentence_types import SentenceType, classify
@@ -126,13 +126,32 @@ class Engine:
         return _with_settings(self, **changes)
 
     def support_row(self, question: str) -> np.ndarray:
-        """The question-level evidence the abstention model reads (what ``lifqa calibrate`` fits on)."""
-        from lifqa.rerank import feature_matrix, support_features
-
+        """The evidence a calibrated abstention model reads (``CALIBRATED_SUPPORT_FEATURES``; what ``lifqa
+        calibrate`` fits on), from the passages ``ask`` would answer from."""
         text, _ = self.clean_question(question)
         vector = self.encoder.encode_queries([text])[0]
-        _, batch, _ = self._search(text, vector, 1, Mode.HYBRID, None, {})
-        return support_features(feature_matrix(batch, self.tokenizer))
+        hits, _, evidence = self._search(text, vector, self._answer_depth(text, self.settings.k), self.settings.mode, None, {})
+        _, features = self.selector_inputs(text, vector, hits)
+        return np.concatenate([evidence, [best_score(features)]]).astype(np.float32)
+
+    def _support(self, evidence: np.ndarray, selector_features: np.ndarray | None) -> float:
+        """The probability that the question is answerable: the index's calibrated model (which may also read the
+        best answer sentence's score) or the shipped one."""
+        model = self._support_model
+        if model is not None and len(model["features"]) > len(evidence):
+            evidence = np.concatenate([evidence, [best_score(selector_features if selector_features is not None else np.zeros((0, 1)))]])
+        return self._feature_reranker.support(evidence, model)
+
+    @property
+    def _reads_answer_evidence(self) -> bool:
+        return self._support_model is not None and len(self._support_model["features"]) > len(SUPPORT_FEATURES)
+
+    def _answer_depth(self, text: str, k: int) -> int:
+        """Passages the trained selector may quote from (more for definitions: often one sentence of a lower-ranked passage)."""
+        depth = self.settings.answer_depth
+        if question_kind(text) in ("expansion", "definition"):
+            depth = max(depth, self.settings.rerank_depth)
+        return max(k, depth)
 
     # ---- sources --------------------------------------------------------
     def sources(self) -> list[SourceRecord]:
@@ -195,8 +214,8 @@ class Engine:
         return hits
 
     def _search(self, text: str, vector: np.ndarray, k: int, mode: Mode, allowed: np.ndarray | None,
-                timings: dict[str, float], depth: int | None = None) -> tuple[list[Hit], RerankInput, float]:
-        """Ranked hits, the reranker's view of the candidates, and the answerability support score.
+                timings: dict[str, float], depth: int | None = None) -> tuple[list[Hit], RerankInput, np.ndarray]:
+        """Ranked hits, the reranker's view of the candidates, and the question-level evidence for abstention.
         ``depth``: candidates taken from each retriever (default: candidate_k, or k if larger)."""
         s = self.settings
         clock = time.perf_counter()
@@ -236,7 +255,7 @@ class Engine:
         head = min(len(rows), max(s.rerank_depth, k))
         scored = min(head, s.rerank_depth)  # only the top rerank_depth are rescored; a deeper k keeps fused order below them
         batch = self._rerank_input(text, vector, rows[:scored], fused[:scored], bm25[:scored], dense[:scored], in_bm25[:scored], in_dense[:scored])
-        probabilities, support = self._feature_reranker.score_with_support(batch, self._support_model)
+        probabilities, evidence = self._feature_reranker.score_with_evidence(batch)
         final = fused[:head].copy()
         below = np.zeros(head, dtype=bool)
         if mode == Mode.HYBRID_RERANK:
@@ -257,7 +276,7 @@ class Engine:
                 fused=float(fused[i]), rerank=float(probabilities[i]) if i < scored else None, rank=rank + 1)
             for rank, i in enumerate(order)
         ]
-        return hits, batch, support
+        return hits, batch, evidence
 
     def ranking(self, text: str, vector: np.ndarray, mode: str | Mode | None = None, depth: int | None = None) -> list[Hit]:
         """Every candidate in final order, without the per-document cap: what evaluation ranks documents by.
@@ -337,16 +356,14 @@ class Engine:
     def _answer(self, text: str, vector: np.ndarray, k: int, mode: Mode, allowed: np.ndarray | None,
                 notices: tuple[str, ...], timings: dict[str, float], started: float) -> Answer:
         deep = self.settings.answer_selector == "trained"
-        depth = self.settings.answer_depth
-        if deep and question_kind(text) in ("expansion", "definition"):
-            depth = max(depth, self.settings.rerank_depth)  # a definition is often one sentence of a lower-ranked passage
-        hits, _, support = self._search(text, vector, max(k, depth) if deep else k, mode, allowed, timings)
+        hits, _, evidence = self._search(text, vector, self._answer_depth(text, k) if deep else k, mode, allowed, timings)
         clock = time.perf_counter()
-        top_support = support if hits else 0.0
+        candidates, features = self.selector_inputs(text, vector, hits) if deep or self._reads_answer_evidence else ([], None)
+        top_support = self._support(evidence, features) if hits else 0.0
         threshold = self.abstain_threshold
         sentences = []
         if deep:
-            picked = self._select(text, vector, hits) if top_support >= threshold else []
+            picked = self._choose(candidates, features) if top_support >= threshold else []
             parts = split_question(text)
             if picked and len(parts) > 1:
                 hits, picked = self._cover_parts(parts, hits, picked, mode, allowed, timings)
@@ -427,8 +444,7 @@ class Engine:
         candidates = eligible(self._selector_candidates(hits, vector), set(terms), ids, self.tokenizer, text)
         return candidates, selector_features(text, vector, idf, ids, candidates, self.tokenizer)
 
-    def _select(self, text: str, vector: np.ndarray, hits: Sequence[Hit]) -> list[AnswerSentence]:
-        candidates, features = self.selector_inputs(text, vector, hits)
+    def _choose(self, candidates: Sequence[Candidate], features: np.ndarray) -> list[AnswerSentence]:
         chosen = self._selector.choose(candidates, self._selector.probabilities(features), self.settings.answer_max_sentences,
                                        self.settings.answer_tier_lead)
         return [AnswerSentence(c.text, (c.citation_key,), c.chunk_start, c.chunk_end) for c, _ in chosen]
@@ -449,10 +465,12 @@ class Engine:
                     if any(c.citation_key == p.citation_keys[0] and c.chunk_start == p.char_start for p in picked)]
             if mine and float(rated[mine].max()) >= self._selector.keep_min:
                 continue  # already answered
-            part_hits, _, support = self._search(part, part_vector, max(len(hits), self.settings.answer_depth), mode, allowed, timings)
-            if not part_hits or support < self.abstain_threshold:
+            part_hits, _, evidence = self._search(part, part_vector, max(len(hits), self.settings.answer_depth), mode, allowed, timings)
+            if not part_hits:
                 continue
             candidates, features = self.selector_inputs(part, part_vector, part_hits)
+            if self._support(evidence, features) < self.abstain_threshold:
+                continue
             best = self._selector.choose(candidates, self._selector.probabilities(features), 1, self.settings.answer_tier_lead)
             if not best or best[0][1] < self._selector.keep_min:
                 continue

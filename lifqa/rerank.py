@@ -115,6 +115,14 @@ def feature_matrix(batch: RerankInput, tokenizer: Tokenizer) -> np.ndarray:
 SUPPORT_FEATURES = ("best_sentence_cos", "dense_cos", "idf_coverage", "term_coverage")
 
 
+# Answer-level evidence a corpus's own abstention model also reads (``lifqa calibrate``): the score of the best
+# answer-eligible sentence of the answer passages (cosine + term coverage + passage probability, lifqa.selector's
+# "score"). Many off-corpus questions find passages near their topic but no sentence that answers them: 5-fold on
+# COVID-QA train with unseen SciFact train claims, off-corpus abstention rose from 0.885 to 0.936 (BENCHMARKS.md).
+ANSWER_EVIDENCE = ("best_sentence_score",)
+CALIBRATED_SUPPORT_FEATURES = SUPPORT_FEATURES + ANSWER_EVIDENCE
+
+
 def support_features(features: np.ndarray) -> np.ndarray:
     columns = [FEATURES.index(name) for name in SUPPORT_FEATURES]
     if len(features) == 0:
@@ -143,19 +151,20 @@ class FeatureReranker:
     def score(self, batch: RerankInput) -> np.ndarray:
         return self.probabilities(feature_matrix(batch, self.tokenizer))
 
-    def score_with_support(self, batch: RerankInput, support_model: dict[str, Any] | None = None) -> tuple[np.ndarray, float]:
-        """Candidate probabilities, and the probability that the question is answerable at all
-        (``support_model``: a corpus's own, from ``lifqa calibrate``, instead of the shipped one)."""
+    def score_with_evidence(self, batch: RerankInput) -> tuple[np.ndarray, np.ndarray]:
+        """Candidate probabilities, and the question-level evidence (``SUPPORT_FEATURES``) the abstention model reads."""
         features = feature_matrix(batch, self.tokenizer)
-        return self.probabilities(features), self.support(features, support_model)
+        return self.probabilities(features), support_features(features)
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
         return _logistic(features, self._mean, self._scale, self._coef, self._intercept)
 
-    def support(self, features: np.ndarray, model: dict[str, Any] | None = None) -> float:
+    def support(self, row: np.ndarray, model: dict[str, Any] | None = None) -> float:
+        """The probability that the question is answerable at all, from its evidence ``row`` (the values of the
+        model's features, in order); ``model``: a corpus's own, from ``lifqa calibrate``, instead of the shipped one."""
         model = model or self.params["support"]
-        row = support_features(features)[None, :]
-        return float(_logistic(row, *(np.asarray(model[key], dtype=np.float32) for key in ("mean", "scale", "coef")), float(model["intercept"]))[0])
+        return float(_logistic(np.asarray(row, dtype=np.float32)[None, :],
+                               *(np.asarray(model[key], dtype=np.float32) for key in ("mean", "scale", "coef")), float(model["intercept"]))[0])
 
     @property
     def abstain_threshold(self) -> float:

@@ -245,6 +245,11 @@ def _relative_features(out: np.ndarray) -> np.ndarray:
     return out
 
 
+def best_score(features: np.ndarray) -> float:
+    """The best candidate's ``score`` (0 when no sentence may answer): answer-level evidence for abstention."""
+    return float(features[:, FEATURES.index("score")].max()) if len(features) else 0.0
+
+
 _QUESTION_WORDS = ("what", "which", "how", "where", "when", "who", "whom", "whose", "why", "does", "do", "did", "done", "is",
                    "are", "was", "were", "can", "could", "would", "should", "may", "might", "many", "much", "kind", "type")
 

@@ -97,6 +97,31 @@ def test_enough_labelled_questions_refit_the_abstention_model_for_this_corpus(li
     assert lifqa.open(str(index), use_calibration=False)._support_model is None
 
 
+def test_the_refitted_model_reads_the_best_answer_sentence_and_old_calibrations_still_apply(lif_index, tmp_path):
+    import lifqa
+    from lifqa.rerank import CALIBRATED_SUPPORT_FEATURES, SUPPORT_FEATURES
+
+    index = tmp_path / "index"
+    shutil.copytree(lif_index, index)
+    engine = lifqa.open(str(index), use_calibration=False)
+    shipped = engine._feature_reranker.params["support"]
+    question = "Which receptor subunit does LIF share with IL-6?"
+    row = engine.support_row(question)
+    assert row.shape == (len(CALIBRATED_SUPPORT_FEATURES),) and row[-1] > 0  # the best answer sentence's score
+    # a calibrated model that weighs only the best answer sentence: its support follows that score, not retrieval
+    only_answer = {"features": list(CALIBRATED_SUPPORT_FEATURES), "mean": [0.0] * 5, "scale": [1.0] * 5,
+                   "coef": [0.0, 0.0, 0.0, 0.0, 4.0], "intercept": -4.0 * float(row[-1]), "threshold": 0.4}
+    (index / CALIBRATION).write_text(json.dumps({"threshold": 0.4, "support": only_answer}), encoding="utf-8")
+    answer = lifqa.open(str(index)).ask(question)
+    assert answer.support == pytest.approx(0.5, abs=0.01) and not answer.abstained
+    # a calibration written before the answer evidence (the shipped four features) still loads and applies
+    legacy = {key: shipped[key] for key in ("mean", "scale", "coef", "intercept")} | {"features": list(SUPPORT_FEATURES)}
+    (index / CALIBRATION).write_text(json.dumps({"threshold": 0.3, "support": legacy}), encoding="utf-8")
+    reopened = lifqa.open(str(index))
+    assert reopened._support_model["features"] == list(SUPPORT_FEATURES)
+    assert reopened.ask(question).support == pytest.approx(engine.ask(question).support, abs=1e-4)
+
+
 def test_negatives_from_another_corpus_join_the_floor(lif_index, tmp_path):
     """Questions of another corpus (BEIR queries.jsonl, gold JSONL or plain lines) raise the floor: the
     threshold can only stay or rise, and they are counted among the unanswerable questions."""

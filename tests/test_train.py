@@ -37,7 +37,8 @@ def test_training_writes_reproducible_json_parameters(engine, lif_index, gold, t
 
     reranker = FeatureReranker(json.loads(raw), engine.tokenizer)
     batch = engine.rerank_candidates("Which residues form LIF's disulfide bonds?", depth=10)
-    scores, support = reranker.score_with_support(batch)
+    scores, evidence = reranker.score_with_evidence(batch)
+    support = reranker.support(evidence)
     assert scores.shape == (10,) and np.all((scores >= 0) & (scores <= 1)) and 0 <= support <= 1
 
 
