@@ -179,14 +179,13 @@ class PoolEmbedder:
             return self.encoder.encode_documents(texts)
         return self._pool.encode(texts)
 
-    def close(self) -> None:
+    def close(self, failed: bool = False) -> None:
         if self._pool is not None:
-            self._pool.close()
+            self._pool.close(failed=failed)
 
     def __enter__(self) -> "PoolEmbedder":
         return self
 
     def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
-        if self._pool is not None:
-            self._pool.close(failed=kind is not None)
+        self.close(failed=kind is not None)
 
