@@ -37,13 +37,13 @@ from lifqa.reliability import TIERS, check_flag_kinds, passage_flags
 from lifqa.rerank import SUPPORT_FEATURES, CrossEncoderReranker, FeatureReranker, RerankInput, load_params
 from lifqa.question_parts import split_question
 from lifqa.retrieve import fuse, top_rows
-from lifqa.selector import Candidate, SentenceSelector, best_score, eligible, question_kind, question_terms
+from lifqa.selector import Candidate, MemoTokenizer, SentenceSelector, best_score, eligible, question_kind, question_terms
 from lifqa.selector import feature_matrix as selector_features
 from lifqa.selector import load_params as load_selector_params
 from lifqa.sentence_types import SentenceType, classify
 from lifqa.settings import MODES, Mode, Settings, make_settings
 from lifqa.tokenize import Tokenizer, identifiers
-from lifqa.types import Answer, AnswerSentence, Citation, Hit
+from lifqa.types import Answer, AnswerSentence, Chunk, Citation, Hit
 
 def encoder_variant(manifest: dict[str, Any]) -> str:
     """The encoder variant an index was built with, as its manifest records it."""
@@ -92,6 +92,8 @@ class Engine:
         self._tier_rank = np.asarray([TIERS.index(t) if t in TIERS else len(TIERS) for t in self.store.doc_tiers], dtype=np.int64)
         self._feature_reranker = FeatureReranker(reranker_params or load_params(), self.tokenizer)
         self._selector_params = selector_params
+        self._sentence_tokenizer = MemoTokenizer(self.tokenizer)
+        self._sentence_types: dict[int, tuple[tuple[int, str, int, int, SentenceType], ...]] = {}
         self.calibration = read_calibration(index_dir)
         self._support_model = (self.calibration or {}).get("support") if settings.use_calibration else None
         self._reranker = CrossEncoderReranker(settings.cross_encoder_path) if settings.reranker == "cross-encoder" and settings.cross_encoder_path else self._feature_reranker
@@ -441,8 +443,8 @@ class Engine:
         terms = question_terms(text, self.tokenizer)
         idf = dict(zip(terms, (float(x) for x in self.bm25.idf(terms))))
         ids = identifiers(text)
-        candidates = eligible(self._selector_candidates(hits, vector), set(terms), ids, self.tokenizer, text)
-        return candidates, selector_features(text, vector, idf, ids, candidates, self.tokenizer)
+        candidates = eligible(self._selector_candidates(hits, vector), set(terms), ids, self._sentence_tokenizer, text)
+        return candidates, selector_features(text, vector, idf, ids, candidates, self._sentence_tokenizer)
 
     def _choose(self, candidates: Sequence[Candidate], features: np.ndarray) -> list[AnswerSentence]:
         chosen = self._selector.choose(candidates, self._selector.probabilities(features), self.settings.answer_max_sentences,
@@ -551,23 +553,39 @@ class Engine:
             tier = self.store.sources[hit.chunk.doc_id].tier
             vectors = np.asarray(self.sentence_vectors[lo:hi], dtype=np.float32) if self.sentence_vectors is not None else None
             cos = vectors @ vector if vectors is not None else np.zeros(hi - lo, dtype=np.float32)
-            for j, s in enumerate(range(lo, hi)):
-                start, end = (int(x) for x in self.store.sentence_spans[s])
-                rel_start, rel_end = start - hit.chunk.char_start, end - hit.chunk.char_start
-                sentence = hit.chunk.text[rel_start:rel_end]
-                title = self.store.sources[hit.chunk.doc_id].document.title
-                is_title = bool(title) and sentence.strip().lower() == title.strip().lower()
-                kind = classify(sentence, bool(self.store.sentence_heading[s]) or is_title, hit.chunk.section)
-                if kind is SentenceType.HEADING:
-                    continue
+            for j, sentence, rel_start, rel_end, kind in self._typed_sentences(row, hit.chunk):
                 neighbours = [float(cos[x]) for x in (j - 1, j + 1) if 0 <= x < hi - lo]
                 out.append(Candidate(sentence, rel_start, rel_end, vectors[j] if vectors is not None else None, hit.rank, hit.rank,
                                      hit.rerank or 0.0, tier, kind, j, hi - lo, max(neighbours, default=0.0), hit.chunk.doc_id))
         return out
 
+    def _typed_sentences(self, row: int, chunk: Chunk) -> tuple[tuple[int, str, int, int, SentenceType], ...]:
+        """A chunk's sentences that are not headings, with their span in the chunk and their type. They depend on the
+        index alone, so they are kept (bounded): a question and each of its parts look at the same passages."""
+        typed = self._sentence_types.get(row)
+        if typed is None:
+            lo, hi = (int(x) for x in self.store.chunk_sentences[row])
+            title = self.store.sources[chunk.doc_id].document.title
+            found = []
+            for j, s in enumerate(range(lo, hi)):
+                start, end = (int(x) for x in self.store.sentence_spans[s])
+                rel_start, rel_end = start - chunk.char_start, end - chunk.char_start
+                sentence = chunk.text[rel_start:rel_end]
+                is_title = bool(title) and sentence.strip().lower() == title.strip().lower()
+                kind = classify(sentence, bool(self.store.sentence_heading[s]) or is_title, chunk.section)
+                if kind is not SentenceType.HEADING:
+                    found.append((j, sentence, rel_start, rel_end, kind))
+            if len(self._sentence_types) >= _TYPED_CHUNKS_KEPT:
+                self._sentence_types.clear()
+            typed = self._sentence_types[row] = tuple(found)
+        return typed
+
     def _conflicts_for(self, citations: Sequence[Citation], sentences: Sequence[AnswerSentence]) -> list[dict[str, Any]]:
         """Conflicts (and benign readings) whose fact is stated inside a cited passage; those in the answer's own sentences first."""
         return conflicts_for_answer(self._conflicts, citations, sentences)
+
+
+_TYPED_CHUNKS_KEPT = 20_000  # chunks whose typed sentences an engine keeps (a few MB)
 
 
 def _show_answer_passages(hits: list[Hit], sentences: list[AnswerSentence], k: int) -> tuple[list[Hit], list[AnswerSentence]]:

@@ -245,6 +245,24 @@ def _relative_features(out: np.ndarray) -> np.ndarray:
     return out
 
 
+class MemoTokenizer:
+    """A tokenizer that remembers the texts it has seen. The answer path tokenizes the same passage sentences
+    for the question and again for each part of a multi-part question, and hot passages recur across questions."""
+
+    def __init__(self, tokenize: Callable[[str], list[str]], size: int = 50_000) -> None:
+        self._tokenize = tokenize
+        self._size = size
+        self._seen: dict[str, tuple[str, ...]] = {}
+
+    def __call__(self, text: str) -> list[str]:
+        tokens = self._seen.get(text)
+        if tokens is None:
+            if len(self._seen) >= self._size:
+                self._seen.clear()  # bounded: a long-running app never grows past size texts
+            tokens = self._seen[text] = tuple(self._tokenize(text))
+        return list(tokens)
+
+
 def best_score(features: np.ndarray) -> float:
     """The best candidate's ``score`` (0 when no sentence may answer): answer-level evidence for abstention."""
     return float(features[:, FEATURES.index("score")].max()) if len(features) else 0.0

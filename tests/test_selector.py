@@ -7,7 +7,7 @@ import pytest
 
 from lifqa.engine import diversify, diversify_adaptive
 from lifqa.errors import SettingsError
-from lifqa.selector import FEATURES, Candidate, SentenceSelector, feature_matrix, load_params, question_kind
+from lifqa.selector import FEATURES, Candidate, MemoTokenizer, SentenceSelector, feature_matrix, load_params, question_kind
 from lifqa.sentence_types import SentenceType
 
 
@@ -28,6 +28,16 @@ def test_question_kinds(question, kind):
 
 def _cand(text, rank, tier, start=0):
     return Candidate(text, start, start + len(text), None, rank, rank, 0.5, tier, SentenceType.PROSE, 0, 3)
+
+
+def test_memo_tokenizer_gives_the_same_tokens_and_stays_bounded():
+    calls = []
+    memo = MemoTokenizer(lambda text: calls.append(text) or text.lower().split(), size=2)
+    first = memo("LIF binds gp130")
+    first.append("mutated by the caller")
+    assert memo("LIF binds gp130") == ["lif", "binds", "gp130"] and calls == ["LIF binds gp130"]
+    memo("a"), memo("b"), memo("LIF binds gp130")
+    assert calls.count("LIF binds gp130") == 2  # forgotten once more than `size` texts were seen
 
 
 def test_relative_features_compare_each_sentence_with_the_questions_best():
