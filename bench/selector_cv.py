@@ -71,6 +71,7 @@ def depth(train_file: Path, answer_file: Path, only: list[str] | None) -> None:
     from lifqa.train import SEED
     from lifqa.train_selector import KEEP_MINS, KEEP_RATIOS, TREES, holds_answer, untrained_params
 
+    # only files this script's own collect wrote (bench scratch, never shipped or downloaded)
     train, answer = (pickle.load(path.open("rb")) for path in (train_file, answer_file))
     columns = [FEATURES.index(name) for name in only] if only else list(range(len(FEATURES)))
     ids = sorted({r.question.id for r in train["rows"]} | {r.question.id for r in answer["rows"]})

@@ -138,11 +138,10 @@ class Engine:
 
     def _support(self, evidence: np.ndarray, selector_features: np.ndarray | None) -> float:
         """The probability that the question is answerable: the index's calibrated model (which may also read the
-        best answer sentence's score) or the shipped one."""
-        model = self._support_model
-        if model is not None and len(model["features"]) > len(evidence):
-            evidence = np.concatenate([evidence, [best_score(selector_features if selector_features is not None else np.zeros((0, 1)))]])
-        return self._feature_reranker.support(evidence, model)
+        best answer sentence's score, from ``selector_features``) or the shipped one."""
+        if self._reads_answer_evidence:
+            evidence = np.concatenate([evidence, [best_score(selector_features)]])
+        return self._feature_reranker.support(evidence, self._support_model)
 
     @property
     def _reads_answer_evidence(self) -> bool:
