@@ -14,7 +14,7 @@ import json
 import re
 import time
 import unicodedata
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
@@ -92,8 +92,6 @@ class Engine:
         self._tier_rank = np.asarray([TIERS.index(t) if t in TIERS else len(TIERS) for t in self.store.doc_tiers], dtype=np.int64)
         self._feature_reranker = FeatureReranker(reranker_params or load_params(), self.tokenizer)
         self._selector_params = selector_params
-        self._sentence_tokenizer = MemoTokenizer(self.tokenizer)
-        self._sentence_types: dict[int, tuple[tuple[int, str, int, int, SentenceType], ...]] = {}
         self.calibration = read_calibration(index_dir)
         self._support_model = (self.calibration or {}).get("support") if settings.use_calibration else None
         self._reranker = CrossEncoderReranker(settings.cross_encoder_path) if settings.reranker == "cross-encoder" and settings.cross_encoder_path else self._feature_reranker
@@ -359,7 +357,8 @@ class Engine:
         deep = self.settings.answer_selector == "trained"
         hits, _, evidence = self._search(text, vector, self._answer_depth(text, k) if deep else k, mode, allowed, timings)
         clock = time.perf_counter()
-        candidates, features = self.selector_inputs(text, vector, hits) if deep or self._reads_answer_evidence else ([], None)
+        memo = QuestionMemo(MemoTokenizer(self.tokenizer))  # the question and each of its parts read the same passages
+        candidates, features = self.selector_inputs(text, vector, hits, memo) if deep or self._reads_answer_evidence else ([], None)
         top_support = self._support(evidence, features) if hits else 0.0
         threshold = self.abstain_threshold
         sentences = []
@@ -367,7 +366,7 @@ class Engine:
             picked = self._choose(candidates, features) if top_support >= threshold else []
             parts = split_question(text)
             if picked and len(parts) > 1:
-                hits, picked = self._cover_parts(parts, hits, picked, mode, allowed, timings)
+                hits, picked = self._cover_parts(parts, hits, picked, mode, allowed, timings, memo)
             hits, sentences = _show_answer_passages(hits, picked, k)
         citations = tuple(self._citation(hit) for hit in hits)
         if deep:
@@ -437,13 +436,15 @@ class Engine:
                 out.append(SentenceCandidate(hit.chunk.text[rel_start:rel_end], rel_start, rel_end, vec, hit.rank, hit.rank, hit.rerank or 0.0))
         return out
 
-    def selector_inputs(self, text: str, vector: np.ndarray, hits: Sequence[Hit]) -> tuple[list[Candidate], np.ndarray]:
+    def selector_inputs(self, text: str, vector: np.ndarray, hits: Sequence[Hit],
+                        memo: QuestionMemo | None = None) -> tuple[list[Candidate], np.ndarray]:
         """The answer-eligible sentences of the passages and their selector features (also what training sees)."""
         terms = question_terms(text, self.tokenizer)
         idf = dict(zip(terms, (float(x) for x in self.bm25.idf(terms))))
         ids = identifiers(text)
-        candidates = eligible(self._selector_candidates(hits, vector), set(terms), ids, self._sentence_tokenizer, text)
-        return candidates, selector_features(text, vector, idf, ids, candidates, self._sentence_tokenizer)
+        memo = memo or QuestionMemo(MemoTokenizer(self.tokenizer))
+        candidates = eligible(self._selector_candidates(hits, vector, memo), set(terms), ids, memo.tokenize, text)
+        return candidates, selector_features(text, vector, idf, ids, candidates, memo.tokenize)
 
     def _choose(self, candidates: Sequence[Candidate], features: np.ndarray) -> list[AnswerSentence]:
         chosen = self._selector.choose(candidates, self._selector.probabilities(features), self.settings.answer_max_sentences,
@@ -451,7 +452,7 @@ class Engine:
         return [AnswerSentence(c.text, (c.citation_key,), c.chunk_start, c.chunk_end) for c, _ in chosen]
 
     def _cover_parts(self, parts: Sequence[str], hits: list[Hit], picked: list[AnswerSentence], mode: Mode,
-                     allowed: np.ndarray | None, timings: dict[str, float]) -> tuple[list[Hit], list[AnswerSentence]]:
+                     allowed: np.ndarray | None, timings: dict[str, float], memo: QuestionMemo) -> tuple[list[Hit], list[AnswerSentence]]:
         """A multi-part question: each part the answer does not yet answer (no picked sentence the
         selector rates at least keep_min for that part) gets its own best sentence, retrieved for the
         part alone; its passage joins the hits so that it is cited."""
@@ -460,7 +461,7 @@ class Engine:
         for part, part_vector in zip(parts, vectors):
             # the picked sentences are rated for the part among all the passages' sentences, as the selector was
             # trained: its features compare each sentence with the question's best candidate
-            candidates, features = self.selector_inputs(part, part_vector, hits)
+            candidates, features = self.selector_inputs(part, part_vector, hits, memo)
             rated = self._selector.probabilities(features)
             mine = [i for i, c in enumerate(candidates)
                     if any(c.citation_key == p.citation_keys[0] and c.chunk_start == p.char_start for p in picked)]
@@ -469,7 +470,7 @@ class Engine:
             part_hits, _, evidence = self._search(part, part_vector, max(len(hits), self.settings.answer_depth), mode, allowed, timings)
             if not part_hits:
                 continue
-            candidates, features = self.selector_inputs(part, part_vector, part_hits)
+            candidates, features = self.selector_inputs(part, part_vector, part_hits, memo)
             if self._support(evidence, features) < self.abstain_threshold:
                 continue
             best = self._selector.choose(candidates, self._selector.probabilities(features), 1, self.settings.answer_tier_lead)
@@ -544,7 +545,7 @@ class Engine:
             return citation, (offset - citation.char_start, offset - citation.char_start)
         return None
 
-    def _selector_candidates(self, hits: Sequence[Hit], vector: np.ndarray) -> list[Candidate]:
+    def _selector_candidates(self, hits: Sequence[Hit], vector: np.ndarray, memo: QuestionMemo) -> list[Candidate]:
         out = []
         for hit in hits:
             row = self.store.row_of(hit.chunk.chunk_id)
@@ -552,16 +553,16 @@ class Engine:
             tier = self.store.sources[hit.chunk.doc_id].tier
             vectors = np.asarray(self.sentence_vectors[lo:hi], dtype=np.float32) if self.sentence_vectors is not None else None
             cos = vectors @ vector if vectors is not None else np.zeros(hi - lo, dtype=np.float32)
-            for j, sentence, rel_start, rel_end, kind in self._typed_sentences(row, hit.chunk):
+            for j, sentence, rel_start, rel_end, kind in self._typed_sentences(row, hit.chunk, memo):
                 neighbours = [float(cos[x]) for x in (j - 1, j + 1) if 0 <= x < hi - lo]
                 out.append(Candidate(sentence, rel_start, rel_end, vectors[j] if vectors is not None else None, hit.rank, hit.rank,
                                      hit.rerank or 0.0, tier, kind, j, hi - lo, max(neighbours, default=0.0), hit.chunk.doc_id))
         return out
 
-    def _typed_sentences(self, row: int, chunk: Chunk) -> tuple[tuple[int, str, int, int, SentenceType], ...]:
-        """A chunk's sentences that are not headings, with their span in the chunk and their type. They depend on the
-        index alone, so they are kept (bounded): a question and each of its parts look at the same passages."""
-        typed = self._sentence_types.get(row)
+    def _typed_sentences(self, row: int, chunk: Chunk, memo: QuestionMemo) -> tuple[TypedSentence, ...]:
+        """A chunk's sentences that are not headings, with their span in the chunk and their type (kept in ``memo``
+        for the rest of the question: its parts look at the same passages)."""
+        typed = memo.typed.get(row)
         if typed is None:
             lo, hi = (int(x) for x in self.store.chunk_sentences[row])
             title = self.store.sources[chunk.doc_id].document.title
@@ -574,9 +575,7 @@ class Engine:
                 kind = classify(sentence, bool(self.store.sentence_heading[s]) or is_title, chunk.section)
                 if kind is not SentenceType.HEADING:
                     found.append((j, sentence, rel_start, rel_end, kind))
-            if len(self._sentence_types) >= _TYPED_CHUNKS_KEPT:
-                self._sentence_types.clear()
-            typed = self._sentence_types[row] = tuple(found)
+            typed = memo.typed[row] = tuple(found)
         return typed
 
     def _conflicts_for(self, citations: Sequence[Citation], sentences: Sequence[AnswerSentence]) -> list[dict[str, Any]]:
@@ -584,7 +583,16 @@ class Engine:
         return conflicts_for_answer(self._conflicts, citations, sentences)
 
 
-_TYPED_CHUNKS_KEPT = 20_000  # chunks whose typed sentences an engine keeps (a few MB)
+TypedSentence = tuple[int, str, int, int, SentenceType]  # index in the chunk, text, start, end, type
+
+
+@dataclass
+class QuestionMemo:
+    """What answering one question computes once for its passages and reuses for each part of it. Scoped to
+    the question, so the engine holds nothing per chunk (tests/test_store.py)."""
+
+    tokenize: MemoTokenizer
+    typed: dict[int, tuple[TypedSentence, ...]] = field(default_factory=dict)
 
 
 def _show_answer_passages(hits: list[Hit], sentences: list[AnswerSentence], k: int) -> tuple[list[Hit], list[AnswerSentence]]:

@@ -246,8 +246,8 @@ def _relative_features(out: np.ndarray) -> np.ndarray:
 
 
 class MemoTokenizer:
-    """A tokenizer that remembers the texts it has seen. The answer path tokenizes the same passage sentences
-    for the question and again for each part of a multi-part question, and hot passages recur across questions."""
+    """A tokenizer that remembers the texts it has seen (bounded). Answering tokenizes the same passage sentences
+    for the question and again for each part of a multi-part question; one lives as long as one question."""
 
     def __init__(self, tokenize: Callable[[str], list[str]], size: int = 50_000) -> None:
         self._tokenize = tokenize
