@@ -358,10 +358,12 @@ class Engine:
         hits, _, evidence = self._search(text, vector, self._answer_depth(text, k) if deep else k, mode, allowed, timings)
         clock = time.perf_counter()
         memo = QuestionMemo(MemoTokenizer(self.tokenizer))  # the question and each of its parts read the same passages
-        candidates, features = self.selector_inputs(text, vector, hits, memo) if deep or self._reads_answer_evidence else ([], None)
+        candidates, features = self.selector_inputs(text, vector, hits, memo) if self._reads_answer_evidence else ([], None)
         top_support = self._support(evidence, features) if hits else 0.0
         threshold = self.abstain_threshold
         sentences = []
+        if deep and features is None and top_support >= threshold:  # an abstaining question needs no sentences
+            candidates, features = self.selector_inputs(text, vector, hits, memo)
         if deep:
             picked = self._choose(candidates, features) if top_support >= threshold else []
             parts = split_question(text)
