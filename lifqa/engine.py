@@ -357,7 +357,7 @@ class Engine:
         deep = self.settings.answer_selector == "trained"
         hits, _, evidence = self._search(text, vector, self._answer_depth(text, k) if deep else k, mode, allowed, timings)
         clock = time.perf_counter()
-        memo = QuestionMemo(MemoTokenizer(self.tokenizer))  # the question and each of its parts read the same passages
+        memo = QuestionMemo.of(self.tokenizer)  # the question and each of its parts read the same passages
         candidates, features = self.selector_inputs(text, vector, hits, memo) if self._reads_answer_evidence else ([], None)
         top_support = self._support(evidence, features) if hits else 0.0
         threshold = self.abstain_threshold
@@ -444,7 +444,7 @@ class Engine:
         terms = question_terms(text, self.tokenizer)
         idf = dict(zip(terms, (float(x) for x in self.bm25.idf(terms))))
         ids = identifiers(text)
-        memo = memo or QuestionMemo(MemoTokenizer(self.tokenizer))
+        memo = memo or QuestionMemo.of(self.tokenizer)
         candidates = eligible(self._selector_candidates(hits, vector, memo), set(terms), ids, memo.tokenize, text)
         return candidates, selector_features(text, vector, idf, ids, candidates, memo.tokenize)
 
@@ -595,6 +595,10 @@ class QuestionMemo:
 
     tokenize: MemoTokenizer
     typed: dict[int, tuple[TypedSentence, ...]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, tokenizer: Tokenizer) -> "QuestionMemo":
+        return cls(MemoTokenizer(tokenizer))
 
 
 def _show_answer_passages(hits: list[Hit], sentences: list[AnswerSentence], k: int) -> tuple[list[Hit], list[AnswerSentence]]:
