@@ -84,6 +84,9 @@ _QUESTION_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     # modifiers may stand between "which" and its noun ("Which neurotrophic factor", "Which STAT transcription factors")
     ("entity", re.compile(rf"^\s*(?:which|what)\s+(?!(?:kind|type|class|sort)\s+of\b)(?:[\w'-]+\s+){{0,2}}{_ENTITY_NOUNS}\b", re.I)),
     ("expansion", re.compile(r"\bstand(?:s)? for\b|\babbreviat|\bacronym\b|\bfull name\b", re.I)),
+    # "What is PPE?", "What are RVPs?": an acronym alone is asked for its spelled-out name ("personal protective
+    # equipment (PPE)"); COVID-QA train: 4 of 15 such questions answered as definitions, 6 as expansions
+    ("expansion", re.compile(r"^\s*(?i:what)\s+(?i:is|are|was|were)\s+(?:(?i:the|an|a)\s+)?[A-Z]+(?:s|'s)?\s*\??\s*$")),
     ("identifier", re.compile(r"\b(?:id|identifier|accession|entry|code|symbol|number assigned|gene id|omim|hgnc|ensembl|uniprot|pdb|refseq)\b(?!\s+of\s+(?:cases|patients|deaths))", re.I)),
     ("year", re.compile(r"^\s*when\b|\bwhat (?:year|date|decade|century)\b|\bwhich (?:year|date|decade)\b|\bsince when\b", re.I)),
     ("quantity", re.compile(r"\bhow (?:long|large|big|heavy|small|old|far|fast|high|low)\b|\b(?:size|weight|mass|length|duration|"
@@ -144,15 +147,21 @@ def expands(acronym: str, text: str) -> bool:
     letters = re.sub(r"[^a-z]", "", acronym.lower())
     if len(letters) < 2:
         return False
+    # a plural acronym spells out its singular ("RVPs": recombinant viral particles); a hyphenated word may give
+    # one initial or one per part ("high-throughput screening (HTS)")
+    spellings = {letters, letters[:-1]} if letters.endswith("s") and len(letters) > 2 else {letters}
     initials = lambda words: "".join(w[0].lower() for w in words)  # noqa: E731
+    word_lists = lambda text: (re.findall(r"[A-Za-z][\w']*(?:-[\w']+)*", text), re.findall(r"[A-Za-z][\w']*", text))  # noqa: E731
     for m in re.finditer(rf"(?<![\w-]){re.escape(acronym)}(?![\w-])", text, re.I):
-        before = re.findall(r"[A-Za-z][\w'-]*", re.sub(r"(?:\(|,\s*or|\bor)\s*$", "", text[:m.start()].rstrip()))
         joined = bool(re.search(r"(?:\(|,|\bor)$", text[:m.start()].rstrip()))  # "... (LIF", "..., LIF", "... or LIF"
-        if joined and len(before) >= len(letters) and initials(before[-len(letters):]) == letters:
-            return True
+        before_text = re.sub(r"(?:\(|,\s*or|\bor)\s*$", "", text[:m.start()].rstrip())
         after = re.match(r"\s*\(([^)]*)\)", text[m.end():])
-        if after and initials(re.findall(r"[A-Za-z][\w'-]*", after.group(1))[:len(letters)]) == letters:
-            return True
+        for spelled in spellings:
+            n = len(spelled)
+            if joined and any(len(words) >= n and initials(words[-n:]) == spelled for words in word_lists(before_text)):
+                return True
+            if after and any(initials(words[:n]) == spelled for words in word_lists(after.group(1))):
+                return True
     return False
 
 

@@ -7,12 +7,16 @@ import pytest
 
 from lifqa.engine import diversify, diversify_adaptive
 from lifqa.errors import SettingsError
-from lifqa.selector import FEATURES, Candidate, MemoTokenizer, SentenceSelector, feature_matrix, load_params, question_kind
+from lifqa.selector import FEATURES, Candidate, MemoTokenizer, SentenceSelector, expands, feature_matrix, load_params, question_kind
 from lifqa.sentence_types import SentenceType
 
 
 @pytest.mark.parametrize("question, kind", [
     ("What does LIF stand for?", "expansion"),
+    ("What is PPE?", "expansion"),  # an acronym alone asks for its spelled-out name
+    ("What are RVPs?", "expansion"),
+    ("What is RANBP2?", "other"),  # a gene symbol with digits is not spelled out
+    ("What is the role of LIF?", "other"),
     ("What is the Entrez Gene ID for LIF?", "identifier"),
     ("When was LIF first purified?", "year"),
     ("How many amino acids long is the LIF polypeptide?", "number"),
@@ -24,6 +28,20 @@ from lifqa.sentence_types import SentenceType
 ])
 def test_question_kinds(question, kind):
     assert question_kind(question) == kind
+
+
+@pytest.mark.parametrize("acronym, text, spelled", [
+    ("lif", "Leukemia inhibitory factor (LIF) is a cytokine.", True),
+    ("lif", "leukemia inhibitory factor, or LIF, binds", True),
+    ("lif", "LIF (Leukemia Inhibitory Factor) binds", True),
+    ("hts", "carried out by high-throughput screening (HTS) of a library", True),  # one initial per hyphenated part
+    ("rvps", "recombinant viral particles (RVPs) were generated", True),  # a plural acronym spells its singular
+    ("ppe", "the use of personal protective equipment (PPE) during a shortage", True),
+    ("lifr", "LIF binds the LIF receptor (LIFR).", False),  # initials "lr" do not spell LIFR
+    ("ppe", "PPE was scarce during the first wave.", False),
+])
+def test_expands_finds_an_acronym_spelled_out_beside_it(acronym, text, spelled):
+    assert expands(acronym, text) is spelled
 
 
 def _cand(text, rank, tier, start=0):
