@@ -14,6 +14,7 @@ import json
 import re
 import time
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
@@ -603,17 +604,20 @@ class QuestionMemo:
 
 def _show_answer_passages(hits: list[Hit], sentences: list[AnswerSentence], k: int) -> tuple[list[Hit], list[AnswerSentence]]:
     """The first k hits, except that a passage an answer sentence quotes from beyond them takes the
-    place of the last one not quoted: an answer is always cited. Ranks and citation keys renumbered."""
+    place of the last one not quoted: an answer is always cited. The place is taken from a document that
+    keeps another passage on show where there is one, so quoting never hides a source (the per-document
+    cap chose those sources). Ranks and citation keys renumbered."""
     quoted = [key for s in sentences for key in s.citation_keys]
     shown = list(hits[:k])
     for key in dict.fromkeys(quoted):
         hit = hits[key - 1]
         if hit in shown:
             continue
-        for i in range(len(shown) - 1, -1, -1):
-            if shown[i].rank not in quoted:
-                shown[i] = hit
-                break
+        replaceable = [i for i in range(len(shown)) if shown[i].rank not in quoted]
+        shown_per_doc = Counter(h.chunk.doc_id for h in shown)
+        shared = [i for i in replaceable if shown_per_doc[shown[i].chunk.doc_id] > 1 or shown[i].chunk.doc_id == hit.chunk.doc_id]
+        if shared or replaceable:
+            shown[(shared or replaceable)[-1]] = hit
     shown.sort(key=lambda h: h.rank)
     new_key = {hit.rank: i + 1 for i, hit in enumerate(shown)}
     sentences = [replace(s, citation_keys=tuple(new_key[key] for key in s.citation_keys)) for s in sentences]

@@ -171,3 +171,21 @@ def test_benign_differences_are_not_stated_as_disagreements(engine):
     answer = engine.ask("How many amino acids long is the LIF polypeptide?")
     assert all(not s.disputed_by for s in answer.sentences)
     assert "another source gives" not in answer.answer
+
+
+def test_a_passage_quoted_from_beyond_k_is_shown_without_hiding_a_source():
+    from lifqa.engine import _show_answer_passages
+    from lifqa.types import AnswerSentence, Chunk, Hit
+
+    docs = ["a", "a", "b", "c", "d", "b", "b"]
+    hits = [Hit(Chunk(f"{d}{i}", d, f"passage {i}", 0, 10), 1.0 - i / 10, rank=i + 1) for i, d in enumerate(docs)]
+    quoted = [AnswerSentence("passage 6", (7,), 0, 9)]
+    shown, sentences = _show_answer_passages(hits, quoted, 5)
+    # the quoted passage takes the place of the last unquoted one whose source stays on show (b's own), not of
+    # d's only passage, which is the last unquoted one
+    assert [h.chunk.chunk_id for h in shown] == ["a0", "a1", "c3", "d4", "b6"]
+    assert sentences[0].citation_keys == (5,) and shown[4].rank == 5
+    # where every shown source has a single passage, the last unquoted one gives way, as before
+    single = [Hit(Chunk(f"{d}{i}", d, "p", 0, 1), 1.0, rank=i + 1) for i, d in enumerate("abcdef")]
+    shown, _ = _show_answer_passages(single, [AnswerSentence("p", (6,), 0, 1)], 5)
+    assert [h.chunk.chunk_id for h in shown] == ["a0", "b1", "c2", "d3", "f5"]
