@@ -5,10 +5,12 @@ does; every answer-eligible sentence of them is a row. A sentence is positive
 when it comes from a relevant document and holds the gold answer: COVID-QA's
 gold span (or, for a span of several sentences, lies inside it or holds its
 opening), a LIF key phrase. Questions with no positive sentence among their
-passages teach nothing about choosing and are left out. The keep rule (how many
-sentences an answer has) is then chosen on the same training questions: the
-largest gold-answer hit rate whose answers are not longer, in words, than the
-earlier heuristic's on those questions.
+passages teach nothing about choosing and are left out of the fit. The keep rule
+(how many sentences an answer has) is then chosen as answers are given: on every
+answerable training question (one with no positive sentence counts as a miss),
+from the passages the engine quotes from (``answer_depth``), with probabilities
+from models fitted without that question: the largest gold-answer hit rate whose
+answers are not longer, in words, than the earlier heuristic's on those questions.
 """
 
 from __future__ import annotations
@@ -63,19 +65,24 @@ class QuestionRows:
     baseline_hit: bool
 
 
-def collect(engine: Any, questions: Sequence[GoldQuestion], source: str) -> list[QuestionRows]:
-    """Rows for every answerable training question that has a positive sentence in its passages."""
+def collect(engine: Any, questions: Sequence[GoldQuestion], source: str, as_answered: bool = False) -> list[QuestionRows]:
+    """Rows for every answerable training question that has a positive sentence in its top ``k`` passages (what the
+    selector is fitted on); ``as_answered``: for every answerable question, from the passages an answer quotes from
+    (``answer_depth``), each with the earlier heuristic's answer (what the keep rule is chosen on)."""
     questions = [q for q in questions if q.answerable and q.answers]
     texts = [engine.clean_question(q.question)[0] for q in questions]
     vectors = engine.encoder.encode_queries(texts)
     heuristic = engine.with_settings(answer_selector="heuristic")
     out = []
     for q, text, vector in zip(questions, texts, vectors):
-        hits, _, _ = engine._search(text, vector, engine.settings.k, engine.settings.mode, None, {})
+        depth = engine._answer_depth(text, engine.settings.k) if as_answered else engine.settings.k
+        hits, _, _ = engine._search(text, vector, depth, engine.settings.mode, None, {})
         candidates, features = engine.selector_inputs(text, vector, hits)
         relevant = set(q.relevant_doc_ids)
         labels = np.asarray([int(c.doc_id in relevant and holds_answer(c.text, q.answers)) for c in candidates], dtype=np.int64)
-        if not labels.any():
+        if not as_answered:
+            if labels.any():
+                out.append(QuestionRows(q, candidates, features, labels, source, None, False))
             continue
         before = heuristic.ask(q.question)
         said = " ".join(s.text for s in before.sentences)
@@ -133,19 +140,25 @@ def fit_trees(features: np.ndarray, labels: np.ndarray, weights: np.ndarray) -> 
     return params
 
 
-def out_of_fold(rows: Sequence[QuestionRows], shares: Mapping[str, float], c: float, model: str, folds: int = 5) -> list[np.ndarray]:
-    """Each question's sentence probabilities from a model fitted without that question (grouped folds, seeded).
-    The keep rule is chosen on these: boosted trees rate their own training rows far too confidently, so a
-    keep rule chosen on in-sample probabilities would not carry over to new questions."""
-    order = np.random.default_rng(SEED).permutation(len(rows))
-    fold_of = np.empty(len(rows), dtype=np.int64)
-    fold_of[order] = np.arange(len(rows)) % folds
-    out: list[np.ndarray] = [np.zeros(0)] * len(rows)
+def out_of_fold(rows: Sequence[QuestionRows], shares: Mapping[str, float], c: float, model: str, folds: int = 5,
+                rated: Sequence[QuestionRows] | None = None) -> list[np.ndarray]:
+    """Each question's sentence probabilities from a model fitted without that question (folds grouped by question,
+    seeded): for the rows of ``rated`` (default: ``rows``), fitted on ``rows``. The keep rule is chosen on these:
+    boosted trees rate their own training rows far too confidently, so a keep rule chosen on in-sample probabilities
+    would not carry over to new questions."""
+    rated = rows if rated is None else rated
+    keys = list(dict.fromkeys((r.source, r.question.id) for r in [*rows, *rated]))
+    order = np.random.default_rng(SEED).permutation(len(keys))
+    folds_in_order = np.empty(len(keys), dtype=np.int64)
+    folds_in_order[order] = np.arange(len(keys)) % folds
+    fold_of = dict(zip(keys, (int(f) for f in folds_in_order)))
+    out: list[np.ndarray] = [np.zeros(0)] * len(rated)
     for fold in range(folds):
-        params = fit([r for r, f in zip(rows, fold_of) if f != fold], shares, c, model)
+        params = fit([r for r in rows if fold_of[(r.source, r.question.id)] != fold], shares, c, model)
         selector = SentenceSelector({**params, "keep_ratio": 1.0, "keep_min": 0.5})
-        for i in np.flatnonzero(fold_of == fold):
-            out[i] = selector.probabilities(rows[i].features)
+        for i, r in enumerate(rated):
+            if fold_of[(r.source, r.question.id)] == fold:
+                out[i] = selector.probabilities(r.features)
     return out
 
 
@@ -198,20 +211,23 @@ def train_selector(sets: Sequence[TrainingSet], shares: Mapping[str, float] | No
     if not sets:
         raise InputError("give at least one training set (--gold FILE CORPUS)")
     rows: list[QuestionRows] = []
+    answered: list[QuestionRows] = []
     digest = hashlib.sha256()
     described = []
     for s in sets:
         engine = Engine.open(s.index, selector_params=untrained_params(), use_calibration=False)
         part = collect(engine, s.questions, s.name)
         rows += part
+        as_answered = collect(engine, s.questions, s.name, as_answered=True)
+        answered += as_answered
         corpus = engine.manifest.get("corpus", {}).get("fingerprint", "")
         for r in part:
             digest.update(json.dumps([s.name, corpus, r.question.id, r.question.question, list(r.question.answers)]).encode())
-        described.append({"name": s.name, "questions": len(s.questions), "used": len(part), "rows": int(sum(len(r.labels) for r in part)),
+        described.append({"name": s.name, "questions": len(s.questions), "used": len(part), "keep_rule_questions": len(as_answered), "rows": int(sum(len(r.labels) for r in part)),
                           "positives": int(sum(r.labels.sum() for r in part)), "corpus_fingerprint": corpus,
                           "share": float((shares or {}).get(s.name, 1.0))})
     params = fit(rows, dict(shares or {}), c, model)
-    params.update(keep_rule(params, rows, probabilities=out_of_fold(rows, dict(shares or {}), c, model)))
+    params.update(keep_rule(params, answered, probabilities=out_of_fold(rows, dict(shares or {}), c, model, rated=answered)))
     params["tier_margin"] = 0.05
     params["trained_on"] = {"sources": described, "fingerprint": digest.hexdigest(), "seed": SEED, "C": c, "model": model, **({"trees": TREES} if model == "trees" else {}),
                             "features": list(FEATURES), "lifqa_version": __version__}

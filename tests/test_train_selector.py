@@ -47,3 +47,21 @@ def test_fit_and_keep_rule_stay_within_every_sources_length_budget():
     assert [len(p) for p in held_out] == [len(r.labels) for r in rows]
     rule = keep_rule(trees, rows, probabilities=held_out)
     assert rule["train_hit"] > 0.9 and rule["train_words"] <= 27.0
+
+
+def test_the_keep_rule_is_chosen_on_every_question_as_answered_with_held_out_probabilities():
+    rng = np.random.default_rng(13)
+    fitted = _rows(rng, 60, "big", 40)
+    # as answered: the same questions with more passages' sentences, and ten whose passages hold no answer
+    answered = [QuestionRows(r.question, r.candidates * 2, np.vstack([r.features, r.features]), np.concatenate([r.labels, r.labels]),
+                             r.source, r.baseline_words, False) for r in fitted]
+    unanswered = _rows(np.random.default_rng(7), 10, "big", 40)
+    for r in unanswered:
+        r.labels[:] = 0
+        r.candidates[:] = [Candidate(c.text.replace("answer ", ""), 0, 10, None, 1, 1, 0.5, "unknown", SentenceType.PROSE, i, 4)
+                           for i, c in enumerate(r.candidates)]
+    answered += unanswered
+    held_out = out_of_fold(fitted, {}, 1.0, "trees", rated=answered)
+    assert [len(p) for p in held_out] == [len(r.labels) for r in answered]
+    rule = keep_rule(fit(fitted, {}), answered, probabilities=held_out)
+    assert 0.7 < rule["train_hit"] <= 60 / 70  # a question whose passages hold no answer counts as a miss
