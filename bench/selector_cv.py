@@ -4,6 +4,7 @@
     .venv/bin/python bench/selector_cv.py collect --depth 20 --out /tmp/rows20.pkl
     .venv/bin/python bench/selector_cv.py depth /tmp/rows5.pkl /tmp/rows20.pkl        # train on depth 5, answer from 20
     .venv/bin/python bench/selector_cv.py depth /tmp/rows5.pkl /tmp/rows5.pkl --only "${BASE_FEATURES}"
+    .venv/bin/python bench/selector_cv.py extra /tmp/rows5.pkl /tmp/rows20.pkl --add adapter     # or --add context
 
 ``collect`` retrieves every answerable train question of COVID-QA and the LIF gold set (hybrid+rerank, the
 shipped reranker) and keeps the answer-eligible sentences of its top DEPTH passages with their selector
@@ -64,19 +65,31 @@ def collect(depth: int, out: Path, cache: str) -> None:
         pickle.dump({"rows": rows, "totals": totals, "depth": depth}, handle)
 
 
-def depth(train_file: Path, answer_file: Path, only: list[str] | None) -> None:
-    from sklearn.ensemble import GradientBoostingClassifier
-
-    from lifqa.selector import FEATURES, SentenceSelector
+def load(train_file: Path, answer_file: Path) -> tuple[dict, dict, dict[str, int]]:
+    """The two row files and each question's fold (grouped by question, seeded)."""
     from lifqa.train import SEED
-    from lifqa.train_selector import KEEP_MINS, KEEP_RATIOS, TREES, holds_answer, untrained_params
 
     # only files this script's own collect wrote (bench scratch, never shipped or downloaded)
     train, answer = (pickle.load(path.open("rb")) for path in (train_file, answer_file))
-    columns = [FEATURES.index(name) for name in only] if only else list(range(len(FEATURES)))
     ids = sorted({r.question.id for r in train["rows"]} | {r.question.id for r in answer["rows"]})
     shuffled = np.random.default_rng(SEED).permutation(len(ids))
-    fold = {q: int(shuffled[i] % 5) for i, q in enumerate(ids)}
+    return train, answer, {q: int(shuffled[i] % 5) for i, q in enumerate(ids)}
+
+
+def depth(train_file: Path, answer_file: Path, only: list[str] | None) -> None:
+    from lifqa.selector import FEATURES
+
+    train, answer, fold = load(train_file, answer_file)
+    evaluate(train, answer, fold, [FEATURES.index(name) for name in only] if only else list(range(len(FEATURES))))
+
+
+def evaluate(train: dict, answer: dict, fold: dict[str, int], columns: list[int]) -> None:
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    from lifqa.selector import SentenceSelector
+    from lifqa.train import SEED
+    from lifqa.train_selector import KEEP_MINS, KEEP_RATIOS, TREES, holds_answer, untrained_params
+
     rows = answer["rows"]
     rated: list[np.ndarray] = [np.zeros(0)] * len(rows)
     for k in range(5):
@@ -116,6 +129,109 @@ def depth(train_file: Path, answer_file: Path, only: list[str] | None) -> None:
           f"keep rule ratio/min/most {best[2]}")
 
 
+def extra(train_file: Path, answer_file: Path, kind: str, cache: str, rank: int, l2: float, epochs: int) -> None:
+    """Tried and not adopted (BENCHMARKS.md): the shipped features against the shipped features plus ``kind``.
+
+    context: a sentence's neighbours and passage (question-bigram share; idf coverage of the previous sentence, the
+    next, the passage, the three together; the question's identifiers found in the passage).
+    adapter: a question-side low-rank linear map (q + qAB) trained so that q.s ranks the answer sentence first
+    (softmax over each question's candidates), fitted 5-fold so that every row's adapted cosine, its gap to the
+    question's best and its rank come from a map not trained on its question (stacking, the selector's own folds).
+    """
+    from lifqa.engine import Engine
+    from lifqa.selector import FEATURES, question_terms
+    from lifqa.tokenize import identifiers
+    from lifqa.train import gold_training_set
+
+    train, answer, fold = load(train_file, answer_file)
+    engines = {}
+    for gold, corpus in ((EVAL / "covid-qa" / "gold.jsonl", EVAL / "covid-qa" / "corpus.jsonl"),
+                         (ROOT / "corpus" / "gold" / "lif_questions.jsonl", ROOT / "corpus")):
+        s = gold_training_set(gold, corpus, cache)
+        engines[s.name] = Engine.open(s.index, use_calibration=False)
+    base = list(range(len(FEATURES)))
+    added = context_columns(train, answer, engines, question_terms, identifiers) if kind == "context" else \
+        adapter_columns(train, answer, fold, engines, rank, l2, epochs)
+    print("shipped features:")
+    evaluate(train, answer, fold, base)
+    print(f"shipped features + {kind} ({added}):")
+    evaluate(train, answer, fold, base + list(range(len(FEATURES), len(FEATURES) + len(added))))
+
+
+def context_columns(train: dict, answer: dict, engines: dict, question_terms, identifiers) -> list[str]:
+    for rows in (train["rows"], answer["rows"]):
+        for r in rows:
+            e = engines[r.source]
+            text = e.clean_question(r.question.question)[0]
+            terms = question_terms(text, e.tokenizer)
+            idf = dict(zip(terms, (float(x) for x in e.bm25.idf(terms))))
+            total = sum(idf.values()) or 1.0
+            ids, bigrams = identifiers(text), set(zip(terms, terms[1:]))
+            tokens = [e.tokenizer(c.text) for c in r.candidates]
+            sets = [set(t) for t in tokens]
+            coverage = lambda s: sum(idf[t] for t in set(idf) & s) / total  # noqa: E731
+            at = {(c.citation_key, c.index_in_passage): i for i, c in enumerate(r.candidates)}
+            passage: dict[int, list[int]] = {}
+            for i, c in enumerate(r.candidates):
+                passage.setdefault(c.citation_key, []).append(i)
+            out = np.zeros((len(r.candidates), 6), dtype=np.float32)
+            for i, c in enumerate(r.candidates):
+                prev, nxt = at.get((c.citation_key, c.index_in_passage - 1)), at.get((c.citation_key, c.index_in_passage + 1))
+                near = [sets[j] for j in (prev, nxt) if j is not None]
+                members = passage[c.citation_key]
+                passage_text = " ".join(r.candidates[j].text.lower() for j in members)
+                out[i] = (len(bigrams & set(zip(tokens[i], tokens[i][1:]))) / len(bigrams) if bigrams else 0.0,
+                          coverage(sets[prev]) if prev is not None else 0.0, coverage(sets[nxt]) if nxt is not None else 0.0,
+                          coverage(set().union(*(sets[j] for j in members))), coverage(sets[i].union(*near)),
+                          sum(1 for d in ids if d in passage_text) / len(ids) if ids else 0.0)
+            r.features = np.hstack([r.features, out])
+    return ["bigram_share", "prev_coverage", "next_coverage", "passage_coverage", "window_coverage", "passage_identifiers"]
+
+
+def adapter_columns(train: dict, answer: dict, fold: dict[str, int], engines: dict, rank: int, l2: float, epochs: int) -> list[str]:
+    import torch
+
+    torch.manual_seed(13)
+    question_vector: dict[str, np.ndarray] = {}
+    for rows in (train["rows"], answer["rows"]):
+        for source, e in engines.items():
+            todo = [r for r in rows if r.source == source and r.question.id not in question_vector]
+            vectors = e.encoder.encode_queries([e.clean_question(r.question.question)[0] for r in todo]) if todo else []
+            question_vector.update((r.question.id, np.asarray(v, dtype=np.float32)) for r, v in zip(todo, vectors))
+    sentence_vectors = lambda r: np.stack([c.vector.astype(np.float32) for c in r.candidates])  # noqa: E731
+
+    def fit(rows: list) -> tuple[np.ndarray, np.ndarray]:
+        dim = len(next(iter(question_vector.values())))
+        a = torch.zeros(dim, rank, requires_grad=True)
+        b = (0.01 * torch.randn(rank, dim)).requires_grad_(True)
+        q = [torch.tensor(question_vector[r.question.id]) for r in rows]
+        s = [torch.tensor(sentence_vectors(r)) for r in rows]
+        y = [torch.tensor(r.labels, dtype=torch.bool) for r in rows]
+        optimiser = torch.optim.Adam([a, b], lr=1e-3)
+        for epoch in range(epochs):
+            order = np.random.default_rng(epoch).permutation(len(rows))
+            for start in range(0, len(order), 64):
+                loss = sum(torch.logsumexp(logits, 0) - torch.logsumexp(logits[y[i]], 0)
+                           for i in order[start:start + 64] for logits in [s[i] @ (q[i] + q[i] @ a @ b) / 0.05])
+                loss = loss / 64 + l2 * ((a ** 2).sum() + (b ** 2).sum())
+                optimiser.zero_grad()
+                loss.backward()
+                optimiser.step()
+        return a.detach().numpy(), b.detach().numpy()
+
+    maps = {k: fit([r for r in train["rows"] if fold[r.question.id] != k]) for k in range(5)}
+    for rows in (train["rows"], answer["rows"]):
+        for r in rows:
+            a, b = maps[fold[r.question.id]]
+            q = question_vector[r.question.id]
+            q = q + q @ a @ b
+            cos = sentence_vectors(r) @ q / max(1e-6, float(np.linalg.norm(q)))
+            order = np.empty(len(cos))
+            order[(-cos).argsort(kind="stable")] = np.arange(1, len(cos) + 1)
+            r.features = np.hstack([r.features, np.stack([cos, cos - cos.max(), 1.0 / order], 1).astype(np.float32)])
+    return ["adapted_cos", "adapted_cos_gap", "adapted_cos_rank_inv"]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -127,9 +243,19 @@ def main() -> int:
     d.add_argument("train_rows", type=Path)
     d.add_argument("answer_rows", type=Path)
     d.add_argument("--only", help="comma-separated selector features to keep (default: all)")
+    e = sub.add_parser("extra", help="tried, not adopted: the shipped features against them plus context or adapter columns")
+    e.add_argument("train_rows", type=Path)
+    e.add_argument("answer_rows", type=Path)
+    e.add_argument("--add", choices=("context", "adapter"), required=True)
+    e.add_argument("--cache", default=str(ROOT / "indexes" / "eval"))
+    e.add_argument("--rank", type=int, default=8)
+    e.add_argument("--l2", type=float, default=0.01)
+    e.add_argument("--epochs", type=int, default=20)
     args = parser.parse_args()
     if args.command == "collect":
         collect(args.depth, args.out, args.cache)
+    elif args.command == "extra":
+        extra(args.train_rows, args.answer_rows, args.add, args.cache, args.rank, args.l2, args.epochs)
     else:
         depth(args.train_rows, args.answer_rows, args.only.split(",") if args.only else None)
     return 0
