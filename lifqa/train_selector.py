@@ -29,7 +29,7 @@ from sklearn.preprocessing import StandardScaler
 from lifqa import __version__
 from lifqa.errors import InputError
 from lifqa.gold import GoldQuestion
-from lifqa.selector import FEATURES, Candidate, SentenceSelector, Trees
+from lifqa.selector import FEATURES, TIER_MARGIN, Candidate, SentenceSelector, Trees
 from lifqa.train import SEED, TrainingSet, beir_training_set, gold_training_set, write_params
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "data" / "selector.json"
@@ -227,8 +227,8 @@ def train_selector(sets: Sequence[TrainingSet], shares: Mapping[str, float] | No
                           "positives": int(sum(r.labels.sum() for r in part)), "corpus_fingerprint": corpus,
                           "share": float((shares or {}).get(s.name, 1.0))})
     params = fit(rows, dict(shares or {}), c, model)
+    params["tier_margin"] = TIER_MARGIN  # the keep rule is chosen with the lead answers are given with
     params.update(keep_rule(params, answered, probabilities=out_of_fold(rows, dict(shares or {}), c, model, rated=answered)))
-    params["tier_margin"] = 0.05
     params["trained_on"] = {"sources": described, "fingerprint": digest.hexdigest(), "seed": SEED, "C": c, "model": model, **({"trees": TREES} if model == "trees" else {}),
                             "features": list(FEATURES), "lifqa_version": __version__}
     return params

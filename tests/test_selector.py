@@ -189,3 +189,9 @@ def test_a_passage_quoted_from_beyond_k_is_shown_without_hiding_a_source():
     single = [Hit(Chunk(f"{d}{i}", d, "p", 0, 1), 1.0, rank=i + 1) for i, d in enumerate("abcdef")]
     shown, _ = _show_answer_passages(single, [AnswerSentence("p", (6,), 0, 1)], 5)
     assert [h.chunk.chunk_id for h in shown] == ["a0", "b1", "c2", "d3", "f5"]
+
+
+def test_the_shipped_selector_leads_with_the_margin_chosen_on_train():
+    from lifqa.selector import TIER_MARGIN
+
+    assert load_params()["tier_margin"] == TIER_MARGIN and SentenceSelector(load_params()).tier_margin == TIER_MARGIN
