@@ -169,6 +169,14 @@ def expands(acronym: str, text: str) -> bool:
     return False
 
 
+def defines(name: str, text: str) -> bool:
+    """Whether a sentence says what a named thing is: "LIF (Leukemia Inhibitory Factor) is a pleiotropic cytokine",
+    "leukemia inhibitory factor, or LIF, an interleukin 6 class cytokine, is a chemical". "What kind of molecule is
+    LIF?" is answered by such a sentence, not by one that merely shares its words ("small molecules")."""
+    return re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])[^.;:]{{0,80}}?\b(?:is|are|was|were)\s+(?:a|an|the|one)\b",
+                     text, re.I) is not None
+
+
 @dataclass(frozen=True)
 class Candidate:
     """A sentence of a retrieved passage, as the selector sees it."""
@@ -313,6 +321,9 @@ def eligible(candidates: Sequence[Candidate], question_terms: set[str], question
     if kind == "expansion":  # where a sentence spells the acronym out, only those answer
         spelled = [c for c in out if any(expands(ident, c.text) for ident in question_ids)]
         return spelled or out
+    if kind == "definition" and question_ids:  # where a sentence says what the named thing is, only those answer
+        defining = [c for c in out if any(defines(ident, c.text) for ident in question_ids)]
+        return defining or out
     if kind == "identifier":  # where a sentence names the identifier asked for and holds a value, only those answer
         asked = {m.group(0).lower() for m in _ID_NAME.finditer(question)}
         named = [c for c in out if _ID_VALUE.search(c.text) and any(re.search(rf"\b{re.escape(a)}\b", c.text, re.I) for a in asked)]

@@ -7,7 +7,7 @@ import pytest
 
 from lifqa.engine import diversify, diversify_adaptive
 from lifqa.errors import SettingsError
-from lifqa.selector import FEATURES, Candidate, MemoTokenizer, SentenceSelector, expands, feature_matrix, load_params, question_kind
+from lifqa.selector import FEATURES, Candidate, MemoTokenizer, SentenceSelector, defines, expands, feature_matrix, load_params, question_kind
 from lifqa.sentence_types import SentenceType
 
 
@@ -195,3 +195,27 @@ def test_the_shipped_selector_leads_with_the_margin_chosen_on_train():
     from lifqa.selector import TIER_MARGIN
 
     assert load_params()["tier_margin"] == TIER_MARGIN and SentenceSelector(load_params()).tier_margin == TIER_MARGIN
+
+
+@pytest.mark.parametrize("name, text, says_what", [
+    ("lif", "LIF (Leukemia Inhibitory Factor) is a pleiotropic cytokine.", True),
+    ("lif", "leukemia inhibitory factor, or LIF, an interleukin 6 class cytokine, is a chemical in cells", True),
+    ("sars-cov-2", "SARS-CoV-2 is a novel betacoronavirus.", True),
+    ("lif", "- Optimal delivery method (protein, gene therapy, small molecules)", False),
+    ("lif", "LIF-targeted drugs are a new class.", False),  # another word that starts with the name
+    ("lif", "LIF Protein, Human (GMP) meets clinical-grade standards.", False),
+])
+def test_defines_finds_a_sentence_saying_what_a_named_thing_is(name, text, says_what):
+    assert defines(name, text) is says_what
+
+
+@pytest.mark.parametrize("question, tier_leads", [("What kind of molecule is LIF?", False), ("What does LIF stand for?", True),
+                                                  ("What is LIF?", True)])
+def test_the_issues_definition_questions_open_with_a_definition(engine, question, tier_leads):
+    """Issue 13's own examples: answered with product lines, bullets and a lay summary's metaphor before. Where a
+    high- or medium-tier definition is rated about as well as a low-tier one, it leads."""
+    answer = engine.ask(question)
+    first = answer.sentences[0]
+    assert defines("lif", first.text) or expands("lif", first.text), first.text
+    if tier_leads:
+        assert next(c.tier for c in answer.citations if c.key == first.citation_keys[0]) != "low", first.text
