@@ -1,6 +1,7 @@
-"""How wide "about equally well" is: the tier margin, swept on the LIF gold train split (the only one with mixed tiers).
+"""How wide "about equally well" is: the tier margin, swept on a gold set's train split (both have mixed tiers).
 
-    .venv/bin/python bench/tier_margin.py
+    .venv/bin/python bench/tier_margin.py                                   # LIF gold train split
+    .venv/bin/python bench/tier_margin.py --gold ../shared/eval/covid-qa/gold.jsonl ../shared/eval/covid-qa/corpus.jsonl
 
 Among answer sentences rated within the margin of the best, the one from the higher-tier source leads
 (lifqa.selector.TIER_MARGIN). For each margin, one engine, every answerable train question: the share whose answer
@@ -27,13 +28,15 @@ def main() -> int:
     from lifqa.train import gold_training_set
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--gold", nargs=2, metavar=("FILE", "CORPUS"),
+                        default=(str(ROOT / "corpus" / "gold" / "lif_questions.jsonl"), str(ROOT / "corpus")))
     parser.add_argument("--margins", default="0,0.05,0.1,0.15,0.2,0.3")
     parser.add_argument("--cache", default=str(ROOT / "indexes" / "eval"))
     args = parser.parse_args()
-    s = gold_training_set(ROOT / "corpus" / "gold" / "lif_questions.jsonl", ROOT / "corpus", args.cache)
+    s = gold_training_set(args.gold[0], args.gold[1], args.cache)
     engine = Engine.open(s.index)
     questions = [q for q in s.questions if q.answerable and q.answers]
-    print(f"{len(questions)} answerable LIF train questions")
+    print(f"{len(questions)} answerable train questions of {args.gold[0]}")
     print("| margin | answer_hit | words | answers led by a high / medium / low tier source |")
     print("|---:|---:|---:|---|")
     for margin in (float(m) for m in args.margins.split(",")):
