@@ -88,6 +88,11 @@ def run(args: argparse.Namespace) -> dict:
     today = SentenceTransformer(base.model_path, device="cpu", local_files_only=True)
     threads = torch.get_num_threads()
 
+    def same_threads(name: str) -> None:
+        """Every in-process path runs with the same torch threads: a path that leaves torch on one thread would
+        make the next one look slow (and a speed-up against it look large)."""
+        assert torch.get_num_threads() == threads, f"{name}: torch on {torch.get_num_threads()} threads, not {threads}"
+
     def st_encode(texts):
         return today.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
 
@@ -131,9 +136,11 @@ def run(args: argparse.Namespace) -> dict:
     for round_ in range(args.rounds):
         for kind, texts in kinds.items():
             for name, encode in rows.items():
+                same_threads(name)
                 clock = time.perf_counter()
                 out = encode(texts)
                 seconds = time.perf_counter() - clock
+                same_threads(name)
                 best[(name, kind)] = min(best.get((name, kind), 1e9), seconds)
                 vectors[(name, kind)] = out
                 print(f"round {round_ + 1} {kind:9s} {name:36s} {len(texts) / seconds:8.1f} texts/s", file=sys.stderr, flush=True)
@@ -142,13 +149,16 @@ def run(args: argparse.Namespace) -> dict:
     for round_ in range(args.rounds):
         for variant in ("torch-fp32", "torch-bf16"):
             enc = encoders[variant]
+            same_threads(variant)
             clock = time.perf_counter()
             enc.encode(chunks)
             enc.encode(own_sentences)
             separate = time.perf_counter() - clock
+            same_threads(variant)
             clock = time.perf_counter()
             enc.encode_with_spans(chunks, spans)
             pooled = time.perf_counter() - clock
+            same_threads(variant)
             pooled_best[f"{variant} separate"] = min(pooled_best.get(f"{variant} separate", 1e9), separate)
             pooled_best[f"{variant} pooled"] = min(pooled_best.get(f"{variant} pooled", 1e9), pooled)
     for pool in pools.values():

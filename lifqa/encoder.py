@@ -28,9 +28,10 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Iterator, Sequence
 
 import numpy as np
 
@@ -112,6 +113,20 @@ def model_cache_dir() -> Path:
     return Path(os.environ.get("LIFQA_MODEL_CACHE") or Path.home() / ".cache" / "lifqa" / "models")
 
 
+@contextmanager
+def _threads_restored() -> Iterator[None]:
+    """torch's thread count is process-wide: the encoder changes it per batch (short batches on one thread) and must
+    hand it back as it found it, or whatever runs next in the process (a benchmark's other path, a build's next
+    stage) silently runs on one thread."""
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 class Encoder:
     """Normalised float32 embeddings of one variant; safe to share between threads."""
 
@@ -163,7 +178,7 @@ class Encoder:
                                  return_token_type_ids=False)
         ids = encoded["input_ids"]
         order = np.argsort([len(row) for row in ids], kind="stable")  # length-sorted batches: little padding
-        with self._lock:
+        with self._lock, _threads_restored():
             for start in range(0, len(order), self.batch_size):
                 rows = order[start:start + self.batch_size]
                 width = max(len(ids[r]) for r in rows)

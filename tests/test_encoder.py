@@ -79,3 +79,18 @@ def test_queries_use_the_variant_that_built_the_index(tmp_path: Path):
     manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
     engine = lifqa.open(str(tmp_path / "fp32"))
     assert engine.encoder.variant == "torch-fp32" and engine.search("Which receptor does LIF bind?", k=1)
+
+
+def test_encoding_hands_back_torchs_thread_count():
+    """Short batches run on one thread; the process-wide setting must be restored afterwards, or a benchmark's next
+    path (and a build's next stage) silently runs single-threaded."""
+    import torch
+
+    encoder = get_encoder(variant="torch-fp32")
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        encoder.encode(TEXTS[:2])  # two short texts: encoded on one thread
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
