@@ -28,7 +28,7 @@ from lifqa.settings import MODES, Settings, make_settings
 DEFAULT_CACHE = "indexes/eval"
 DEFAULT_REPORT = "reports/latest"
 RANK_CUTOFFS = (5, 10, 100)
-METRICS = ("ndcg@10", "recall@5", "recall@10", "recall@100", "mrr@10", "answer_recall@k", "answer_hit", "answer_token_recall",
+METRICS = ("ndcg@10", "recall@5", "recall@10", "recall@100", "mrr@10", "answer_recall@k", "answer_hit", "answer_hit_any_part", "answer_token_recall",
            "answer_words", "citation_precision", "abstention_accuracy", "wrong_abstention", "latency_p50_ms", "latency_p95_ms")
 Progress = Callable[[int, int], None]
 
@@ -53,7 +53,8 @@ class QuestionResult:
     answer_found: bool | None  # a key phrase in the top-k passages (None: the question has no answers)
     citation_precision: float | None  # share of cited passages from relevant documents (None: nothing cited)
     latency_ms: float
-    answer_hit: bool | None = None  # a key phrase inside the answer's own sentences (None: the question has no answers)
+    answer_hit: bool | None = None  # a key phrase of every part inside the answer's own sentences (None: no answers)
+    answer_hit_any_part: bool | None = None  # a key phrase of any part: the same as answer_hit for a one-part question
     answer_token_recall: float | None = None  # best share of a key phrase's words found in the answer's sentences
     answer_words: int | None = None  # words in the answer's sentences (None: abstained)
 
@@ -124,8 +125,11 @@ def answer_text(sentences: Sequence[Any]) -> str:
     return " ".join(s.text for s in sentences)
 
 
-def answer_hit(answers: Sequence[str], text: str) -> bool | None:
-    """Whether a key phrase occurs inside the answer's own text, ignoring case and runs of whitespace."""
+def answer_hit(answers: Sequence[str], text: str, parts: Sequence[Sequence[str]] = ()) -> bool | None:
+    """Whether a key phrase occurs inside the answer's own text, ignoring case and runs of whitespace; for a question
+    asking several things (``parts``: each part's key phrases), whether one of every part's does."""
+    if parts:
+        return all(answer_found(part, [text]) for part in parts)
     return answer_found(answers, [text])
 
 
@@ -153,6 +157,7 @@ def mode_metrics(results: Sequence[QuestionResult], per_query: Mapping[str, Mapp
         out[name] = _mean(per_query[r.id][name] for r in answerable if r.id in per_query)
     out["answer_recall@k"] = _mean(r.answer_found for r in answerable)
     out["answer_hit"] = _mean(r.answer_hit for r in answerable)
+    out["answer_hit_any_part"] = _mean(r.answer_hit_any_part for r in answerable)
     out["answer_token_recall"] = _mean(r.answer_token_recall for r in answerable)
     words = [r.answer_words for r in results if r.answer_words is not None]
     out["answer_words"] = round(float(np.mean(words)), 1) if words else None
@@ -277,7 +282,8 @@ def _question_result(q: GoldQuestion, mode: str, ranked: list[str], answer: Any,
         answer_found=answer_found(q.answers, [c.text for c in answer.citations[:k]]) if q.answerable else None,
         citation_precision=_mean(c.doc_id in relevant for c in cited) if q.answerable and cited else None,
         latency_ms=float(answer.timings_ms.get("total_ms", 0.0)),
-        answer_hit=answer_hit(q.answers, said) if q.answerable else None,
+        answer_hit=answer_hit(q.answers, said, q.answer_parts) if q.answerable else None,
+        answer_hit_any_part=answer_hit(q.answers, said) if q.answerable else None,
         answer_token_recall=answer_token_recall(q.answers, said) if q.answerable else None,
         answer_words=None if answer.abstained else len(said.split()),
     )
@@ -401,7 +407,8 @@ def report_markdown(result: EvalResult) -> str:
              f"created {info.get('created')}.", "", *metrics_table(result)]
     lines += ["", "Ranking metrics are at document level (a document's rank is its best chunk's rank), computed by pytrec_eval. "
               "answer_recall@k: share of answerable questions whose top-k passages contain a key phrase. "
-              "answer_hit: share of answerable questions whose answer's own sentences contain a key phrase (abstaining counts as a miss); "
+              "answer_hit: share of answerable questions whose answer's own sentences contain a key phrase, of every part for a "
+              "question asking several things (abstaining counts as a miss); answer_hit_any_part: of any part; "
               "answer_token_recall: share of a key phrase's words in the answer; answer_words: mean words per answer given. "
               "citation_precision: share of passages cited in answers that come from a relevant document. "
               "abstention_accuracy: share of unanswerable questions that abstained; wrong_abstention: share of answerable ones that did.",

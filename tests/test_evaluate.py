@@ -142,6 +142,22 @@ def test_answer_level_metrics_read_the_answer_text_only():
     assert answer_token_recall(["a b", "c"], "c d") == 1.0 and answer_token_recall([" "], "x") is None
 
 
+def test_a_question_of_several_parts_is_answered_only_when_every_part_is(tmp_path):
+    from lifqa.evaluate import answer_hit
+    from lifqa.gold import load_gold
+
+    parts = [["3976", "3977"], ["P15018"]]
+    assert answer_hit(["3976", "3977", "P15018"], "Its Entrez Gene ID is 3976.", parts) is False
+    assert answer_hit(["3976", "3977", "P15018"], "Its Entrez Gene ID is 3976.") is True  # the any-part figure
+    assert answer_hit(["3976", "3977", "P15018"], "Gene ID 3977; UniProt P15018.", parts) is True
+    gold = tmp_path / "g.jsonl"
+    gold.write_text('{"id": "a", "question": "q", "answers": ["x", "y"], "answer_parts": [["x"], ["y"]]}\n'
+                    '{"id": "b", "question": "q", "answers": ["x"], "answer_parts": ["x"]}\n', encoding="utf-8")
+    loaded = load_gold(gold)
+    assert loaded.questions[0].answer_parts == (("x",), ("y",))
+    assert len(loaded.errors) == 1 and ":2: answer_parts must be a list of non-empty lists" in loaded.errors[0]
+
+
 def test_eval_compares_a_variant_side_by_side_in_one_run(lif_index, tmp_path):
     from lifqa.evaluate import parse_variants
 
