@@ -2,7 +2,7 @@
 
 Each part is retrieved and answered on its own, so one part's evidence cannot
 crowd out the other's. A question splits where ``and`` (or ``, and``) is
-followed by a question word, and between two questions ("How tightly ...? What ...?"); a part that lacks a verb borrows the predicate of
+followed by a question word; a part that lacks a verb borrows the predicate of
 the other part ("Which brain tumour" + "involve LIF"), and a part that only
 refers back ("what is its code?") borrows the other part's identifiers and
 rarest words for retrieval. Questions joining two nouns ("LIF and IL-6") are
@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import re
 
-_SPLIT = re.compile(r",?\s+and\s+(?=(?:which|what|how|where|when|who|whom|whose|why|is|are|does|do|did|can)\b)|"
-                    r"\?\s+(?=(?:which|what|how|where|when|who|whom|whose|why|is|are|does|do|did|can)\b)", re.I)
+_SPLIT = re.compile(r",?\s+and\s+(?=(?:which|what|how|where|when|who|whom|whose|why|is|are|does|do|did|can)\b)", re.I)
 _WH = re.compile(r"^(?:which|what|how|where|when|who|whom|whose|why)\b", re.I)
 _VERB = re.compile(r"\b(?:is|are|was|were|be|been|has|have|had|do|does|did|can|could|may|might|will|would|should|must|"
                    r"\w+(?:ed|es)|involve|bind|cause|encode|share|form|make|use|play|regulate|act|appear|stand|"

@@ -81,13 +81,7 @@ _DEFINITION = re.compile(r"\b(?:is|are|was)\s+(?:a|an|the)\b|\b(?:stands? for|re
                          r"^[^,]{3,80},\s*(?:or|also)\s|\([A-Z][A-Za-z0-9-]{1,10}\)", re.I)
 
 # question kinds, most specific first
-_ENTITY_NOUNS = (r"(?:gene|protein|receptor|cytokine|virus|viruses|drug|drugs|molecule|enzyme|cell|cells|pathway|disease|diseases|"
-                 r"cancer|tumou?r|species|animal|animals|host|hosts|family|antibody|antibodies|subunit|kinase|factor|factors|"
-                 r"strain|vaccine|compound|organism|transcription factors?|hormone|protease|gene product)")
 _QUESTION_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    # "Which gene does the RefSeq transcript NM_002309 belong to?" asks for a gene, not an identifier; up to two
-    # modifiers may stand between "which" and its noun ("Which neurotrophic factor", "Which STAT transcription factors")
-    ("entity", re.compile(rf"^\s*(?:which|what)\s+(?!(?:kind|type|class|sort)\s+of\b)(?:[\w'-]+\s+){{0,2}}{_ENTITY_NOUNS}\b", re.I)),
     ("expansion", re.compile(r"\bstand(?:s)? for\b|\babbreviat|\bacronym\b|\bfull name\b", re.I)),
     # "What is PPE?", "What are RVPs?": an acronym alone is asked for its spelled-out name ("personal protective
     # equipment (PPE)"); COVID-QA train: 5 of 13 such answers held the gold answer before, 9 now (bench/acronym_questions.py)
@@ -102,7 +96,11 @@ _QUESTION_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
                          r"place|site|chromosome|band|organ|tissue)\b|\blocated\b", re.I)),
     ("definition", re.compile(r"^\s*(?:define|what (?:is|are|was|were) (?:a |an |the )?[\w -]{1,40}\??$|what kind of|what type of|"
                               r"what class of|describe)\b", re.I)),
-    ("entity", re.compile(rf"\b(?:which|what)\s+(?:[\w'-]+\s+){{0,2}}{_ENTITY_NOUNS}\b|^\s*who\b", re.I)),
+    # revised once while reading LIF test failures (a leading entity kind, modifiers before the noun, more nouns);
+    # neutral on train (bench/train_rules.py), so back as it was
+    ("entity", re.compile(r"\b(?:which|what) (?:gene|protein|receptor|cytokine|virus|viruses|drug|drugs|molecule|enzyme|cell|cells|"
+                          r"pathway|disease|diseases|cancer|tumou?r|species|animal|animals|host|hosts|family|antibody|antibodies|"
+                          r"subunit|kinase|factor|strain|vaccine|compound|organism)\b|^\s*who\b", re.I)),
 )
 
 
@@ -325,17 +323,7 @@ def eligible(candidates: Sequence[Candidate], question_terms: set[str], question
     if kind == "definition" and question_ids:  # where a sentence says what the named thing is, only those answer
         defining = [c for c in out if any(defines(ident, c.text) for ident in question_ids)]
         return defining or out
-    if kind == "identifier":  # where a sentence names the identifier asked for and holds a value, only those answer
-        asked = {m.group(0).lower() for m in _ID_NAME.finditer(question)}
-        named = [c for c in out if _ID_VALUE.search(c.text) and any(re.search(rf"\b{re.escape(a)}\b", c.text, re.I) for a in asked)]
-        return named or out
     return out
-
-
-# The names of identifiers a question asks for ("What is the Entrez Gene ID ...?"), and a value that looks like one
-# (digits: 3976, ENSG00000128342, NM_002309, P15018).
-_ID_NAME = re.compile(r"\b(?:id|identifier|accession|entrez|ensembl|uniprot|refseq|omim|hgnc|pdb|mgi|cas|pubchem|chebi|kegg|doi|pmid)\b", re.I)
-_ID_VALUE = re.compile(r"(?<![\w.])[A-Za-z_]*\d[\w.:-]*(?![\w])")
 
 
 _NAME_LABEL = re.compile(r"\b(?:full name|name|official name|stands? for|abbreviation|synonyms?|aliases|also known as)\b", re.I)

@@ -19,7 +19,3 @@ from lifqa.question_parts import split_question
 def test_split(question, parts):
     assert split_question(question) == parts
 
-
-def test_two_questions_in_one_line_split():
-    assert split_question("How tightly does LIF bind its receptor? What dissociation constant has been reported?") == [
-        "How tightly does LIF bind its receptor?", "What dissociation constant has been reported?"]
