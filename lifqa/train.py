@@ -143,40 +143,84 @@ def source_weights(parts: Sequence[TrainingData], shares: Sequence[float]) -> np
     return weights / weights.mean()
 
 
+def questions_fingerprint(questions: Iterable[GoldQuestion]) -> str:
+    """sha256 of the questions a model learns from (id, wording, relevant documents, answers, answerability,
+    split), in id order: what a test recomputes from the shipped gold file to show the shipped model is current."""
+    rows = sorted([q.id, q.question, sorted(q.relevant_doc_ids), list(q.answers), [list(p) for p in q.answer_parts],
+                   q.answerable, q.split, sorted(q.relevance.items())] for q in questions)
+    return hashlib.sha256(json.dumps(rows, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+_FINGERPRINTED = ("name", "corpus_fingerprint", "questions_fingerprint", "use", "weight", "share")
+
+
+def training_fingerprint(sources: Sequence[Mapping[str, Any]], settings: Mapping[str, Any]) -> str:
+    """sha256 of what a model is trained from: each source's corpus and questions and how it is used, and the
+    training settings. It does not depend on the encoder's arithmetic, so it can be recomputed without an index."""
+    kept = [{key: source[key] for key in _FINGERPRINTED if key in source} for source in sources]
+    return hashlib.sha256(json.dumps({"sources": kept, "settings": settings}, sort_keys=True).encode()).hexdigest()
+
+
+def default_threshold(support: Mapping[str, Any], parts: Mapping[str, TrainingData], max_wrong: float) -> dict[str, Any]:
+    """The abstention threshold of an index nobody calibrated: the largest that keeps wrong abstentions within
+    ``max_wrong`` on each named source's answerable train questions. A user's first corpus is never calibrated, so
+    the default must hold on the corpus it fits worst, not on the pooled questions."""
+    model = [np.asarray(support[key], dtype=np.float64) for key in ("mean", "scale", "coef")]
+    ceilings = {}
+    for name, data in parts.items():
+        rows = question_support_rows(data)[data.answerable]
+        probs = np.sort(1.0 / (1.0 + np.exp(-(((rows - model[0]) / model[1]) @ model[2] + float(support["intercept"])))))
+        ceilings[name] = round(float(probs[int(np.floor(max_wrong * len(probs)))]), 4)
+    return {"threshold": min(ceilings.values()),
+            "threshold_fitted": {"rule": f"largest threshold with wrong abstention <= {max_wrong} on each of these sources' "
+                                         "answerable train questions", "ceilings": ceilings}}
+
+
 def train(sources: list[tuple[Any, list[GoldQuestion], str]], depth: int = 30, c: float = 1.0,
           support_only: Sequence[tuple[Any, list[GoldQuestion], str]] = (), weights: Mapping[str, float] | None = None,
-          support_from: Sequence[str] | None = None, max_wrong_abstention: float = 0.05) -> dict[str, Any]:
+          support_from: Sequence[str] | None = None, max_wrong_abstention: float = 0.05,
+          threshold_from: Sequence[str] = (), default_max_wrong: float = 0.07) -> dict[str, Any]:
     """Fit on several (engine, questions, name) sources at once; returns the JSON-ready parameters.
 
     ``weights`` gives sources (by name) their share of the ranking fit; unnamed ones get 1.
     ``support_only`` sources (typically questions of other corpora asked of this one, i.e.
     unanswerable) train the abstention model only, not the passage ranking. The abstention
-    model learns from the sources named in ``support_from`` (default: all) plus ``support_only``.
+    model learns from the sources named in ``support_from`` (default: all) plus ``support_only``. With
+    ``threshold_from``, the shipped threshold is set by ``default_threshold`` over those sources.
     """
     weights = dict(weights or {})
     unknown = sorted(set(weights) - {name for _, _, name in sources})
     if unknown:
         raise InputError(f"--weight names unknown source(s) {', '.join(unknown)}; sources: {', '.join(name for _, _, name in sources)}")
-    ranked = [(collect(engine, questions, depth), name, engine) for engine, questions, name in sources]
-    extra = [(collect(engine, questions, depth), name, engine) for engine, questions, name in support_only]
-    rank_data = merge([p for p, _, _ in ranked])
-    shares = [float(weights.get(name, 1.0)) for _, name, _ in ranked]
-    params = fit(rank_data, c, source_weights([p for p, _, _ in ranked], shares) if len(ranked) > 1 else None)
+    unknown = sorted(set(threshold_from) - {name for _, _, name in sources})
+    if unknown:
+        raise InputError(f"--threshold-from names unknown source(s) {', '.join(unknown)}; sources: {', '.join(name for _, _, name in sources)}")
+    ranked = [(collect(engine, questions, depth), name, engine, questions) for engine, questions, name in sources]
+    extra = [(collect(engine, questions, depth), name, engine, questions) for engine, questions, name in support_only]
+    rank_data = merge([r[0] for r in ranked])
+    shares = [float(weights.get(r[1], 1.0)) for r in ranked]
+    params = fit(rank_data, c, source_weights([r[0] for r in ranked], shares) if len(ranked) > 1 else None)
     support_names = {name for _, _, name in sources} if support_from is None else set(support_from)
-    support_parts = [p for p, name, _ in ranked if name in support_names] + [p for p, _, _ in extra]
+    support_parts = [r[0] for r in ranked if r[1] in support_names] + [x[0] for x in extra]
     params["support"] = fit_support(merge(support_parts), max_wrong_abstention)
+    if threshold_from:
+        params["support"].update(default_threshold(params["support"], {r[1]: r[0] for r in ranked if r[1] in threshold_from},
+                                                   default_max_wrong))
     described = []
-    digest = hashlib.sha256()
-    for (data, name, engine), in_ranking in [(r, True) for r in ranked] + [(x, False) for x in extra]:
-        corpus = getattr(engine, "manifest", {}).get("corpus", {}).get("fingerprint", "")
-        digest.update(f"{name}\0{corpus}\0{data.fingerprint}\n".encode())
+    for (data, name, engine, questions), in_ranking in [(r, True) for r in ranked] + [(x, False) for x in extra]:
         described.append({"name": name, "questions": int(len(data.answerable)), "unanswerable": int((~data.answerable).sum()),
-                          "rows": int(len(data.labels)), "positives": int(data.labels.sum()), "corpus_fingerprint": corpus,
+                          "rows": int(len(data.labels)), "positives": int(data.labels.sum()),
+                          "corpus_fingerprint": getattr(engine, "manifest", {}).get("corpus", {}).get("fingerprint", ""),
+                          "questions_fingerprint": questions_fingerprint(questions),
                           "use": ("ranking+support" if name in support_names else "ranking") if in_ranking else "support",
                           "weight": float(weights.get(name, 1.0)) if in_ranking else 0.0})
+    settings = {"seed": SEED, "depth": depth, "C": c, "features": list(FEATURES), "support_features": list(SUPPORT_FEATURES),
+                "max_wrong_abstention": max_wrong_abstention, "threshold_from": sorted(threshold_from),
+                "default_max_wrong": default_max_wrong if threshold_from else None}
     params["trained_on"] = {
         "sources": described,
-        "fingerprint": digest.hexdigest(),
+        "settings": settings,
+        "fingerprint": training_fingerprint(described, settings),
         "seed": SEED,
         "depth": depth,
         "C": c,
@@ -198,6 +242,9 @@ class TrainingSet:
     name: str
     index: Path
     questions: tuple[GoldQuestion, ...]
+    # whether its answerable questions bound the shipped abstention threshold: lifqa gold questions do; BEIR queries
+    # (SciFact's claims) are not questions a researcher asks, and abstaining on them is not wrong in the same way
+    bounds_threshold: bool = True
 
 
 def gold_training_set(gold: str | Path, corpus: str | Path, cache_root: str | Path = DEFAULT_CACHE,
@@ -220,7 +267,7 @@ def beir_training_set(folder: str | Path, cache_root: str | Path = DEFAULT_CACHE
     folder = Path(folder)
     gold_set = load_beir(folder, TRAIN_SPLIT)
     index = cached_index(folder / "corpus.jsonl", make_settings(), cache_root, progress)
-    return _training_set(folder.name, index, gold_set)
+    return replace(_training_set(folder.name, index, gold_set), bounds_threshold=False)
 
 
 def _training_set(name: str, index: Path, gold_set: GoldSet) -> TrainingSet:
@@ -260,7 +307,7 @@ def train_reranker(sets: Sequence[TrainingSet], *, cross_negatives: int = 300, d
     support_only = [(engines[0], unanswerable_elsewhere(s.questions, cross_negatives), f"{s.name}-asked-of-{primary.name}")
                     for s in sets[1:] if cross_negatives > 0]
     return train(sources, depth, c, support_only=support_only, weights=weights, support_from=[primary.name],
-                 max_wrong_abstention=0.0)
+                 max_wrong_abstention=0.0, threshold_from=[s.name for s in sets if s.bounds_threshold])
 
 
 def parse_weights(pairs: Iterable[str]) -> dict[str, float]:

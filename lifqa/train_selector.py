@@ -15,8 +15,6 @@ answers are not longer, in words, than the earlier heuristic's on those question
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +28,8 @@ from lifqa import __version__
 from lifqa.errors import InputError
 from lifqa.gold import GoldQuestion
 from lifqa.selector import FEATURES, TIER_MARGIN, Candidate, SentenceSelector, Trees
-from lifqa.train import SEED, TrainingSet, beir_training_set, gold_training_set, write_params
+from lifqa.train import (SEED, TrainingSet, beir_training_set, gold_training_set, questions_fingerprint, training_fingerprint,
+                         write_params)
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "data" / "selector.json"
 KEEP_RATIOS = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 1.01)
@@ -178,19 +177,18 @@ def keep_rule(params: dict[str, Any], rows: Sequence[QuestionRows], max_sentence
         scorer = SentenceSelector({**params, "keep_ratio": 1.0, "keep_min": 0.5})
         probabilities = [scorer.probabilities(r.features) for r in rows]
     for ratio, floor, most in [(r, f, m) for m in (2, max_sentences) for r in KEEP_RATIOS for f in KEEP_MINS]:
-        if True:
-            selector = SentenceSelector({**params, "keep_ratio": ratio, "keep_min": floor})
-            hits, words = [], []
-            for r, rated in zip(rows, probabilities):
-                chosen = selector.choose(r.candidates, rated, most)
-                said = " ".join(c.text for c, _ in chosen)
-                hits.append(holds_answer(said, r.question.answers))
-                words.append(len(said.split()))
-            hit, mean_words = macro(hits), macro(words)
-            table.append({"keep_ratio": ratio, "keep_min": floor, "max_sentences": most, "hit": round(hit, 4), "words": round(mean_words, 1)})
-            within = all(w <= b for w, b in zip(per_source(words), budgets))  # no source's answers get longer
-            if within and (best is None or hit > best[0] + 1e-9 or (abs(hit - best[0]) <= 1e-9 and mean_words < best[1])):
-                best = (hit, mean_words, ratio, floor, most)
+        selector = SentenceSelector({**params, "keep_ratio": ratio, "keep_min": floor})
+        hits, words = [], []
+        for r, rated in zip(rows, probabilities):
+            chosen = selector.choose(r.candidates, rated, most)
+            said = " ".join(c.text for c, _ in chosen)
+            hits.append(holds_answer(said, r.question.answers))
+            words.append(len(said.split()))
+        hit, mean_words = macro(hits), macro(words)
+        table.append({"keep_ratio": ratio, "keep_min": floor, "max_sentences": most, "hit": round(hit, 4), "words": round(mean_words, 1)})
+        within = all(w <= b for w, b in zip(per_source(words), budgets))  # no source's answers get longer
+        if within and (best is None or hit > best[0] + 1e-9 or (abs(hit - best[0]) <= 1e-9 and mean_words < best[1])):
+            best = (hit, mean_words, ratio, floor, most)
     if best is None:
         raise InputError("no keep rule keeps answers within the earlier answers' length; check the training data")
     return {"keep_ratio": best[2], "keep_min": best[3], "max_sentences": best[4], "train_hit": round(best[0], 4), "train_words": round(best[1], 1),
@@ -212,7 +210,6 @@ def train_selector(sets: Sequence[TrainingSet], shares: Mapping[str, float] | No
         raise InputError("give at least one training set (--gold FILE CORPUS)")
     rows: list[QuestionRows] = []
     answered: list[QuestionRows] = []
-    digest = hashlib.sha256()
     described = []
     for s in sets:
         engine = Engine.open(s.index, selector_params=untrained_params(), use_calibration=False)
@@ -220,16 +217,18 @@ def train_selector(sets: Sequence[TrainingSet], shares: Mapping[str, float] | No
         rows += part
         as_answered = collect(engine, s.questions, s.name, as_answered=True)
         answered += as_answered
-        corpus = engine.manifest.get("corpus", {}).get("fingerprint", "")
-        for r in part:
-            digest.update(json.dumps([s.name, corpus, r.question.id, r.question.question, list(r.question.answers)]).encode())
         described.append({"name": s.name, "questions": len(s.questions), "used": len(part), "keep_rule_questions": len(as_answered), "rows": int(sum(len(r.labels) for r in part)),
-                          "positives": int(sum(r.labels.sum() for r in part)), "corpus_fingerprint": corpus,
+                          "positives": int(sum(r.labels.sum() for r in part)),
+                          "corpus_fingerprint": engine.manifest.get("corpus", {}).get("fingerprint", ""),
+                          "questions_fingerprint": questions_fingerprint(s.questions),
                           "share": float((shares or {}).get(s.name, 1.0))})
     params = fit(rows, dict(shares or {}), c, model)
     params["tier_margin"] = TIER_MARGIN  # the keep rule is chosen with the lead answers are given with
     params.update(keep_rule(params, answered, probabilities=out_of_fold(rows, dict(shares or {}), c, model, rated=answered)))
-    params["trained_on"] = {"sources": described, "fingerprint": digest.hexdigest(), "seed": SEED, "C": c, "model": model, **({"trees": TREES} if model == "trees" else {}),
+    settings = {"seed": SEED, "C": c, "model": model, **({"trees": TREES} if model == "trees" else {}), "features": list(FEATURES),
+                "tier_margin": TIER_MARGIN, "keep_ratios": list(KEEP_RATIOS), "keep_mins": list(KEEP_MINS)}
+    params["trained_on"] = {"sources": described, "settings": settings, "fingerprint": training_fingerprint(described, settings),
+                            "seed": SEED, "C": c, "model": model, **({"trees": TREES} if model == "trees" else {}),
                             "features": list(FEATURES), "lifqa_version": __version__}
     return params
 

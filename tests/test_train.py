@@ -9,6 +9,7 @@ import pytest
 
 from lifqa.errors import InputError
 from lifqa.rerank import FEATURES, FeatureReranker
+from lifqa.selector import FEATURES as SELECTOR_FEATURES
 from lifqa.train import TrainingSet, _training_set, train_reranker, unanswerable_elsewhere, write_params
 
 
@@ -60,3 +61,23 @@ def test_questions_asked_elsewhere_become_unanswerable(gold):
     picked = unanswerable_elsewhere(gold.questions, 5)
     assert len(picked) == 5 and picked == unanswerable_elsewhere(gold.questions, 5)
     assert all(not q.answerable and not q.relevant_doc_ids and not q.answers for q in picked)
+
+
+@pytest.mark.parametrize("name", ["reranker.json", "selector.json"])
+def test_shipped_models_record_the_training_data_they_match(name):
+    """The shipped parameters say what they were trained on; the LIF part is recomputed from the shipped gold file and
+    corpus, so re-splitting or editing the gold set without retraining (make reranker / make selector) fails here."""
+    from pathlib import Path
+
+    from lifqa.gold import load_gold
+    from lifqa.index.build import corpus_fingerprint
+    from lifqa.train import questions_fingerprint, training_fingerprint
+
+    root = Path(__file__).resolve().parent.parent
+    record = json.loads((root / "lifqa" / "data" / name).read_text(encoding="utf-8"))["trained_on"]
+    assert record["fingerprint"] == training_fingerprint(record["sources"], record["settings"])
+    assert record["settings"]["features"] == list(FEATURES if name == "reranker.json" else SELECTOR_FEATURES)
+    lif = next(s for s in record["sources"] if s["name"] == "lif_questions")
+    train_split = load_gold(root / "corpus" / "gold" / "lif_questions.jsonl").split("train").questions
+    assert lif["questions_fingerprint"] == questions_fingerprint(train_split), f"retrain: make {name.split('.')[0]}"
+    assert lif["corpus_fingerprint"] == corpus_fingerprint(root / "corpus")
