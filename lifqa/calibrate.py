@@ -137,6 +137,9 @@ def calibrate_index(index: str | Path, gold: str | Path, split: str | None = "al
     engine = Engine.open(index, use_calibration=False)
     known = set(engine.store.sources)
     gold_set = load_gold(gold, known_doc_ids=known).split(split)
+    if not any(q.answerable for q in gold_set.questions):
+        raise InputError(f"{gold} has no answerable questions in split '{split}' to calibrate on: give --split NAME of a split "
+                         "that has them, or --split all (then report no figures on those questions: they chose the threshold)")
     answerable = [q.question for q in gold_set.questions if q.answerable]
     unanswerable = [q.question for q in gold_set.questions if not q.answerable]
     negatives = "gold file"

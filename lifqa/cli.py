@@ -146,7 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("calibrate", help="fit this index's abstention threshold on labelled questions; stored with the index")
     p.add_argument("--gold", required=True, help="labelled questions (gold JSONL); unanswerable ones, or else off-topic questions, set the floor")
-    p.add_argument("--split", default="all", help="gold split to use (default: %(default)s)")
+    p.add_argument("--split", default="train", help="gold split to fit on (default: %(default)s, so dev and test figures stay held out; "
+                                                      "'all' for every question)")
     p.add_argument("--max-wrong-abstention", type=float, default=0.05, help="share of answerable questions allowed to abstain (default: %(default)s)")
     p.add_argument("--negatives", metavar="FILE", help="questions from another corpus that this one cannot answer (gold JSONL, BEIR "
                                                         "queries.jsonl, or one per line); they join the floor")

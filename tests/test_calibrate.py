@@ -33,7 +33,7 @@ def _gold(path, with_unanswerable=True):
     if with_unanswerable:
         rows += [{"id": "x", "question": "Who won the 2014 FIFA World Cup final?", "answerable": False},
                  {"id": "y", "question": "How do I bake sourdough bread?", "answerable": False}]
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    path.write_text("".join(json.dumps({**r, "split": "train"}) + "\n" for r in rows), encoding="utf-8")
     return path
 
 
@@ -74,6 +74,10 @@ def test_cli_calibrate_and_clear_errors(lif_index, tmp_path):
     assert "abstention threshold" in ok.stdout and (index / CALIBRATION).is_file()
     missing = run("--gold", str(tmp_path / "nope.jsonl"), "--index", str(index))
     assert missing.returncode != 0 and "gold file not found" in missing.stderr and "Traceback" not in missing.stderr
+    held_out = tmp_path / "held_out.jsonl"  # the default split is train: test questions are never fitted on unasked
+    held_out.write_text(_gold(tmp_path / "g2.jsonl").read_text(encoding="utf-8").replace('"train"', '"test"'), encoding="utf-8")
+    refused = run("--gold", str(held_out), "--index", str(index))
+    assert refused.returncode == 2 and "no answerable questions in split 'train'" in refused.stderr and "--split all" in refused.stderr
 
 
 def test_enough_labelled_questions_refit_the_abstention_model_for_this_corpus(lif_index, tmp_path):
