@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from lifqa import __version__
+from lifqa.data import params_fingerprint
 from lifqa.errors import InputError
 from lifqa.gold import GoldQuestion, GoldSet, load_beir, load_gold
 from lifqa.settings import MODES, Settings, make_settings
@@ -226,6 +227,11 @@ def evaluate(engine: Any, gold: GoldSet, modes: Sequence[str] = MODES, k: int | 
         "abstain_threshold_used": round(float(engine.abstain_threshold), 4),
         "calibrated": bool(engine.settings.use_calibration and engine.calibration is not None and engine.settings.abstain_threshold is None),
         "reranker_fingerprint": engine._feature_reranker.params.get("trained_on", {}).get("fingerprint", ""),
+        # what the figures were made with, so a report can be checked against what ships (tests/test_reports.py)
+        "made_with": {"reranker": params_fingerprint(engine._feature_reranker.params),
+                      "selector": params_fingerprint(engine._selector.params),
+                      "index_settings": index_settings_fingerprint(engine.settings),
+                      "gold_sha256": hashlib.sha256(Path(gold.source).read_bytes()).hexdigest() if Path(gold.source).is_file() else ""},
         "lifqa_version": __version__,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
@@ -290,12 +296,16 @@ def _question_result(q: GoldQuestion, mode: str, ranked: list[str], answer: Any,
 
 
 # ---- index cache ---------------------------------------------------------------
+def index_settings_fingerprint(settings: Settings) -> str:
+    """sha256 of the settings that shape an index (chunking, encoder, ...), not of the query-time ones."""
+    return hashlib.sha256(json.dumps(settings.index_fingerprint(), sort_keys=True).encode()).hexdigest()
+
+
 def cache_dir(corpus: str | Path, settings: Settings, cache_root: str | Path = DEFAULT_CACHE) -> Path:
     """``<cache_root>/<corpus fingerprint[:12]>-<index settings hash[:8]>``: one index per corpus and settings."""
     from lifqa.index.build import corpus_fingerprint
 
-    settings_hash = hashlib.sha256(json.dumps(settings.index_fingerprint(), sort_keys=True).encode()).hexdigest()
-    return Path(cache_root) / f"{corpus_fingerprint(corpus)[:12]}-{settings_hash[:8]}"
+    return Path(cache_root) / f"{corpus_fingerprint(corpus)[:12]}-{index_settings_fingerprint(settings)[:8]}"
 
 
 def cached_index(corpus: str | Path, settings: Settings, cache_root: str | Path = DEFAULT_CACHE,

@@ -178,3 +178,26 @@ def test_eval_compares_a_variant_side_by_side_in_one_run(lif_index, tmp_path):
         parse_variants(["before"])
     with pytest.raises(Exception, match="answer_selector"):
         parse_variants(["x:answer_selector=magic"])
+
+
+def test_the_shipped_report_was_made_with_what_ships():
+    """reports/latest is what the app's Evaluation view shows: it must come from the shipped models, gold set, corpus
+    and index settings. After retraining or editing any of them, regenerate it with `make eval`."""
+    import hashlib
+    import json
+    from pathlib import Path
+
+    from lifqa.data import load_json, params_fingerprint
+    from lifqa.evaluate import index_settings_fingerprint
+    from lifqa.index.build import corpus_fingerprint
+    from lifqa.settings import make_settings
+
+    root = Path(__file__).resolve().parent.parent
+    summary = json.loads((root / "reports" / "latest" / "summary.json").read_text(encoding="utf-8"))
+    made_with = summary.get("made_with", {})
+    gold = root / "corpus" / "gold" / "lif_questions.jsonl"
+    assert made_with.get("reranker") == params_fingerprint(load_json("reranker.json")), "stale report: make eval"
+    assert made_with.get("selector") == params_fingerprint(load_json("selector.json")), "stale report: make eval"
+    assert made_with.get("index_settings") == index_settings_fingerprint(make_settings()), "stale report: make eval"
+    assert made_with.get("gold_sha256") == hashlib.sha256(gold.read_bytes()).hexdigest(), "stale report: make eval"
+    assert summary["corpus_fingerprint"] == corpus_fingerprint(root / "corpus"), "stale report: make eval"
