@@ -81,14 +81,34 @@ def timed_build(corpus: Path, index: Path) -> dict:
             marks.append((stage, time.perf_counter()))
             print(f"  {time.strftime('%H:%M:%S')} {stage}", file=sys.stderr, flush=True)
 
+    # texts actually embedded per stage (cache misses), so a rate never counts a text the cache already had
+    from lifqa.index.embed_cache import EmbeddingCache
+
+    embedded: dict[str, int] = {}
+    shipped_encode = EmbeddingCache.encode
+
+    def counting_encode(cache, texts, embed, progress=None, block=None):
+        before = cache.misses
+        try:
+            return shipped_encode(cache, texts, embed, progress, block)
+        finally:
+            stage = marks[-1][0] if marks else "embedding"
+            embedded[stage] = embedded.get(stage, 0) + cache.misses - before
+
     started, cpu = time.perf_counter(), _cpu_seconds()
-    result = build_index(corpus, index, make_settings(), progress=progress)
+    EmbeddingCache.encode = counting_encode
+    try:
+        result = build_index(corpus, index, make_settings(), progress=progress)
+    finally:
+        EmbeddingCache.encode = shipped_encode
     total = time.perf_counter() - started
     cpu = _cpu_seconds() - cpu
     stages: dict[str, float] = {}
     for (stage, at), (_, following) in zip(marks, marks[1:] + [("end", started + total)]):
         stages[stage] = round(stages.get(stage, 0.0) + following - at, 2)
+    rates = {stage: round(n / stages[stage], 1) for stage, n in embedded.items() if n and stages.get(stage)}
     return {"seconds": round(total, 2), "cpu_seconds": round(cpu, 1), "stages": stages, "counts": result.manifest["counts"],
+            "embedded_per_stage": embedded, "embedded_per_second": rates,
             "embedding_cache": result.manifest["embedding_cache"], "document_cache": result.manifest.get("document_cache"),
             "encoder": result.manifest.get("encoder"), "encode_workers": result.manifest.get("encode_workers")}
 
