@@ -4,6 +4,7 @@
     PYTHONPATH=. nice -n 10 .venv/bin/python bench/build_1000.py --limit 40         # first 40, extrapolated
     PYTHONPATH=. nice -n 10 .venv/bin/python bench/build_1000.py --compare 4 --base 1b79699
     PYTHONPATH=. .venv/bin/python bench/build_1000.py --compare 5 --base 1b79699 --compare-only --compare-workers 1
+    PYTHONPATH=. .venv/bin/python bench/build_1000.py --compare 5 --base 1b79699 --compare-only --compare-encoder torch-fp32
 
 The corpus: COVID-QA articles ($LIFQA_EVAL_DATA/covid-qa/corpus.jsonl), two per document, each
 word replaced by a random word of the article with probability 0.15 (a seeded generator per document),
@@ -113,8 +114,22 @@ def timed_build(corpus: Path, index: Path) -> dict:
             "encoder": result.manifest.get("encoder"), "encode_workers": result.manifest.get("encode_workers")}
 
 
+# Every build of a comparison runs `lifqa index` in a fresh process that starts on the same torch threads and must end
+# on them: a path that changed the setting (as the encoder once did, for good) would be timed on other terms.
+THREADS = os.cpu_count() or 1
+SAME_THREADS = """
+import sys, torch
+threads = int(sys.argv[1])
+torch.set_num_threads(threads)
+from lifqa.cli import main
+code = main(sys.argv[2:])
+assert torch.get_num_threads() == threads, f"the build left torch on {torch.get_num_threads()} threads, not {threads}"
+sys.exit(code)
+"""
+
+
 def compare(corpus: Path, n: int, base: str, work: Path, repo: Path = ROOT, new_first: bool = False,
-            workers: tuple[str, ...] = ()) -> dict:
+            workers: tuple[str, ...] = (), encoders: tuple[str, ...] = ()) -> dict:
     """Today's code (git revision ``base``) against this code on the first ``n`` documents, fresh processes and indexes."""
     subset = work / f"compare-{n}"
     if subset.exists():
@@ -130,12 +145,13 @@ def compare(corpus: Path, n: int, base: str, work: Path, repo: Path = ROOT, new_
     out = {}
     runs = [("new", ROOT, []), ("today", old, [])] if new_first else [("today", old, []), ("new", ROOT, [])]
     runs += [(f"new_encode_workers_{w}", ROOT, ["--encode-workers", w]) for w in workers]
+    runs += [(f"new_{v}", ROOT, ["--encoder", v]) for v in encoders]
     for name, code, extra in runs:
         index = work / f"index-{name}-{n}"
         shutil.rmtree(index, ignore_errors=True)
         env = {**os.environ, "PYTHONPATH": str(code)}
         clock, cpu = time.perf_counter(), _cpu_seconds()
-        subprocess.run([sys.executable, "-m", "lifqa.cli", "index", "--corpus", str(subset), "--index", str(index), *extra],
+        subprocess.run([sys.executable, "-c", SAME_THREADS, str(THREADS), "index", "--corpus", str(subset), "--index", str(index), *extra],
                        env=env, check=True, cwd=str(work))
         out[name] = round(time.perf_counter() - clock, 2)
         out[f"{name}_cpu_seconds"] = round(_cpu_seconds() - cpu, 1)
@@ -144,6 +160,9 @@ def compare(corpus: Path, n: int, base: str, work: Path, repo: Path = ROOT, new_
     out["cpu_speedup"] = round(out["today_cpu_seconds"] / out["new_cpu_seconds"], 2)
     for w in workers:
         out[f"speedup_encode_workers_{w}"] = round(out["today"] / out[f"new_encode_workers_{w}"], 2)
+    for v in encoders:
+        out[f"speedup_{v}"] = round(out["today"] / out[f"new_{v}"], 2)
+    out["torch_threads"] = THREADS
     out["new_encode_workers"] = (_manifest(work / f"index-new-{n}") or {}).get("encode_workers")  # what auto chose
     out["documents"] = n
     out["bytes"] = sum(p.stat().st_size for p in subset.glob("*.txt"))
@@ -168,6 +187,8 @@ def main() -> int:
     parser.add_argument("--compare-only", action="store_true", help="stop after --compare")
     parser.add_argument("--compare-workers", action="append", default=[], metavar="W",
                         help="--compare also builds with this code and --encode-workers W (repeatable)")
+    parser.add_argument("--compare-encoder", action="append", default=[], metavar="VARIANT",
+                        help="--compare also builds with this code and --encoder VARIANT, e.g. torch-fp32 for a CPU without bf16")
     parser.add_argument("--new-first", action="store_true", help="--compare builds with this code first (order effects)")
     parser.add_argument("--base", default="HEAD", help="git revision of today's path for --compare")
     parser.add_argument("--repo", type=Path, default=ROOT, help="git repository holding --base (default: this one)")
@@ -179,7 +200,7 @@ def main() -> int:
     result: dict = {"documents": args.documents, "corpus_mb": round(total_bytes / 1e6, 1), "load_avg_start": os.getloadavg()}
     if args.compare:
         result["compare"] = compare(corpus_all, args.compare, args.base, args.out, args.repo, args.new_first,
-                                    tuple(args.compare_workers))
+                                    tuple(args.compare_workers), tuple(args.compare_encoder))
         if args.compare_only:
             save_result(args.results, result)
             return 0

@@ -52,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pdf-max-seconds", type=float, help="seconds spent on one PDF (default 120); the rest is skipped with a warning")
     p.add_argument("--encode-workers", metavar="N|auto", help="processes that embed, one single-threaded encoder each; 1: this "
                         "process alone (default auto: one per core when a stage has at least 10,000 texts to embed)")
+    p.add_argument("--encoder", metavar="VARIANT", help="encoder variant: auto (default: bf16 where the CPU has bf16 units, else fp32), "
+                        "torch-fp32, torch-bf16, onnx-fp32, onnx-int8")
     _ray_options(p, "read, chunk and embed on a Ray cluster")
     p.set_defaults(handler=cmd_index)
 
@@ -224,7 +226,8 @@ def cmd_index(args: argparse.Namespace) -> int:
     from lifqa.settings import make_settings
 
     settings = make_settings(chunk_size=args.chunk_size, chunk_overlap=args.chunk_overlap, model_path=args.model_path,
-                             pdf_max_pages=args.pdf_max_pages, pdf_max_seconds=args.pdf_max_seconds, encode_workers=args.encode_workers)
+                             pdf_max_pages=args.pdf_max_pages, pdf_max_seconds=args.pdf_max_seconds, encode_workers=args.encode_workers,
+                             encoder=args.encoder)
     runner = None
     if args.ray:
         from lifqa.index.ray_build import RayRunner
