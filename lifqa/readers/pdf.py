@@ -12,10 +12,13 @@ layout can be rebuilt rather than trusted to the content stream's order:
 4. lines -> paragraphs by spacing and font; line-end hyphens are joined or kept
    by the document's own vocabulary ("immuno-|logical" -> "immunological", but
    "IL-|6", "N-|terminal", "gp130-|dependent" keep theirs);
-5. the reference list becomes a "references" section, one entry per line.
+5. the reference list becomes a "references" section, one entry per line;
+6. title, authors, journal, year, volume, pages and DOI come from page 1 and the
+   running heads (``pdf_header``); page numbers printed in the headers/footers
+   become the page labels citations show (``pdf_pages``).
 
 Every paragraph records the page it starts on, so each character offset of the
-text maps to its physical page (``Document.page_at``).
+text maps to its physical page (``Document.page_at``), which the page view opens.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ import pypdfium2.raw as pdfium_c
 
 from lifqa.readers import ReaderLimits
 from lifqa.readers.build import clean_inline, doc_id_for, merge_metadata
+from lifqa.readers.pdf_header import read_header
+from lifqa.readers.pdf_pages import printed_page_labels
 from lifqa.types import Document, Section
 
 _HYPHENS = ("-", "\u2010", "\u00ad", "\u2011")
@@ -44,11 +49,8 @@ _REF_MARKER = re.compile(r"^\s*(?:\[\d{1,4}\]|\d{1,4}[.)]?\s+(?=[A-Z]))")
 _DOT_LEADER = re.compile(r"(?:\s*[.·…](?:\s?[.·…]){3,}\s*)")
 _RULE_LINE = re.compile(r"^[\s_\-–—=.·•~*]{3,}$")
 _PAGE_NUMBER = re.compile(r"^(?:page\s*)?\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?$", re.I)
-_DOI = re.compile(r"\b10\.\d{4,9}/[^\s\"<>,;]+", re.I)
-_YEAR_NEAR = re.compile(r"(?:published|received|accepted|©|copyright|\(c\))\D{0,40}?((?:19|20)\d{2})", re.I)
 _WORD = re.compile(r"[^\W\d_][\w]*", re.U)
 _BOLD_FONT = re.compile(r"bold|black|heavy|semibold|demi|[.,+-]B$|-BoldMT|Bd$", re.I)
-_BAD_TITLE = re.compile(r"^(?:microsoft word|untitled|document\d*$)|\.(?:docx?|pdf|tex|dvi|indd)$", re.I)
 
 
 @dataclass
@@ -368,6 +370,7 @@ def layout_document(pages: list[_Page], path: Path, name: str, meta: dict[str, A
                     labels: list[str]) -> Document:
     noise: list[str] = []
     repeated, page_numbers, edges = _noise_keys(pages)
+    printed = printed_page_labels([[l.text for l in page.lines if id(l) in edges] for page in pages], labels)
     ordered: list[_Line] = []
     for page in pages:
         kept = []
@@ -389,18 +392,14 @@ def layout_document(pages: list[_Page], path: Path, name: str, meta: dict[str, A
     page_body = {page.number: max(body_size, _body_size([l for l in ordered if l.page == page.number])) for page in pages}
     paragraphs = _paragraphs(ordered, page_body, vocabulary, hyphenated)
     text, page_starts, sections = _assemble(paragraphs, len(pages))
-    found = _metadata(pages, ordered, body_size, pdf_meta, text)
-    journal, header_year = journal_from_header(list(dict.fromkeys(noise)) + [l.text for l in ordered if l.page == 0][:4])
-    if journal:
-        found["journal"] = journal
-    if header_year:  # the journal line's year is the publication year ("(2014), 26:1"), before a copyright year
-        found["year"] = header_year
+    header = read_header([l for l in ordered if l.page == 0], pages[0].height if pages else 0.0, list(dict.fromkeys(noise)), pdf_meta)
+    found = header.metadata()
     found["text_source"] = "fulltext"
     title = str(meta.get("title") or found.pop("title", "") or doc_id_for(name, meta))
     return Document(
         doc_id=doc_id_for(name, meta), title=title, text=text, source_path=str(path),
         metadata=merge_metadata(found, meta, name), content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
-        noise=tuple(dict.fromkeys(noise)), page_starts=tuple(page_starts), page_labels=tuple(labels) if any(labels) else (),
+        noise=tuple(dict.fromkeys(noise)), page_starts=tuple(page_starts), page_labels=printed if any(printed) else (),
         sections=tuple(sections),
     )
 
@@ -579,79 +578,6 @@ def _assemble(paragraphs: list[_Paragraph], page_count: int) -> tuple[str, list[
     for value in filled:  # offsets must not decrease (a column read out of order must not break bisect)
         starts.append(max(value, starts[-1]) if starts else value)
     return text, starts, sections
-
-
-def _metadata(pages: list[_Page], lines: list[_Line], body: float, pdf_meta: dict[str, str], text: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    first = [l for l in lines if l.page == 0]
-    title = (pdf_meta.get("Title") or "").strip()
-    if len(title) < 8 or " " not in title or _BAD_TITLE.search(title):
-        title = _title_from_page(first, pages[0].height if pages else 0)
-    out["title"] = clean_inline(title)[:300]
-    author = (pdf_meta.get("Author") or "").strip()
-    if author:
-        out["authors"] = _authors(author)
-    first_text = " ".join(l.text for l in first) if first else text[:4000]
-    doi = _DOI.search(first_text) or _DOI.search(pdf_meta.get("Subject", "") + " " + pdf_meta.get("Keywords", ""))
-    if doi:
-        out["doi"] = doi.group(0).rstrip(").,;]").lower()
-    year = _YEAR_NEAR.search(first_text)
-    if year:
-        out["year"] = int(year.group(1))
-    else:
-        created = re.match(r"D:((?:19|20)\d{2})", pdf_meta.get("CreationDate", ""))
-        if created:
-            out["year"] = int(created.group(1))
-    return out
-
-
-_JOURNAL_LINE = re.compile(
-    r"^(?:[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)?\s+et al\.?\s*(?:\((?:19|20)\d{2}\))?[,.]?\s*)?"
-    r"(?P<journal>[A-Z][A-Za-z&.,'’ -]{3,90}?)[,.]?\s*(?:\(?(?:19|20)\d{2}\)?|\d+\s*[:(]|DOI\b)")
-_JOURNAL_WORD = re.compile(r"\b(?:Journal|J|Sci|Science|Med|Medicine|Biol|Biology|Res|Research|Rev|Reviews|Lett|Proc|Acta|Annals|"
-                           r"International|Nature|Cell|PLoS|PLOS|PeerJ|BMC|eLife|Outcomes|Psychogeriatrics|Lancet|Bulletin|"
-                           r"Comput|Chem|Phys|Clin|Genet|Immunol|Virol|Microbiol|Neurosci|Rep|Reports|Commun)\b\.?")
-
-
-def journal_from_header(lines: list[str]) -> tuple[str, int | None]:
-    """The journal named in a running header or on the first lines of page 1 ("Datta et al. Journal of
-    Trauma Management & Outcomes 2010, 4:1" -> "Journal of Trauma Management & Outcomes")."""
-    for line in lines:
-        match = _JOURNAL_LINE.match(line.strip())
-        if match and _JOURNAL_WORD.search(match.group("journal")):
-            year = re.search(r"(?<!\d)((?:19|20)\d{2})(?!\d)", line)
-            journal = match.group("journal").strip(" ,.;") + ("." if match.group("journal").strip().endswith(".") else "")
-            return journal, int(year.group(1)) if year else None
-    return "", None
-
-
-def _title_from_page(first: list[_Line], height: float) -> str:
-    """The largest-font run of lines in the top part of page 1."""
-    candidates = [l for l in first if l.y1 > height * 0.35 and len(l.text.split()) >= 2]
-    if not candidates:
-        return ""
-    size = max(l.size for l in candidates)
-    run: list[str] = []
-    for line in first:
-        if abs(line.size - size) < 0.3 and line.y1 > height * 0.35:
-            run.append(line.text)
-        elif run:
-            break
-    return " ".join(run)
-
-
-def _authors(value: str) -> list[str]:
-    parts = re.split(r"\s*;\s*|\s+and\s+|\s*&\s*", value) if ";" in value or " and " in value else re.split(r"\s*,\s*", value)
-    out = []
-    for part in parts:
-        part = part.strip()
-        if not part:
-            continue
-        if "," not in part and " " in part:
-            given, family = part.rsplit(" ", 1)
-            part = f"{family}, {given}"
-        out.append(part)
-    return out
 
 
 # ---------------------------------------------------------------- page view

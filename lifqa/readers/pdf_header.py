@@ -1,0 +1,398 @@
+"""An article PDF's bibliographic header, read as its reader reads page 1.
+
+The PDF Info dictionary is often junk ("6489122611071476 1..10", "ipg1300180a",
+"Cambridge Journals", the first author only), so the fields come from the page:
+
+- **title**: the run of lines set in the largest type in the upper part of page 1,
+  without article-type labels ("Research Article", "REVIEW", "Open Access") or
+  journal banners; the Info title only when it agrees with that run (it is then
+  free of line breaks) or when page 1 has no clear title, and never when it looks
+  like an identifier, a file name or a page range;
+- **authors**: the name lines between the title and the abstract or affiliations,
+  split on commas and "and", superscript digits and asterisks removed, particles
+  kept, upper-case family names in title case, stored "Family, Given" as the
+  library readers store them;
+- **journal, year, volume, issue, pages**: the journal line of the running head or
+  the page-1 banner ("International Psychogeriatrics (2014), 26:1, 147–154");
+- **DOI**: the first DOI on page 1, else in the Info subject or keywords.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol
+
+from lifqa.readers.build import clean_inline
+
+
+class PageLine(Protocol):
+    """A line of page 1 with its box (PDF points, y up) and font size, as the PDF reader lays it out."""
+
+    text: str
+    size: float
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleHeader:
+    """What page 1, its running heads and the Info dictionary say about the article; "" / () / None when not found."""
+
+    title: str = ""
+    authors: tuple[str, ...] = ()  # "Family, Given"
+    journal: str = ""
+    year: int | None = None
+    volume: str = ""
+    issue: str = ""
+    page_range: str = ""  # the article's pages in its journal, "147–154"
+    doi: str = ""
+
+    def metadata(self) -> dict[str, Any]:
+        """The found fields under Document.metadata's keys (``authors`` as a list)."""
+        out = {k: v for k, v in asdict(self).items() if v not in (None, "", ())}
+        if self.authors:
+            out["authors"] = list(self.authors)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    """Pieces of page 1 printed on one baseline, left to right (a name and its superscript, two columns' lines)."""
+
+    text: str
+    size: float  # the size of its longest piece
+    y0: float
+    y1: float
+
+
+def read_header(first_page: Sequence[PageLine], page_height: float, running_heads: Sequence[str],
+                info: Mapping[str, str]) -> ArticleHeader:
+    """The article's header from page 1's lines, the running heads/footers (the reader's noise) and the Info dictionary."""
+    rows = _rows(first_page)
+    first_text = " ".join(line.text for line in first_page)
+    journal, details = journal_line(list(running_heads) + [row.text for row in rows[:6]])
+    if not journal:
+        journal, details = _journal_banner(rows)
+    if journal and "volume" not in details:  # "How to cite this article … PeerJ Comput. Sci. 3:e118"
+        details = {**_details_after(journal, first_text), **details}
+    title, after = _page_title(rows, page_height, journal)
+    info_title = clean_inline(info.get("Title") or "")
+    if _junk_title(info_title):
+        info_title = ""
+    if title and info_title and not _agree(title, info_title):
+        info_title = ""
+    authors = _authors_after(rows, after) if after >= 0 else ()
+    doi = _DOI.search(first_text) or _DOI.search(f"{info.get('Subject', '')} {info.get('Keywords', '')}")
+    return ArticleHeader(
+        title=(info_title or title)[:300],
+        authors=authors or info_authors(info.get("Author") or ""),
+        journal=journal,
+        year=details.get("year") or _year(first_text, info),
+        volume=details.get("volume", ""),
+        issue=details.get("issue", ""),
+        page_range=details.get("page_range", ""),
+        doi=doi.group(0).rstrip(").,;]").lower() if doi else "",
+    )
+
+
+# ---------------------------------------------------------------- rows
+def _rows(lines: Sequence[PageLine]) -> list[_Row]:
+    """Page 1's lines top-down, pieces sharing a baseline joined, article-type labels left out."""
+    groups: list[list[PageLine]] = []
+    for line in sorted((l for l in lines if l.text.strip() and not is_label(l.text)), key=lambda l: (-l.y1, l.x0)):
+        if groups:
+            last = groups[-1]
+            top, bottom = max(l.y1 for l in last), min(l.y0 for l in last)
+            overlap = min(top, line.y1) - max(bottom, line.y0)
+            if overlap > 0.5 * max(min(top - bottom, line.y1 - line.y0), 1.0):
+                last.append(line)
+                continue
+        groups.append([line])
+    rows = []
+    for group in groups:
+        group.sort(key=lambda l: l.x0)
+        main = max(group, key=lambda l: len(l.text))
+        rows.append(_Row(clean_inline(" ".join(l.text for l in group)), main.size,
+                         min(l.y0 for l in group), max(l.y1 for l in group)))
+    return rows
+
+
+_LABELS = {"article", "research", "researcharticle", "originalarticle", "originalresearch", "originalresearcharticle", "review",
+           "reviewarticle", "systematicreview", "minireview", "openaccess", "letter", "letters", "editorial", "commentary",
+           "perspective", "perspectives", "opinion", "casereport", "briefreport", "briefcommunication", "shortcommunication",
+           "rapidcommunication", "communication", "methodology", "methods", "methodsarticle", "protocol", "studyprotocol",
+           "hypothesis", "debate", "correspondence", "technicalnote", "clinicalstudy", "researchpaper", "fullpaper",
+           "originalpaper", "invitedreview", "focus", "news", "essay", "reports", "report", "articles", "peerreviewed"}
+_LABEL_PREFIX = re.compile(r"^(?:(?:Original|Research|Review|Clinical|Brief|Short|Invited)\s+(?:Research\s+)?(?:Article|Paper|Study|Report|"
+                           r"Communication)|Open Access|REVIEW|ARTICLE|RESEARCH|LETTER|COMMENTARY|EDITORIAL|PERSPECTIVE)\s+(?=[A-Z])")
+
+
+def is_label(text: str) -> bool:
+    """An article-type or access label ("Research Article", "R EVI EW", "Open Access"), which no title includes."""
+    key = re.sub(r"[^a-z]", "", text.lower())
+    return key in _LABELS or (key.startswith("openaccess") and len(key) <= 16)
+
+
+# ---------------------------------------------------------------- title
+_BANNER = re.compile(r"\bdoi\b|https?://|www\.|©|\(c\)\s*\d|copyright|\bissn\b|\bvol(?:ume)?\.?\s*\d|article id|licen[cs]e|"
+                     r"downloaded|available online|journal homepage|published by|publishing|elsevier|springer|hindawi|wiley", re.I)
+_JOURNAL_NAME = re.compile(r"^(?:the\s+)?(?:international\s+)?(?:journal|annals|archives|proceedings|bulletin|transactions)\s+of\b"
+                           r"(?!.*\b(?:is|are|was|were|in|with|after)\b)", re.I)
+_JUNK_TITLE = re.compile(r"^(?:microsoft\s+(?:word|powerpoint)|untitled|layout\s*\d|document\d*$|title$|article$|pii\b)|"
+                         r"\.(?:docx?|pdf|tex|dvi|indd|qxd|rtf)\b|\d{5,}|\d+\s*\.\.\s*\d+|^[\W\d_]+$", re.I)
+
+
+def _page_title(rows: list[_Row], height: float, journal: str) -> tuple[str, int]:
+    """The largest-type run of rows in the upper 70 % of page 1, and the index of its last row (-1: none clear)."""
+    body = _body_size(rows)
+    journal_key = _key(journal)
+    candidates = [i for i, row in enumerate(rows) if row.y1 > height * 0.3 and re.search(r"[^\W\d_]{3}", row.text)
+                  and not _BANNER.search(row.text) and not _JOURNAL_NAME.search(row.text) and (not journal_key or _key(row.text) != journal_key)]
+    for size in sorted({rows[i].size for i in candidates}, reverse=True):
+        if size < body * 1.15:
+            break
+        start = next(i for i in candidates if abs(rows[i].size - size) < 0.6)
+        end = start
+        while end + 1 < len(rows) and end + 1 in candidates and abs(rows[end + 1].size - size) < 0.6 \
+                and rows[end].y0 - rows[end + 1].y1 < 1.2 * size:
+            end += 1
+        text = _join_title([row.text for row in rows[start:end + 1]])
+        words = len(text.split())
+        if 3 <= words <= 60 or (words == 2 and size >= body * 1.5):
+            return text, end
+    return "", -1
+
+
+def _join_title(lines: list[str]) -> str:
+    text = ""
+    for line in lines:
+        text = text + line if text.endswith("-") else f"{text} {line}"  # a title keeps the hyphen it broke at
+    text = _LABEL_PREFIX.sub("", text.strip())
+    return re.sub(r"\s*[*†‡§¶]+$|(?<=[^\W\d_])\d{1,2}$", "", text).strip()  # a footnote marker after the title
+
+
+def _junk_title(title: str) -> bool:
+    """An Info title that names a file, a job or a page range rather than the article."""
+    return len(title) < 8 or " " not in title.strip() or bool(_JUNK_TITLE.search(title))
+
+
+def _agree(page: str, info: str) -> bool:
+    """Whether the Info title is page 1's title (letters and digits equal, or one a near-complete part of the other)."""
+    a, b = _key(page), _key(info)
+    if a == b:
+        return True
+    short, long = sorted((a, b), key=len)
+    return bool(short) and short in long and len(short) >= 0.85 * len(long)
+
+
+def _key(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isalnum())
+
+
+def _body_size(rows: list[_Row]) -> float:
+    sizes: Counter[float] = Counter()
+    for row in rows:
+        sizes[round(row.size)] += len(row.text)
+    return float(sizes.most_common(1)[0][0]) if sizes else 10.0
+
+
+# ---------------------------------------------------------------- authors
+_STOP = re.compile(r"^(?:abstract|summary|background|introduction|objectives?|purpose|keywords?|key\s*words|received|accepted|"
+                   r"published|citation|cite this|correspond|e-?mail|copyright|doi\b|https?://|©|academic editor|edited by)", re.I)
+_MARKERS = re.compile(r"[\d*†‡§¶#✉⁎∗⁰¹²³⁴⁵⁶⁷⁸⁹]+")
+_SEPARATORS = re.compile(r"\s*(?:,|;|\band\b|&|\bund\b|\bet\b)\s*")
+_PARTICLES = {"van", "von", "der", "den", "de", "del", "della", "di", "da", "dos", "das", "du", "la", "le", "ter", "ten", "bin", "al", "el", "y", "zu"}
+_SUFFIXES = {"jr", "jr.", "sr", "sr.", "ii", "iii", "iv"}
+_NOT_NAMES = {"university", "department", "institute", "hospital", "school", "college", "centre", "center", "faculty", "laboratory",
+              "division", "unit", "group", "foundation", "clinic", "research", "sciences", "science", "medicine", "medical", "health",
+              "national", "program", "programme", "ministry", "street", "road", "avenue", "the", "of", "for", "from", "with", "in",
+              "on", "to", "by", "at", "an", "study", "review", "analysis", "trial", "evidence", "effects", "role", "inc", "ltd", "gmbh"}
+_INITIALS = re.compile(r"^(?:(?:[A-Z][a-z]?\.)+-?(?:[A-Z]\.?)?|[A-Z]{1,2}|[A-Z]-[A-Z])$")
+_WORDLIKE = re.compile(r"^[^\W\d_][^\W\d_'’.-]*(?:['’-][^\W\d_]+)*\.?$")
+
+
+def _authors_after(rows: list[_Row], title_end: int) -> tuple[str, ...]:
+    """Names on the rows under the title, up to the abstract or the affiliations (one non-name row, e.g. a
+    subtitle, may sit between the title and the names)."""
+    names: list[str] = []
+    skipped = 0
+    for row in rows[title_end + 1:title_end + 9]:
+        if _STOP.match(row.text) or "@" in row.text:
+            break
+        found = names_in(row.text)
+        if found:
+            names += found
+            continue
+        if names or skipped:
+            break
+        skipped += 1
+    return tuple(dict.fromkeys(names))
+
+
+def names_in(text: str) -> list[str]:
+    """The people named on an author line, "Family, Given" each; [] when the line is not (mostly) names."""
+    parts = [p.strip(" ,;") for p in _SEPARATORS.split(_MARKERS.sub(" ", text))]
+    parts = [p for p in parts if p and not re.fullmatch(r"[a-z]{1,2}|et al\.?", p)]  # superscript letters; "et al."
+    if not parts:
+        return []
+    names = [person_name(p) for p in parts]
+    good = [n for n in names if n]
+    return good if len(good) >= 0.75 * len(names) else []
+
+
+def person_name(text: str) -> str:
+    """"Mary J. O’Connell" -> "O’Connell, Mary J."; "John DOUGLAS" -> "Douglas, John"; "" when it is no person's name."""
+    tokens = text.split()
+    suffix = [t for t in tokens if t.lower() in _SUFFIXES]
+    tokens = [t for t in tokens if t.lower() not in _SUFFIXES]
+    if not 2 <= len(tokens) <= 6 or not all(_token_ok(t) for t in tokens) or all(_INITIALS.match(t) for t in tokens):
+        return ""
+    caps = [len(t) > 1 and t.isupper() and not _INITIALS.match(t) for t in tokens]
+    initials = [bool(_INITIALS.match(t)) for t in tokens]
+    if caps[0] and not caps[-1] and not all(caps):  # "DOUGLAS John": the family name first, in capitals
+        split = next(i for i, c in enumerate(caps) if not c)
+        family, given = tokens[:split], tokens[split:]
+    elif initials[-1] and not initials[0]:  # "Ball CG", "van der Berg J.": the family name, then initials
+        split = len(tokens) - next(i for i, c in enumerate(reversed(initials)) if not c)
+        family, given = tokens[:split], tokens[split:]
+    else:
+        split = len(tokens) - 1
+        while split > 1 and tokens[split - 1].lower() in _PARTICLES:
+            split -= 1
+        family, given = tokens[split:], tokens[:split]
+    if not given or not family or any(_INITIALS.match(t) for t in family):
+        return ""
+    family_text = " ".join(_title_case(t) if t.isupper() and len(t) > 1 else t for t in family)
+    given_text = " ".join([_title_case(t) if t.isupper() and len(t) > 2 else t for t in given] + suffix)
+    return f"{family_text}, {given_text}"
+
+
+def _token_ok(token: str) -> bool:
+    if token.lower() in _PARTICLES:
+        return True
+    if token.lower().strip(".") in _NOT_NAMES or not (token[:1].isupper() or re.match(r"[a-z]['’][A-Z]", token)):
+        return False
+    return bool(_INITIALS.match(token) or _WORDLIKE.match(token))
+
+
+def _title_case(word: str) -> str:
+    """"AGYEMAN-DUAH" -> "Agyeman-Duah", "O'CONNELL" -> "O'Connell", "MCDONALD" -> "McDonald"."""
+    out = re.sub(r"[^\W\d_]+", lambda m: m.group(0).capitalize(), word.lower())
+    return re.sub(r"^Mc([a-z])", lambda m: "Mc" + m.group(1).upper(), out)
+
+
+_JUNK_AUTHOR = re.compile(r"[{}<>@]|\bet\s+al\b|journals?\b|press\b|publish|elsevier|springer|wiley|\badmin|\buser\b|\bcorporation\b", re.I)
+
+
+def info_authors(value: str) -> tuple[str, ...]:
+    """The Info dictionary's Author as "Family, Given" names; () when it is a publisher, a login or mangled."""
+    value = clean_inline(value)
+    if not value or _JUNK_AUTHOR.search(value) or not re.search(r"[^\W\d_]{2}", value):
+        return ()
+    parts = re.split(r"\s*;\s*|\s+and\s+|\s*&\s*", value) if ";" in value or " and " in value else re.split(r"\s*,\s*", value)
+    out = []
+    for part in (p.strip() for p in parts):
+        if not part:
+            continue
+        if "," not in part and " " in part:
+            part = person_name(part) or "{1}, {0}".format(*part.rsplit(" ", 1))
+        out.append(part)
+    return tuple(out)
+
+
+# ---------------------------------------------------------------- journal and citation details
+_JOURNAL_LINE = re.compile(
+    r"^(?:[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)?\s+et al\.?\s*(?:\((?:19|20)\d{2}\))?[,.]?\s*)?"
+    r"(?P<journal>[A-Z][A-Za-z&.,'’ -]{3,90}?)[,.]?\s*(?:\(?(?:19|20)\d{2}\)?|\d+\s*[:(]|DOI\b)")
+_JOURNAL_WORD = re.compile(r"\b(?:Journal|J|Sci|Science|Med|Medicine|Biol|Biology|Res|Research|Rev|Reviews|Lett|Proc|Acta|Annals|"
+                           r"International|Nature|Cell|PLoS|PLOS|PeerJ|BMC|eLife|Outcomes|Psychogeriatrics|Lancet|Bulletin|"
+                           r"Comput|Chem|Phys|Clin|Genet|Immunol|Virol|Microbiol|Neurosci|Rep|Reports|Commun|Practice)\b\.?")
+_DETAILS = re.compile(
+    r"[\s,.;]*(?:\(?(?P<year>(?:19|20)\d\d)\)?\s*[,;:]?\s*)?(?P<volume>\d{1,4})(?:\s*\((?P<issue>[\w–-]{1,9})\))?"
+    r"(?:\s*[:,]\s*(?:(?P<first>\d{1,6})\s*[-–]\s*(?P<last>\d{1,6})|(?P<number>\d{1,6})(?:\s*[,:]\s*(?P<first2>\d{1,6})\s*[-–]\s*(?P<last2>\d{1,6}))?))?")
+_VOLUME_LINE = re.compile(r"^Vol(?:ume|\.)?\s*(?P<volume>\d{1,4})\b(?:.*?\bIssue\s*(?P<issue>\d{1,4}))?", re.I)
+_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
+_YEAR_NEAR = re.compile(r"(?:published|received|accepted|©|copyright|\(c\))\D{0,40}?((?:19|20)\d{2})", re.I)
+_DOI = re.compile(r"\b10\.\d{4,9}/[^\s\"<>,;]+", re.I)
+
+
+def journal_line(lines: Sequence[str]) -> tuple[str, dict[str, Any]]:
+    """The journal named in a running head or on the first lines of page 1, with the year, volume, issue and
+    pages that follow it ("International Psychogeriatrics (2014), 26:1, 147–154")."""
+    for line in lines:
+        line = line.strip()
+        match = _JOURNAL_LINE.match(line)
+        if match and _JOURNAL_WORD.search(match.group("journal")):
+            raw = match.group("journal").strip()
+            journal = raw.strip(" ,.;") + ("." if raw.endswith(".") else "")
+            details = citation_details(line[match.end("journal"):])
+            if "year" not in details:
+                year = _YEAR.search(line)
+                if year:
+                    details["year"] = int(year.group(1))
+            return journal, details
+    return "", {}
+
+
+def citation_details(rest: str) -> dict[str, Any]:
+    """Year, volume, issue and page range from what follows a journal's name: "(2014), 26:1, 147–154",
+    "2021; 12: 101-140", "(2003) 104, 305–313"; "2010, 4:1" (volume 4, article 1) gives the volume only."""
+    match = _DETAILS.match(rest)
+    out: dict[str, Any] = {}
+    if not match:
+        return out
+    if match.group("year"):
+        out["year"] = int(match.group("year"))
+    elif _YEAR.fullmatch(match.group("volume")):
+        out["year"] = int(match.group("volume"))  # a year and nothing after it
+        return out
+    out["volume"] = match.group("volume")
+    first, last = match.group("first") or match.group("first2"), match.group("last") or match.group("last2")
+    issue = match.group("issue") or (match.group("number") if first else None)
+    if issue:
+        out["issue"] = issue
+    if first and last and int(last) >= int(first):
+        out["page_range"] = f"{first}–{last}"
+    return out
+
+
+def _details_after(journal: str, text: str) -> dict[str, Any]:
+    """Volume (and issue, pages) where page 1 names the journal again, in a citation line."""
+    for match in re.finditer(re.escape(journal), text):
+        details = citation_details(text[match.end():match.end() + 60])
+        if "volume" in details:
+            details.pop("year", None)
+            return details
+    return {}
+
+
+def _journal_banner(rows: list[_Row]) -> tuple[str, dict[str, Any]]:
+    """A page-1 banner that names the journal on a line of its own above "Volume 2012, Article ID 1, 10 pages"."""
+    for above, row in zip(rows[:8], rows[1:9]):
+        match = _VOLUME_LINE.match(row.text)
+        if match and _JOURNAL_WORD.search(above.text) and not _BANNER.search(above.text) and len(above.text.split()) <= 12:
+            details: dict[str, Any] = {"volume": match.group("volume")}
+            if match.group("issue"):
+                details["issue"] = match.group("issue")
+            year = _YEAR.search(row.text)
+            if year:
+                details["year"] = int(year.group(1))
+            return above.text.strip(" ,.;"), details
+    return "", {}
+
+
+def _year(first_text: str, info: Mapping[str, str]) -> int | None:
+    """A year near "published"/"©" on page 1, else the year the PDF was made."""
+    near = _YEAR_NEAR.search(first_text)
+    if near:
+        return int(near.group(1))
+    created = re.match(r"D:((?:19|20)\d{2})", info.get("CreationDate", ""))
+    return int(created.group(1)) if created else None
+
+
+__all__ = ["ArticleHeader", "read_header", "journal_line", "citation_details", "names_in", "person_name", "info_authors", "is_label"]
