@@ -1,0 +1,197 @@
+"""A PDF cited as its reader would: title, authors, journal and the printed page, from page 1 and the
+running heads, on PDFs made here with reportlab in the layouts publishers use."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from lifqa.chunking import chunk_document
+from lifqa.readers import read_path
+from lifqa.readers.pdf import text_boxes
+from lifqa.readers.pdf_header import citation_details, info_authors, names_in, person_name
+from lifqa.readers.pdf_pages import printed_page_labels
+from pdf_factory import JournalPdf
+
+TITLE = "Patient experiences of rehabilitation after stroke in rural community clinics"
+BODY = ("Rehabilitation after stroke was followed in every clinic with the same interview schedule and the same "
+        "outcome measures, so that experiences could be compared across the whole region. ")
+AUTHORS = [("Indraneel Datta", "1"), ("Chad G Ball", "1*"), ("Mary J. O’Connell", "1,2"), ("Kwame Agyeman-Duah", "2†"),
+           ("Pieter van der Berg", "3"), ("Lars-Göran Nilsson", "4")]
+EXPECTED = ["Datta, Indraneel", "Ball, Chad G", "O’Connell, Mary J.", "Agyeman-Duah, Kwame", "van der Berg, Pieter",
+            "Nilsson, Lars-Göran"]
+AFFILIATIONS = ["1 Department of Surgery, University of Calgary, Calgary, Canada",
+                "2 School of Public Health, University of Ghana, Accra, Ghana"]
+
+
+def _fill(pdf: JournalPdf, pages: int, marker: str = "") -> None:
+    pdf.heading("Introduction")
+    k = 0
+    while pdf.page < pages:
+        pdf.paragraph(f"Paragraph {k} on page {pdf.page}. {BODY * 2}")
+        k += 1
+    if marker:
+        pdf.paragraph(marker)
+
+
+def _read(path: Path, meta: dict | None = None):
+    docs, warnings = read_path(path, path.name, meta or {})
+    assert docs and warnings == [], warnings
+    return docs[0]
+
+
+@pytest.mark.parametrize("label, label_right", [("Research Article", ""), ("R EVI EW", "Open Access")])
+def test_title_is_the_large_type_not_a_junk_info_title_nor_the_type_label(tmp_path, label, label_right):
+    path = tmp_path / "hindawi.pdf"
+    pdf = JournalPdf(path, title="6489122611071476 1..10", author="al.}, Nuala E. Tully {et", header=False,
+                     head=lambda n: f"Rehabilitation Research and Practice {n}")
+    pdf.front_matter(TITLE, AUTHORS, label=label, label_right=label_right, affiliations=AFFILIATIONS,
+                     banner=["Hindawi Publishing Corporation", "Rehabilitation Research and Practice",
+                             "Volume 2012, Article ID 486084, 10 pages", "doi:10.1155/2012/486084"])
+    _fill(pdf, 2)
+    pdf.save()
+    doc = _read(path)
+    assert doc.title == TITLE
+    assert doc.metadata["authors"] == EXPECTED  # the mangled Info author is never used
+    assert doc.metadata["journal"] == "Rehabilitation Research and Practice"
+    assert (doc.metadata["volume"], doc.metadata["year"], doc.metadata["doi"]) == ("2012", 2012, "10.1155/2012/486084")
+
+
+def test_info_title_used_when_it_agrees_with_page_one_or_page_one_has_none(tmp_path):
+    agreeing = tmp_path / "agree.pdf"
+    pdf = JournalPdf(agreeing, title=TITLE + ".")
+    pdf.front_matter(TITLE, AUTHORS)
+    _fill(pdf, 1)
+    pdf.save()
+    assert _read(agreeing).title == TITLE + "."
+    bare = tmp_path / "bare.pdf"
+    pdf = JournalPdf(bare, title="Stroke rehabilitation in rural clinics", author="Jane Smith")
+    _fill(pdf, 1)
+    pdf.save()
+    doc = _read(bare)
+    assert doc.title == "Stroke rehabilitation in rural clinics" and doc.metadata["authors"] == ["Smith, Jane"]
+
+
+def test_upper_case_family_names_are_title_cased(tmp_path):
+    path = tmp_path / "caps.pdf"
+    pdf = JournalPdf(path, title="", author="Cambridge Journals")
+    pdf.front_matter(TITLE, [("John DOUGLAS", "1"), ("Aoife O'CONNELL", "2*"), ("Marie-Claire AGYEMAN-DUAH", "1"), ("DUPONT Jean", "3")],
+                     affiliations=AFFILIATIONS)
+    _fill(pdf, 1)
+    pdf.save()
+    doc = _read(path)
+    assert doc.title == TITLE
+    assert doc.metadata["authors"] == ["Douglas, John", "O'Connell, Aoife", "Agyeman-Duah, Marie-Claire", "Dupont, Jean"]
+
+
+def test_printed_pages_from_305_are_cited_and_the_page_view_stays_physical(tmp_path):
+    """Clinical Science style: page 1 printed 305 at its foot, later pages number their running head."""
+    path = tmp_path / "clinsci.pdf"
+    marker = "The marker sentence about the third printed page of this article was set here."
+    pdf = JournalPdf(path, first_printed=305, head=lambda n: "" if n == 305 else f"{n} Clinical Science (2003) 104",
+                     folio=lambda n: "305" if n == 305 else "", type_label="")
+    pdf.front_matter(TITLE, AUTHORS[:2], banner=["Clinical Science (2003) 104, 305–313 (Printed in Great Britain)"])
+    _fill(pdf, 3, marker)
+    pdf.save()
+    doc = _read(path)
+    assert doc.page_labels[:3] == ("305", "306", "307")
+    assert doc.metadata["journal"] == "Clinical Science"
+    assert (doc.metadata["volume"], doc.metadata["page_range"], doc.metadata["year"]) == ("104", "305–313", 2003)
+    chunk = next(c for c in chunk_document(doc, 700, 150) if marker[:40] in c.text)
+    assert (chunk.page_start, chunk.page_label) == (3, "307")
+    assert text_boxes(path, chunk.page_start, marker), "Show on page opens the physical page the sentence is on"
+    assert "Clinical Science" not in doc.text.split("Introduction", 1)[1]  # the running heads went to noise
+
+
+def test_an_excerpt_printed_from_page_9_is_cited_from_page_9(tmp_path):
+    path = tmp_path / "excerpt.pdf"
+    pdf = JournalPdf(path, first_printed=9, folio=lambda n: f"Page {n} of 11")
+    _fill(pdf, 3)
+    pdf.save()
+    doc = _read(path)
+    assert doc.page_labels == ("9", "10", "11")
+    chunks = chunk_document(doc, 700, 150)
+    assert chunks[0].page_label == "9" and chunks[-1].page_label.endswith("11")
+
+
+def test_numbers_that_do_not_advance_with_the_page_are_ignored(tmp_path):
+    path = tmp_path / "constant.pdf"
+    pdf = JournalPdf(path, folio=lambda n: "12", head=lambda n: "Journal of Test Results 2021; 12")
+    _fill(pdf, 3)
+    pdf.save()
+    assert _read(path).page_labels == ()
+    assert printed_page_labels([["3"], ["7"], ["4"], ["12"]]) == ("", "", "", "")
+
+
+def test_printed_page_labels_fill_gaps_and_keep_an_excerpt_to_its_run():
+    # a first page printed without its number is labelled from the run; a gap between numbered pages is filled
+    assert printed_page_labels([["Clinical Science"], ["306 Clinical Science"], [], ["308 Clinical Science"]]) == ("305", "306", "307", "308")
+    # an excerpt ("of 11" but four pages): its title page is not guessed, and the PDF's labels that only repeat
+    # the physical number are dropped
+    edges = [["Datta et al. Journal 2010, 4:1"], ["Page 9 of 11"], ["Page 10 of 11"], ["Page 11 of 11"]]
+    assert printed_page_labels(edges, ["1", "2", "3", "4"]) == ("", "9", "10", "11")
+    assert printed_page_labels([["1/16"], ["2/16"]], ["i", "ii"]) == ("i", "ii")  # printed = physical: the PDF's own labels
+
+
+def test_library_metadata_wins_and_the_pdf_fills_the_rest(tmp_path):
+    path = tmp_path / "clinsci.pdf"
+    pdf = JournalPdf(path, first_printed=305, head=lambda n: f"{n} Clinical Science (2003) 104")
+    pdf.front_matter(TITLE, AUTHORS[:2], banner=["Clinical Science (2003) 104, 305–313", "doi:10.1042/CS20020123"])
+    _fill(pdf, 2)
+    pdf.save()
+    library = {"title": "The library's title", "authors": ["Curie, Marie"], "journal": "Clin Sci (Lond)", "date": "March 2003",
+               "editors": []}
+    doc = _read(path, library)
+    assert doc.title == "The library's title"
+    assert doc.metadata["authors"] == ["Curie, Marie"] and doc.metadata["journal"] == "Clin Sci (Lond)"
+    assert doc.metadata["volume"] == "104" and doc.metadata["doi"] == "10.1042/cs20020123"
+    assert "year" not in doc.metadata  # the library's date says the year; a year from the PDF does not override it
+    empty = _read(path, {"authors": [], "title": ""})  # an empty library field is missing, not an answer
+    assert empty.metadata["authors"] == ["Datta, Indraneel", "Ball, Chad G"] and empty.title == TITLE
+
+
+def test_exports_carry_title_authors_journal_year_doi_and_printed_page(tmp_path):
+    from lifqa.export import export_answer
+    from lifqa.references import citation_label, citation_pages, reference_of
+    from lifqa.types import Answer, AnswerSentence, Citation
+
+    path = tmp_path / "article.pdf"
+    marker = "Most patients valued being treated close to home by staff they already knew well."
+    pdf = JournalPdf(path, title="", first_printed=305, head=lambda n: f"{n} Clinical Science (2003) 104", type_label="")
+    pdf.front_matter(TITLE, AUTHORS, banner=["Clinical Science (2003) 104, 305–313", "doi:10.1042/CS20020123"],
+                     affiliations=AFFILIATIONS)
+    _fill(pdf, 3, marker)
+    pdf.save()
+    doc = _read(path)
+    chunk = next(c for c in chunk_document(doc, 700, 150) if marker[:40] in c.text)
+    assert chunk.page_end == 3 and chunk.page_label.endswith("307")
+    pages = r"pp?\. (?:306–)?307"  # the printed pages of the passage (it may start on the page before)
+    citation = Citation(key=1, doc_id=doc.doc_id, title=doc.title, chunk_id=chunk.chunk_id, section=chunk.section, text=chunk.text,
+                        char_start=chunk.char_start, char_end=chunk.char_end, score=1.0, page_start=chunk.page_start,
+                        page_end=chunk.page_end, page_label=chunk.page_label,
+                        label=citation_label(reference_of(doc.doc_id, doc.title, doc.metadata), citation_pages(chunk)))
+    answer = Answer("What did patients value?", marker, False, (citation,), "extractive", sentences=(AnswerSentence(marker, (1,)),))
+    bibtex = export_answer(answer, lambda _: doc, "bibtex")
+    ris = export_answer(answer, lambda _: doc, "ris")
+    markdown = export_answer(answer, lambda _: doc, "markdown")
+    assert "Datta, Indraneel and Ball, Chad G and O’Connell, Mary J. and Agyeman-Duah, Kwame" in bibtex
+    for text in (bibtex, ris, markdown):
+        for expected in (TITLE, "Nilsson", "van der Berg", "Clinical Science", "2003", "10.1042/cs20020123"):
+            assert expected in text, (expected, text)
+        assert re.search(pages, text), text
+    assert re.search(rf"Datta et al\. 2003, {pages}", markdown)
+
+
+def test_name_lines_and_citation_details():
+    assert names_in("Anna Sundström, 1 Michael Rönnlund, 2 Rolf Adolfsson 3 and Lars-Göran Nilsson 4") == [
+        "Sundström, Anna", "Rönnlund, Michael", "Adolfsson, Rolf", "Nilsson, Lars-Göran"]
+    assert names_in("1 Department of Psychology, Umeå University, Umeå, Sweden") == []
+    assert names_in("Background: The impact of stressful life events is inconclusive") == []
+    assert person_name("Ball CG") == "Ball, CG" and person_name("Martin Luther King Jr.") == "King, Martin Luther Jr."
+    assert person_name("Evidence From Sweden") == "" and person_name("J. A.") == ""
+    assert info_authors("Cambridge Journals") == () and info_authors("Indraneel Datta") == ("Datta, Indraneel",)
+    assert citation_details(" (2014), 26:1, 147–154") == {"year": 2014, "volume": "26", "issue": "1", "page_range": "147–154"}
+    assert citation_details(" 2010, 4:1") == {"year": 2010, "volume": "4"}
+    assert citation_details(", DOI 10.7717/peerj-cs.118") == {}
