@@ -115,6 +115,10 @@ class JournalPdf:
                 self._new_page()
         self.y -= height
 
+    def new_page(self) -> None:
+        """Go on at the top of a new page."""
+        self._new_page()
+
     def blank_page(self, draw_shapes: bool = True) -> None:
         """A page with no text layer (as a scanned page has): shapes only."""
         self._new_page()

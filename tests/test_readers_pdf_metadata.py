@@ -11,7 +11,7 @@ import pytest
 from lifqa.chunking import chunk_document
 from lifqa.readers import read_path
 from lifqa.readers.pdf import text_boxes
-from lifqa.readers.pdf_header import citation_details, info_authors, names_in, person_name
+from lifqa.readers.pdf_header import citation_details, info_authors, journal_line, names_in, person_name
 from lifqa.readers.pdf_pages import printed_page_labels
 from pdf_factory import JournalPdf
 
@@ -195,3 +195,30 @@ def test_name_lines_and_citation_details():
     assert citation_details(" (2014), 26:1, 147–154") == {"year": 2014, "volume": "26", "issue": "1", "page_range": "147–154"}
     assert citation_details(" 2010, 4:1") == {"year": 2010, "volume": "4"}
     assert citation_details(", DOI 10.7717/peerj-cs.118") == {}
+
+
+@pytest.mark.parametrize("line, journal, details", [
+    ("Journal of Affective Disorders 150 (2013) 1–10", "Journal of Affective Disorders", {"year": 2013, "volume": "150", "page_range": "1–10"}),
+    ("Psychopharmacology (2013) 225:361–373", "Psychopharmacology", {"year": 2013, "volume": "225", "page_range": "361–373"}),
+    ("PLoS ONE | www.plosone.org 1 March 2012 | Volume 7 | Issue 3 | e33000", "PLoS ONE", {"year": 2012, "volume": "7", "issue": "3"}),
+    ("Frontiers in Psychology | www.frontiersin.org 1 March 2015 | Volume 6 | Article 123", "Frontiers in Psychology",
+     {"year": 2015, "volume": "6"}),
+    ("Datta et al. Journal of Trauma Management & Outcomes 2010, 4:1", "Journal of Trauma Management & Outcomes", {"year": 2010, "volume": "4"}),
+    ("Cancer in 2013: a review of the year", "", {}),
+    ("Received 12 March 2013; accepted 4 June 2013", "", {}),
+])
+def test_journal_lines_of_several_publishers(line, journal, details):
+    assert journal_line([line]) == (journal, details)
+
+
+def test_a_download_cover_sheet_is_not_the_article(tmp_path):
+    path = tmp_path / "covered.pdf"
+    pdf = JournalPdf(path, header=False, page_numbers=False)
+    pdf.paragraph("See discussions, stats, and author profiles for this publication at: https://www.researchgate.net/publication/1")
+    pdf.paragraph("Some of the authors of this publication are also working on these related projects: Large Cohort Study")
+    pdf.new_page()
+    pdf.front_matter(TITLE, AUTHORS[:3])
+    _fill(pdf, 3)
+    pdf.save()
+    doc = _read(path)
+    assert doc.title == TITLE and doc.metadata["authors"] == EXPECTED[:3]

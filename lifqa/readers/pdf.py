@@ -39,7 +39,7 @@ import pypdfium2.raw as pdfium_c
 
 from lifqa.readers import ReaderLimits
 from lifqa.readers.build import clean_inline, doc_id_for, merge_metadata
-from lifqa.readers.pdf_header import read_header
+from lifqa.readers.pdf_header import is_cover, read_header
 from lifqa.readers.pdf_pages import printed_page_labels
 from lifqa.types import Document, Section
 
@@ -392,7 +392,10 @@ def layout_document(pages: list[_Page], path: Path, name: str, meta: dict[str, A
     page_body = {page.number: max(body_size, _body_size([l for l in ordered if l.page == page.number])) for page in pages}
     paragraphs = _paragraphs(ordered, page_body, vocabulary, hyphenated)
     text, page_starts, sections = _assemble(paragraphs, len(pages))
-    header = read_header([l for l in ordered if l.page == 0], pages[0].height if pages else 0.0, list(dict.fromkeys(noise)), pdf_meta)
+    first = [l for l in ordered if l.page == 0]
+    if len(pages) > 1 and is_cover(first):  # the article starts on the page after a download cover sheet
+        first = [l for l in ordered if l.page == 1]
+    header = read_header(first, pages[0].height if pages else 0.0, list(dict.fromkeys(noise)), pdf_meta)
     found = header.metadata()
     found["text_source"] = "fulltext"
     title = str(meta.get("title") or found.pop("title", "") or doc_id_for(name, meta))

@@ -75,7 +75,8 @@ def read_header(first_page: Sequence[PageLine], page_height: float, running_head
     """The article's header from page 1's lines, the running heads/footers (the reader's noise) and the Info dictionary."""
     rows = _rows(first_page)
     first_text = " ".join(line.text for line in first_page)
-    journal, details = journal_line(list(running_heads) + [row.text for row in rows[:6]])
+    body = _body_size(rows)
+    journal, details = journal_line(list(running_heads) + [row.text for row in rows[:6] if row.size < body * 1.15])  # banners, not the title
     if not journal:
         journal, details = _journal_banner(rows)
     if journal and "volume" not in details:  # "How to cite this article … PeerJ Comput. Sci. 3:e118"
@@ -100,17 +101,27 @@ def read_header(first_page: Sequence[PageLine], page_height: float, running_head
     )
 
 
+_COVER = re.compile(r"see discussions, stats,? and author profiles|this article was downloaded by|please scroll down for article|"
+                    r"your use of the jstor archive|terms and conditions of (?:access and )?use can be found", re.I)
+
+
+def is_cover(lines: Sequence[PageLine]) -> bool:
+    """A cover sheet a repository or download service put before the article (ResearchGate, JSTOR, Taylor & Francis)."""
+    return bool(_COVER.search(" ".join(line.text for line in lines)))
+
+
 # ---------------------------------------------------------------- rows
 def _rows(lines: Sequence[PageLine]) -> list[_Row]:
-    """Page 1's lines top-down, pieces sharing a baseline joined, article-type labels left out."""
+    """Page 1's lines top-down, nearby pieces sharing a baseline joined, article-type labels left out."""
     groups: list[list[PageLine]] = []
     for line in sorted((l for l in lines if l.text.strip() and not is_label(l.text)), key=lambda l: (-l.y1, l.x0)):
         if groups:
             last = groups[-1]
             top, bottom = max(l.y1 for l in last), min(l.y0 for l in last)
             overlap = min(top, line.y1) - max(bottom, line.y0)
-            if overlap > 0.5 * max(min(top - bottom, line.y1 - line.y0), 1.0):
-                last.append(line)
+            gap = max(line.x0 - max(l.x1 for l in last), min(l.x0 for l in last) - line.x1)
+            if overlap > 0.5 * max(min(top - bottom, line.y1 - line.y0), 1.0) and gap < 2.5 * max(line.size, last[0].size, 4.0):
+                last.append(line)  # far apart on one baseline is a sidebar or another column: a row of its own
                 continue
         groups.append([line])
     rows = []
@@ -308,14 +319,20 @@ def info_authors(value: str) -> tuple[str, ...]:
 # ---------------------------------------------------------------- journal and citation details
 _JOURNAL_LINE = re.compile(
     r"^(?:[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)?\s+et al\.?\s*(?:\((?:19|20)\d{2}\))?[,.]?\s*)?"
-    r"(?P<journal>[A-Z][A-Za-z&.,'’ -]{3,90}?)[,.]?\s*(?:\(?(?:19|20)\d{2}\)?|\d+\s*[:(]|DOI\b)")
-_JOURNAL_WORD = re.compile(r"\b(?:Journal|J|Sci|Science|Med|Medicine|Biol|Biology|Res|Research|Rev|Reviews|Lett|Proc|Acta|Annals|"
-                           r"International|Nature|Cell|PLoS|PLOS|PeerJ|BMC|eLife|Outcomes|Psychogeriatrics|Lancet|Bulletin|"
-                           r"Comput|Chem|Phys|Clin|Genet|Immunol|Virol|Microbiol|Neurosci|Rep|Reports|Commun|Practice)\b\.?")
-_DETAILS = re.compile(
-    r"[\s,.;]*(?:\(?(?P<year>(?:19|20)\d\d)\)?\s*[,;:]?\s*)?(?P<volume>\d{1,4})(?:\s*\((?P<issue>[\w–-]{1,9})\))?"
+    r"(?P<journal>[A-Z][A-Za-z&.,'’ -]{3,90}?)[,.]?\s*(?:\(?(?:19|20)\d{2}\)?|\d+\s*[:(]|DOI\b|\|\s*(?:www\.|https?://|Vol|DOI\b))")
+_JOURNAL_WORD = re.compile(
+    r"\b(?:Journal|J|Sci|Science|Sciences|Med|Medicine|Biol|Biology|Res|Research|Rev|Reviews?|Lett|Letters|Proc|Proceedings|Acta|"
+    r"Annals|Archives|International|Nature|Cell|PLoS|PLOS|PeerJ|BMC|eLife|Frontiers|Outcomes|Psychogeriatrics|Lancet|Bulletin|"
+    r"Comput|Chem|Phys|Clin|Genet|Immunol|Virol|Microbiol|Neurosci|Rep|Reports|Commun|Communications|Practice|Psychology|"
+    r"Psychiatry|Neurology|Oncology|Cardiology|Pediatrics|Paediatrics|Surgery|Nursing|Health|Diseases?|Therapy|Therapeutics|"
+    r"Pharmacology|Physiology|Ecology|Evolution|Genetics|Genomics|Bioinformatics|Cancer|Epidemiology|Trials|Advances|Studies|"
+    r"Quarterly|Transactions|Disorders|Rehabilitation|Ageing|Aging|Gerontology|Engineering|Physics|Chemistry|Mathematics)\b\.?")
+_DETAILS = re.compile(  # "(2014), 26:1, 147–154", "2021; 12: 101-140", "(2003) 104, 305–313", "2012, 7(3), 45–67"
+    r"[\s,.;|]*(?:\(?(?P<year>(?:19|20)\d\d)\)?\s*[,;:|]?\s*)?(?P<volume>\d{1,4})(?:\s*\((?P<issue>(?!(?:19|20)\d\d\))[\w–-]{1,9})\))?"
     r"(?:\s*[:,]\s*(?:(?P<first>\d{1,6})\s*[-–]\s*(?P<last>\d{1,6})|(?P<number>\d{1,6})(?:\s*[,:]\s*(?P<first2>\d{1,6})\s*[-–]\s*(?P<last2>\d{1,6}))?))?")
-_VOLUME_LINE = re.compile(r"^Vol(?:ume|\.)?\s*(?P<volume>\d{1,4})\b(?:.*?\bIssue\s*(?P<issue>\d{1,4}))?", re.I)
+_VOLUME_YEAR_PAGES = re.compile(  # Elsevier: "150 (2013) 1–10"
+    r"[\s,.;]*(?P<volume>\d{1,4})\s*\((?P<year>(?:19|20)\d\d)\)\s*(?P<first>\d{1,6})\s*[-–]\s*(?P<last>\d{1,6})")
+_VOLUME_WORD = re.compile(r"\bVol(?:ume|\.)?\s*(?P<volume>\d{1,4})\b(?:.*?\b(?:Issue|No\.)\s*(?P<issue>\d{1,4}))?", re.I)
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 _YEAR_NEAR = re.compile(r"(?:published|received|accepted|©|copyright|\(c\))\D{0,40}?((?:19|20)\d{2})", re.I)
 _DOI = re.compile(r"\b10\.\d{4,9}/[^\s\"<>,;]+", re.I)
@@ -327,10 +344,18 @@ def journal_line(lines: Sequence[str]) -> tuple[str, dict[str, Any]]:
     for line in lines:
         line = line.strip()
         match = _JOURNAL_LINE.match(line)
-        if match and _JOURNAL_WORD.search(match.group("journal")):
+        if not match:
+            continue
+        details = citation_details(line[match.end("journal"):])
+        # a journal's word in the name, or the full shape "Name (2013) 225:361–373" (Psychopharmacology, Neuron)
+        if re.search(r"\b(?:in|of|and|for|the|on|at|to|with|a)$", match.group("journal").strip(" ,.;"), re.I):
+            continue  # a sentence that runs on into a number ("Cancer in 2013"), not a name
+        if _JOURNAL_WORD.search(match.group("journal")) or ("volume" in details and ("page_range" in details or "issue" in details)):
             raw = match.group("journal").strip()
             journal = raw.strip(" ,.;") + ("." if raw.endswith(".") else "")
-            details = citation_details(line[match.end("journal"):])
+            volume = _VOLUME_WORD.search(line[match.end("journal"):])
+            if volume and "volume" not in details:  # "PLoS ONE | www.plosone.org | Volume 7 | Issue 3 | e33000"
+                details.update({k: v for k, v in volume.groupdict().items() if v})
             if "year" not in details:
                 year = _YEAR.search(line)
                 if year:
@@ -342,8 +367,12 @@ def journal_line(lines: Sequence[str]) -> tuple[str, dict[str, Any]]:
 def citation_details(rest: str) -> dict[str, Any]:
     """Year, volume, issue and page range from what follows a journal's name: "(2014), 26:1, 147–154",
     "2021; 12: 101-140", "(2003) 104, 305–313"; "2010, 4:1" (volume 4, article 1) gives the volume only."""
-    match = _DETAILS.match(rest)
     out: dict[str, Any] = {}
+    elsevier = _VOLUME_YEAR_PAGES.match(rest)
+    if elsevier:
+        return {"year": int(elsevier.group("year")), "volume": elsevier.group("volume"),
+                "page_range": f"{elsevier.group('first')}–{elsevier.group('last')}"}
+    match = _DETAILS.match(rest)
     if not match:
         return out
     if match.group("year"):
@@ -374,7 +403,7 @@ def _details_after(journal: str, text: str) -> dict[str, Any]:
 def _journal_banner(rows: list[_Row]) -> tuple[str, dict[str, Any]]:
     """A page-1 banner that names the journal on a line of its own above "Volume 2012, Article ID 1, 10 pages"."""
     for above, row in zip(rows[:8], rows[1:9]):
-        match = _VOLUME_LINE.match(row.text)
+        match = _VOLUME_WORD.match(row.text)
         if match and _JOURNAL_WORD.search(above.text) and not _BANNER.search(above.text) and len(above.text.split()) <= 12:
             details: dict[str, Any] = {"volume": match.group("volume")}
             if match.group("issue"):
@@ -395,4 +424,4 @@ def _year(first_text: str, info: Mapping[str, str]) -> int | None:
     return int(created.group(1)) if created else None
 
 
-__all__ = ["ArticleHeader", "read_header", "journal_line", "citation_details", "names_in", "person_name", "info_authors", "is_label"]
+__all__ = ["ArticleHeader", "read_header", "is_cover", "journal_line", "citation_details", "names_in", "person_name", "info_authors", "is_label"]
