@@ -188,6 +188,8 @@ def test_name_lines_and_citation_details():
     assert names_in("Anna Sundström, 1 Michael Rönnlund, 2 Rolf Adolfsson 3 and Lars-Göran Nilsson 4") == [
         "Sundström, Anna", "Rönnlund, Michael", "Adolfsson, Rolf", "Nilsson, Lars-Göran"]
     assert names_in("1 Department of Psychology, Umeå University, Umeå, Sweden") == []
+    assert names_in("Dr John Smith, MD, PhD, Jane Doe, RN and Wei ZHANG") == ["Smith, John", "Doe, Jane", "Zhang, Wei"]
+    assert names_in("A Systematic Review and Meta-Analysis") == [] and names_in("Evidence From the UK Biobank") == []
     assert names_in("Background: The impact of stressful life events is inconclusive") == []
     assert person_name("Ball CG") == "Ball, CG" and person_name("Martin Luther King Jr.") == "King, Martin Luther Jr."
     assert person_name("Evidence From Sweden") == "" and person_name("J. A.") == ""

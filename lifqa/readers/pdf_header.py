@@ -174,7 +174,7 @@ def _page_title(rows: list[_Row], height: float, journal: str) -> tuple[str, int
             end += 1
         text = _join_title([row.text for row in rows[start:end + 1]])
         words = len(text.split())
-        if 3 <= words <= 60 or (words == 2 and size >= body * 1.5):
+        if 3 <= words <= 60 or (words == 2 and size >= body * 1.5 and not text.isupper() and not _JOURNAL_WORD.search(text)):
             return text, end
     return "", -1
 
@@ -223,6 +223,9 @@ _NOT_NAMES = {"university", "department", "institute", "hospital", "school", "co
               "division", "unit", "group", "foundation", "clinic", "research", "sciences", "science", "medicine", "medical", "health",
               "national", "program", "programme", "ministry", "street", "road", "avenue", "the", "of", "for", "from", "with", "in",
               "on", "to", "by", "at", "an", "study", "review", "analysis", "trial", "evidence", "effects", "role", "inc", "ltd", "gmbh"}
+_DEGREES = {"md", "phd", "msc", "bsc", "mph", "rn", "dphil", "frcs", "frcp", "frcpc", "mbbs", "mbchb", "ma", "ba", "ms", "bs", "do",
+            "dds", "pharmd", "facs", "drph", "mrcp", "dsc", "mba", "psyd", "bn", "mn", "np", "pt", "ot", "lpn", "bpharm", "mpharm"}
+_HONORIFICS = {"dr", "prof", "professor", "mr", "mrs", "ms", "sir"}
 _INITIALS = re.compile(r"^(?:(?:[A-Z][a-z]?\.)+-?(?:[A-Z]\.?)?|[A-Z]{1,2}|[A-Z]-[A-Z])$")
 _WORDLIKE = re.compile(r"^[^\W\d_][^\W\d_'’.-]*(?:['’-][^\W\d_]+)*\.?$")
 
@@ -248,7 +251,9 @@ def _authors_after(rows: list[_Row], title_end: int) -> tuple[str, ...]:
 def names_in(text: str) -> list[str]:
     """The people named on an author line, "Family, Given" each; [] when the line is not (mostly) names."""
     parts = [p.strip(" ,;") for p in _SEPARATORS.split(_MARKERS.sub(" ", text))]
-    parts = [p for p in parts if p and not re.fullmatch(r"[a-z]{1,2}|et al\.?", p)]  # superscript letters; "et al."
+    parts = [" ".join(t for t in p.split() if t.lower().strip(".") not in _HONORIFICS) for p in parts]
+    parts = [p for p in parts if p and not re.fullmatch(r"[a-z]{1,2}|et al\.?", p)  # superscript letters; "et al."
+             and p.replace(".", "").lower() not in _DEGREES]
     if not parts:
         return []
     names = [person_name(p) for p in parts]
