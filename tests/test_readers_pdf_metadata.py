@@ -224,3 +224,17 @@ def test_a_download_cover_sheet_is_not_the_article(tmp_path):
     pdf.save()
     doc = _read(path)
     assert doc.title == TITLE and doc.metadata["authors"] == EXPECTED[:3]
+
+
+def test_a_title_repeated_as_the_running_head_is_still_the_title(tmp_path):
+    """The title at the top of page 1 and again atop every page goes to noise as a running head; the header
+    is read from page 1 as printed, so it is still the title."""
+    path = tmp_path / "spec.pdf"
+    title = "Shared data formats for desktop files"
+    pdf = JournalPdf(path, margin=30, type_label="", head=lambda n: "" if n == 1 else title)
+    pdf.front_matter(title, [("Thomas Leonard", "")])
+    _fill(pdf, 3)
+    pdf.save()
+    doc = _read(path)
+    assert title in doc.noise
+    assert doc.title == title and doc.metadata["authors"] == ["Leonard, Thomas"]

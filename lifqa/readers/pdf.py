@@ -371,6 +371,8 @@ def layout_document(pages: list[_Page], path: Path, name: str, meta: dict[str, A
     noise: list[str] = []
     repeated, page_numbers, edges = _noise_keys(pages)
     printed = printed_page_labels([[l.text for l in page.lines if id(l) in edges] for page in pages], labels)
+    # the header is read from the first pages as printed: a title that is also the running head stays in it
+    front = [list(page.lines) for page in pages[:2]]
     ordered: list[_Line] = []
     for page in pages:
         kept = []
@@ -392,9 +394,7 @@ def layout_document(pages: list[_Page], path: Path, name: str, meta: dict[str, A
     page_body = {page.number: max(body_size, _body_size([l for l in ordered if l.page == page.number])) for page in pages}
     paragraphs = _paragraphs(ordered, page_body, vocabulary, hyphenated)
     text, page_starts, sections = _assemble(paragraphs, len(pages))
-    first = [l for l in ordered if l.page == 0]
-    if len(pages) > 1 and is_cover(first):  # the article starts on the page after a download cover sheet
-        first = [l for l in ordered if l.page == 1]
+    first = front[1] if len(front) > 1 and is_cover(front[0]) else front[0] if front else []  # after a download cover sheet
     header = read_header(first, pages[0].height if pages else 0.0, list(dict.fromkeys(noise)), pdf_meta)
     found = header.metadata()
     found["text_source"] = "fulltext"

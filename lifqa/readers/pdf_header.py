@@ -112,27 +112,34 @@ def is_cover(lines: Sequence[PageLine]) -> bool:
 
 # ---------------------------------------------------------------- rows
 def _rows(lines: Sequence[PageLine]) -> list[_Row]:
-    """Page 1's lines top-down, nearby pieces sharing a baseline joined, article-type labels left out."""
-    groups: list[list[PageLine]] = []
-    for line in sorted((l for l in lines if l.text.strip() and not is_label(l.text)), key=lambda l: (-l.y1, l.x0)):
-        if groups:
-            last = groups[-1]
+    """Page 1's lines top-down: pieces sharing a baseline joined left to right unless far apart (a sidebar,
+    another column); article-type labels and rules left out."""
+    bands: list[list[PageLine]] = []
+    kept = (l for l in lines if l.text.strip() and not is_label(l.text) and not _RULE.match(l.text))
+    for line in sorted(kept, key=lambda l: (-l.y1, l.x0)):
+        if bands:
+            last = bands[-1]
             top, bottom = max(l.y1 for l in last), min(l.y0 for l in last)
             overlap = min(top, line.y1) - max(bottom, line.y0)
-            gap = max(line.x0 - max(l.x1 for l in last), min(l.x0 for l in last) - line.x1)
-            if overlap > 0.5 * max(min(top - bottom, line.y1 - line.y0), 1.0) and gap < 2.5 * max(line.size, last[0].size, 4.0):
-                last.append(line)  # far apart on one baseline is a sidebar or another column: a row of its own
+            if overlap > 0.5 * max(min(top - bottom, line.y1 - line.y0), 1.0):
+                last.append(line)
                 continue
-        groups.append([line])
+        bands.append([line])
     rows = []
-    for group in groups:
-        group.sort(key=lambda l: l.x0)
-        main = max(group, key=lambda l: len(l.text))
-        rows.append(_Row(clean_inline(" ".join(l.text for l in group)), main.size,
-                         min(l.y0 for l in group), max(l.y1 for l in group)))
+    for band in bands:
+        band.sort(key=lambda l: l.x0)
+        group = [band[0]]
+        for line in band[1:] + [None]:
+            if line is not None and line.x0 - max(l.x1 for l in group) < 2.5 * max(line.size, group[-1].size, 4.0):
+                group.append(line)
+                continue
+            main = max(group, key=lambda l: len(l.text))
+            rows.append(_Row(clean_inline(" ".join(l.text for l in group)), main.size, min(l.y0 for l in group), max(l.y1 for l in group)))
+            group = [line] if line is not None else []
     return rows
 
 
+_RULE = re.compile(r"^[\s_\-–—=.·•~*…]{3,}$")
 _LABELS = {"article", "research", "researcharticle", "originalarticle", "originalresearch", "originalresearcharticle", "review",
            "reviewarticle", "systematicreview", "minireview", "openaccess", "letter", "letters", "editorial", "commentary",
            "perspective", "perspectives", "opinion", "casereport", "briefreport", "briefcommunication", "shortcommunication",
