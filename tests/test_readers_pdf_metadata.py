@@ -45,15 +45,16 @@ def _read(path: Path, meta: dict | None = None):
 @pytest.mark.parametrize("label, label_right", [("Research Article", ""), ("R EVI EW", "Open Access")])
 def test_title_is_the_large_type_not_a_junk_info_title_nor_the_type_label(tmp_path, label, label_right):
     path = tmp_path / "hindawi.pdf"
-    pdf = JournalPdf(path, title="6489122611071476 1..10", author="al.}, Nuala E. Tully {et", header=False,
-                     head=lambda n: f"Rehabilitation Research and Practice {n}")
+    pdf = JournalPdf(path, title="6489122611071476 1..10", author="al.}, Nuala E. Tully {et", page_numbers=False, type_label="",
+                     head=lambda n: "" if n == 1 else f"Rehabilitation Research and Practice {n}")
     pdf.front_matter(TITLE, AUTHORS, label=label, label_right=label_right, affiliations=AFFILIATIONS,
                      banner=["Hindawi Publishing Corporation", "Rehabilitation Research and Practice",
                              "Volume 2012, Article ID 486084, 10 pages", "doi:10.1155/2012/486084"])
-    _fill(pdf, 2)
+    _fill(pdf, 3)
     pdf.save()
     doc = _read(path)
     assert doc.title == TITLE
+    assert doc.page_labels == ()  # "Rehabilitation Research and Practice 3" on page 3: printed as the physical page
     assert doc.metadata["authors"] == EXPECTED  # the mangled Info author is never used
     assert doc.metadata["journal"] == "Rehabilitation Research and Practice"
     assert (doc.metadata["volume"], doc.metadata["year"], doc.metadata["doi"]) == ("2012", 2012, "10.1155/2012/486084")
@@ -128,6 +129,7 @@ def test_numbers_that_do_not_advance_with_the_page_are_ignored(tmp_path):
 def test_printed_page_labels_fill_gaps_and_keep_an_excerpt_to_its_run():
     # a first page printed without its number is labelled from the run; a gap between numbered pages is filled
     assert printed_page_labels([["Clinical Science"], ["306 Clinical Science"], [], ["308 Clinical Science"]]) == ("305", "306", "307", "308")
+    assert printed_page_labels([[], ["Rehabilitation Research and Practice 4"], ["Rehabilitation Research and Practice 5"]]) == ("3", "4", "5")
     # an excerpt ("of 11" but four pages): its title page is not guessed, and the PDF's labels that only repeat
     # the physical number are dropped
     edges = [["Datta et al. Journal 2010, 4:1"], ["Page 9 of 11"], ["Page 10 of 11"], ["Page 11 of 11"]]
