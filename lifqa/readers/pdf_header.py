@@ -81,7 +81,7 @@ def read_header(first_page: Sequence[PageLine], page_height: float, running_head
         journal, details = _journal_banner(rows)
     if journal and "volume" not in details:  # "How to cite this article … PeerJ Comput. Sci. 3:e118"
         details = {**_details_after(journal, first_text), **details}
-    title, after = _page_title(rows, page_height, journal)
+    title, after = _page_title(rows, page_height, journal, body)
     info_title = clean_inline(info.get("Title") or "")
     if _junk_title(info_title):
         info_title = ""
@@ -128,14 +128,16 @@ def _rows(lines: Sequence[PageLine]) -> list[_Row]:
     rows = []
     for band in bands:
         band.sort(key=lambda l: l.x0)
-        group = [band[0]]
-        for line in band[1:] + [None]:
-            if line is not None and line.x0 - max(l.x1 for l in group) < 2.5 * max(line.size, group[-1].size, 4.0):
-                group.append(line)
-                continue
+        groups = [[band[0]]]
+        for line in band[1:]:
+            near = line.x0 - max(l.x1 for l in groups[-1]) < 2.5 * max(line.size, groups[-1][-1].size, 4.0)
+            if near:
+                groups[-1].append(line)
+            else:
+                groups.append([line])
+        for group in groups:
             main = max(group, key=lambda l: len(l.text))
             rows.append(_Row(clean_inline(" ".join(l.text for l in group)), main.size, min(l.y0 for l in group), max(l.y1 for l in group)))
-            group = [line] if line is not None else []
     return rows
 
 
@@ -165,9 +167,9 @@ _JUNK_TITLE = re.compile(r"^(?:microsoft\s+(?:word|powerpoint)|untitled|layout\s
                          r"\.(?:docx?|pdf|tex|dvi|indd|qxd|rtf)\b|\d{5,}|\d+\s*\.\.\s*\d+|^[\W\d_]+$", re.I)
 
 
-def _page_title(rows: list[_Row], height: float, journal: str) -> tuple[str, int]:
-    """The largest-type run of rows in the upper 70 % of page 1, and the index of its last row (-1: none clear)."""
-    body = _body_size(rows)
+def _page_title(rows: list[_Row], height: float, journal: str, body: float) -> tuple[str, int]:
+    """The largest-type run of rows in the upper 70 % of page 1 (clearly larger than its ``body`` text), and
+    the index of its last row (-1: no clear title)."""
     journal_key = _key(journal)
     candidates = [i for i, row in enumerate(rows) if row.y1 > height * 0.3 and re.search(r"[^\W\d_]{3}", row.text)
                   and not _BANNER.search(row.text) and not _JOURNAL_NAME.search(row.text) and (not journal_key or _key(row.text) != journal_key)]
@@ -358,10 +360,10 @@ def journal_line(lines: Sequence[str]) -> tuple[str, dict[str, Any]]:
         match = _JOURNAL_LINE.match(line)
         if not match:
             continue
-        details = citation_details(line[match.end("journal"):])
-        # a journal's word in the name, or the full shape "Name (2013) 225:361–373" (Psychopharmacology, Neuron)
         if re.search(r"\b(?:in|of|and|for|the|on|at|to|with|a)$", match.group("journal").strip(" ,.;"), re.I):
             continue  # a sentence that runs on into a number ("Cancer in 2013"), not a name
+        details = citation_details(line[match.end("journal"):])
+        # a journal's word in the name, or the full shape "Name (2013) 225:361–373" (Psychopharmacology, Neuron)
         if _JOURNAL_WORD.search(match.group("journal")) or ("volume" in details and ("page_range" in details or "issue" in details)):
             raw = match.group("journal").strip()
             journal = raw.strip(" ,.;") + ("." if raw.endswith(".") else "")
