@@ -192,6 +192,10 @@ def test_name_lines_and_citation_details():
     assert names_in("1 Department of Psychology, Umeå University, Umeå, Sweden") == []
     assert names_in("Dr John Smith, MD, PhD, Jane Doe, RN and Wei ZHANG") == ["Smith, John", "Doe, Jane", "Zhang, Wei"]
     assert names_in("A Systematic Review and Meta-Analysis") == [] and names_in("Evidence From the UK Biobank") == []
+    assert names_in("John Smith a,*, Jane Doe b and Bob LEE a") == ["Smith, John", "Doe, Jane", "Lee, Bob"]  # Elsevier letters
+    assert names_in("John Smith · Jane Doe · Wei Zhang") == ["Smith, John", "Doe, Jane", "Zhang, Wei"]  # Springer
+    assert names_in("John Smith1☯*, Jane Doe2¤ | Bob Lee1") == ["Smith, John", "Doe, Jane", "Lee, Bob"]  # PLOS marks, Wiley bars
+    assert names_in("John Smith, Member, IEEE, and Jane Doe, Senior Member, IEEE") == ["Smith, John", "Doe, Jane"]
     assert names_in("Background: The impact of stressful life events is inconclusive") == []
     assert person_name("Ball CG") == "Ball, CG" and person_name("Martin Luther King Jr.") == "King, Martin Luther Jr."
     assert person_name("Evidence From Sweden") == "" and person_name("J. A.") == ""
@@ -208,6 +212,10 @@ def test_name_lines_and_citation_details():
     ("Frontiers in Psychology | www.frontiersin.org 1 March 2015 | Volume 6 | Article 123", "Frontiers in Psychology",
      {"year": 2015, "volume": "6"}),
     ("Datta et al. Journal of Trauma Management & Outcomes 2010, 4:1", "Journal of Trauma Management & Outcomes", {"year": 2010, "volume": "4"}),
+    ("J. Smith et al. / Journal of Affective Disorders 150 (2013) 1–10", "Journal of Affective Disorders",
+     {"year": 2013, "volume": "150", "page_range": "1–10"}),
+    ("Webb et al. (2017), PeerJ Comput. Sci., DOI 10.7717/peerj-cs.118", "PeerJ Comput. Sci.", {"year": 2017}),
+    ("A. Sundström et al.", "", {}),
     ("Cancer in 2013: a review of the year", "", {}),
     ("Received 12 March 2013; accepted 4 June 2013", "", {}),
 ])

@@ -222,10 +222,11 @@ def _body_size(rows: list[_Row]) -> float:
 
 
 # ---------------------------------------------------------------- authors
-_STOP = re.compile(r"^(?:abstract|summary|background|introduction|objectives?|purpose|keywords?|key\s*words|received|accepted|"
+_STOP = re.compile(r"^(?:abstract|summary|background|introduction|objectives?|aims?\b|context|highlights|purpose|keywords?|key\s*words|received|accepted|"
                    r"published|citation|cite this|correspond|e-?mail|copyright|doi\b|https?://|©|academic editor|edited by)", re.I)
-_MARKERS = re.compile(r"[\d*†‡§¶#✉⁎∗⁰¹²³⁴⁵⁶⁷⁸⁹]+")
-_SEPARATORS = re.compile(r"\s*(?:,|;|\band\b|&|\bund\b|\bet\b)\s*")
+_MARKERS = re.compile(r"[^\w\s'’.,;&|·•-]|[\d_]")  # affiliation digits, *, †, ☯, ¤, ✉ …
+_SEPARATORS = re.compile(r"\s*(?:[,;|·•&]|\band\b|\bund\b|\bet\b)\s*")  # Springer "·", Wiley "|"
+_LETTER_MARKS = re.compile(r"(?:\s+[a-z])+$")  # superscript letters set apart: "John Smith a", "Jane Doe b"
 _PARTICLES = {"van", "von", "der", "den", "de", "del", "della", "di", "da", "dos", "das", "du", "la", "le", "ter", "ten", "bin", "al", "el", "y", "zu"}
 _SUFFIXES = {"jr", "jr.", "sr", "sr.", "ii", "iii", "iv"}
 _NOT_NAMES = {"university", "department", "institute", "hospital", "school", "college", "centre", "center", "faculty", "laboratory",
@@ -233,7 +234,8 @@ _NOT_NAMES = {"university", "department", "institute", "hospital", "school", "co
               "national", "program", "programme", "ministry", "street", "road", "avenue", "the", "of", "for", "from", "with", "in",
               "on", "to", "by", "at", "an", "study", "review", "analysis", "trial", "evidence", "effects", "role", "inc", "ltd", "gmbh"}
 _DEGREES = {"md", "phd", "msc", "bsc", "mph", "rn", "dphil", "frcs", "frcp", "frcpc", "mbbs", "mbchb", "ma", "ba", "ms", "bs", "do",
-            "dds", "pharmd", "facs", "drph", "mrcp", "dsc", "mba", "psyd", "bn", "mn", "np", "pt", "ot", "lpn", "bpharm", "mpharm"}
+            "dds", "pharmd", "facs", "drph", "mrcp", "dsc", "mba", "psyd", "bn", "mn", "np", "pt", "ot", "lpn", "bpharm", "mpharm",
+            "member", "fellow", "ieee", "acm", "senior member", "student member", "life fellow", "life member"}  # and IEEE grades
 _HONORIFICS = {"dr", "prof", "professor", "mr", "mrs", "ms", "sir"}
 _INITIALS = re.compile(r"^(?:(?:[A-Z][a-z]?\.)+-?(?:[A-Z]\.?)?|[A-Z]{1,2}|[A-Z]-[A-Z])$")
 _WORDLIKE = re.compile(r"^[^\W\d_][^\W\d_'’.-]*(?:['’-][^\W\d_]+)*\.?$")
@@ -259,7 +261,7 @@ def _authors_after(rows: list[_Row], title_end: int) -> tuple[str, ...]:
 
 def names_in(text: str) -> list[str]:
     """The people named on an author line, "Family, Given" each; [] when the line is not (mostly) names."""
-    parts = [p.strip(" ,;") for p in _SEPARATORS.split(_MARKERS.sub(" ", text))]
+    parts = [_LETTER_MARKS.sub("", p.strip(" ,;")) for p in _SEPARATORS.split(_MARKERS.sub(" ", text))]
     parts = [" ".join(t for t in p.split() if t.lower().strip(".") not in _HONORIFICS) for p in parts]
     parts = [p for p in parts if p and not re.fullmatch(r"[a-z]{1,2}|et al\.?", p)  # superscript letters; "et al."
              and p.replace(".", "").lower() not in _DEGREES]
@@ -332,7 +334,7 @@ def info_authors(value: str) -> tuple[str, ...]:
 
 # ---------------------------------------------------------------- journal and citation details
 _JOURNAL_LINE = re.compile(
-    r"^(?:[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)?\s+et al\.?\s*(?:\((?:19|20)\d{2}\))?[,.]?\s*)?"
+    r"^(?:[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*){0,2}\s+et al\.?\s*(?:\((?:19|20)\d{2}\))?\s*[,./|]?\s*)?"  # "J. Smith et al. / "
     r"(?P<journal>[A-Z][A-Za-z&.,'’ -]{3,90}?)[,.]?\s*(?:\(?(?:19|20)\d{2}\)?|\d+\s*[:(]|DOI\b|\|\s*(?:www\.|https?://|Vol|DOI\b))")
 _JOURNAL_WORD = re.compile(
     r"\b(?:Journal|J|Sci|Science|Sciences|Med|Medicine|Biol|Biology|Res|Research|Rev|Reviews?|Lett|Letters|Proc|Proceedings|Acta|"
