@@ -248,3 +248,15 @@ def test_a_title_repeated_as_the_running_head_is_still_the_title(tmp_path):
     doc = _read(path)
     assert title in doc.noise
     assert doc.title == title and doc.metadata["authors"] == ["Leonard, Thomas"]
+
+
+def test_superscript_letters_glued_to_a_name_are_not_part_of_it(tmp_path):
+    """Elsevier-style affiliation letters set right after the name, raised and smaller: "Smithᵃ, Doeᵇ,*"."""
+    path = tmp_path / "letters.pdf"
+    pdf = JournalPdf(path, title="")
+    pdf.front_matter(TITLE, [("John Smith", "a"), ("Jane Doe", "b,*"), ("Bob Leea", "a")])
+    _fill(pdf, 2)
+    pdf.save()
+    doc = _read(path)
+    assert doc.metadata["authors"] == ["Smith, John", "Doe, Jane", "Leea, Bob"]
+    assert "John Smitha" in doc.text  # the text itself is unchanged

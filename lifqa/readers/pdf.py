@@ -64,6 +64,7 @@ class _Line:
     size: float
     bold: bool
     column: int = 0  # 0 full width / single column, 1 left, 2 right
+    marked: str = ""  # on the first pages: the text with each raised, smaller run ("Smithᵃ,ᵇ") as "*", for author lines
 
 
 @dataclass
@@ -133,7 +134,7 @@ def extract_pages(path: Path, limits: ReaderLimits, warnings: list[str], name: s
                 width, height = page.get_size()
                 textpage = page.get_textpage()
                 try:
-                    pages.append(_Page(index, width, height, _page_lines(textpage, index)))
+                    pages.append(_Page(index, width, height, _page_lines(textpage, index, marks=index < 2, marks_above=0.4 * height)))
                 finally:
                     textpage.close()
             finally:
@@ -159,11 +160,13 @@ def _label(pdf: pdfium.PdfDocument, index: int) -> str:
         return ""
 
 
-def _page_lines(textpage: pdfium.PdfTextPage, page_index: int) -> list[_Line]:
+def _page_lines(textpage: pdfium.PdfTextPage, page_index: int, marks: bool = False, marks_above: float = 0.0) -> list[_Line]:
     """Characters -> lines. PDFium marks most line ends; a jump to another baseline or a gap wider
     than 1.2 em also ends a line (justified text set without line breaks; two columns on one baseline).
     A line's size is its first character's font size times the text matrix's vertical scale (PDFium's
-    font size alone is often the unscaled 1.0)."""
+    font size alone is often the unscaled 1.0). With ``marks`` (the header pages), superscripts glued to a
+    word (an author's affiliation letters) are found from the font boxes and kept apart in ``marked``, on
+    the lines above ``marks_above`` (where a title and its author lines are)."""
     raw = textpage.raw
     n = textpage.count_chars()
     left, right, bottom, top = ctypes.c_double(), ctypes.c_double(), ctypes.c_double(), ctypes.c_double()
@@ -174,20 +177,23 @@ def _page_lines(textpage: pdfium.PdfTextPage, page_index: int) -> list[_Line]:
         page_text = "".join(chr(c) if 0 < c < 0x110000 else "\x00" for c in (pdfium_c.FPDFText_GetUnicode(raw, i) for i in range(n)))
     lines: list[_Line] = []
     chars: list[str] = []
+    indices: list[int] = []  # with ``marks``: each character's index in the text page (-1 for a space)
+    bottoms: list[float] = []  # and the bottom of its ink box
     x0 = y0 = x1 = y1 = 0.0
     first = -1
     matrix = pdfium_c.FS_MATRIX()
     prev_right = prev_size = prev_mid = 0.0
 
     def flush() -> None:
-        nonlocal chars, first
+        nonlocal chars, indices, bottoms, first
         text = "".join(chars).strip()
         if text and first >= 0:
             weight = pdfium_c.FPDFText_GetFontWeight(raw, first)
             pdfium_c.FPDFText_GetMatrix(raw, first, matrix)
             size = round(pdfium_c.FPDFText_GetFontSize(raw, first) * math.hypot(matrix.c, matrix.d), 1)
-            lines.append(_Line(page_index, text, x0, y0, x1, y1, size, weight >= 600 or _bold_name(raw, first)))
-        chars, first = [], -1
+            lines.append(_Line(page_index, text, x0, y0, x1, y1, size, weight >= 600 or _bold_name(raw, first),
+                               marked=_superscripts_marked(raw, chars, indices, bottoms, y1 - y0) if marks and y1 > marks_above else ""))
+        chars, indices, bottoms, first = [], [], [], -1
 
     for i, ch in enumerate(page_text):
         if ch == "\n" or ch == "\r":
@@ -200,6 +206,9 @@ def _page_lines(textpage: pdfium.PdfTextPage, page_index: int) -> list[_Line]:
         if ch.isspace():
             if chars:
                 chars.append(" ")
+                if marks:
+                    indices.append(-1)
+                    bottoms.append(0.0)
             continue
         char_box(raw, i, left_ref, right_ref, bottom_ref, top_ref)
         l, r, b, t = left.value, right.value, bottom.value, top.value
@@ -223,9 +232,40 @@ def _page_lines(textpage: pdfium.PdfTextPage, page_index: int) -> list[_Line]:
             if t > y1:
                 y1 = t
         chars.append(ch)
+        if marks:
+            indices.append(i)
+            bottoms.append(b)
         prev_right, prev_size, prev_mid = r, size, mid
     flush()
     return _join_pieces(lines)
+
+
+def _superscripts_marked(raw: Any, chars: list[str], indices: list[int], bottoms: list[float], height: float) -> str:
+    """The line's text with each run of superscript letters or digits as one "*" ("" when it has none): a
+    character whose font box (PDFium's loose box: the font's size, not the glyph's ink) is under 0.8 of the
+    one before it and raised above its baseline. "Smithᵃ,ᵇ" -> "Smith*,*", so an affiliation letter is not
+    read as part of a name. Only a line with some letter's ink raised off the baseline is looked at closely."""
+    inked = sorted(bottom for ch, index, bottom in zip(chars, indices, bottoms) if index >= 0 and ch.isalnum())
+    if not inked or inked[-1] < inked[len(inked) // 2] + 0.25 * height:
+        return ""
+    rect = pdfium_c.FS_RECTF()
+    out: list[str] = []
+    ref_height = ref_bottom = 0.0
+    raised = False
+    for ch, index in zip(chars, indices):
+        if index < 0 or not ch.isalnum():
+            out.append(ch)
+            continue
+        pdfium_c.FPDFText_GetLooseCharBox(raw, index, rect)
+        height, bottom = abs(rect.top - rect.bottom), min(rect.top, rect.bottom)
+        if ref_height and height < 0.8 * ref_height and bottom > ref_bottom + 0.15 * ref_height:
+            if not raised:
+                out.append("*")
+            raised = True
+            continue
+        out.append(ch)
+        raised, ref_height, ref_bottom = False, height, bottom
+    return "".join(out).strip()
 
 
 def _join_pieces(lines: list[_Line]) -> list[_Line]:
@@ -247,8 +287,9 @@ def _join_pieces(lines: list[_Line]) -> list[_Line]:
         current = row[0]
         for piece in row[1:]:
             if 0 <= piece.x0 - current.x1 < max(current.size, piece.size, 4.0) and abs(piece.size - current.size) < 1.0:
+                marked = f"{current.marked or current.text} {piece.marked or piece.text}" if current.marked or piece.marked else ""
                 current = _Line(current.page, f"{current.text} {piece.text}", current.x0, min(current.y0, piece.y0), piece.x1,
-                                max(current.y1, piece.y1), current.size, current.bold and piece.bold)
+                                max(current.y1, piece.y1), current.size, current.bold and piece.bold, marked=marked)
             else:
                 out.append(current)
                 current = piece

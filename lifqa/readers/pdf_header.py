@@ -37,6 +37,7 @@ class PageLine(Protocol):
     y0: float
     x1: float
     y1: float
+    marked: str  # the text with superscript runs as "*" ("" when not known)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,7 @@ class _Row:
     size: float  # the size of its longest piece
     y0: float
     y1: float
+    marked: str  # with superscripts as "*", where author names are read
 
 
 def read_header(first_page: Sequence[PageLine], page_height: float, running_heads: Sequence[str],
@@ -137,7 +139,8 @@ def _rows(lines: Sequence[PageLine]) -> list[_Row]:
                 groups.append([line])
         for group in groups:
             main = max(group, key=lambda l: len(l.text))
-            rows.append(_Row(clean_inline(" ".join(l.text for l in group)), main.size, min(l.y0 for l in group), max(l.y1 for l in group)))
+            rows.append(_Row(clean_inline(" ".join(l.text for l in group)), main.size, min(l.y0 for l in group),
+                             max(l.y1 for l in group), clean_inline(" ".join(l.marked or l.text for l in group))))
     return rows
 
 
@@ -249,7 +252,7 @@ def _authors_after(rows: list[_Row], title_end: int) -> tuple[str, ...]:
     for row in rows[title_end + 1:title_end + 9]:
         if _STOP.match(row.text) or "@" in row.text:
             break
-        found = names_in(row.text)
+        found = names_in(row.marked)
         if found:
             names += found
             continue
