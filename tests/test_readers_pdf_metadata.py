@@ -75,6 +75,17 @@ def test_info_title_used_when_it_agrees_with_page_one_or_page_one_has_none(tmp_p
     assert doc.title == "Stroke rehabilitation in rural clinics" and doc.metadata["authors"] == ["Smith, Jane"]
 
 
+def test_journal_from_the_info_subject_when_the_pages_name_none(tmp_path):
+    path = tmp_path / "subject.pdf"
+    pdf = JournalPdf(path, header=False, subject="Journal of Trauma Management & Outcomes 2010 4:1. doi:10.1186/1752-2897-4-1")
+    pdf.front_matter(TITLE, AUTHORS[:2])
+    _fill(pdf, 2)
+    pdf.save()
+    doc = _read(path)
+    assert (doc.metadata["journal"], doc.metadata["year"], doc.metadata["volume"]) == ("Journal of Trauma Management & Outcomes", 2010, "4")
+    assert doc.metadata["doi"] == "10.1186/1752-2897-4-1"
+
+
 def test_upper_case_family_names_are_title_cased(tmp_path):
     path = tmp_path / "caps.pdf"
     pdf = JournalPdf(path, title="", author="Cambridge Journals")

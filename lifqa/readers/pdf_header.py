@@ -81,6 +81,8 @@ def read_header(first_page: Sequence[PageLine], page_height: float, running_head
     journal, details = journal_line(list(running_heads) + [row.text for row in rows[:6] if row.size < body * 1.15])  # banners, not the title
     if not journal:
         journal, details = _journal_banner(rows)
+    if not journal:  # BMC writes the citation into the Info subject: "Journal of … 2010 4:1. doi:…"
+        journal, details = journal_line([info.get("Subject", "")])
     if journal and "volume" not in details:  # "How to cite this article … PeerJ Comput. Sci. 3:e118"
         details = {**_details_after(journal, first_text), **details}
     title, after = _page_title(rows, page_height, journal, body)
@@ -177,8 +179,8 @@ def _page_title(rows: list[_Row], height: float, journal: str, body: float) -> t
     candidates = [i for i, row in enumerate(rows) if row.y1 > height * 0.3 and re.search(r"[^\W\d_]{3}", row.text)
                   and not _BANNER.search(row.text) and not _JOURNAL_NAME.search(row.text) and (not journal_key or _key(row.text) != journal_key)]
     for size in sorted({rows[i].size for i in candidates}, reverse=True):
-        if size < body * 1.15:
-            break
+        if size <= 0 or size < body * 1.15:
+            break  # no type clearly larger than the text (or no sizes at all)
         start = next(i for i in candidates if abs(rows[i].size - size) < 0.6)
         end = start
         while end + 1 < len(rows) and end + 1 in candidates and abs(rows[end + 1].size - size) < 0.6 \
