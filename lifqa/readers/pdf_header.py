@@ -340,17 +340,18 @@ def info_authors(value: str) -> tuple[str, ...]:
 # ---------------------------------------------------------------- journal and citation details
 _JOURNAL_LINE = re.compile(
     r"^(?:[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*){0,2}\s+et al\.?\s*(?:\((?:19|20)\d{2}\))?\s*[,./|]?\s*)?"  # "J. Smith et al. / "
-    r"(?P<journal>[A-Z][A-Za-z&.,'’ -]{3,90}?)[,.]?\s*(?:\(?(?:19|20)\d{2}\)?|\d+\s*[:(]|DOI\b|\|\s*(?:www\.|https?://|Vol|DOI\b))")
+    r"(?P<journal>[A-Z][A-Za-z&.,'’ -]{2,90}?)[,.]?\s*(?:\(?(?:19|20)\d{2}\)?|\d+\s*[:(]|DOI\b|\|\s*(?:www\.|https?://|Vol|DOI\b))")
 _JOURNAL_WORD = re.compile(
     r"\b(?:Journal|J|Sci|Science|Sciences|Med|Medicine|Biol|Biology|Res|Research|Rev|Reviews?|Lett|Letters|Proc|Proceedings|Acta|"
     r"Annals|Archives|International|Nature|Cell|PLoS|PLOS|PeerJ|BMC|eLife|Frontiers|Outcomes|Psychogeriatrics|Lancet|Bulletin|"
     r"Comput|Chem|Phys|Clin|Genet|Immunol|Virol|Microbiol|Neurosci|Rep|Reports|Commun|Communications|Practice|Psychology|"
     r"Psychiatry|Neurology|Oncology|Cardiology|Pediatrics|Paediatrics|Surgery|Nursing|Health|Diseases?|Therapy|Therapeutics|"
     r"Pharmacology|Physiology|Ecology|Evolution|Genetics|Genomics|Bioinformatics|Cancer|Epidemiology|Trials|Advances|Studies|"
-    r"Quarterly|Transactions|Disorders|Rehabilitation|Ageing|Aging|Gerontology|Engineering|Physics|Chemistry|Mathematics)\b\.?")
+    r"Quarterly|Transactions|Disorders|Rehabilitation|Ageing|Aging|Gerontology|Engineering|Physics|Chemistry|Mathematics|"
+    r"BMJ|JAMA|PNAS|NEJM|EMBO|FEBS|Blood|Brain|Neuron|Gut|Chest|Stroke|Pain|Circulation|Diabetes)\b\.?")
 _DETAILS = re.compile(  # "(2014), 26:1, 147–154", "2021; 12: 101-140", "(2003) 104, 305–313", "2012, 7(3), 45–67"
     r"[\s,.;|]*(?:\(?(?P<year>(?:19|20)\d\d)\)?\s*[,;:|]?\s*)?(?P<volume>\d{1,4})(?:\s*\((?P<issue>(?!(?:19|20)\d\d\))[\w–-]{1,9})\))?"
-    r"(?:\s*[:,]\s*(?:(?P<first>\d{1,6})\s*[-–]\s*(?P<last>\d{1,6})|(?P<number>\d{1,6})(?:\s*[,:]\s*(?P<first2>\d{1,6})\s*[-–]\s*(?P<last2>\d{1,6}))?))?")
+    r"(?:\s*[:,;]\s*(?:(?P<first>\d{1,6})\s*[-–]\s*(?P<last>\d{1,6})|(?P<number>\d{1,6})(?:\s*[,:]\s*(?P<first2>\d{1,6})\s*[-–]\s*(?P<last2>\d{1,6}))?))?")
 _VOLUME_YEAR_PAGES = re.compile(  # Elsevier: "150 (2013) 1–10"
     r"[\s,.;]*(?P<volume>\d{1,4})\s*\((?P<year>(?:19|20)\d\d)\)\s*(?P<first>\d{1,6})\s*[-–]\s*(?P<last>\d{1,6})")
 _VOLUME_WORD = re.compile(r"\bVol(?:ume|\.)?\s*(?P<volume>\d{1,4})\b(?:.*?\b(?:Issue|No\.)\s*(?P<issue>\d{1,4}))?", re.I)
@@ -363,7 +364,7 @@ def journal_line(lines: Sequence[str]) -> tuple[str, dict[str, Any]]:
     """The journal named in a running head or on the first lines of page 1, with the year, volume, issue and
     pages that follow it ("International Psychogeriatrics (2014), 26:1, 147–154")."""
     for line in lines:
-        line = line.strip()
+        line = re.sub(r"^\d{1,5}\s*\|\s*", "", line.strip())  # "1234 | Brain 2019: 142; …", the page number first
         match = _JOURNAL_LINE.match(line)
         if not match:
             continue
