@@ -230,6 +230,8 @@ def test_name_lines_and_citation_details():
     ("1234 | Brain 2019: 142; 1234–1245", "Brain", {"year": 2019, "volume": "142", "page_range": "1234–1245"}),
     ("JAMA. 2019;321(5):456-467. doi:10.1001/jama.2019.0001", "JAMA", {"year": 2019, "volume": "321", "issue": "5", "page_range": "456–467"}),
     ("BMJ 2019;364:l123", "BMJ", {"year": 2019, "volume": "364"}),
+    ("Journal of Mental Health, 2019 Vol. 12, No. 3, 123–145, https://doi.org/10.1080/1", "Journal of Mental Health",
+     {"year": 2019, "volume": "12", "issue": "3", "page_range": "123–145"}),
     ("Int. J. Environ. Res. Public Health 2020, 17, 1234", "Int. J. Environ. Res. Public Health", {"year": 2020, "volume": "17"}),
     ("Cancer in 2013: a review of the year", "", {}),
     ("Received 12 March 2013; accepted 4 June 2013", "", {}),

@@ -354,7 +354,9 @@ _DETAILS = re.compile(  # "(2014), 26:1, 147–154", "2021; 12: 101-140", "(2003
     r"(?:\s*[:,;]\s*(?:(?P<first>\d{1,6})\s*[-–]\s*(?P<last>\d{1,6})|(?P<number>\d{1,6})(?:\s*[,:]\s*(?P<first2>\d{1,6})\s*[-–]\s*(?P<last2>\d{1,6}))?))?")
 _VOLUME_YEAR_PAGES = re.compile(  # Elsevier: "150 (2013) 1–10"
     r"[\s,.;]*(?P<volume>\d{1,4})\s*\((?P<year>(?:19|20)\d\d)\)\s*(?P<first>\d{1,6})\s*[-–]\s*(?P<last>\d{1,6})")
-_VOLUME_WORD = re.compile(r"\bVol(?:ume|\.)?\s*(?P<volume>\d{1,4})\b(?:.*?\b(?:Issue|No\.)\s*(?P<issue>\d{1,4}))?", re.I)
+_VOLUME_WORD = re.compile(  # "Vol. 12, No. 3, 123–145", "Volume 7 | Issue 3", "Volume 2012, Article ID 486084"
+    r"\bVol(?:ume|\.)?\s*(?P<volume>\d{1,4})\b(?:.*?\b(?:Issue|No\.)\s*(?P<issue>\d{1,4}))?"
+    r"(?:\s*[,:]?\s*(?:pp?\.\s*)?(?P<first>\d{1,6})\s*[-–]\s*(?P<last>\d{1,6}))?", re.I)
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 _YEAR_NEAR = re.compile(r"(?:published|received|accepted|©|copyright|\(c\))\D{0,40}?((?:19|20)\d{2})", re.I)
 _DOI = re.compile(r"\b10\.\d{4,9}/[^\s\"<>,;]+", re.I)
@@ -377,7 +379,7 @@ def journal_line(lines: Sequence[str]) -> tuple[str, dict[str, Any]]:
             journal = raw.strip(" ,.;") + ("." if raw.endswith(".") else "")
             volume = _VOLUME_WORD.search(line[match.end("journal"):])
             if volume and "volume" not in details:  # "PLoS ONE | www.plosone.org | Volume 7 | Issue 3 | e33000"
-                details.update({k: v for k, v in volume.groupdict().items() if v})
+                details.update(_volume_details(volume))
             if "year" not in details:
                 year = _YEAR.search(line)
                 if year:
@@ -427,14 +429,21 @@ def _journal_banner(rows: list[_Row]) -> tuple[str, dict[str, Any]]:
     for above, row in zip(rows[:8], rows[1:9]):
         match = _VOLUME_WORD.match(row.text)
         if match and _JOURNAL_WORD.search(above.text) and not _BANNER.search(above.text) and len(above.text.split()) <= 12:
-            details: dict[str, Any] = {"volume": match.group("volume")}
-            if match.group("issue"):
-                details["issue"] = match.group("issue")
+            details = _volume_details(match)
             year = _YEAR.search(row.text)
             if year:
                 details["year"] = int(year.group(1))
             return above.text.strip(" ,.;"), details
     return "", {}
+
+
+def _volume_details(match: re.Match[str]) -> dict[str, Any]:
+    details: dict[str, Any] = {"volume": match.group("volume")}
+    if match.group("issue"):
+        details["issue"] = match.group("issue")
+    if match.group("first") and int(match.group("last")) >= int(match.group("first")):
+        details["page_range"] = f"{match.group('first')}–{match.group('last')}"
+    return details
 
 
 def _year(first_text: str, info: Mapping[str, str]) -> int | None:
