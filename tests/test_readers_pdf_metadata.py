@@ -207,6 +207,8 @@ def test_name_lines_and_citation_details():
     assert names_in("John Smith · Jane Doe · Wei Zhang") == ["Smith, John", "Doe, Jane", "Zhang, Wei"]  # Springer
     assert names_in("John Smith1☯*, Jane Doe2¤ | Bob Lee1") == ["Smith, John", "Doe, Jane", "Lee, Bob"]  # PLOS marks, Wiley bars
     assert names_in("John Smith, Member, IEEE, and Jane Doe, Senior Member, IEEE") == ["Smith, John", "Doe, Jane"]
+    assert names_in("JOHN SMITH AND JANE DOE") == ["Smith, John", "Doe, Jane"]
+    assert names_in("Martin Luther King, Jr., and Ana María García-Pérez") == ["King, Martin Luther", "García-Pérez, Ana María"]
     assert names_in("Background: The impact of stressful life events is inconclusive") == []
     assert person_name("Ball CG") == "Ball, CG" and person_name("Martin Luther King Jr.") == "King, Martin Luther Jr."
     assert person_name("Evidence From Sweden") == "" and person_name("J. A.") == ""

@@ -165,7 +165,8 @@ def is_label(text: str) -> bool:
 
 # ---------------------------------------------------------------- title
 _BANNER = re.compile(r"\bdoi\b|https?://|www\.|©|\(c\)\s*\d|copyright|\bissn\b|\bvol(?:ume)?\.?\s*\d|article id|licen[cs]e|"
-                     r"downloaded|available online|journal homepage|published by|publishing|elsevier|springer|hindawi|wiley", re.I)
+                     r"downloaded|available online|journal homepage|contents lists|sciencedirect|published by|publishing|elsevier|springer|"
+                     r"hindawi|wiley", re.I)
 _JOURNAL_NAME = re.compile(r"^(?:the\s+)?(?:international\s+)?(?:journal|annals|archives|proceedings|bulletin|transactions)\s+of\b"
                            r"(?!.*\b(?:is|are|was|were|in|with|after)\b)", re.I)
 _JUNK_TITLE = re.compile(r"^(?:microsoft\s+(?:word|powerpoint)|untitled|layout\s*\d|document\d*$|title$|article$|pii\b)|"
@@ -230,7 +231,7 @@ def _body_size(rows: list[_Row]) -> float:
 _STOP = re.compile(r"^(?:abstract|summary|background|introduction|objectives?|aims?\b|context|highlights|purpose|keywords?|key\s*words|received|accepted|"
                    r"published|citation|cite this|correspond|e-?mail|copyright|doi\b|https?://|©|academic editor|edited by)", re.I)
 _MARKERS = re.compile(r"[^\w\s'’.,;&|·•-]|[\d_]")  # affiliation digits, *, †, ☯, ¤, ✉ …
-_SEPARATORS = re.compile(r"\s*(?:[,;|·•&]|\band\b|\bund\b|\bet\b)\s*")  # Springer "·", Wiley "|"
+_SEPARATORS = re.compile(r"\s*(?:[,;|·•&]|\b(?i:and)\b|\bund\b|\bet\b)\s*")  # Springer "·", Wiley "|"
 _LETTER_MARKS = re.compile(r"(?:\s+[a-z])+$")  # superscript letters set apart: "John Smith a", "Jane Doe b"
 _PARTICLES = {"van", "von", "der", "den", "de", "del", "della", "di", "da", "dos", "das", "du", "la", "le", "ter", "ten", "bin", "al", "el", "y", "zu"}
 _SUFFIXES = {"jr", "jr.", "sr", "sr.", "ii", "iii", "iv"}
@@ -269,7 +270,7 @@ def names_in(text: str) -> list[str]:
     parts = [_LETTER_MARKS.sub("", p.strip(" ,;")) for p in _SEPARATORS.split(_MARKERS.sub(" ", text))]
     parts = [" ".join(t for t in p.split() if t.lower().strip(".") not in _HONORIFICS) for p in parts]
     parts = [p for p in parts if p and not re.fullmatch(r"[a-z]{1,2}|et al\.?", p)  # superscript letters; "et al."
-             and p.replace(".", "").lower() not in _DEGREES]
+             and p.replace(".", "").lower() not in _DEGREES and p.lower() not in _SUFFIXES]
     if not parts:
         return []
     names = [person_name(p) for p in parts]
