@@ -257,14 +257,14 @@ def _superscripts_marked(raw: Any, chars: list[str], indices: list[int], bottoms
             out.append(ch)
             continue
         pdfium_c.FPDFText_GetLooseCharBox(raw, index, rect)
-        height, bottom = abs(rect.top - rect.bottom), min(rect.top, rect.bottom)
-        if ref_height and height < 0.8 * ref_height and bottom > ref_bottom + 0.15 * ref_height:
+        box_height, bottom = abs(rect.top - rect.bottom), min(rect.top, rect.bottom)
+        if ref_height and box_height < 0.8 * ref_height and bottom > ref_bottom + 0.15 * ref_height:
             if not raised:
                 out.append("*")
             raised = True
             continue
         out.append(ch)
-        raised, ref_height, ref_bottom = False, height, bottom
+        raised, ref_height, ref_bottom = False, box_height, bottom
     return "".join(out).strip()
 
 
