@@ -279,3 +279,19 @@ def test_superscript_letters_glued_to_a_name_are_not_part_of_it(tmp_path):
     doc = _read(path)
     assert doc.metadata["authors"] == ["Smith, John", "Doe, Jane", "Leea, Bob"]
     assert "John Smitha" in doc.text  # the text itself is unchanged
+
+
+def test_an_article_type_label_set_in_the_title_line_is_cut_off():
+    from types import SimpleNamespace
+
+    from lifqa.readers.pdf_header import read_header
+
+    def line(text, size, top):
+        return SimpleNamespace(text=text, size=size, x0=50.0, x1=500.0, y0=top - size, y1=top, marked="")
+
+    lines = [line("Research Article Patient experiences of rehabilitation", 18, 700), line("after stroke in rural clinics", 18, 678),
+             line("Ann Smith1 and Bo Lee2", 11, 650), line("Abstract", 11, 620)]
+    lines += [line(f"Body text line {k} about the study and what it found in the clinics.", 10, 600 - 12 * k) for k in range(20)]
+    header = read_header(lines, 842, [], {"Title": "6489122611071476 1..10"})
+    assert header.title == "Patient experiences of rehabilitation after stroke in rural clinics"
+    assert header.authors == ("Smith, Ann", "Lee, Bo")
