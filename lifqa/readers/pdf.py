@@ -166,7 +166,8 @@ def _page_lines(textpage: pdfium.PdfTextPage, page_index: int, marks: bool = Fal
     A line's size is its first character's font size times the text matrix's vertical scale (PDFium's
     font size alone is often the unscaled 1.0). With ``marks`` (the header pages), superscripts glued to a
     word (an author's affiliation letters) are found from the font boxes and kept apart in ``marked``, on
-    the lines above ``marks_above`` (where a title and its author lines are)."""
+    the lines above ``marks_above`` (where a title and its author lines are) that have a character raised
+    off the baseline."""
     raw = textpage.raw
     n = textpage.count_chars()
     left, right, bottom, top = ctypes.c_double(), ctypes.c_double(), ctypes.c_double(), ctypes.c_double()
@@ -177,27 +178,28 @@ def _page_lines(textpage: pdfium.PdfTextPage, page_index: int, marks: bool = Fal
         page_text = "".join(chr(c) if 0 < c < 0x110000 else "\x00" for c in (pdfium_c.FPDFText_GetUnicode(raw, i) for i in range(n)))
     lines: list[_Line] = []
     chars: list[str] = []
-    indices: list[int] = []  # with ``marks``: each character's index in the text page (-1 for a space)
-    bottoms: list[float] = []  # and the bottom of its ink box
     x0 = y0 = x1 = y1 = 0.0
+    raised = 0.0  # the highest character bottom of the line: a superscript (or a quote mark) sits above the baseline
     first = -1
     matrix = pdfium_c.FS_MATRIX()
     prev_right = prev_size = prev_mid = 0.0
 
-    def flush() -> None:
-        nonlocal chars, indices, bottoms, first
+    def flush(end: int) -> None:
+        """End the line of the characters [first, end) of the text page."""
+        nonlocal chars, first
         text = "".join(chars).strip()
         if text and first >= 0:
             weight = pdfium_c.FPDFText_GetFontWeight(raw, first)
             pdfium_c.FPDFText_GetMatrix(raw, first, matrix)
             size = round(pdfium_c.FPDFText_GetFontSize(raw, first) * math.hypot(matrix.c, matrix.d), 1)
             lines.append(_Line(page_index, text, x0, y0, x1, y1, size, weight >= 600 or _bold_name(raw, first),
-                               marked=_superscripts_marked(raw, chars, indices, bottoms, y1 - y0) if marks and y1 > marks_above else ""))
-        chars, indices, bottoms, first = [], [], [], -1
+                               marked=_superscripts_marked(raw, page_text, first, end)
+                               if marks and y1 > marks_above and raised - y0 > 0.4 * (y1 - y0) else ""))
+        chars, first = [], -1
 
     for i, ch in enumerate(page_text):
         if ch == "\n" or ch == "\r":
-            flush()
+            flush(i)
             continue
         if ch == "\x02" or ch == "\ufffe":  # PDFium's mark for a hyphen it saw break a word at a line end
             ch = "-"
@@ -206,9 +208,6 @@ def _page_lines(textpage: pdfium.PdfTextPage, page_index: int, marks: bool = Fal
         if ch.isspace():
             if chars:
                 chars.append(" ")
-                if marks:
-                    indices.append(-1)
-                    bottoms.append(0.0)
             continue
         char_box(raw, i, left_ref, right_ref, bottom_ref, top_ref)
         l, r, b, t = left.value, right.value, bottom.value, top.value
@@ -218,54 +217,51 @@ def _page_lines(textpage: pdfium.PdfTextPage, page_index: int, marks: bool = Fal
             em = prev_size if prev_size > size else size
             if l - prev_right > 1.2 * (em if em > 4.0 else 4.0) or l < prev_right - 2 * (em if em > 4.0 else 4.0) \
                     or abs(mid - prev_mid) > 0.6 * (em if em > 2.0 else 2.0):
-                flush()
+                flush(i)
         if first < 0:
             first = i
-            x0, y0, x1, y1 = l, b, r, t
+            x0, y0, x1, y1, raised = l, b, r, t, b
         else:
             if l < x0:
                 x0 = l
             if b < y0:
                 y0 = b
+            elif b > raised:
+                raised = b
             if r > x1:
                 x1 = r
             if t > y1:
                 y1 = t
         chars.append(ch)
-        if marks:
-            indices.append(i)
-            bottoms.append(b)
         prev_right, prev_size, prev_mid = r, size, mid
-    flush()
+    flush(n)
     return _join_pieces(lines)
 
 
-def _superscripts_marked(raw: Any, chars: list[str], indices: list[int], bottoms: list[float], height: float) -> str:
-    """The line's text with each run of superscript letters or digits as one "*" ("" when it has none): a
-    character whose font box (PDFium's loose box: the font's size, not the glyph's ink) is under 0.8 of the
-    one before it and raised above its baseline. "Smithᵃ,ᵇ" -> "Smith*,*", so an affiliation letter is not
-    read as part of a name. Only a line with some letter's ink raised off the baseline is looked at closely."""
-    inked = sorted(bottom for ch, index, bottom in zip(chars, indices, bottoms) if index >= 0 and ch.isalnum())
-    if not inked or inked[-1] < inked[len(inked) // 2] + 0.25 * height:
-        return ""
+def _superscripts_marked(raw: Any, page_text: str, start: int, end: int) -> str:
+    """The text of the line of characters [start, end) with each run of superscript letters or digits as one
+    "*" ("" when it has none): a character whose font box (PDFium's loose box: the font's size, not the
+    glyph's ink) is under 0.8 of the one before it and raised above its baseline. "Smithᵃ,ᵇ" -> "Smith*,*",
+    so an affiliation letter is not read as part of a name."""
     rect = pdfium_c.FS_RECTF()
     out: list[str] = []
     ref_height = ref_bottom = 0.0
-    raised = False
-    for ch, index in zip(chars, indices):
-        if index < 0 or not ch.isalnum():
-            out.append(ch)
+    raised = found = False
+    for i in range(start, end):
+        ch = page_text[i]
+        if not ch.isalnum():
+            out.append(" " if ch.isspace() else "-" if ch in ("\x02", "\ufffe") else "" if ch == "\x00" else ch)
             continue
-        pdfium_c.FPDFText_GetLooseCharBox(raw, index, rect)
-        box_height, bottom = abs(rect.top - rect.bottom), min(rect.top, rect.bottom)
-        if ref_height and box_height < 0.8 * ref_height and bottom > ref_bottom + 0.15 * ref_height:
+        pdfium_c.FPDFText_GetLooseCharBox(raw, i, rect)
+        box_height, box_bottom = abs(rect.top - rect.bottom), min(rect.top, rect.bottom)
+        if ref_height and box_height < 0.8 * ref_height and box_bottom > ref_bottom + 0.15 * ref_height:
             if not raised:
                 out.append("*")
-            raised = True
+            raised = found = True
             continue
         out.append(ch)
-        raised, ref_height, ref_bottom = False, box_height, bottom
-    return "".join(out).strip()
+        raised, ref_height, ref_bottom = False, box_height, box_bottom
+    return " ".join("".join(out).split()) if found else ""
 
 
 def _join_pieces(lines: list[_Line]) -> list[_Line]:

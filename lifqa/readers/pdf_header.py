@@ -75,7 +75,7 @@ class _Row:
 def read_header(first_page: Sequence[PageLine], page_height: float, running_heads: Sequence[str],
                 info: Mapping[str, str]) -> ArticleHeader:
     """The article's header from page 1's lines, the running heads/footers (the reader's noise) and the Info dictionary."""
-    rows = _rows(first_page)
+    rows = _rows([line for line in first_page if line.y1 > page_height * 0.25])  # the header is in the upper part
     first_text = " ".join(line.text for line in first_page)
     body = _body_size(rows)
     journal, details = journal_line(list(running_heads) + [row.text for row in rows[:6] if row.size < body * 1.15])  # banners, not the title
@@ -141,8 +141,9 @@ def _rows(lines: Sequence[PageLine]) -> list[_Row]:
                 groups.append([line])
         for group in groups:
             main = max(group, key=lambda l: len(l.text))
-            rows.append(_Row(clean_inline(" ".join(l.text for l in group)), main.size, min(l.y0 for l in group),
-                             max(l.y1 for l in group), clean_inline(" ".join(l.marked or l.text for l in group))))
+            text = clean_inline(" ".join(l.text for l in group))
+            marked = clean_inline(" ".join(l.marked or l.text for l in group)) if any(l.marked for l in group) else text
+            rows.append(_Row(text, main.size, min(l.y0 for l in group), max(l.y1 for l in group), marked))
     return rows
 
 
