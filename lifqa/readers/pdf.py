@@ -134,7 +134,8 @@ def extract_pages(path: Path, limits: ReaderLimits, warnings: list[str], name: s
                 width, height = page.get_size()
                 textpage = page.get_textpage()
                 try:
-                    pages.append(_Page(index, width, height, _page_lines(textpage, index, marks=index < 2, marks_above=0.4 * height)))
+                    header_page = index == 0 or (index == 1 and is_cover(pages[0].lines))  # where the authors are
+                    pages.append(_Page(index, width, height, _page_lines(textpage, index, marks=header_page, marks_above=0.4 * height)))
                 finally:
                     textpage.close()
             finally:
