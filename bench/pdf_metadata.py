@@ -35,7 +35,7 @@ from lifqa.readers import read_path  # noqa: E402
 from lifqa.references import family_name  # noqa: E402
 from lifqa.types import page_text  # noqa: E402
 
-SHARED = Path("/work/shared") if Path("/work/shared").is_dir() else ROOT.parent / "shared"
+SHARED = ROOT.parent / "shared"  # the shared data folder beside the repository
 REAL = SHARED / "corpora" / "real" / "pdf"
 
 GOLD: dict[str, dict[str, Any]] = {
