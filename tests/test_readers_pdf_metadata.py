@@ -208,6 +208,7 @@ def test_name_lines_and_citation_details():
     assert names_in("John Smith1☯*, Jane Doe2¤ | Bob Lee1") == ["Smith, John", "Doe, Jane", "Lee, Bob"]  # PLOS marks, Wiley bars
     assert names_in("John Smith, Member, IEEE, and Jane Doe, Senior Member, IEEE") == ["Smith, John", "Doe, Jane"]
     assert names_in("JOHN SMITH AND JANE DOE") == ["Smith, John", "Doe, Jane"]
+    assert names_in("by John Smith and Jane Doe") == ["Smith, John", "Doe, Jane"]
     assert names_in("Martin Luther King, Jr., and Ana María García-Pérez") == ["King, Martin Luther", "García-Pérez, Ana María"]
     assert names_in("Background: The impact of stressful life events is inconclusive") == []
     assert person_name("Ball CG") == "Ball, CG" and person_name("Martin Luther King Jr.") == "King, Martin Luther Jr."

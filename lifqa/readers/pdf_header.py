@@ -268,6 +268,7 @@ def _authors_after(rows: list[_Row], title_end: int) -> tuple[str, ...]:
 
 def names_in(text: str) -> list[str]:
     """The people named on an author line, "Family, Given" each; [] when the line is not (mostly) names."""
+    text = re.sub(r"^(?:by|authors?:?)\s+", "", text.strip(), flags=re.I)
     parts = [_LETTER_MARKS.sub("", p.strip(" ,;")) for p in _SEPARATORS.split(_MARKERS.sub(" ", text))]
     parts = [" ".join(t for t in p.split() if t.lower().strip(".") not in _HONORIFICS) for p in parts]
     parts = [p for p in parts if p and not re.fullmatch(r"[a-z]{1,2}|et al\.?", p)  # superscript letters; "et al."
@@ -360,7 +361,7 @@ _VOLUME_WORD = re.compile(  # "Vol. 12, No. 3, 123–145", "Volume 7 | Issue 3",
     r"\bVol(?:ume|\.)?\s*(?P<volume>\d{1,4})\b(?:.*?\b(?:Issue|No\.)\s*(?P<issue>\d{1,4}))?"
     r"(?:\s*[,:]?\s*(?:pp?\.\s*)?(?P<first>\d{1,6})\s*[-–]\s*(?P<last>\d{1,6}))?", re.I)
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
-_YEAR_NEAR = re.compile(r"(?:published|received|accepted|©|copyright|\(c\))\D{0,40}?((?:19|20)\d{2})", re.I)
+_YEAR_NEAR = re.compile(r"(?:published|posted|received|accepted|©|copyright|\(c\))\D{0,40}?((?:19|20)\d{2})", re.I)
 _DOI = re.compile(r"\b10\.\d{4,9}/[^\s\"<>,;]+", re.I)
 
 
