@@ -209,6 +209,7 @@ def test_name_lines_and_citation_details():
     assert names_in("John Smith, Member, IEEE, and Jane Doe, Senior Member, IEEE") == ["Smith, John", "Doe, Jane"]
     assert names_in("JOHN SMITH AND JANE DOE") == ["Smith, John", "Doe, Jane"]
     assert names_in("by John Smith and Jane Doe") == ["Smith, John", "Doe, Jane"]
+    assert names_in("Graphical Abstract") == [] and names_in("Supplementary Material") == [] and names_in("Open Peer Review") == []
     assert names_in("Martin Luther King, Jr., and Ana María García-Pérez") == ["King, Martin Luther", "García-Pérez, Ana María"]
     assert names_in("Background: The impact of stressful life events is inconclusive") == []
     assert person_name("Ball CG") == "Ball, CG" and person_name("Martin Luther King Jr.") == "King, Martin Luther Jr."

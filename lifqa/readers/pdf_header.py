@@ -239,7 +239,11 @@ _SUFFIXES = {"jr", "jr.", "sr", "sr.", "ii", "iii", "iv"}
 _NOT_NAMES = {"university", "department", "institute", "hospital", "school", "college", "centre", "center", "faculty", "laboratory",
               "division", "unit", "group", "foundation", "clinic", "research", "sciences", "science", "medicine", "medical", "health",
               "national", "program", "programme", "ministry", "street", "road", "avenue", "the", "of", "for", "from", "with", "in",
-              "on", "to", "by", "at", "an", "study", "review", "analysis", "trial", "evidence", "effects", "role", "inc", "ltd", "gmbh"}
+              "on", "to", "by", "at", "an", "study", "review", "analysis", "trial", "evidence", "effects", "role", "inc", "ltd", "gmbh",
+              "abstract", "graphical", "supplementary", "material", "materials", "methods", "results", "discussion", "conclusion",
+              "conclusions", "introduction", "highlights", "information", "article", "original", "paper", "report", "letter",
+              "editor", "editorial", "peer", "open", "access", "journal", "volume", "issue", "online", "copyright", "licence",
+              "license", "creative", "commons", "citation", "correspondence", "corresponding", "author", "authors", "press"}
 _DEGREES = {"md", "phd", "msc", "bsc", "mph", "rn", "dphil", "frcs", "frcp", "frcpc", "mbbs", "mbchb", "ma", "ba", "ms", "bs", "do",
             "dds", "pharmd", "facs", "drph", "mrcp", "dsc", "mba", "psyd", "bn", "mn", "np", "pt", "ot", "lpn", "bpharm", "mpharm",
             "member", "fellow", "ieee", "acm", "senior member", "student member", "life fellow", "life member"}  # and IEEE grades
