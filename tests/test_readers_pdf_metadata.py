@@ -297,3 +297,21 @@ def test_an_article_type_label_set_in_the_title_line_is_cut_off():
     header = read_header(lines, 842, [], {"Title": "6489122611071476 1..10"})
     assert header.title == "Patient experiences of rehabilitation after stroke in rural clinics"
     assert header.authors == ("Smith, Ann", "Lee, Bo")
+
+
+def test_a_sidebar_level_with_the_title_and_authors_is_left_aside():
+    """Frontiers-style: "ORIGINAL RESEARCH / published: … / doi: …" in a left column beside the title block."""
+    from types import SimpleNamespace
+
+    from lifqa.readers.pdf_header import read_header
+
+    def line(text, size, top, x0=200.0, x1=550.0):
+        return SimpleNamespace(text=text, size=size, x0=x0, x1=x1, y0=top - size, y1=top, marked="")
+
+    lines = [line("Patient experiences of rehabilitation", 18, 700), line("published: 12 March 2015", 8, 690, 30, 150),
+             line("after stroke in rural clinics", 18, 678), line("doi: 10.3389/fpsyg.2015.00123", 8, 668, 30, 150),
+             line("Ann Smith1 and Bo Lee2", 11, 650), line("Edited by: Carl Jones", 8, 646, 30, 150), line("Abstract", 11, 620)]
+    lines += [line(f"Body text line {k} about the study and what it found in the clinics.", 10, 600 - 12 * k) for k in range(20)]
+    header = read_header(lines, 842, [], {})
+    assert header.title == "Patient experiences of rehabilitation after stroke in rural clinics"
+    assert header.authors == ("Smith, Ann", "Lee, Bo") and header.doi == "10.3389/fpsyg.2015.00123"

@@ -67,9 +67,15 @@ class _Row:
 
     text: str
     size: float  # the size of its longest piece
+    x0: float
     y0: float
+    x1: float
     y1: float
     marked: str  # with superscripts as "*", where author names are read
+
+    def beside(self, other: "_Row") -> bool:
+        """Whether the two rows share no horizontal extent (a sidebar beside the title block)."""
+        return self.x1 < other.x0 or self.x0 > other.x1
 
 
 def read_header(first_page: Sequence[PageLine], page_height: float, running_heads: Sequence[str],
@@ -86,12 +92,13 @@ def read_header(first_page: Sequence[PageLine], page_height: float, running_head
     if journal and "volume" not in details:  # "How to cite this article … PeerJ Comput. Sci. 3:e118"
         details = {**_details_after(journal, first_text), **details}
     title, after = _page_title(rows, page_height, journal, body)
+    column = rows[after] if after >= 0 else None
     info_title = clean_inline(info.get("Title") or "")
     if _junk_title(info_title):
         info_title = ""
     if title and info_title and not _agree(title, info_title):
         info_title = ""
-    authors = _authors_after(rows, after) if after >= 0 else ()
+    authors = _authors_after([r for r in rows[after + 1:] if not r.beside(column)]) if column else ()
     doi = _DOI.search(first_text) or _DOI.search(f"{info.get('Subject', '')} {info.get('Keywords', '')}")
     return ArticleHeader(
         title=(info_title or title)[:300],
@@ -143,7 +150,8 @@ def _rows(lines: Sequence[PageLine]) -> list[_Row]:
             main = max(group, key=lambda l: len(l.text))
             text = clean_inline(" ".join(l.text for l in group))
             marked = clean_inline(" ".join(l.marked or l.text for l in group)) if any(l.marked for l in group) else text
-            rows.append(_Row(text, main.size, min(l.y0 for l in group), max(l.y1 for l in group), marked))
+            rows.append(_Row(text, main.size, min(l.x0 for l in group), min(l.y0 for l in group), max(l.x1 for l in group),
+                             max(l.y1 for l in group), marked))
     return rows
 
 
@@ -184,14 +192,18 @@ def _page_title(rows: list[_Row], height: float, journal: str, body: float) -> t
         if size <= 0 or size < body * 1.15:
             break  # no type clearly larger than the text (or no sizes at all)
         start = next(i for i in candidates if abs(rows[i].size - size) < 0.6)
-        end = start
-        while end + 1 < len(rows) and end + 1 in candidates and abs(rows[end + 1].size - size) < 0.6 \
-                and rows[end].y0 - rows[end + 1].y1 < 1.2 * size:
-            end += 1
-        text = _join_title([row.text for row in rows[start:end + 1]])
+        run = [start]
+        for i in range(start + 1, len(rows)):
+            row, last = rows[i], rows[run[-1]]
+            if row.beside(rows[start]):
+                continue  # a sidebar line level with the title
+            if i not in candidates or abs(row.size - size) >= 0.6 or last.y0 - row.y1 >= 1.2 * size:
+                break
+            run.append(i)
+        text = _join_title([rows[i].text for i in run])
         words = len(text.split())
         if 3 <= words <= 60 or (words == 2 and size >= body * 1.5 and not text.isupper() and not _JOURNAL_WORD.search(text)):
-            return text, end
+            return text, run[-1]
     return "", -1
 
 
@@ -252,12 +264,12 @@ _INITIALS = re.compile(r"^(?:(?:[A-Z][a-z]?\.)+-?(?:[A-Z]\.?)?|[A-Z]{1,2}|[A-Z]-
 _WORDLIKE = re.compile(r"^[^\W\d_][^\W\d_'’.-]*(?:['’-][^\W\d_]+)*\.?$")
 
 
-def _authors_after(rows: list[_Row], title_end: int) -> tuple[str, ...]:
-    """Names on the rows under the title, up to the abstract or the affiliations (one non-name row, e.g. a
-    subtitle, may sit between the title and the names)."""
+def _authors_after(rows: list[_Row]) -> tuple[str, ...]:
+    """Names on the rows under the title (in its column), up to the abstract or the affiliations (one
+    non-name row, e.g. a subtitle, may sit between the title and the names)."""
     names: list[str] = []
     skipped = 0
-    for row in rows[title_end + 1:title_end + 9]:
+    for row in rows[:8]:
         if _STOP.match(row.text) or "@" in row.text:
             break
         found = names_in(row.marked)
