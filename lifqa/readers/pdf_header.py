@@ -91,14 +91,16 @@ def read_header(first_page: Sequence[PageLine], page_height: float, running_head
         journal, details = journal_line([info.get("Subject", "")])
     if journal and "volume" not in details:  # "How to cite this article … PeerJ Comput. Sci. 3:e118"
         details = {**_details_after(journal, first_text), **details}
-    title, after = _page_title(rows, page_height, journal, body)
-    column = rows[after] if after >= 0 else None
+    title, run = _page_title(rows, page_height, journal, body)
     info_title = clean_inline(info.get("Title") or "")
     if _junk_title(info_title):
         info_title = ""
     if title and info_title and not _agree(title, info_title):
         info_title = ""
-    authors = _authors_after([r for r in rows[after + 1:] if not r.beside(column)]) if column else ()
+    authors: tuple[str, ...] = ()
+    if run:  # the rows under the title, in its column
+        left, right = min(rows[i].x0 for i in run), max(rows[i].x1 for i in run)
+        authors = _authors_after([r for r in rows[run[-1] + 1:] if r.x1 >= left and r.x0 <= right])
     doi = _DOI.search(first_text) or _DOI.search(f"{info.get('Subject', '')} {info.get('Keywords', '')}")
     return ArticleHeader(
         title=(info_title or title)[:300],
@@ -182,9 +184,9 @@ _JUNK_TITLE = re.compile(r"^(?:microsoft\s+(?:word|powerpoint)|untitled|layout\s
                          r"\.(?:docx?|pdf|tex|dvi|indd|qxd|rtf)\b|\d{5,}|\d+\s*\.\.\s*\d+|^[\W\d_]+$", re.I)
 
 
-def _page_title(rows: list[_Row], height: float, journal: str, body: float) -> tuple[str, int]:
+def _page_title(rows: list[_Row], height: float, journal: str, body: float) -> tuple[str, list[int]]:
     """The largest-type run of rows in the upper 70 % of page 1 (clearly larger than its ``body`` text), and
-    the index of its last row (-1: no clear title)."""
+    the indices of its rows ([] when page 1 has no clear title)."""
     journal_key = _key(journal)
     candidates = [i for i, row in enumerate(rows) if row.y1 > height * 0.3 and re.search(r"[^\W\d_]{3}", row.text)
                   and not _BANNER.search(row.text) and not _JOURNAL_NAME.search(row.text) and (not journal_key or _key(row.text) != journal_key)]
@@ -203,8 +205,8 @@ def _page_title(rows: list[_Row], height: float, journal: str, body: float) -> t
         text = _join_title([rows[i].text for i in run])
         words = len(text.split())
         if 3 <= words <= 60 or (words == 2 and size >= body * 1.5 and not text.isupper() and not _JOURNAL_WORD.search(text)):
-            return text, run[-1]
-    return "", -1
+            return text, run
+    return "", []
 
 
 def _join_title(lines: list[str]) -> str:
