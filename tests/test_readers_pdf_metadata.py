@@ -315,3 +315,21 @@ def test_a_sidebar_level_with_the_title_and_authors_is_left_aside():
     header = read_header(lines, 842, [], {})
     assert header.title == "Patient experiences of rehabilitation after stroke in rural clinics"
     assert header.authors == ("Smith, Ann", "Lee, Bo") and header.doi == "10.3389/fpsyg.2015.00123"
+
+
+def test_an_elsevier_like_first_page(tmp_path):
+    path = tmp_path / "elsevier.pdf"
+    journal = "Journal of Affective Disorders 150 (2013) 305–314"
+    pdf = JournalPdf(path, title="PII: S0165-0327(13)00123-4", author="Elsevier", first_printed=305, type_label="",
+                     head=lambda n: "" if n == 305 else f"J. Smith et al. / {journal}")
+    pdf.front_matter(TITLE, [("John Smith", "a,*"), ("Jane van Dijk", "b"), ("Wei ZHANG", "a")], label="Research report",
+                     banner=[journal, "Contents lists available at ScienceDirect", "journal homepage: www.elsevier.com/locate/jad"],
+                     affiliations=["a Department of Psychiatry, University of Leeds, Leeds, UK", "b Trimbos Institute, Utrecht, Netherlands"])
+    _fill(pdf, 3)
+    pdf.save()
+    doc = _read(path)
+    assert doc.title == TITLE
+    assert doc.metadata["authors"] == ["Smith, John", "van Dijk, Jane", "Zhang, Wei"]
+    assert doc.metadata["journal"] == "Journal of Affective Disorders"
+    assert (doc.metadata["year"], doc.metadata["volume"], doc.metadata["page_range"]) == (2013, "150", "305–314")
+    assert doc.page_labels[:3] == ("305", "306", "307")

@@ -163,7 +163,9 @@ _LABELS = {"article", "research", "researcharticle", "originalarticle", "origina
            "perspective", "perspectives", "opinion", "casereport", "briefreport", "briefcommunication", "shortcommunication",
            "rapidcommunication", "communication", "methodology", "methods", "methodsarticle", "protocol", "studyprotocol",
            "hypothesis", "debate", "correspondence", "technicalnote", "clinicalstudy", "researchpaper", "fullpaper",
-           "originalpaper", "invitedreview", "focus", "news", "essay", "reports", "report", "articles", "peerreviewed"}
+           "originalpaper", "invitedreview", "focus", "news", "essay", "reports", "report", "articles", "peerreviewed",
+           "researchreport", "shortreport", "fulllengtharticle", "regulararticle", "originalinvestigation", "researchletter",
+           "reviewpaper", "casestudy", "clinicaltrial", "metaanalysis", "viewpoint", "specialarticle", "featurearticle"}
 _LABEL_PREFIX = re.compile(r"^(?:(?:Original|Research|Review|Clinical|Brief|Short|Invited)\s+(?:Research\s+)?(?:Article|Paper|Study|Report|"
                            r"Communication)|Open Access|REVIEW|ARTICLE|RESEARCH|LETTER|COMMENTARY|EDITORIAL|PERSPECTIVE)\s+(?=[A-Z])")
 
