@@ -3,8 +3,10 @@
 A small layout engine on the reportlab canvas, because the point is control over
 what the reader must undo: two justified columns, words broken at line ends with
 a hyphen, running header with the journal name, page numbers, bold headings, a
-full-width title, ligature glyphs. Every word's page is recorded, so a test (or
-the benchmark) knows on which physical page any sentence was printed.
+full-width title, ligature glyphs; and a publisher's first page (banner, article-type
+label, large-type title, author line with raised markers) with printed page numbers
+that need not start at 1. Every word's page is recorded, so a test (or the
+benchmark) knows on which physical page any sentence was printed.
 """
 
 from __future__ import annotations
