@@ -141,6 +141,7 @@ def test_printed_page_labels_fill_gaps_and_keep_an_excerpt_to_its_run():
     # a first page printed without its number is labelled from the run; a gap between numbered pages is filled
     assert printed_page_labels([["Clinical Science"], ["306 Clinical Science"], [], ["308 Clinical Science"]]) == ("305", "306", "307", "308")
     assert printed_page_labels([[], ["Rehabilitation Research and Practice 4"], ["Rehabilitation Research and Practice 5"]]) == ("3", "4", "5")
+    assert printed_page_labels([["– 12 –"], ["– 13 –"], ["[14]"]]) == ("12", "13", "14")
     # an excerpt ("of 11" but four pages): its title page is not guessed, and the PDF's labels that only repeat
     # the physical number are dropped
     edges = [["Datta et al. Journal 2010, 4:1"], ["Page 9 of 11"], ["Page 10 of 11"], ["Page 11 of 11"]]

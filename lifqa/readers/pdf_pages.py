@@ -24,7 +24,7 @@ _EXTEND = 2  # unnumbered pages labelled beyond either end of a run (a first pag
 
 def _numbers(text: str) -> tuple[set[int], set[int]]:
     """Page-number candidates in one edge line, and any "of N" totals it states."""
-    text = " ".join(text.split())
+    text = " ".join(text.split()).strip("-–—[]() ")  # "- 3 -", "[3]"
     found: set[int] = set()
     totals: set[int] = set()
     for pattern in (_ALONE, _PAGE_WORD):
