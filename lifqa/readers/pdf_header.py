@@ -8,12 +8,11 @@ The PDF Info dictionary is often junk ("6489122611071476 1..10", "ipg1300180a",
   journal banners; the Info title only when it agrees with that run (it is then
   free of line breaks) or when page 1 has no clear title, and never when it looks
   like an identifier, a file name or a page range;
-- **authors**: the name lines between the title and the abstract or affiliations,
-  split on commas and "and", superscript digits and asterisks removed, particles
-  kept, upper-case family names in title case, stored "Family, Given" as the
-  library readers store them;
-- **journal, year, volume, issue, pages**: the journal line of the running head or
-  the page-1 banner ("International Psychogeriatrics (2014), 26:1, 147–154");
+- **authors**: the name lines under the title (in its column), up to the abstract or
+  the affiliations, read by ``author_names`` ("Family, Given", as the library readers
+  store them); superscripts glued to a name come marked from the PDF reader;
+- **journal, year, volume, issue, pages**: the journal line of a running head, the
+  page-1 banner or the Info subject, read by ``journal_line``;
 - **DOI**: the first DOI on page 1, else in the Info subject or keywords.
 """
 
@@ -25,7 +24,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
+from lifqa.readers.author_names import info_authors, names_in
 from lifqa.readers.build import clean_inline
+from lifqa.readers.journal_line import details_after, journal_line, names_a_journal, volume_line
 
 
 class PageLine(Protocol):
@@ -90,7 +91,7 @@ def read_header(first_page: Sequence[PageLine], page_height: float, running_head
     if not journal:  # BMC writes the citation into the Info subject: "Journal of … 2010 4:1. doi:…"
         journal, details = journal_line([info.get("Subject", "")])
     if journal and "volume" not in details:  # "How to cite this article … PeerJ Comput. Sci. 3:e118"
-        details = {**_details_after(journal, first_text), **details}
+        details = {**details_after(journal, first_text), **details}
     title, run = _page_title(rows, page_height, journal, body)
     info_title = clean_inline(info.get("Title") or "")
     if _junk_title(info_title):
@@ -206,7 +207,7 @@ def _page_title(rows: list[_Row], height: float, journal: str, body: float) -> t
             run.append(i)
         text = _join_title([rows[i].text for i in run])
         words = len(text.split())
-        if 3 <= words <= 60 or (words == 2 and size >= body * 1.5 and not text.isupper() and not _JOURNAL_WORD.search(text)):
+        if 3 <= words <= 60 or (words == 2 and size >= body * 1.5 and not text.isupper() and not names_a_journal(text)):
             return text, run
     return "", []
 
@@ -247,25 +248,6 @@ def _body_size(rows: list[_Row]) -> float:
 # ---------------------------------------------------------------- authors
 _STOP = re.compile(r"^(?:abstract|summary|background|introduction|objectives?|aims?\b|context|highlights|purpose|keywords?|key\s*words|received|accepted|"
                    r"published|citation|cite this|correspond|e-?mail|copyright|doi\b|https?://|©|academic editor|edited by)", re.I)
-_MARKERS = re.compile(r"[^\w\s'’.,;&|·•-]|[\d_]")  # affiliation digits, *, †, ☯, ¤, ✉ …
-_SEPARATORS = re.compile(r"\s*(?:[,;|·•&]|\b(?i:and)\b|\bund\b|\bet\b)\s*")  # Springer "·", Wiley "|"
-_LETTER_MARKS = re.compile(r"(?:\s+[a-z])+$")  # superscript letters set apart: "John Smith a", "Jane Doe b"
-_PARTICLES = {"van", "von", "der", "den", "de", "del", "della", "di", "da", "dos", "das", "du", "la", "le", "ter", "ten", "bin", "al", "el", "y", "zu"}
-_SUFFIXES = {"jr", "jr.", "sr", "sr.", "ii", "iii", "iv"}
-_NOT_NAMES = {"university", "department", "institute", "hospital", "school", "college", "centre", "center", "faculty", "laboratory",
-              "division", "unit", "group", "foundation", "clinic", "research", "sciences", "science", "medicine", "medical", "health",
-              "national", "program", "programme", "ministry", "street", "road", "avenue", "the", "of", "for", "from", "with", "in",
-              "on", "to", "by", "at", "an", "study", "review", "analysis", "trial", "evidence", "effects", "role", "inc", "ltd", "gmbh",
-              "abstract", "graphical", "supplementary", "material", "materials", "methods", "results", "discussion", "conclusion",
-              "conclusions", "introduction", "highlights", "information", "article", "original", "paper", "report", "letter",
-              "editor", "editorial", "peer", "open", "access", "journal", "volume", "issue", "online", "copyright", "licence",
-              "license", "creative", "commons", "citation", "correspondence", "corresponding", "author", "authors", "press"}
-_DEGREES = {"md", "phd", "msc", "bsc", "mph", "rn", "dphil", "frcs", "frcp", "frcpc", "mbbs", "mbchb", "ma", "ba", "ms", "bs", "do",
-            "dds", "pharmd", "facs", "drph", "mrcp", "dsc", "mba", "psyd", "bn", "mn", "np", "pt", "ot", "lpn", "bpharm", "mpharm",
-            "member", "fellow", "ieee", "acm", "senior member", "student member", "life fellow", "life member"}  # and IEEE grades
-_HONORIFICS = {"dr", "prof", "professor", "mr", "mrs", "ms", "sir"}
-_INITIALS = re.compile(r"^(?:(?:[A-Z][a-z]?\.)+-?(?:[A-Z]\.?)?|[A-Z]{1,2}|[A-Z]-[A-Z])$")
-_WORDLIKE = re.compile(r"^[^\W\d_][^\W\d_'’.-]*(?:['’-][^\W\d_]+)*\.?$")
 
 
 def _authors_after(rows: list[_Row]) -> tuple[str, ...]:
@@ -286,187 +268,17 @@ def _authors_after(rows: list[_Row]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-def names_in(text: str) -> list[str]:
-    """The people named on an author line, "Family, Given" each; [] when the line is not (mostly) names."""
-    text = re.sub(r"^(?:by|authors?:?)\s+", "", text.strip(), flags=re.I)
-    parts = [_LETTER_MARKS.sub("", p.strip(" ,;")) for p in _SEPARATORS.split(_MARKERS.sub(" ", text))]
-    parts = [" ".join(t for t in p.split() if t.lower().strip(".") not in _HONORIFICS) for p in parts]
-    parts = [p for p in parts if p and not re.fullmatch(r"[a-z]{1,2}|et al\.?", p)  # superscript letters; "et al."
-             and p.replace(".", "").lower() not in _DEGREES and p.lower() not in _SUFFIXES]
-    if not parts:
-        return []
-    names = [person_name(p) for p in parts]
-    good = [n for n in names if n]
-    return good if len(good) >= 0.75 * len(names) else []
-
-
-def person_name(text: str) -> str:
-    """"Mary J. O’Connell" -> "O’Connell, Mary J."; "John DOUGLAS" -> "Douglas, John"; "" when it is no person's name."""
-    tokens = text.split()
-    suffix = [t for t in tokens if t.lower() in _SUFFIXES]
-    tokens = [t for t in tokens if t.lower() not in _SUFFIXES]
-    if not 2 <= len(tokens) <= 6 or not all(_token_ok(t) for t in tokens) or all(_INITIALS.match(t) for t in tokens):
-        return ""
-    caps = [len(t) > 1 and t.isupper() and not _INITIALS.match(t) for t in tokens]
-    initials = [bool(_INITIALS.match(t)) for t in tokens]
-    if caps[0] and not caps[-1] and not all(caps):  # "DOUGLAS John": the family name first, in capitals
-        split = next(i for i, c in enumerate(caps) if not c)
-        family, given = tokens[:split], tokens[split:]
-    elif initials[-1] and not initials[0]:  # "Ball CG", "van der Berg J.": the family name, then initials
-        split = len(tokens) - next(i for i, c in enumerate(reversed(initials)) if not c)
-        family, given = tokens[:split], tokens[split:]
-    else:
-        split = len(tokens) - 1
-        while split > 1 and tokens[split - 1].lower() in _PARTICLES:
-            split -= 1
-        family, given = tokens[split:], tokens[:split]
-    if not given or not family or any(_INITIALS.match(t) for t in family):
-        return ""
-    family_text = " ".join(_title_case(t) if t.isupper() and len(t) > 1 else t for t in family)
-    given_text = " ".join([_title_case(t) if t.isupper() and len(t) > 2 else t for t in given] + suffix)
-    return f"{family_text}, {given_text}"
-
-
-def _token_ok(token: str) -> bool:
-    if token.lower() in _PARTICLES:
-        return True
-    if token.lower().strip(".") in _NOT_NAMES or not (token[:1].isupper() or re.match(r"[a-z]['’][A-Z]", token)):
-        return False
-    return bool(_INITIALS.match(token) or _WORDLIKE.match(token))
-
-
-def _title_case(word: str) -> str:
-    """"AGYEMAN-DUAH" -> "Agyeman-Duah", "O'CONNELL" -> "O'Connell", "MCDONALD" -> "McDonald"."""
-    out = re.sub(r"[^\W\d_]+", lambda m: m.group(0).capitalize(), word.lower())
-    return re.sub(r"^Mc([a-z])", lambda m: "Mc" + m.group(1).upper(), out)
-
-
-_JUNK_AUTHOR = re.compile(r"[{}<>@]|\bet\s+al\b|journals?\b|press\b|publish|elsevier|springer|wiley|\badmin|\buser\b|\bcorporation\b", re.I)
-
-
-def info_authors(value: str) -> tuple[str, ...]:
-    """The Info dictionary's Author as "Family, Given" names; () when it is a publisher, a login or mangled."""
-    value = clean_inline(value)
-    if not value or _JUNK_AUTHOR.search(value) or not re.search(r"[^\W\d_]{2}", value):
-        return ()
-    parts = re.split(r"\s*;\s*|\s+and\s+|\s*&\s*", value) if ";" in value or " and " in value else re.split(r"\s*,\s*", value)
-    out = []
-    for part in (p.strip() for p in parts):
-        if not part:
-            continue
-        if "," not in part and " " in part:
-            part = person_name(part) or "{1}, {0}".format(*part.rsplit(" ", 1))
-        out.append(part)
-    return tuple(out)
-
-
-# ---------------------------------------------------------------- journal and citation details
-_JOURNAL_LINE = re.compile(
-    r"^(?:[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*){0,2}\s+et al\.?\s*(?:\((?:19|20)\d{2}\))?\s*[,./|]?\s*)?"  # "J. Smith et al. / "
-    r"(?P<journal>[A-Z][A-Za-z&.,'’ -]{2,90}?)[,.]?\s*(?:\(?(?:19|20)\d{2}\)?|\d+\s*[:(]|DOI\b|\|\s*(?:www\.|https?://|Vol|DOI\b))")
-_JOURNAL_WORD = re.compile(
-    r"\b(?:Journal|J|Sci|Science|Sciences|Med|Medicine|Biol|Biology|Res|Research|Rev|Reviews?|Lett|Letters|Proc|Proceedings|Acta|"
-    r"Annals|Archives|International|Nature|Cell|PLoS|PLOS|PeerJ|BMC|eLife|Frontiers|Outcomes|Psychogeriatrics|Lancet|Bulletin|"
-    r"Comput|Chem|Phys|Clin|Genet|Immunol|Virol|Microbiol|Neurosci|Rep|Reports|Commun|Communications|Practice|Psychology|"
-    r"Psychiatry|Neurology|Oncology|Cardiology|Pediatrics|Paediatrics|Surgery|Nursing|Health|Diseases?|Therapy|Therapeutics|"
-    r"Pharmacology|Physiology|Ecology|Evolution|Genetics|Genomics|Bioinformatics|Cancer|Epidemiology|Trials|Advances|Studies|"
-    r"Quarterly|Transactions|Disorders|Rehabilitation|Ageing|Aging|Gerontology|Engineering|Physics|Chemistry|Mathematics|"
-    r"BMJ|JAMA|PNAS|NEJM|EMBO|FEBS|Blood|Brain|Neuron|Gut|Chest|Stroke|Pain|Circulation|Diabetes)\b\.?")
-_DETAILS = re.compile(  # "(2014), 26:1, 147–154", "2021; 12: 101-140", "(2003) 104, 305–313", "2012, 7(3), 45–67"
-    r"[\s,.;|]*(?:\(?(?P<year>(?:19|20)\d\d)\)?\s*[,;:|]?\s*)?(?P<volume>\d{1,4})(?:\s*\((?P<issue>(?!(?:19|20)\d\d\))[\w–-]{1,9})\))?"
-    r"(?:\s*[:,;]\s*(?:(?P<first>\d{1,6})\s*[-–]\s*(?P<last>\d{1,6})|(?P<number>\d{1,6})(?:\s*[,:]\s*(?P<first2>\d{1,6})\s*[-–]\s*(?P<last2>\d{1,6}))?))?")
-_VOLUME_YEAR_PAGES = re.compile(  # Elsevier: "150 (2013) 1–10"
-    r"[\s,.;]*(?P<volume>\d{1,4})\s*\((?P<year>(?:19|20)\d\d)\)\s*(?P<first>\d{1,6})\s*[-–]\s*(?P<last>\d{1,6})")
-_VOLUME_WORD = re.compile(  # "Vol. 12, No. 3, 123–145", "Volume 7 | Issue 3", "Volume 2012, Article ID 486084"
-    r"\bVol(?:ume|\.)?\s*(?P<volume>\d{1,4})\b(?:.*?\b(?:Issue|No\.)\s*(?P<issue>\d{1,4}))?"
-    r"(?:\s*[,:]?\s*(?:pp?\.\s*)?(?P<first>\d{1,6})\s*[-–]\s*(?P<last>\d{1,6}))?", re.I)
-_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 _YEAR_NEAR = re.compile(r"(?:published|posted|received|accepted|©|copyright|\(c\))\D{0,40}?((?:19|20)\d{2})", re.I)
 _DOI = re.compile(r"\b10\.\d{4,9}/[^\s\"<>,;]+", re.I)
-
-
-def journal_line(lines: Sequence[str]) -> tuple[str, dict[str, Any]]:
-    """The journal named in a running head or on the first lines of page 1, with the year, volume, issue and
-    pages that follow it ("International Psychogeriatrics (2014), 26:1, 147–154")."""
-    for line in lines:
-        line = re.sub(r"^\d{1,5}\s*\|\s*", "", line.strip())  # "1234 | Brain 2019: 142; …", the page number first
-        match = _JOURNAL_LINE.match(line)
-        if not match:
-            continue
-        if re.search(r"\b(?:in|of|and|for|the|on|at|to|with|a)$", match.group("journal").strip(" ,.;"), re.I):
-            continue  # a sentence that runs on into a number ("Cancer in 2013"), not a name
-        details = citation_details(line[match.end("journal"):])
-        # a journal's word in the name, or the full shape "Name (2013) 225:361–373" (Psychopharmacology, Neuron)
-        if _JOURNAL_WORD.search(match.group("journal")) or ("volume" in details and ("page_range" in details or "issue" in details)):
-            raw = match.group("journal").strip()
-            journal = raw.strip(" ,.;") + ("." if raw.endswith(".") else "")
-            volume = _VOLUME_WORD.search(line[match.end("journal"):])
-            if volume and "volume" not in details:  # "PLoS ONE | www.plosone.org | Volume 7 | Issue 3 | e33000"
-                details.update(_volume_details(volume))
-            if "year" not in details:
-                year = _YEAR.search(line)
-                if year:
-                    details["year"] = int(year.group(1))
-            return journal, details
-    return "", {}
-
-
-def citation_details(rest: str) -> dict[str, Any]:
-    """Year, volume, issue and page range from what follows a journal's name: "(2014), 26:1, 147–154",
-    "2021; 12: 101-140", "(2003) 104, 305–313"; "2010, 4:1" (volume 4, article 1) gives the volume only."""
-    out: dict[str, Any] = {}
-    elsevier = _VOLUME_YEAR_PAGES.match(rest)
-    if elsevier:
-        return {"year": int(elsevier.group("year")), "volume": elsevier.group("volume"),
-                "page_range": f"{elsevier.group('first')}–{elsevier.group('last')}"}
-    match = _DETAILS.match(rest)
-    if not match:
-        return out
-    if match.group("year"):
-        out["year"] = int(match.group("year"))
-    elif _YEAR.fullmatch(match.group("volume")):
-        out["year"] = int(match.group("volume"))  # a year and nothing after it
-        return out
-    out["volume"] = match.group("volume")
-    first, last = match.group("first") or match.group("first2"), match.group("last") or match.group("last2")
-    issue = match.group("issue") or (match.group("number") if first else None)
-    if issue:
-        out["issue"] = issue
-    if first and last and int(last) >= int(first):
-        out["page_range"] = f"{first}–{last}"
-    return out
-
-
-def _details_after(journal: str, text: str) -> dict[str, Any]:
-    """Volume (and issue, pages) where page 1 names the journal again, in a citation line."""
-    for match in re.finditer(re.escape(journal), text):
-        details = citation_details(text[match.end():match.end() + 60])
-        if "volume" in details:
-            details.pop("year", None)
-            return details
-    return {}
 
 
 def _journal_banner(rows: list[_Row]) -> tuple[str, dict[str, Any]]:
     """A page-1 banner that names the journal on a line of its own above "Volume 2012, Article ID 1, 10 pages"."""
     for above, row in zip(rows[:8], rows[1:9]):
-        match = _VOLUME_WORD.match(row.text)
-        if match and _JOURNAL_WORD.search(above.text) and not _BANNER.search(above.text) and len(above.text.split()) <= 12:
-            details = _volume_details(match)
-            year = _YEAR.search(row.text)
-            if year:
-                details["year"] = int(year.group(1))
+        details = volume_line(row.text)
+        if details is not None and names_a_journal(above.text) and not _BANNER.search(above.text) and len(above.text.split()) <= 12:
             return above.text.strip(" ,.;"), details
     return "", {}
-
-
-def _volume_details(match: re.Match[str]) -> dict[str, Any]:
-    details: dict[str, Any] = {"volume": match.group("volume")}
-    if match.group("issue"):
-        details["issue"] = match.group("issue")
-    if match.group("first") and int(match.group("last")) >= int(match.group("first")):
-        details["page_range"] = f"{match.group('first')}–{match.group('last')}"
-    return details
 
 
 def _year(first_text: str, info: Mapping[str, str]) -> int | None:
@@ -478,4 +290,4 @@ def _year(first_text: str, info: Mapping[str, str]) -> int | None:
     return int(created.group(1)) if created else None
 
 
-__all__ = ["ArticleHeader", "read_header", "is_cover", "journal_line", "citation_details", "names_in", "person_name", "info_authors", "is_label"]
+__all__ = ["ArticleHeader", "read_header", "is_cover", "is_label"]
