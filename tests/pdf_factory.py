@@ -3,13 +3,16 @@
 A small layout engine on the reportlab canvas, because the point is control over
 what the reader must undo: two justified columns, words broken at line ends with
 a hyphen, running header with the journal name, page numbers, bold headings, a
-full-width title, ligature glyphs. Every word's page is recorded, so a test (or
-the benchmark) knows on which physical page any sentence was printed.
+full-width title, ligature glyphs; and a publisher's first page (banner, article-type
+label, large-type title, author line with raised markers) with printed page numbers
+that need not start at 1. Every word's page is recorded, so a test (or the
+benchmark) knows on which physical page any sentence was printed.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,9 +55,16 @@ class JournalPdf:
 
     def __init__(self, path: Path, journal: str = "Journal of Test Results", columns: int = 2, size: float = 9.5,
                  header: bool = True, page_numbers: bool = True, hyphenate: bool = True, title: str = "",
-                 author: str = "", subject: str = "", encrypt: str | None = None, margin: float = 56.0) -> None:
+                 author: str = "", subject: str = "", encrypt: str | None = None, margin: float = 56.0,
+                 first_printed: int = 1, head: Callable[[int], str] | None = None, folio: Callable[[int], str] | None = None,
+                 type_label: str = "RESEARCH ARTICLE") -> None:
+        """``first_printed`` is the number printed on physical page 1; ``head(n)`` the running head's text and
+        ``folio(n)`` the footer's page number on the page printed n ("" leaves it off that page)."""
         self.path, self.journal, self.columns, self.size = Path(path), journal, columns, size
         self.header, self.page_numbers, self.hyphenate = header, page_numbers, hyphenate
+        self.first_printed, self.type_label = first_printed, type_label
+        self.head = head or (lambda n: f"{self.journal} 2021; 12: {100 + n}-140")
+        self.folio = folio or str
         self.font, self.bold = _fonts()
         kwargs = {}
         if encrypt:
@@ -86,13 +96,14 @@ class JournalPdf:
         self.column = 0
         self.top = self.height - self.margin - (18 if self.header else 0)
         self.y = self.top
+        printed = self.first_printed + self.page - 1
         if self.header:
             self.canvas.setFont(self.font, 8)
-            self.canvas.drawString(self.margin, self.height - self.margin + 4, f"{self.journal} 2021; 12: {100 + self.page}-{140}")
-            self.canvas.drawRightString(self.width - self.margin, self.height - self.margin + 4, "RESEARCH ARTICLE")
+            self.canvas.drawString(self.margin, self.height - self.margin + 4, self.head(printed))
+            self.canvas.drawRightString(self.width - self.margin, self.height - self.margin + 4, self.type_label)
         if self.page_numbers:
             self.canvas.setFont(self.font, 8)
-            self.canvas.drawCentredString(self.width / 2, self.margin / 2, str(self.page))
+            self.canvas.drawCentredString(self.width / 2, self.margin / 2, self.folio(printed))
 
     def _x(self) -> float:
         return self.margin + self.column * (self.column_width + self.gap)
@@ -105,6 +116,10 @@ class JournalPdf:
             else:
                 self._new_page()
         self.y -= height
+
+    def new_page(self) -> None:
+        """Go on at the top of a new page."""
+        self._new_page()
 
     def blank_page(self, draw_shapes: bool = True) -> None:
         """A page with no text layer (as a scanned page has): shapes only."""
@@ -124,6 +139,49 @@ class JournalPdf:
             self.canvas.drawString(self.margin, self.y, line)
         self.y -= size
         self.top = self.y  # the columns start under the title on this page
+
+    def front_matter(self, title: str, authors: Sequence[tuple[str, str]], label: str = "", banner: Sequence[str] = (),
+                     affiliations: Sequence[str] = (), title_size: float = 20.0, label_right: str = "") -> None:
+        """Page 1's header block across the columns, as publishers set it: banner lines in small type, an
+        article-type label (and one on the right, "Open Access"), the title in large regular type, the author
+        line with each name's superscript marker raised and smaller ("1*", "1,2"), the affiliations."""
+        left, right = self.margin, self.width - self.margin
+        for line in banner:
+            self.y -= 10
+            self.canvas.setFont(self.font, 8)
+            self.canvas.drawString(left, self.y, line)
+        if label or label_right:
+            self.y -= 22
+            self.canvas.setFont(self.bold, 11)
+            self.canvas.drawString(left, self.y, label)
+            self.canvas.drawRightString(right, self.y, label_right)
+        for line in _wrap(title.split(), right - left, lambda s: pdfmetrics.stringWidth(s, self.font, title_size)):
+            self.y -= title_size * 1.2
+            self.canvas.setFont(self.font, title_size)
+            self.canvas.drawString(left, self.y, line)
+        self.y -= 22
+        x = left
+        for k, (name, marker) in enumerate(authors):
+            joiner = "" if k == len(authors) - 1 else " and " if k == len(authors) - 2 else ", "
+            width = pdfmetrics.stringWidth(name, self.font, 11) + pdfmetrics.stringWidth(marker, self.font, 7) + 12
+            if x + width > right:
+                x, self.y = left, self.y - 15
+            self.canvas.setFont(self.font, 11)
+            self.canvas.drawString(x, self.y, name)
+            x += pdfmetrics.stringWidth(name, self.font, 11)
+            self.canvas.setFont(self.font, 7)
+            self.canvas.drawString(x, self.y + 4, marker)
+            x += pdfmetrics.stringWidth(marker, self.font, 7)
+            self.canvas.setFont(self.font, 11)
+            self.canvas.drawString(x, self.y, joiner)
+            x += pdfmetrics.stringWidth(joiner, self.font, 11)
+        self.y -= 6
+        for line in affiliations:
+            self.y -= 10
+            self.canvas.setFont(self.font, 7.5)
+            self.canvas.drawString(left, self.y, line)
+        self.y -= 14
+        self.top = self.y  # the columns start under the header block on this page
 
     def heading(self, text: str) -> Placed:
         """A bold heading in the current column, wrapped (never wider than the column)."""

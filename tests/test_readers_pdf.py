@@ -20,7 +20,7 @@ COMPOUNDS = ("gp130-dependent", "IL-6", "N-terminal", "LIF-T89P/H91Q")
 
 
 def _article(path: Path, **kwargs) -> tuple[JournalPdf, list]:
-    pdf = JournalPdf(path, title="Receptor ﬁndings", author="Smith, Jane; Doe, John", subject="doi:10.1000/xyz.123", **kwargs)
+    pdf = JournalPdf(path, title="Receptor ﬁndings in a two-column article", author="Smith, Jane; Doe, John", subject="doi:10.1000/xyz.123", **kwargs)
     pdf.title("Receptor ﬁndings in a two-column article")
     placed = [pdf.heading("Introduction")]
     for k in range(7):
@@ -72,7 +72,7 @@ def test_sniffs_pdf_by_content_not_extension(tmp_path, article):
 def test_metadata_title_authors_doi(article):
     _, _, _, doc, warnings = article
     assert warnings == []
-    assert doc.title == "Receptor findings"  # the ligature in the PDF's own metadata is expanded too
+    assert doc.title == "Receptor findings in a two-column article"  # the ligature in the PDF's own metadata is expanded too
     assert doc.metadata["authors"] == ["Smith, Jane", "Doe, John"]
     assert doc.metadata["doi"] == "10.1000/xyz.123"
     assert doc.metadata["journal"] == "Journal of Test Results" and doc.metadata["year"] == 2021  # from the running header

@@ -17,6 +17,7 @@ from typing import Any, Mapping
 
 from lifqa.corpus import decode_file, make_document
 from lifqa.readers import ReaderLimits, read_path
+from lifqa.readers.build import library_first
 from lifqa.references import normalise_doi, parse_year
 from lifqa.types import Document
 
@@ -181,7 +182,7 @@ def _from_ft_cache(attachment: Attachment, doc_id: str, meta: dict[str, Any], wa
 
 def _as_item(doc: Document, doc_id: str, meta: Mapping[str, Any], text_source: str, source_path: str) -> Document:
     """The reader's Document (its text, pages, noise) under the item's id, title and metadata."""
-    merged = {**{k: v for k, v in doc.metadata.items() if k not in ("doc_id",)}, **meta, "text_source": text_source}
+    merged = {**library_first({k: v for k, v in doc.metadata.items() if k != "doc_id"}, dict(meta)), "text_source": text_source}
     merged.pop("doc_id", None)
     merged["file"] = Path(source_path).name
     return replace(doc, doc_id=doc_id, title=str(meta.get("title") or doc.title), metadata=merged, source_path=source_path)

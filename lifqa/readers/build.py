@@ -131,7 +131,21 @@ def doc_id_for(name: str, meta: dict[str, Any]) -> str:
 
 def merge_metadata(found: dict[str, Any], curator: dict[str, Any], name: str) -> dict[str, Any]:
     """What the file says, overridden by the curator's metadata file; ``file`` names the source."""
-    out = {k: v for k, v in found.items() if v not in (None, "", [], ())}
-    out.update({k: v for k, v in curator.items() if v is not None and k != "doc_id" and not k.startswith("_")})
+    out = library_first(found, {k: v for k, v in curator.items() if k != "doc_id"})
     out.setdefault("file", name)
+    return out
+
+
+_EMPTY = (None, "", [], ())
+
+
+def library_first(found: dict[str, Any], library: dict[str, Any]) -> dict[str, Any]:
+    """A library's (or curator's) fields over the ones read from the file, which fill only what it lacks: an
+    empty library field is a missing one, and a library date stands for the year (a year the file printed
+    would otherwise be cited before it)."""
+    out = {k: v for k, v in found.items() if v not in _EMPTY}
+    if library.get("date") and not library.get("year"):
+        out.pop("year", None)
+    out.update({k: v for k, v in library.items() if not k.startswith("_") and v is not None
+                and (v not in _EMPTY or k not in out)})
     return out

@@ -12,10 +12,13 @@ layout can be rebuilt rather than trusted to the content stream's order:
 4. lines -> paragraphs by spacing and font; line-end hyphens are joined or kept
    by the document's own vocabulary ("immuno-|logical" -> "immunological", but
    "IL-|6", "N-|terminal", "gp130-|dependent" keep theirs);
-5. the reference list becomes a "references" section, one entry per line.
+5. the reference list becomes a "references" section, one entry per line;
+6. title, authors, journal, year, volume, pages and DOI come from page 1 and the
+   running heads (``pdf_header``); page numbers printed in the headers/footers
+   become the page labels citations show (``pdf_pages``).
 
 Every paragraph records the page it starts on, so each character offset of the
-text maps to its physical page (``Document.page_at``).
+text maps to its physical page (``Document.page_at``), which the page view opens.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ import pypdfium2.raw as pdfium_c
 
 from lifqa.readers import ReaderLimits
 from lifqa.readers.build import clean_inline, doc_id_for, merge_metadata
+from lifqa.readers.pdf_header import is_cover, read_header
+from lifqa.readers.pdf_pages import printed_page_labels
 from lifqa.types import Document, Section
 
 _HYPHENS = ("-", "\u2010", "\u00ad", "\u2011")
@@ -44,11 +49,8 @@ _REF_MARKER = re.compile(r"^\s*(?:\[\d{1,4}\]|\d{1,4}[.)]?\s+(?=[A-Z]))")
 _DOT_LEADER = re.compile(r"(?:\s*[.·…](?:\s?[.·…]){3,}\s*)")
 _RULE_LINE = re.compile(r"^[\s_\-–—=.·•~*]{3,}$")
 _PAGE_NUMBER = re.compile(r"^(?:page\s*)?\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?$", re.I)
-_DOI = re.compile(r"\b10\.\d{4,9}/[^\s\"<>,;]+", re.I)
-_YEAR_NEAR = re.compile(r"(?:published|received|accepted|©|copyright|\(c\))\D{0,40}?((?:19|20)\d{2})", re.I)
 _WORD = re.compile(r"[^\W\d_][\w]*", re.U)
 _BOLD_FONT = re.compile(r"bold|black|heavy|semibold|demi|[.,+-]B$|-BoldMT|Bd$", re.I)
-_BAD_TITLE = re.compile(r"^(?:microsoft word|untitled|document\d*$)|\.(?:docx?|pdf|tex|dvi|indd)$", re.I)
 
 
 @dataclass
@@ -62,6 +64,7 @@ class _Line:
     size: float
     bold: bool
     column: int = 0  # 0 full width / single column, 1 left, 2 right
+    marked: str = ""  # on the first pages: the text with each raised, smaller run ("Smithᵃ,ᵇ") as "*", for author lines
 
 
 @dataclass
@@ -131,7 +134,8 @@ def extract_pages(path: Path, limits: ReaderLimits, warnings: list[str], name: s
                 width, height = page.get_size()
                 textpage = page.get_textpage()
                 try:
-                    pages.append(_Page(index, width, height, _page_lines(textpage, index)))
+                    header_page = index == 0 or (index == 1 and is_cover(pages[0].lines))  # where the authors are
+                    pages.append(_Page(index, width, height, _page_lines(textpage, index, marks=header_page, marks_above=0.4 * height)))
                 finally:
                     textpage.close()
             finally:
@@ -157,11 +161,14 @@ def _label(pdf: pdfium.PdfDocument, index: int) -> str:
         return ""
 
 
-def _page_lines(textpage: pdfium.PdfTextPage, page_index: int) -> list[_Line]:
+def _page_lines(textpage: pdfium.PdfTextPage, page_index: int, marks: bool = False, marks_above: float = 0.0) -> list[_Line]:
     """Characters -> lines. PDFium marks most line ends; a jump to another baseline or a gap wider
     than 1.2 em also ends a line (justified text set without line breaks; two columns on one baseline).
     A line's size is its first character's font size times the text matrix's vertical scale (PDFium's
-    font size alone is often the unscaled 1.0)."""
+    font size alone is often the unscaled 1.0). With ``marks`` (the header pages), superscripts glued to a
+    word (an author's affiliation letters) are found from the font boxes and kept apart in ``marked``, on
+    the lines above ``marks_above`` (where a title and its author lines are) that have a character raised
+    off the baseline."""
     raw = textpage.raw
     n = textpage.count_chars()
     left, right, bottom, top = ctypes.c_double(), ctypes.c_double(), ctypes.c_double(), ctypes.c_double()
@@ -173,23 +180,27 @@ def _page_lines(textpage: pdfium.PdfTextPage, page_index: int) -> list[_Line]:
     lines: list[_Line] = []
     chars: list[str] = []
     x0 = y0 = x1 = y1 = 0.0
+    raised = 0.0  # the highest character bottom of the line: a superscript (or a quote mark) sits above the baseline
     first = -1
     matrix = pdfium_c.FS_MATRIX()
     prev_right = prev_size = prev_mid = 0.0
 
-    def flush() -> None:
+    def flush(end: int) -> None:
+        """End the line of the characters [first, end) of the text page."""
         nonlocal chars, first
         text = "".join(chars).strip()
         if text and first >= 0:
             weight = pdfium_c.FPDFText_GetFontWeight(raw, first)
             pdfium_c.FPDFText_GetMatrix(raw, first, matrix)
             size = round(pdfium_c.FPDFText_GetFontSize(raw, first) * math.hypot(matrix.c, matrix.d), 1)
-            lines.append(_Line(page_index, text, x0, y0, x1, y1, size, weight >= 600 or _bold_name(raw, first)))
+            lines.append(_Line(page_index, text, x0, y0, x1, y1, size, weight >= 600 or _bold_name(raw, first),
+                               marked=_superscripts_marked(raw, page_text, first, end)
+                               if marks and y1 > marks_above and raised - y0 > 0.4 * (y1 - y0) else ""))
         chars, first = [], -1
 
     for i, ch in enumerate(page_text):
         if ch == "\n" or ch == "\r":
-            flush()
+            flush(i)
             continue
         if ch == "\x02" or ch == "\ufffe":  # PDFium's mark for a hyphen it saw break a word at a line end
             ch = "-"
@@ -207,23 +218,51 @@ def _page_lines(textpage: pdfium.PdfTextPage, page_index: int) -> list[_Line]:
             em = prev_size if prev_size > size else size
             if l - prev_right > 1.2 * (em if em > 4.0 else 4.0) or l < prev_right - 2 * (em if em > 4.0 else 4.0) \
                     or abs(mid - prev_mid) > 0.6 * (em if em > 2.0 else 2.0):
-                flush()
+                flush(i)
         if first < 0:
             first = i
-            x0, y0, x1, y1 = l, b, r, t
+            x0, y0, x1, y1, raised = l, b, r, t, b
         else:
             if l < x0:
                 x0 = l
             if b < y0:
                 y0 = b
+            elif b > raised:
+                raised = b
             if r > x1:
                 x1 = r
             if t > y1:
                 y1 = t
         chars.append(ch)
         prev_right, prev_size, prev_mid = r, size, mid
-    flush()
+    flush(n)
     return _join_pieces(lines)
+
+
+def _superscripts_marked(raw: Any, page_text: str, start: int, end: int) -> str:
+    """The text of the line of characters [start, end) with each run of superscript letters or digits as one
+    "*" ("" when it has none): a character whose font box (PDFium's loose box: the font's size, not the
+    glyph's ink) is under 0.8 of the one before it and raised above its baseline. "Smithᵃ,ᵇ" -> "Smith*,*",
+    so an affiliation letter is not read as part of a name."""
+    rect = pdfium_c.FS_RECTF()
+    out: list[str] = []
+    ref_height = ref_bottom = 0.0
+    raised = found = False
+    for i in range(start, end):
+        ch = page_text[i]
+        if not ch.isalnum():
+            out.append(" " if ch.isspace() else "-" if ch in ("\x02", "\ufffe") else "" if ch == "\x00" else ch)
+            continue
+        pdfium_c.FPDFText_GetLooseCharBox(raw, i, rect)
+        box_height, box_bottom = abs(rect.top - rect.bottom), min(rect.top, rect.bottom)
+        if ref_height and box_height < 0.8 * ref_height and box_bottom > ref_bottom + 0.15 * ref_height:
+            if not raised:
+                out.append("*")
+            raised = found = True
+            continue
+        out.append(ch)
+        raised, ref_height, ref_bottom = False, box_height, box_bottom
+    return " ".join("".join(out).split()) if found else ""
 
 
 def _join_pieces(lines: list[_Line]) -> list[_Line]:
@@ -245,8 +284,9 @@ def _join_pieces(lines: list[_Line]) -> list[_Line]:
         current = row[0]
         for piece in row[1:]:
             if 0 <= piece.x0 - current.x1 < max(current.size, piece.size, 4.0) and abs(piece.size - current.size) < 1.0:
+                marked = f"{current.marked or current.text} {piece.marked or piece.text}" if current.marked or piece.marked else ""
                 current = _Line(current.page, f"{current.text} {piece.text}", current.x0, min(current.y0, piece.y0), piece.x1,
-                                max(current.y1, piece.y1), current.size, current.bold and piece.bold)
+                                max(current.y1, piece.y1), current.size, current.bold and piece.bold, marked=marked)
             else:
                 out.append(current)
                 current = piece
@@ -368,6 +408,9 @@ def layout_document(pages: list[_Page], path: Path, name: str, meta: dict[str, A
                     labels: list[str]) -> Document:
     noise: list[str] = []
     repeated, page_numbers, edges = _noise_keys(pages)
+    printed = printed_page_labels([[l.text for l in page.lines if id(l) in edges] for page in pages], labels)
+    # the header is read from the first pages as printed: a title that is also the running head stays in it
+    front = [list(page.lines) for page in pages[:2]]
     ordered: list[_Line] = []
     for page in pages:
         kept = []
@@ -389,18 +432,15 @@ def layout_document(pages: list[_Page], path: Path, name: str, meta: dict[str, A
     page_body = {page.number: max(body_size, _body_size([l for l in ordered if l.page == page.number])) for page in pages}
     paragraphs = _paragraphs(ordered, page_body, vocabulary, hyphenated)
     text, page_starts, sections = _assemble(paragraphs, len(pages))
-    found = _metadata(pages, ordered, body_size, pdf_meta, text)
-    journal, header_year = journal_from_header(list(dict.fromkeys(noise)) + [l.text for l in ordered if l.page == 0][:4])
-    if journal:
-        found["journal"] = journal
-    if header_year:  # the journal line's year is the publication year ("(2014), 26:1"), before a copyright year
-        found["year"] = header_year
+    first = front[1] if len(front) > 1 and is_cover(front[0]) else front[0] if front else []  # after a download cover sheet
+    header = read_header(first, pages[0].height if pages else 0.0, list(dict.fromkeys(noise)), pdf_meta)
+    found = header.metadata()
     found["text_source"] = "fulltext"
     title = str(meta.get("title") or found.pop("title", "") or doc_id_for(name, meta))
     return Document(
         doc_id=doc_id_for(name, meta), title=title, text=text, source_path=str(path),
         metadata=merge_metadata(found, meta, name), content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
-        noise=tuple(dict.fromkeys(noise)), page_starts=tuple(page_starts), page_labels=tuple(labels) if any(labels) else (),
+        noise=tuple(dict.fromkeys(noise)), page_starts=tuple(page_starts), page_labels=printed if any(printed) else (),
         sections=tuple(sections),
     )
 
@@ -579,79 +619,6 @@ def _assemble(paragraphs: list[_Paragraph], page_count: int) -> tuple[str, list[
     for value in filled:  # offsets must not decrease (a column read out of order must not break bisect)
         starts.append(max(value, starts[-1]) if starts else value)
     return text, starts, sections
-
-
-def _metadata(pages: list[_Page], lines: list[_Line], body: float, pdf_meta: dict[str, str], text: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    first = [l for l in lines if l.page == 0]
-    title = (pdf_meta.get("Title") or "").strip()
-    if len(title) < 8 or " " not in title or _BAD_TITLE.search(title):
-        title = _title_from_page(first, pages[0].height if pages else 0)
-    out["title"] = clean_inline(title)[:300]
-    author = (pdf_meta.get("Author") or "").strip()
-    if author:
-        out["authors"] = _authors(author)
-    first_text = " ".join(l.text for l in first) if first else text[:4000]
-    doi = _DOI.search(first_text) or _DOI.search(pdf_meta.get("Subject", "") + " " + pdf_meta.get("Keywords", ""))
-    if doi:
-        out["doi"] = doi.group(0).rstrip(").,;]").lower()
-    year = _YEAR_NEAR.search(first_text)
-    if year:
-        out["year"] = int(year.group(1))
-    else:
-        created = re.match(r"D:((?:19|20)\d{2})", pdf_meta.get("CreationDate", ""))
-        if created:
-            out["year"] = int(created.group(1))
-    return out
-
-
-_JOURNAL_LINE = re.compile(
-    r"^(?:[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)?\s+et al\.?\s*(?:\((?:19|20)\d{2}\))?[,.]?\s*)?"
-    r"(?P<journal>[A-Z][A-Za-z&.,'’ -]{3,90}?)[,.]?\s*(?:\(?(?:19|20)\d{2}\)?|\d+\s*[:(]|DOI\b)")
-_JOURNAL_WORD = re.compile(r"\b(?:Journal|J|Sci|Science|Med|Medicine|Biol|Biology|Res|Research|Rev|Reviews|Lett|Proc|Acta|Annals|"
-                           r"International|Nature|Cell|PLoS|PLOS|PeerJ|BMC|eLife|Outcomes|Psychogeriatrics|Lancet|Bulletin|"
-                           r"Comput|Chem|Phys|Clin|Genet|Immunol|Virol|Microbiol|Neurosci|Rep|Reports|Commun)\b\.?")
-
-
-def journal_from_header(lines: list[str]) -> tuple[str, int | None]:
-    """The journal named in a running header or on the first lines of page 1 ("Datta et al. Journal of
-    Trauma Management & Outcomes 2010, 4:1" -> "Journal of Trauma Management & Outcomes")."""
-    for line in lines:
-        match = _JOURNAL_LINE.match(line.strip())
-        if match and _JOURNAL_WORD.search(match.group("journal")):
-            year = re.search(r"(?<!\d)((?:19|20)\d{2})(?!\d)", line)
-            journal = match.group("journal").strip(" ,.;") + ("." if match.group("journal").strip().endswith(".") else "")
-            return journal, int(year.group(1)) if year else None
-    return "", None
-
-
-def _title_from_page(first: list[_Line], height: float) -> str:
-    """The largest-font run of lines in the top part of page 1."""
-    candidates = [l for l in first if l.y1 > height * 0.35 and len(l.text.split()) >= 2]
-    if not candidates:
-        return ""
-    size = max(l.size for l in candidates)
-    run: list[str] = []
-    for line in first:
-        if abs(line.size - size) < 0.3 and line.y1 > height * 0.35:
-            run.append(line.text)
-        elif run:
-            break
-    return " ".join(run)
-
-
-def _authors(value: str) -> list[str]:
-    parts = re.split(r"\s*;\s*|\s+and\s+|\s*&\s*", value) if ";" in value or " and " in value else re.split(r"\s*,\s*", value)
-    out = []
-    for part in parts:
-        part = part.strip()
-        if not part:
-            continue
-        if "," not in part and " " in part:
-            given, family = part.rsplit(" ", 1)
-            part = f"{family}, {given}"
-        out.append(part)
-    return out
 
 
 # ---------------------------------------------------------------- page view
