@@ -293,7 +293,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
         print(export_answer(answer, lambda doc_id: engine.source(doc_id).document, args.format), end="")
     elif args.json or args.format == "json":
-        print(json.dumps(answer.to_dict(), ensure_ascii=False))
+        from lifqa.schema import AnswerOut, dump
+
+        print(json.dumps(dump(AnswerOut.of(answer)), ensure_ascii=False))
     else:
         from lifqa.render import answer_text
 
@@ -308,10 +310,9 @@ def cmd_search(args: argparse.Namespace) -> int:
     from lifqa.types import page_text
 
     if args.json:
-        print(json.dumps([{"rank": h.rank, "chunk_id": h.chunk.chunk_id, "doc_id": h.chunk.doc_id, "section": h.chunk.section,
-                           "score": h.score, "bm25": h.bm25, "dense": h.dense, "fused": h.fused, "rerank": h.rerank,
-                           "text": h.chunk.text, "page_start": h.chunk.page_start, "page_end": h.chunk.page_end,
-                           "page_label": h.chunk.page_label} for h in hits], ensure_ascii=False))
+        from lifqa.schema import HitOut, dump
+
+        print(json.dumps(dump([HitOut.of(h) for h in hits]), ensure_ascii=False))
     else:
         for h in hits:
             title = engine.source(h.chunk.doc_id).document.title
@@ -344,20 +345,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_sources(args: argparse.Namespace) -> int:
-    from lifqa.reliability import explain_tier, load_index_reliability
+    from lifqa.reliability import load_index_reliability
     from lifqa.render import sources_text
 
     records, _ = load_index_reliability(args.index)
     if args.json:
-        from lifqa.references import reference_of
+        from lifqa.schema import SourceOut, dump
 
-        def bib(doc: Any) -> dict[str, Any]:
-            ref = reference_of(doc.doc_id, doc.title, doc.metadata)
-            return {"citation_key": ref.citation_key, "authors": list(ref.authors), "year": ref.year, "doi": ref.doi, "journal": ref.journal}
-
-        print(json.dumps([{"doc_id": r.document.doc_id, "title": r.document.title, **bib(r.document), "metadata": dict(r.document.metadata),
-                           "tier": r.tier, "tier_reasons": explain_tier(r.flags, r.document)[1],
-                           "flags": [f.to_dict() for f in r.flags]} for r in records], ensure_ascii=False, indent=2))
+        print(json.dumps(dump([SourceOut.of(r) for r in records]), ensure_ascii=False, indent=2))
     else:
         print(sources_text(records))
     return 0
