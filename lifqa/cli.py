@@ -153,6 +153,22 @@ def build_parser() -> argparse.ArgumentParser:
                                                         "queries.jsonl, or one per line); they join the floor")
     _index_option(p)
     p.set_defaults(handler=cmd_calibrate)
+
+    p = sub.add_parser("serve", help="an HTTP JSON API over the index (OpenAPI at /docs); uploads go into the corpus folder")
+    _index_option(p)
+    p.add_argument("--corpus", help="folder uploads are saved into and rebuilt from (default: the folder the index was built from)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s; any other needs a token)")
+    p.add_argument("--port", type=int, default=8765, help="port (default: %(default)s)")
+    p.add_argument("--token", default=os.environ.get("LIFQA_API_TOKEN") or None,
+                   help="bearer token every request must carry (default: $LIFQA_API_TOKEN; prefer it: a command line is visible to other users)")
+    p.add_argument("--max-upload-mb", type=int, default=100, help="largest upload request in MB (default: %(default)s)")
+    p.add_argument("--request-seconds", type=float, default=60.0, help="time limit of one question (default: %(default)s)")
+    p.add_argument("--threads", type=int, default=4, help="questions answered at once (default: %(default)s)")
+    p.set_defaults(handler=cmd_serve)
+
+    p = sub.add_parser("mcp", help="a Model Context Protocol server over stdio (tools ask, search, sources) for AI assistants")
+    _index_option(p)
+    p.set_defaults(handler=cmd_mcp)
     return parser
 
 
@@ -443,6 +459,23 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     result = calibrate_index(args.index, args.gold, split=args.split, max_wrong_abstention=args.max_wrong_abstention,
                              negatives_file=args.negatives)
     print(result.summary())
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from lifqa.service.config import ServeConfig
+    from lifqa.service.server import serve
+
+    serve(ServeConfig(Path(args.index), Path(args.corpus) if args.corpus else None, host=args.host, port=args.port, token=args.token,
+                      max_upload_bytes=args.max_upload_mb << 20 if args.max_upload_mb > 0 else 0,
+                      request_seconds=args.request_seconds, threads=args.threads))
+    return 0
+
+
+def cmd_mcp(args: argparse.Namespace) -> int:
+    from lifqa.service.mcp_server import run_stdio
+
+    run_stdio(Path(args.index))
     return 0
 
 

@@ -137,6 +137,16 @@ class SourceOut(_Out):
                    tier_reasons=list(explain_tier(record.flags, doc)[1]), flags=[FlagOut(**f.to_dict()) for f in record.flags])
 
 
+class SourceTextOut(SourceOut):
+    """One source as ``GET /sources/{doc_id}`` gives it: the listing's record plus its normalised text."""
+
+    text: str
+
+    @classmethod
+    def of(cls, record: Any) -> "SourceTextOut":
+        return cls(**SourceOut.of(record).model_dump(), text=record.document.text)
+
+
 def dump(model: BaseModel | list[BaseModel]) -> Any:
     """Plain JSON-ready data of a model (or a list of them), in field order."""
     if isinstance(model, list):
@@ -144,4 +154,4 @@ def dump(model: BaseModel | list[BaseModel]) -> Any:
     return model.model_dump(mode="json")
 
 
-__all__ = ["AnswerOut", "CitationOut", "FlagOut", "HitOut", "SentenceOut", "SourceOut", "dump"]
+__all__ = ["AnswerOut", "CitationOut", "FlagOut", "HitOut", "SentenceOut", "SourceOut", "SourceTextOut", "dump"]
