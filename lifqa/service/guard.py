@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from starlette.exceptions import HTTPException
 
 from lifqa.service.config import ServeConfig, is_loopback
+from lifqa.service.uploads import size_text
 
 Scope = dict[str, Any]
 ASGIApp = Callable[[Scope, Callable[[], Awaitable[dict]], Callable[[dict], Awaitable[None]]], Awaitable[None]]
@@ -83,11 +84,7 @@ def _hostname(host: str) -> str:
 
 def _too_large(limit: int, path: str) -> str:
     what = "an upload request" if path.rstrip("/").endswith("/documents") else "a request body"
-    return f"{what} may be at most {_size(limit)} (the server's limit)"
-
-
-def _size(n: int) -> str:
-    return f"{n >> 20} MB" if n >= 1 << 20 else f"{n >> 10} KB"
+    return f"{what} may be at most {size_text(limit)} (the server's limit)"
 
 
 def _limited(receive: Callable[[], Awaitable[dict]], limit: int, path: str) -> Callable[[], Awaitable[dict]]:

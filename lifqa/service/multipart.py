@@ -16,7 +16,7 @@ import python_multipart
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import parse_options_header
 
-from lifqa.service.uploads import Incoming, UploadError, UploadTooLarge, UnsupportedUpload, stage_file
+from lifqa.service.uploads import Incoming, UploadError, UploadTooLarge, UnsupportedUpload, size_text, stage_file
 
 FIELDS = ("files", "file")  # the form field names files may come under (curl -F files=@paper.pdf)
 
@@ -72,7 +72,7 @@ async def receive_files(stream: AsyncIterator[bytes], content_type: str, corpus:
             return
         part.size += end - start
         if part.size > max_file_bytes:
-            raise UploadTooLarge(f"{part.filename[:100]} is larger than the {max_file_bytes >> 20} MB an upload may be (--max-upload-mb)")
+            raise UploadTooLarge(f"{part.filename[:100]} is larger than the {size_text(max_file_bytes)} an upload may be (--max-upload-mb)")
         pending.append((part, data[start:end]))
 
     callbacks: Any = {"on_part_begin": on_part_begin, "on_header_field": on_header_field, "on_header_value": on_header_value,

@@ -80,14 +80,17 @@ class Saved:
     renamed_from: str = ""  # the client's name when sanitising changed it
 
 
+def size_text(n: int) -> str:
+    return f"{n / (1 << 20):g} MB" if n >= 1 << 20 else f"{n / 1024:g} KB"
+
+
 def accepted_suffixes() -> str:
     return ", ".join(sorted(KINDS))
 
 
 def safe_name(raw: str) -> str:
     """The name a file is saved under: last path component, NFC, safe characters, a known suffix."""
-    name = unicodedata.normalize("NFC", str(raw)).replace("\\", "/").rsplit("/", 1)[-1]
-    name = _UNSAFE.sub("_", name).strip("._ ")
+    name = _UNSAFE.sub("_", unicodedata.normalize("NFC", str(raw)).replace("\\", "/").rsplit("/", 1)[-1])
     stem, dot, suffix = name.rpartition(".")
     suffix = f".{suffix.lower()}" if dot else ""
     if suffix not in KINDS:
@@ -141,9 +144,9 @@ def check_content(path: Path, name: str) -> str:
 def _text(path: Path, name: str) -> str:
     from lifqa.corpus import decode_file
 
-    text, problem = decode_file(path)
+    text, _ = decode_file(path)
     if text is None:
-        raise UnsupportedUpload(f"{name} is not text: {problem}")
+        raise UnsupportedUpload(f"{name} is not text (it looks like a binary file); send text, or name the file for what it is")
     if not text.strip():
         raise UploadError(f"{name} holds only white space")
     return text
@@ -234,4 +237,4 @@ def _sha256(path: Path) -> str:
 
 
 __all__ = ["Incoming", "KINDS", "Saved", "UploadConflict", "UploadError", "UploadTooLarge", "UnsupportedUpload",
-           "check_content", "incoming_dir", "remove_source", "safe_name", "save_uploads", "stage_bytes", "stage_file"]
+           "check_content", "incoming_dir", "size_text", "remove_source", "safe_name", "save_uploads", "stage_bytes", "stage_file"]
