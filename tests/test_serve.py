@@ -326,7 +326,7 @@ def test_a_users_own_library_still_names_files_anywhere(tmp_path):
     (corpus / "mine.bib").write_text(f"@article{{a, title={{Mine}}, file={{{outside}}}}}\n", encoding="utf-8")
     items, warnings = read_bibtex(corpus / "mine.bib")
     assert items[0].attachments[0].path == outside and not warnings
-    from lifqa.library.origin import record_uploads
+    from lifqa.provenance import record_uploads
 
     record_uploads(corpus, ["mine.bib"])  # once recorded as an upload, the same file may not
     items, warnings = read_bibtex(corpus / "mine.bib")
@@ -414,3 +414,17 @@ def test_an_index_built_from_a_library_file_takes_no_uploads(lif_index, tmp_path
         assert client.get("/health").json()["uploads"]["accepted"] is False
         response = upload(client, ("a.txt", b"Words.\n"))
         assert response.status_code == 409 and "uploads need a folder" in response.json()["error"]
+
+
+def test_the_service_modules_import_neither_the_build_nor_the_readers():
+    """The build side (and the library readers under it) load only when an upload is built."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    code = ("import sys, lifqa.service.api, lifqa.service.mcp_server, lifqa.service.server, lifqa.service.multipart; "
+            "print(sorted(m for m in sys.modules if m.startswith(('lifqa.index', 'lifqa.library', 'lifqa.readers', 'lifqa.engine'))))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env={"PYTHONPATH": str(ROOT)}, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

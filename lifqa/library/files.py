@@ -1,6 +1,6 @@
 """Shared by the file-format readers: reading a library file with limits, and resolving the files it names.
 
-A library file that came by upload (lifqa.library.origin) may name files only inside its
+A library file that came by upload (lifqa.provenance) may name files only inside its
 corpus folder: :class:`FileNamer` refuses any other name with a warning."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from urllib.parse import unquote, urlparse
 from lifqa.corpus import decode_file
 from lifqa.errors import CorpusError
 from lifqa.library.items import Attachment
-from lifqa.library.origin import upload_root
+from lifqa.provenance import upload_root
 
 MAX_LIBRARY_BYTES = 100 * 1024 * 1024
 

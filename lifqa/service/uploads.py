@@ -9,7 +9,7 @@ The same rules for the HTTP API (``POST /documents``) and the app's "Add papers"
 - files are staged in ``.lifqa/incoming`` inside the corpus and published with a hard
   link, which fails when the name exists: nothing is replaced, and nothing is written
   outside the corpus folder;
-- every upload is recorded (lifqa.library.origin), so an uploaded library may name only
+- every upload is recorded (lifqa.provenance), so an uploaded library may name only
   attachments inside the corpus.
 
 A removed source is moved to ``.removed/`` inside the corpus (hidden: not indexed), never deleted.
@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Iterable
 
 from lifqa.errors import InputError
-from lifqa.library.origin import STATE_DIR, record_uploads
+from lifqa.provenance import STATE_DIR, record_uploads
 
 KINDS = {".pdf": "pdf", ".xml": "xml", ".nxml": "xml", ".txt": "text", ".md": "text", ".markdown": "text",
          ".html": "html", ".htm": "html", ".bib": "bibtex", ".ris": "ris", ".json": "csl-json"}
