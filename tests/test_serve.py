@@ -428,3 +428,11 @@ def test_the_service_modules_import_neither_the_build_nor_the_readers():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env={"PYTHONPATH": str(ROOT)}, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_a_question_over_the_time_limit_is_a_503_and_the_server_keeps_answering(lif_index, tmp_path):
+    index, corpus = copy_served(lif_index, CORPUS, tmp_path)
+    with live_server(index, corpus, request_seconds=0.001) as live, live.client() as client:
+        response = client.post("/ask", json={"question": QUESTION})
+        assert response.status_code == 503 and "limit of 0.001 s" in response.json()["error"]
+        assert client.get("/health").status_code == 200
