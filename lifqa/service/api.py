@@ -56,6 +56,23 @@ def upload_folder(config: ServeConfig, manifest: dict[str, Any]) -> tuple[Path |
     return corpus, ""
 
 
+class _Service:
+    """What the routes share: the engine slot, the builds (None: no uploads, and why), the limits."""
+
+    def __init__(self, config: ServeConfig, slot: EngineSlot, builds: Builds | None, no_uploads: str) -> None:
+        self.config, self.slot, self.builds, self.no_uploads = config, slot, builds, no_uploads
+        self.limiter: anyio.CapacityLimiter | None = None  # made in the server's event loop (lifespan)
+
+    async def run(self, fn: Callable[[], Any]) -> Any:
+        """``fn()`` in a worker thread, at most ``threads`` at once, within the per-request time limit."""
+        seconds = self.config.request_seconds
+        try:
+            with anyio.fail_after(seconds):
+                return await anyio.to_thread.run_sync(fn, limiter=self.limiter, abandon_on_cancel=True)
+        except TimeoutError:
+            raise HTTPException(503, f"the request took longer than the server's limit of {seconds:g} s (--request-seconds)") from None
+
+
 def create_app(config: ServeConfig, engine: Any = None) -> FastAPI:
     """The API over the index of ``config`` (``engine``: one already open on it)."""
     from lifqa.engine import Engine
@@ -65,30 +82,29 @@ def create_app(config: ServeConfig, engine: Any = None) -> FastAPI:
 
     slot = EngineSlot(engine if engine is not None else open_engine())
     corpus, no_uploads = upload_folder(config, slot.engine.manifest)
-    builds = Builds(corpus, config.index_dir, slot, open_engine) if corpus is not None else None
-    limits: dict[str, anyio.CapacityLimiter] = {}
+    service = _Service(config, slot, Builds(corpus, config.index_dir, slot, open_engine) if corpus is not None else None, no_uploads)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        limits["engine"] = anyio.CapacityLimiter(config.threads)
+        service.limiter = anyio.CapacityLimiter(config.threads)
         yield
-        if builds is not None:
-            await anyio.to_thread.run_sync(builds.close)
+        if service.builds is not None:
+            await anyio.to_thread.run_sync(service.builds.close)
 
     app = FastAPI(title="lifqa", version=__version__, lifespan=lifespan,
                   description="Literature-grounded answers: verbatim sentences from your sources, each cited, each source "
                               "judged for reliability. The same JSON as `lifqa ask --json`.")
-    app.state.slot, app.state.builds, app.state.config = slot, builds, config
+    app.state.slot, app.state.builds, app.state.config = slot, service.builds, config
     app.add_middleware(Guard, config=config)
     _error_handlers(app)
+    _query_routes(app, service)
+    _source_routes(app, service)
+    _upload_routes(app, service)
+    return app
 
-    async def run(fn: Callable[[], Any], seconds: float | None = None) -> Any:
-        seconds = seconds or config.request_seconds
-        try:
-            with anyio.fail_after(seconds):
-                return await anyio.to_thread.run_sync(fn, limiter=limits["engine"], abandon_on_cancel=True)
-        except TimeoutError:
-            raise HTTPException(503, f"the request took longer than the server's limit of {seconds:g} s (--request-seconds)") from None
+
+def _query_routes(app: FastAPI, service: _Service) -> None:
+    slot, run = service.slot, service.run
 
     @app.post("/ask", response_model=AnswerOut, summary="Answer a question with cited verbatim sentences",
               responses={200: {"content": {media: {} for media in _MEDIA.values()}}})
@@ -116,6 +132,21 @@ def create_app(config: ServeConfig, engine: Any = None) -> FastAPI:
         response.headers[BUILD_HEADER] = engine.build.name
         return [HitOut.of(h) for h in hits]
 
+    @app.post("/batch", summary="Answer many questions; one JSON record per line (NDJSON), streamed in order",
+              responses={200: {"content": {"application/x-ndjson": {}}}})
+    async def batch(body: BatchRequest) -> StreamingResponse:
+        engine = slot.engine
+        items = _batch_items(body, service.config.max_batch)
+        options = body.engine_options()
+        await run(lambda: _check_options(engine, options))  # a bad option is a 400, not an error line in a 200
+        seconds = min(service.config.max_batch_seconds, service.config.request_seconds * max(1, len(items)))
+        return StreamingResponse(_ndjson(engine, items, options, body.batch_size, seconds), media_type="application/x-ndjson",
+                                 headers={BUILD_HEADER: engine.build.name})
+
+
+def _source_routes(app: FastAPI, service: _Service) -> None:
+    slot, run = service.slot, service.run
+
     @app.get("/sources", response_model=list[SourceOut], summary="Every source with its tier, flags and reasons")
     async def sources(response: Response) -> Any:
         engine = slot.engine
@@ -142,25 +173,18 @@ def create_app(config: ServeConfig, engine: Any = None) -> FastAPI:
         manifest = {k: v for k, v in engine.manifest.items() if k != "files"}
         return {"status": "ok", "lifqa_version": __version__, "build": engine.build.name, "built_at": manifest.get("built_at"),
                 "model": {"id": manifest.get("model_id"), "path": manifest.get("model_path"), "encoder": manifest.get("encoder")},
-                "counts": manifest.get("counts"), "uploads": {"accepted": builds is not None, "reason": no_uploads or None},
+                "counts": manifest.get("counts"), "uploads": {"accepted": service.builds is not None, "reason": service.no_uploads or None},
                 "engine_swaps": slot.swaps, "manifest": manifest}
 
-    @app.post("/batch", summary="Answer many questions; one JSON record per line (NDJSON), streamed in order",
-              responses={200: {"content": {"application/x-ndjson": {}}}})
-    async def batch(body: BatchRequest) -> StreamingResponse:
-        engine = slot.engine
-        items = _batch_items(body, config.max_batch)
-        options = body.engine_options()
-        await run(lambda: _check_options(engine, options))  # a bad option is a 400, not an error line in a 200
-        seconds = min(config.max_batch_seconds, config.request_seconds * max(1, len(items)))
-        return StreamingResponse(_ndjson(engine, items, options, body.batch_size, seconds), media_type="application/x-ndjson",
-                                 headers={BUILD_HEADER: engine.build.name})
+
+def _upload_routes(app: FastAPI, service: _Service) -> None:
+    config, builds = service.config, service.builds
 
     @app.post("/documents", status_code=202, summary="Add papers to the corpus; an incremental build follows",
               openapi_extra=_UPLOAD_BODY)
     async def documents(request: Request, response: Response) -> dict[str, Any]:
         if builds is None:
-            raise HTTPException(409, f"this server does not accept uploads: {no_uploads}")
+            raise HTTPException(409, f"this server does not accept uploads: {service.no_uploads}")
         from lifqa.service.multipart import receive_files
         from lifqa.service.uploads import save_uploads
 
@@ -177,8 +201,6 @@ def create_app(config: ServeConfig, engine: Any = None) -> FastAPI:
         if status is None:
             raise HTTPException(404, f"no build '{build_id[:100]}' (builds are kept while the server runs)")
         return status
-
-    return app
 
 
 def _batch_items(body: BatchRequest, limit: int) -> list[Any]:
