@@ -436,3 +436,23 @@ def test_a_question_over_the_time_limit_is_a_503_and_the_server_keeps_answering(
         response = client.post("/ask", json={"question": QUESTION})
         assert response.status_code == 503 and "limit of 0.001 s" in response.json()["error"]
         assert client.get("/health").status_code == 200
+
+
+def test_a_build_published_by_another_process_is_served(fresh):
+    """`lifqa index` (or the app) rebuilding the served index: the server notices the new CURRENT and swaps to it."""
+    from lifqa.index.build import build_index
+    from lifqa.settings import make_settings
+
+    question = "Which protein lets the axolotl regrow its limbs?"
+    (fresh.corpus / "axolotl.txt").write_text("Axolotl notes\n\nThe axolotl regrows its limbs using the protein Regenerin.\n",
+                                             encoding="utf-8")
+    with fresh.client() as client:
+        served = client.get("/health").json()["build"]
+        result = build_index(fresh.corpus, fresh.index, make_settings())
+        assert result.rebuilt and result.build_dir.name != served
+        deadline = time.monotonic() + 60
+        while client.get("/health").json()["build"] != result.build_dir.name:
+            assert time.monotonic() < deadline, "the server still serves the old build"
+            time.sleep(0.2)
+        answer = client.post("/ask", json={"question": question}).json()
+        assert "Regenerin" in answer["answer"] and answer["citations"][0]["doc_id"] == "axolotl"

@@ -80,14 +80,22 @@ def create_app(config: ServeConfig, engine: Any = None) -> FastAPI:
     def open_engine() -> Any:
         return Engine.open(config.index_dir)
 
-    slot = EngineSlot(engine if engine is not None else open_engine())
+    slot = EngineSlot(engine if engine is not None else open_engine(), config.index_dir, open_engine)
     corpus, no_uploads = upload_folder(config, slot.engine.manifest)
-    service = _Service(config, slot, Builds(corpus, config.index_dir, slot, open_engine) if corpus is not None else None, no_uploads)
+    service = _Service(config, slot, Builds(corpus, config.index_dir, slot) if corpus is not None else None, no_uploads)
+
+    async def follow_published() -> None:  # builds of other processes (lifqa index, the app) are served too
+        while True:
+            await anyio.sleep(config.watch_seconds)
+            await anyio.to_thread.run_sync(slot.refresh)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         service.limiter = anyio.CapacityLimiter(config.threads)
-        yield
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(follow_published)
+            yield
+            tasks.cancel_scope.cancel()
         if service.builds is not None:
             await anyio.to_thread.run_sync(service.builds.close)
 

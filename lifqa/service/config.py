@@ -32,6 +32,7 @@ class ServeConfig:
     max_batch: int = 1000  # questions in one /batch request
     max_batch_seconds: float = 3600.0
     threads: int = 4  # requests answered at once (the engine is shared between threads)
+    watch_seconds: float = 2.0  # how often the index's CURRENT pointer is checked for a build published elsewhere
 
     def __post_init__(self) -> None:
         checks = [
@@ -42,6 +43,7 @@ class ServeConfig:
             (0 < self.request_seconds <= 3600, f"--request-seconds {self.request_seconds}: use more than 0 and at most 3600"),
             (1 <= self.max_batch <= 100_000, f"max_batch={self.max_batch}: use 1-100000"),
             (1 <= self.threads <= 64, f"--threads {self.threads}: use 1-64"),
+            (0.05 <= self.watch_seconds <= 3600, f"watch_seconds={self.watch_seconds}: use 0.05-3600"),
         ]
         for ok, message in checks:
             if not ok:

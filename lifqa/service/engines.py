@@ -3,7 +3,9 @@
 Requests read :attr:`EngineSlot.engine` once and use that engine to the end, so a
 request never mixes two indexes. A build runs in one background thread (builds queue,
 one at a time); when it publishes a new index, a new engine is opened beside the old
-one and put in the slot in one assignment. Requests already running finish on the old
+one and put in the slot in one assignment. A build published by another process (``lifqa
+index``, the app) is picked up the same way: the server checks the index's CURRENT pointer
+every few seconds. Requests already running finish on the old
 engine: its files stay readable after the build removes its folder (open handles and
 memory maps outlive the unlink; see lifqa.index.store.Store).
 
@@ -30,22 +32,39 @@ BUILD_STATES = ("queued", "running", "done", "failed")
 
 
 class EngineSlot:
-    """Holds the current engine; :meth:`swap` replaces it atomically."""
+    """Holds the current engine; :meth:`refresh` replaces it, atomically, by one on the published build."""
 
-    def __init__(self, engine: Any) -> None:
+    def __init__(self, engine: Any, index_dir: Path, open_engine: Callable[[], Any]) -> None:
         self._engine = engine
+        self.index_dir, self._open = index_dir, open_engine
         self._lock = threading.Lock()
+        self._failed: str | None = None  # a published build that would not open: not retried
         self.swaps = 0
 
     @property
     def engine(self) -> Any:
         return self._engine  # one reference read: a request holds on to the engine it got
 
-    def swap(self, engine: Any) -> Any:
+    def refresh(self) -> bool:
+        """Serve the published build if it is not the one served (built here, by ``lifqa index`` or by the app); True if swapped."""
+        from lifqa.index.layout import active_build
+
         with self._lock:
-            old, self._engine = self._engine, engine
+            try:
+                published = active_build(self.index_dir).name
+            except LifqaError:
+                return False
+            if published in (self._engine.build.name, self._failed):
+                return False
+            try:
+                engine = self._open()
+            except LifqaError as exc:
+                self._failed = published
+                log.warning("the published build %s cannot be opened (%s); still serving %s", published, exc, self._engine.build.name)
+                return False
+            self._engine = engine  # the swap: one assignment
             self.swaps += 1
-            return old
+            return True
 
 
 @dataclass(frozen=True)
@@ -72,8 +91,8 @@ class BuildStatus:
 class Builds:
     """Incremental builds of one index from its corpus folder, one at a time, each ending in an engine swap."""
 
-    def __init__(self, corpus: Path, index_dir: Path, slot: EngineSlot, open_engine: Callable[[], Any], keep: int = 200) -> None:
-        self.corpus, self.index_dir, self.slot, self._open_engine = corpus, index_dir, slot, open_engine
+    def __init__(self, corpus: Path, index_dir: Path, slot: EngineSlot, keep: int = 200) -> None:
+        self.corpus, self.index_dir, self.slot = corpus, index_dir, slot
         self._jobs: dict[str, BuildStatus] = {}
         self._lock = threading.Lock()
         self._keep = keep
@@ -129,9 +148,8 @@ class Builds:
                                        "warnings": tuple(w for w in result.warnings if any(name in w for name in files))}
             if result.rebuilt:
                 self._update(build_id, stage="opening the new index", fraction=0.99)
-                new = self._open_engine()
-                self.slot.swap(new)
-                before, after = set(old.store.doc_ids), set(new.store.doc_ids)
+                self.slot.refresh()  # a no-op if the watcher (lifqa.service.api) got there first
+                before, after = set(old.store.doc_ids), set(self.slot.engine.store.doc_ids)
                 changes.update(added=tuple(sorted(after - before)), removed=tuple(sorted(before - after)))
             self._update(build_id, state="done", stage="done", fraction=1.0, **changes)
         except LifqaError as exc:
