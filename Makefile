@@ -7,7 +7,7 @@ INDEX ?= indexes
 CORPUS ?= corpus
 PORT ?= 8501
 
-.PHONY: install index app ask test bench eval reranker selector clean
+.PHONY: install index app serve ask test bench eval reranker selector clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ index: install
 
 app: index
 	$(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
+
+# The HTTP API on 127.0.0.1:8765 (OpenAPI at /docs); uploads are saved into CORPUS and indexed.
+serve: index
+	$(BIN)/lifqa serve --index $(INDEX) --corpus $(CORPUS)
 
 ask: index
 	$(BIN)/lifqa ask "Which receptor subunit does LIF share with IL-6?" --index $(INDEX)

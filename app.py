@@ -12,6 +12,8 @@ import streamlit as st
 
 from lifqa import web
 from lifqa.errors import LifqaError
+from lifqa.service import papers
+from lifqa.service.uploads import KINDS
 from lifqa.settings import MODES
 
 st.set_page_config(page_title="lifqa — literature QA", page_icon="📚", layout="wide")
@@ -166,12 +168,63 @@ with ask_tab:
                 "when no passage supports an answer, lifqa says so.")
 
 # ---- sources -----------------------------------------------------------------------
+def corpus_changed(change, bar) -> None:
+    """Saved, moved or failed: said on the next run, which opens the new index."""
+    bar.empty()
+    ss.corpus_change = change
+    st.rerun()
+
+
+def build_bar():
+    bar = st.progress(0.0, text="Saving…")
+    return bar, lambda stage, fraction: bar.progress(min(max(fraction, 0.0), 1.0), text=f"Rebuilding the index: {stage}…")
+
+
 with sources_tab:
+    corpus, not_a_folder = papers.corpus_folder(web.corpus_of(paths))
+    change = ss.pop("corpus_change", None)
+    if isinstance(change, str):
+        st.error(change)
+    elif change is not None:
+        st.success(f"{', '.join(change.saved)}: the index now has {len(sources)} sources"
+                   + (f"; added {', '.join(change.added)}" if change.added else "")
+                   + (f"; removed {', '.join(change.removed)}" if change.removed else "") + ".")
+        for warning in change.warnings:
+            st.warning(warning)
+    with st.expander("Add papers"):
+        if corpus is None:
+            st.info(not_a_folder)
+        else:
+            st.caption("PDF, JATS or PubMed XML, BibTeX, RIS, CSL-JSON, text, Markdown or HTML. Files are saved into the corpus "
+                       "folder (never replacing a file of the same name) and the index is rebuilt; a reference library may "
+                       "name attachments only inside the corpus folder.")
+            new_files = st.file_uploader("Papers to add", type=sorted(s.lstrip(".") for s in KINDS), accept_multiple_files=True,
+                                         key=f"add_papers_{ss.get('papers_round', 0)}")
+            if st.button("Add to the corpus", type="primary", key="add_papers_run", disabled=not new_files):
+                bar, report = build_bar()
+                try:
+                    done = papers.add_papers(corpus, paths.index_dir, [(f.name, f.getvalue()) for f in new_files], progress=report)
+                    ss.papers_round = ss.get("papers_round", 0) + 1  # a fresh, empty uploader
+                except LifqaError as exc:
+                    done = str(exc)
+                corpus_changed(done, bar)
     st.html(web.sources_table_html(sources))
     chosen = st.selectbox("Document", [r.document.doc_id for r in sources],
                           format_func=lambda doc_id: f"{titles[doc_id]}  ({doc_id})", key="source_doc")
     record = engine.source(chosen)
     st.html(web.source_header_html(record))
+    if corpus is not None and papers.removable(corpus, record) is not None:
+        left, right = st.columns([3, 1], vertical_alignment="center")
+        sure = left.checkbox("Remove this source from the corpus (its file is moved to .removed/ in the corpus folder)",
+                             key=f"remove_sure_{chosen}")
+        if right.button("Remove source", key="remove_source", disabled=not sure):
+            bar, report = build_bar()
+            try:
+                done = papers.remove_paper(corpus, paths.index_dir, record, progress=report)
+                ss.pop("source_doc", None)
+            except LifqaError as exc:
+                done = str(exc)
+            corpus_changed(done, bar)
     st.html(web.metadata_html(record.document.metadata))
     st.html(web.flag_notes_html(record.flags, open_=True) or '<div class="lq-meta">No reliability flags for this source.</div>')
     st.markdown("**Full normalised text** (flag evidence marked)")

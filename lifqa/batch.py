@@ -181,7 +181,9 @@ def answer_record(item: BatchItem, answer: Answer | InputError) -> dict:
     """One output record: the ``ask --json`` object plus ``id`` (or ``{"id","line","error"}`` for a bad question)."""
     if isinstance(answer, InputError):
         return {"id": item.id, "line": item.line, "question": item.question, "error": f"line {item.line}: {answer}"}
-    return {"id": item.id, **answer.to_dict()}
+    from lifqa.schema import AnswerOut
+
+    return {"id": item.id, **AnswerOut.of(answer).model_dump(mode="json")}
 
 
 def _compact_citation(citation: dict) -> str:

@@ -155,6 +155,22 @@ def build_parser() -> argparse.ArgumentParser:
                                                         "queries.jsonl, or one per line); they join the floor")
     _index_option(p)
     p.set_defaults(handler=cmd_calibrate)
+
+    p = sub.add_parser("serve", help="an HTTP JSON API over the index (OpenAPI at /docs); uploads go into the corpus folder")
+    _index_option(p)
+    p.add_argument("--corpus", help="folder uploads are saved into and rebuilt from (default: the folder the index was built from)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s; any other needs a token)")
+    p.add_argument("--port", type=int, default=8765, help="port (default: %(default)s)")
+    p.add_argument("--token", default=os.environ.get("LIFQA_API_TOKEN") or None,
+                   help="bearer token every request must carry (default: $LIFQA_API_TOKEN; prefer it: a command line is visible to other users)")
+    p.add_argument("--max-upload-mb", type=int, default=100, help="largest upload request in MB (default: %(default)s)")
+    p.add_argument("--request-seconds", type=float, default=60.0, help="time limit of one question (default: %(default)s)")
+    p.add_argument("--threads", type=int, default=4, help="questions answered at once (default: %(default)s)")
+    p.set_defaults(handler=cmd_serve)
+
+    p = sub.add_parser("mcp", help="a Model Context Protocol server over stdio (tools ask, search, sources) for AI assistants")
+    _index_option(p)
+    p.set_defaults(handler=cmd_mcp)
     return parser
 
 
@@ -296,7 +312,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
         print(export_answer(answer, lambda doc_id: engine.source(doc_id).document, args.format), end="")
     elif args.json or args.format == "json":
-        print(json.dumps(answer.to_dict(), ensure_ascii=False))
+        from lifqa.schema import AnswerOut, dump
+
+        print(json.dumps(dump(AnswerOut.of(answer)), ensure_ascii=False))
     else:
         from lifqa.render import answer_text
 
@@ -311,10 +329,9 @@ def cmd_search(args: argparse.Namespace) -> int:
     from lifqa.types import page_text
 
     if args.json:
-        print(json.dumps([{"rank": h.rank, "chunk_id": h.chunk.chunk_id, "doc_id": h.chunk.doc_id, "section": h.chunk.section,
-                           "score": h.score, "bm25": h.bm25, "dense": h.dense, "fused": h.fused, "rerank": h.rerank,
-                           "text": h.chunk.text, "page_start": h.chunk.page_start, "page_end": h.chunk.page_end,
-                           "page_label": h.chunk.page_label} for h in hits], ensure_ascii=False))
+        from lifqa.schema import HitOut, dump
+
+        print(json.dumps(dump([HitOut.of(h) for h in hits]), ensure_ascii=False))
     else:
         for h in hits:
             title = engine.source(h.chunk.doc_id).document.title
@@ -347,20 +364,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_sources(args: argparse.Namespace) -> int:
-    from lifqa.reliability import explain_tier, load_index_reliability
+    from lifqa.reliability import load_index_reliability
     from lifqa.render import sources_text
 
     records, _ = load_index_reliability(args.index)
     if args.json:
-        from lifqa.references import reference_of
+        from lifqa.schema import SourceOut, dump
 
-        def bib(doc: Any) -> dict[str, Any]:
-            ref = reference_of(doc.doc_id, doc.title, doc.metadata)
-            return {"citation_key": ref.citation_key, "authors": list(ref.authors), "year": ref.year, "doi": ref.doi, "journal": ref.journal}
-
-        print(json.dumps([{"doc_id": r.document.doc_id, "title": r.document.title, **bib(r.document), "metadata": dict(r.document.metadata),
-                           "tier": r.tier, "tier_reasons": explain_tier(r.flags, r.document)[1],
-                           "flags": [f.to_dict() for f in r.flags]} for r in records], ensure_ascii=False, indent=2))
+        print(json.dumps(dump([SourceOut.of(r) for r in records]), ensure_ascii=False, indent=2))
     else:
         print(sources_text(records))
     return 0
@@ -451,6 +462,23 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     result = calibrate_index(args.index, args.gold, split=args.split, max_wrong_abstention=args.max_wrong_abstention,
                              negatives_file=args.negatives)
     print(result.summary())
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from lifqa.service.config import ServeConfig
+    from lifqa.service.server import serve
+
+    serve(ServeConfig(Path(args.index), Path(args.corpus) if args.corpus else None, host=args.host, port=args.port, token=args.token,
+                      max_upload_bytes=args.max_upload_mb << 20 if args.max_upload_mb > 0 else 0,
+                      request_seconds=args.request_seconds, threads=args.threads))
+    return 0
+
+
+def cmd_mcp(args: argparse.Namespace) -> int:
+    from lifqa.service.mcp_server import run_stdio
+
+    run_stdio(Path(args.index))
     return 0
 
 

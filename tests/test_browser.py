@@ -89,6 +89,16 @@ def _streamlit(index: Path, corpus: Path, logs: Path):
 
 
 @pytest.fixture(scope="module")
+def upload_server(lif_index: Path, tmp_path_factory: pytest.TempPathFactory):
+    """The app over a private copy of the LIF index and corpus, which its "Add papers" changes."""
+    from live_server import copy_served
+
+    folder = tmp_path_factory.mktemp("streamlit-upload")
+    index, corpus = copy_served(lif_index, ROOT / "corpus", folder)
+    yield from _streamlit(index, corpus, folder)
+
+
+@pytest.fixture(scope="module")
 def browser():
     sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (the browser itself comes from apt)")
     with sync_api.sync_playwright() as playwright:
@@ -119,6 +129,11 @@ class _InlineScripts(HTMLParser):
     def handle_data(self, data):
         if self._in_script and not self._has_src:
             self.inline[-1] += data
+
+
+def uploader_input(page, label: str):
+    """The file input of the uploader with this label (the page has more than one)."""
+    return page.locator('[data-testid="stFileUploader"]').filter(has_text=label).locator('[data-testid="stFileUploaderDropzoneInput"]')
 
 
 def wait_until_idle(page, timeout: float = 120_000) -> None:
@@ -184,7 +199,7 @@ def test_ask_in_a_real_browser(server: str, browser, tmp_path: Path):
     page.get_by_role("tab", name="Batch").click()
     questions = tmp_path / "questions.csv"
     questions.write_text(f"id,question\nq1,{QUESTION}\nq2,Who won the 2014 FIFA World Cup final?\n", encoding="utf-8")
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(questions))
+    uploader_input(page, "Questions file").set_input_files(str(questions))
     page.get_by_role("button", name="Answer all questions").click()
     page.get_by_role("button", name="Download JSONL").wait_for(timeout=120_000)
     wait_until_idle(page)
@@ -226,4 +241,26 @@ def test_pdf_citation_shows_its_page_with_the_sentence_highlighted(pdf_server: s
     assert "the cited sentence is highlighted" in page.locator('[data-testid="stImage"]').first.inner_text() or \
         "the cited sentence is highlighted" in page.content()
     page.screenshot(path=str(ARTIFACTS / "app-pdf-page.png"), full_page=True)
+    page.close()
+
+
+def test_a_pdf_added_in_the_browser_is_cited_with_its_page(upload_server: str, browser, pdf_corpus: Path):
+    from conftest import PDF_QUESTION
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = browser.new_page(viewport={"width": 1400, "height": 1800})
+    page.goto(upload_server)
+    page.get_by_role("tab", name="Sources").wait_for(timeout=120_000)
+    page.get_by_role("tab", name="Sources").click()
+    page.get_by_text("Add papers", exact=True).click()
+    uploader_input(page, "Papers to add").set_input_files(str(pdf_corpus / "zebrafish.pdf"))
+    page.get_by_role("button", name="Add to the corpus").click()
+    page.get_by_text("zebrafish.pdf: the index now has 6 sources; added zebrafish.").wait_for(timeout=180_000)
+    wait_until_idle(page)
+    page.screenshot(path=str(ARTIFACTS / "app-add-papers.png"), full_page=True)
+    page.goto(f"{upload_server}/?q={quote_plus(PDF_QUESTION)}")
+    page.locator(".lq-answer").wait_for(timeout=120_000)
+    wait_until_idle(page)
+    card = page.locator('.lq-card[data-doc-id="zebrafish"]').first
+    assert card.locator(".lq-pages").inner_text() == "p. 2"
     page.close()

@@ -18,7 +18,7 @@ import bibtexparser
 from bibtexparser.middlewares import SeparateCoAuthors, SplitNameParts
 from pylatexenc.latex2text import LatexNodes2Text
 
-from lifqa.library.files import read_text, resolve_file
+from lifqa.library.files import FileNamer, read_text
 from lifqa.library.items import Attachment, LibraryItem
 
 ITEM_TYPES = {"article": "journalArticle", "book": "book", "inbook": "bookSection", "incollection": "bookSection",
@@ -41,6 +41,7 @@ def read_bibtex(path: Path) -> tuple[list[LibraryItem], list[str]]:
     warnings = [f"{path.name} line {block.start_line + 1}: not a BibTeX entry ({_why(block)}); skipped"
                 for block in library.failed_blocks]
     items, seen = [], set()
+    name_file = FileNamer(path, warnings)
     for entry in library.entries:
         where = f"{path.name} line {entry.start_line + 1}"
         if entry.key in seen:
@@ -59,7 +60,7 @@ def read_bibtex(path: Path) -> tuple[list[LibraryItem], list[str]]:
         if keywords:
             meta["keywords"] = keywords
             meta["tags"] = keywords  # Zotero and Better BibTeX export an item's tags as its keywords
-        attachments = tuple(_files(path.parent, fields.get("file")))
+        attachments = tuple(_files(name_file, fields.get("file"), where))
         raw = entry.raw or repr(sorted(fields.items(), key=lambda kv: kv[0]))
         items.append(LibraryItem(key=entry.key, title=meta.get("title", ""), metadata=meta, attachments=attachments,
                                  version=hashlib.sha256(str(raw).encode()).hexdigest(), where=where))
@@ -99,7 +100,7 @@ def _names(value: Any) -> list[str]:
     return out
 
 
-def _files(base: Path, value: Any) -> list[Attachment]:
+def _files(name_file: FileNamer, value: Any, where: str) -> list[Attachment]:
     if not value:
         return []
     out = []
@@ -109,6 +110,7 @@ def _files(base: Path, value: Any) -> list[Attachment]:
             label, name, mime = pieces[0], ":".join(pieces[1:-1]), pieces[-1]
         else:
             label, name, mime = "", ":".join(pieces), ""
-        if name.strip():
-            out.append(resolve_file(base, name, mime if "/" in mime else "", label or name))
+        attachment = name_file(name, mime if "/" in mime else "", label or name, where) if name.strip() else None
+        if attachment is not None:
+            out.append(attachment)
     return out

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from lifqa.errors import CorpusError
-from lifqa.library.files import read_text, resolve_file
+from lifqa.library.files import FileNamer, read_text
 from lifqa.library.items import LibraryItem
 from lifqa.references import parse_names
 
@@ -40,6 +40,7 @@ def read_csljson(path: Path) -> tuple[list[LibraryItem], list[str]]:
     if not isinstance(data, list):
         raise CorpusError(f"{path} is JSON but not CSL-JSON: expected a list of items with 'id' and 'type' (export it from Zotero as CSL JSON)")
     items, warnings, seen = [], [], set()
+    name_file = FileNamer(path, warnings)
     for number, entry in enumerate(data, 1):
         where = f"{path.name} item {number}"
         if not isinstance(entry, dict) or "id" not in entry:
@@ -67,7 +68,8 @@ def read_csljson(path: Path) -> tuple[list[LibraryItem], list[str]]:
             meta["keywords"] = keywords
             meta["tags"] = keywords
         files = entry.get("file") or []
-        attachments = tuple(resolve_file(path.parent, str(f)) for f in (files if isinstance(files, list) else [files]) if f)
+        named = (name_file(str(f), where=where) for f in (files if isinstance(files, list) else [files]) if f)
+        attachments = tuple(a for a in named if a is not None)
         version = hashlib.sha256(json.dumps(entry, sort_keys=True, default=str).encode()).hexdigest()
         items.append(LibraryItem(key=key, title=str(entry.get("title") or ""), metadata=meta, attachments=attachments,
                                  version=version, where=where))

@@ -11,7 +11,7 @@ from typing import Any
 import rispy
 
 from lifqa.errors import CorpusError
-from lifqa.library.files import read_text, resolve_file
+from lifqa.library.files import FileNamer, read_text
 from lifqa.library.items import LibraryItem
 
 ITEM_TYPES = {"JOUR": "journalArticle", "JFULL": "journalArticle", "EJOUR": "journalArticle", "MGZN": "magazineArticle",
@@ -33,6 +33,7 @@ def read_ris(path: Path) -> tuple[list[LibraryItem], list[str]]:
     except (OSError, ValueError, IOError) as exc:
         raise CorpusError(f"{path} is not an RIS file ({exc}). Export the library from Zotero as RIS.") from None
     items, warnings, seen = [], [], set()
+    name_file = FileNamer(path, warnings)
     for number, entry in enumerate(entries, 1):
         where = f"{path.name} reference {number}"
         key = str(entry.get("id") or entry.get("label") or f"ris{number}")
@@ -65,7 +66,7 @@ def read_ris(path: Path) -> tuple[list[LibraryItem], list[str]]:
         for value in sn if isinstance(sn, list) else [sn]:
             meta["isbn" if len(str(value).replace("-", "")) in (10, 13) and "x" not in str(value).lower()[:-1] else "issn"] = str(value)
         files = [*(entry.get("file_attachments1") or []), *(entry.get("file_attachments2") or [])]
-        attachments = tuple(resolve_file(path.parent, str(f)) for f in files if f)
+        attachments = tuple(a for a in (name_file(str(f), where=where) for f in files if f) if a is not None)
         version = hashlib.sha256(json.dumps(entry, sort_keys=True, default=str).encode()).hexdigest()
         items.append(LibraryItem(key=key, title=meta.get("title", ""), metadata=meta, attachments=attachments, version=version, where=where))
     if not entries and text.strip():
