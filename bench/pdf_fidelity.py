@@ -30,7 +30,7 @@ from common import run  # noqa: E402
 from lifqa.evaluate import METRICS, format_metric, parse_overrides, run_eval  # noqa: E402
 from lifqa.settings import MODES  # noqa: E402
 
-DATA = Path(os.environ.get("LIFQA_EVAL_DATA", "/work/shared/eval" if Path("/work/shared/eval").is_dir() else ROOT.parent / "shared" / "eval"))
+DATA = Path(os.environ.get("LIFQA_EVAL_DATA", ROOT.parent / "shared" / "eval"))
 JOURNAL = "COVID-QA Journal of Rendered Articles"
 SHOWN = ("ndcg@10", "recall@5", "recall@100", "mrr@10", "answer_recall@k", "citation_precision")
 

@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from common import run  # noqa: E402
 from lifqa.readers import ReaderLimits, read_path  # noqa: E402
 
-SHARED = Path("/work/shared") if Path("/work/shared").is_dir() else ROOT.parent / "shared"
+SHARED = ROOT.parent / "shared"
 REAL = SHARED / "corpora" / "real" / "pdf"
 GENERATED = ROOT / "bench" / "results" / "pdf_fidelity" / "pdfs"
 

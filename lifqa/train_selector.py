@@ -223,7 +223,7 @@ def train_selector(sets: Sequence[TrainingSet], shares: Mapping[str, float] | No
                           "questions_fingerprint": questions_fingerprint(s.questions),
                           "share": float((shares or {}).get(s.name, 1.0))})
     params = fit(rows, dict(shares or {}), c, model)
-    params["tier_margin"] = TIER_MARGIN  # the keep rule is chosen with the lead answers are given with
+    params["tier_margin"] = TIER_MARGIN  # the keep rule is chosen under the same tier margin answers are given with
     params.update(keep_rule(params, answered, probabilities=out_of_fold(rows, dict(shares or {}), c, model, rated=answered)))
     settings = {"seed": SEED, "C": c, "model": model, **({"trees": TREES} if model == "trees" else {}), "features": list(FEATURES),
                 "tier_margin": TIER_MARGIN, "keep_ratios": list(KEEP_RATIOS), "keep_mins": list(KEEP_MINS)}

@@ -1,5 +1,5 @@
 """The PDF reader on PDFs made here with reportlab: columns, ligatures, hyphenation, running
-headers, pages, bad files. Nothing in /work/shared is needed."""
+headers, pages, bad files. Nothing in ../shared is needed."""
 
 from __future__ import annotations
 
