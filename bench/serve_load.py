@@ -1,7 +1,7 @@
 """Load on `lifqa serve`: concurrent HTTP clients against the answers of the in-process engine.
 
     .venv/bin/python bench/serve_load.py --index DIR [--questions FILE] [--clients 8] [--per-client 200]
-                                          [--upload FILE --corpus DIR] [--json]
+                                          [--upload FILE --corpus DIR [--probe QUESTION]] [--json]
 
 Phase 1 answers every question in-process, one at a time (the reference, and the
 in-process p50/p95). Phase 2 starts `lifqa serve` as its own process on a free loopback
@@ -135,6 +135,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--per-client", type=int, default=200)
     parser.add_argument("--upload", type=Path, help="a file to upload during phase 3")
+    parser.add_argument("--probe", help="with --upload: a question only the uploaded file answers; reports the seconds from "
+                                        "the upload to the first answer citing it")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     questions = load_questions(args.questions, args.clients * args.per_client)
@@ -155,11 +157,19 @@ def main() -> None:
 
             def upload() -> None:
                 with httpx.Client(base_url=url, timeout=300) as http:
+                    posted = time.perf_counter()
                     r = http.post("/documents", files=[("files", (args.upload.name, args.upload.read_bytes()))])
                     r.raise_for_status()
                     while (status := http.get(r.json()["status_url"]).json())["state"] not in ("done", "failed"):
                         time.sleep(0.2)
                     done.update(status)
+                    if args.probe and status["state"] == "done":  # answerable from the new paper: a citation of it
+                        while time.perf_counter() - posted < 300:
+                            cited = {c["doc_id"] for c in http.post("/ask", json={"question": args.probe}).json()["citations"]}
+                            if cited & set(status.get("added") or []):
+                                done["upload_to_answer_seconds"] = round(time.perf_counter() - posted, 2)
+                                break
+                            time.sleep(0.2)
 
             uploader = threading.Thread(target=upload)
             clock = time.perf_counter()
@@ -170,7 +180,7 @@ def main() -> None:
             references = {build: reference}
             if done.get("state") == "done" and done.get("build"):
                 references[done["build"]], _, _ = in_process(args.index, unique)
-            report["during_build"] = {**summarise(results, references, seconds), "build": {k: done.get(k) for k in ("state", "seconds", "added", "error")}}
+            report["during_build"] = {**summarise(results, references, seconds), "build": {k: done.get(k) for k in ("state", "seconds", "added", "error", "upload_to_answer_seconds")}}
     finally:
         server.terminate()
         server.wait(30)
