@@ -19,17 +19,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
+from lifqa.calibration import Calibration, write_calibration
 from lifqa.errors import InputError
 from lifqa.gold import load_gold
 
-CALIBRATION = "calibration.json"
 BUNDLED_GOLD = Path(__file__).resolve().parent.parent / "corpus" / "gold" / "lif_questions.jsonl"
 
 # Questions no research corpus answers: the floor when the user's file has no unanswerable ones.
@@ -45,27 +44,6 @@ OFF_TOPIC = (
     "What is the population of Canada?", "How many strings does a violin have?", "Which river flows through Budapest?",
     "What is the rule of offside in football?", "How do volcanoes form island chains?", "What language is spoken in Brazil?",
 )
-
-
-@dataclass(frozen=True)
-class Calibration:
-    threshold: float
-    answerable: int
-    unanswerable: int
-    negatives: str  # "gold file" | "off-topic questions"
-    wrong_abstention: float  # on the calibration questions, at the threshold
-    abstention_accuracy: float
-    max_wrong_abstention: float
-    gold: str
-    gold_fingerprint: str
-    corpus_fingerprint: str
-    created: str
-    support: dict[str, Any] | None = None  # the refitted abstention model (None: only the threshold was fitted)
-
-    def summary(self) -> str:
-        return (f"abstention threshold {self.threshold:.4f} from {self.answerable} answerable and {self.unanswerable} unanswerable "
-                f"questions ({self.negatives}); on them: {self.wrong_abstention:.1%} of answerable abstain, "
-                f"{self.abstention_accuracy:.1%} of unanswerable abstain")
 
 
 def fit_threshold(answerable: Sequence[float], unanswerable: Sequence[float], max_wrong_abstention: float) -> float:
@@ -206,35 +184,3 @@ def support_scores(engine: Any, questions: Sequence[str]) -> list[float]:
         if not isinstance(answer, InputError):
             scores.append(float(answer.support))
     return scores
-
-
-def write_calibration(index: str | Path, calibration: Calibration) -> Path:
-    path = Path(index) / CALIBRATION
-    tmp = path.with_name(f".{CALIBRATION}.tmp")
-    tmp.write_text(json.dumps(asdict(calibration), indent=1) + "\n", encoding="utf-8")
-    tmp.replace(path)
-    return path
-
-
-def read_calibration(index: str | Path) -> dict[str, Any] | None:
-    """The stored calibration of an index folder, or None; a damaged file is ignored (the default threshold applies)."""
-    path = Path(index) / CALIBRATION
-    if not path.is_file():
-        return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        threshold = float(data["threshold"])
-        support = data.get("support")
-        if support is not None:
-            from lifqa.rerank import CALIBRATED_SUPPORT_FEATURES, SUPPORT_FEATURES
-
-            # a calibration from before the answer evidence (four features) still applies as it was fitted
-            names = tuple(support["features"])
-            if names not in (SUPPORT_FEATURES, CALIBRATED_SUPPORT_FEATURES) or not all(len(support[k]) == len(names) for k in ("mean", "scale", "coef")):
-                return None
-            float(support["intercept"])
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError, json.JSONDecodeError):
-        return None
-    if not 0.0 <= threshold <= 1.0:
-        return None
-    return {**data, "threshold": threshold}

@@ -113,6 +113,17 @@ def model_cache_dir() -> Path:
     return Path(os.environ.get("LIFQA_MODEL_CACHE") or Path.home() / ".cache" / "lifqa" / "models")
 
 
+def model_key(model_path: str, dim: int) -> str:
+    """Names the model by its files' names, sizes and contents, so a changed model never reuses vectors."""
+    digest = hashlib.sha256(str(dim).encode())
+    for path in sorted(p for p in Path(model_path).rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(model_path)).encode() + b"\0" + str(path.stat().st_size).encode())
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()[:16]
+
+
 @contextmanager
 def _threads_restored() -> Iterator[None]:
     """torch's thread count is process-wide: the encoder changes it per batch (short batches on one thread) and must
@@ -261,8 +272,6 @@ def onnx_model(transformer: "torch.nn.Module", model_path: str, precision: str) 
     checked on every load, so a damaged or half-written graph is exported again, never used.
     """
     from filelock import FileLock
-
-    from lifqa.index.embed_cache import model_key
 
     folder = model_cache_dir() / f"minilm-{model_key(model_path, 0)}"
     folder.mkdir(parents=True, exist_ok=True)

@@ -22,12 +22,11 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 
 from lifqa.answer import NO_ANSWER, SentenceCandidate, render, select_sentences
-from lifqa.calibrate import read_calibration
+from lifqa.calibration import read_calibration
 from lifqa.encoder import get_encoder
 from lifqa.errors import IndexCorruptError, InputError
 from lifqa.index import layout
 from lifqa.index.bm25 import BM25Index
-from lifqa.index.build import check_compatible
 from lifqa.index.dense import DenseIndex
 from lifqa.index.store import SourceRecord, Store, open_store
 from lifqa.facts import conflicts_for_answer
@@ -119,7 +118,7 @@ class Engine:
             layout.verify_files(build, manifest, full=verify == "full")
         recorded = {k: v for k, v in manifest.get("settings", {}).items()}
         settings = make_settings(**{**recorded, **overrides})
-        check_compatible(build, manifest, settings)
+        layout.check_compatible(build, manifest, settings)
         return cls(index_dir, build, manifest, settings, reranker_params, selector_params)
 
     def with_settings(self, **changes: Any) -> "Engine":

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from lifqa.index import layout
-from lifqa.index.ray_build import connect
+from lifqa.ray_cluster import connect
 
 
 class EngineActor:

@@ -584,7 +584,7 @@ def _raw_text(doc: Document) -> str | None:
     """The raw source file, to verify quotes of removed noise (None when there is no file)."""
     path = doc.source_path
     if path not in _raw_cache:
-        from lifqa.corpus import decode_file  # local import: corpus imports nothing from here, but keep load order simple
+        from lifqa.decoding import decode_file  # only the build's assess stage reads files: the query side never loads it
 
         raw = None
         if path and Path(path).is_file():

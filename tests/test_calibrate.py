@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from lifqa.calibrate import CALIBRATION, calibrate_index, fit_threshold, read_calibration
+from lifqa.calibrate import calibrate_index, fit_threshold
+from lifqa.calibration import CALIBRATION, read_calibration
 from lifqa.errors import InputError
 
 

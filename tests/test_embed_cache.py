@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from lifqa.chunking import split_sentences
-from lifqa.encoder import get_encoder
+from lifqa.encoder import get_encoder, model_key
 from lifqa.index import embed_cache, layout
 from lifqa.index.build import build_index
-from lifqa.index.embed_cache import EmbeddingCache, model_key
+from lifqa.index.embed_cache import EmbeddingCache
 from lifqa.settings import make_settings
 
 NEW_DOCUMENT = ("Oncostatin M is another IL-6 family cytokine. It signals through gp130 like LIF does. "

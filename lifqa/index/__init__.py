@@ -1,6 +1,6 @@
-"""The on-disk index: a folder of plain files (npy, json, SQLite, FAISS) plus a manifest."""
+"""The on-disk index: a folder of plain files (npy, json, SQLite, FAISS) plus a manifest.
 
-from lifqa.index.build import build_index, corpus_fingerprint
-from lifqa.index.layout import active_build, read_manifest
-
-__all__ = ["build_index", "corpus_fingerprint", "active_build", "read_manifest"]
+Importing this package imports nothing: the query side (store, bm25, dense, layout) and the
+build side (build, its caches, ray_build) are imported by name, so opening an index never loads
+the readers, the reference libraries or the build.
+"""

@@ -30,7 +30,7 @@ from lifqa.chunking import chunk_document, split_sentences
 from lifqa.corpus import iter_text_files
 from lifqa.library import SourcesReport, library_kind, read_sources, sources_fingerprint
 from lifqa.encoder import get_encoder, resolve_model_path, resolve_variant
-from lifqa.errors import IndexCorruptError, InputError, LifqaError
+from lifqa.errors import InputError, LifqaError
 from lifqa.index import layout
 from lifqa.index.bm25 import build_bm25
 from lifqa.index.dense import build_faiss
@@ -74,10 +74,11 @@ def corpus_fingerprint(corpus: str | Path) -> str:
 # Modules whose code shapes what an index holds; editing one (say a reliability
 # rule) makes existing indexes stale, so `lifqa index` rebuilds them.
 _SHAPING_MODULES = ("library/__init__.py", "library/items.py", "library/files.py", "provenance.py", "library/zotero.py",
-                    "library/bibtex.py", "library/csljson.py", "library/ris.py", "corpus.py", "readers/__init__.py", "readers/text.py",
-                    "readers/build.py", "readers/pdf.py", "readers/pdf_header.py", "readers/pdf_pages.py", "readers/author_names.py",
-                    "readers/journal_line.py", "readers/jats.py", "readers/pubmed.py", "readers/xmlsafe.py", "chunking.py", "tokenize.py",
-                    "reliability.py", "facts.py", "index/build.py", "index/bm25.py", "index/dense.py", "index/store.py")
+                    "library/bibtex.py", "library/csljson.py", "library/ris.py", "corpus.py", "readers/__init__.py",
+                    "readers/limits.py", "decoding.py", "readers/text.py", "readers/build.py", "readers/pdf.py",
+                    "readers/pdf_header.py", "readers/pdf_pages.py", "readers/author_names.py", "readers/journal_line.py",
+                    "readers/jats.py", "readers/pubmed.py", "readers/xmlsafe.py", "chunking.py", "tokenize.py", "reliability.py",
+                    "facts.py", "index/build.py", "index/bm25.py", "index/dense.py", "index/store.py")
 
 
 def code_fingerprint() -> str:
@@ -495,19 +496,3 @@ def embed_pooled(cache: EmbeddingCache, encoder: Any, texts: list[str],
         if again:
             cache.store([pooled[r] for r in again], sentence_vectors[again], computed=False)
     return chunk_vectors, sentence_vectors
-
-
-_LEGACY_SETTINGS = {"encoder": "auto", "sentence_pooling": "encode"}
-
-
-def check_compatible(build: Path, manifest: dict[str, Any], settings: Settings) -> None:
-    """Refuse an index made with another format, model or chunking than the settings ask for."""
-    hint = f"rebuild with: {layout.build_hint(build.parent, manifest)} --force"
-    if manifest.get("format_version") != layout.FORMAT_VERSION:
-        raise IndexCorruptError(f"the index in {build.parent} has format {manifest.get('format_version')}, this lifqa reads format {layout.FORMAT_VERSION}; {hint}")
-    recorded = manifest.get("settings", {})
-    for name, wanted in settings.index_fingerprint().items():
-        if name not in recorded and _LEGACY_SETTINGS.get(name, object()) == wanted:
-            continue  # an index from before the setting existed was built the default way (its variant: the manifest's)
-        if recorded.get(name) != wanted:
-            raise IndexCorruptError(f"the index in {build.parent} was built with {name}={recorded.get(name)!r}, but the settings ask for {wanted!r}; {hint}")

@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 CACHE_FILE = "documents.sqlite"
 _SCHEMA = "CREATE TABLE IF NOT EXISTS work (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
-_MODULES = ("chunking.py", "facts.py", "reliability.py", "index/build.py", "types.py")
+_MODULES = ("chunking.py", "facts.py", "reliability.py", "decoding.py", "index/build.py", "types.py")
 
 
 def code_key() -> str:

@@ -22,6 +22,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from lifqa.encoder import model_key
+
 log = logging.getLogger(__name__)
 
 CACHE_DIR = "embeddings"
@@ -39,17 +41,6 @@ CREATE TABLE IF NOT EXISTS vectors (key INTEGER PRIMARY KEY, vector BLOB NOT NUL
 # The texts this build holds: a temporary table, gone with the connection, so a build that dies
 # leaves no marks behind.
 _USED = "CREATE TEMP TABLE IF NOT EXISTS used_keys (key INTEGER PRIMARY KEY)"
-
-
-def model_key(model_path: str, dim: int) -> str:
-    """Names the model by its files' names, sizes and contents, so a changed model never reuses vectors."""
-    digest = hashlib.sha256(str(dim).encode())
-    for path in sorted(p for p in Path(model_path).rglob("*") if p.is_file()):
-        digest.update(str(path.relative_to(model_path)).encode() + b"\0" + str(path.stat().st_size).encode())
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-    return digest.hexdigest()[:16]
 
 
 def text_key(text: str) -> int:

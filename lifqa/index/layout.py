@@ -12,9 +12,12 @@ import json
 import os
 import shlex
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lifqa.errors import IndexCorruptError, IndexMissingError
+
+if TYPE_CHECKING:
+    from lifqa.settings import Settings
 
 FORMAT_VERSION = 3  # 2: documents carry pages and sections; chunks carry pages. 3: per-row arrays as npy, read on demand
 CURRENT = "CURRENT"
@@ -119,6 +122,23 @@ def verify_files(build: Path, manifest: dict[str, Any], full: bool = False) -> N
         sampled = not full and size >= SAMPLE_FROM and "sample_sha256" in expected
         if (sampled_sha256(path) != expected["sample_sha256"]) if sampled else (sha256_file(path) != expected.get("sha256")):
             raise IndexCorruptError(f"index file {path} does not match its recorded checksum (altered). Rebuild with: {hint} --force")
+
+
+# settings added after indexes existed, with the value such an index was built with
+_LEGACY_SETTINGS = {"encoder": "auto", "sentence_pooling": "encode"}
+
+
+def check_compatible(build: Path, manifest: dict[str, Any], settings: "Settings") -> None:
+    """Refuse an index made with another format, model or chunking than the settings ask for."""
+    hint = f"rebuild with: {build_hint(build.parent, manifest)} --force"
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise IndexCorruptError(f"the index in {build.parent} has format {manifest.get('format_version')}, this lifqa reads format {FORMAT_VERSION}; {hint}")
+    recorded = manifest.get("settings", {})
+    for name, wanted in settings.index_fingerprint().items():
+        if name not in recorded and _LEGACY_SETTINGS.get(name, object()) == wanted:
+            continue  # an index from before the setting existed was built the default way (its variant: the manifest's)
+        if recorded.get(name) != wanted:
+            raise IndexCorruptError(f"the index in {build.parent} was built with {name}={recorded.get(name)!r}, but the settings ask for {wanted!r}; {hint}")
 
 
 def fsync_tree(folder: Path) -> None:

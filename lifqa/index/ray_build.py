@@ -18,15 +18,14 @@ from typing import Any, Callable
 
 import numpy as np
 
-from lifqa.errors import InputError
 from lifqa.index.build import DocChunks, chunk_one
 from lifqa.library import SourcesReport, read_sources
+from lifqa.ray_cluster import connect
 from lifqa.readers import ReaderLimits, read_path
 from lifqa.types import Document
 
 log = logging.getLogger(__name__)
 
-INSTALL_HINT = "--ray needs Ray, which is not installed. Install it with: pip install 'lifqa[ray]' (or pip install 'ray[data]')"
 READ_BATCH = 16  # files per reading task
 CHUNK_BATCH = 32  # documents per chunking task
 EMBED_BATCH = 256  # texts per embedding call on an actor
@@ -34,34 +33,6 @@ EMBED_BATCH = 256  # texts per embedding call on an actor
 # (each loading the model), and on a small cluster a new pipeline can wait for the previous one's actors to
 # be released. The price: a Ray build commits its vectors to the embedding cache when embedding ends.
 RAY_BLOCK = 1 << 40
-
-
-def require_ray() -> Any:
-    try:
-        import ray
-        import ray.data  # noqa: F401
-    except ImportError:
-        raise InputError(INSTALL_HINT) from None
-    return ray
-
-
-def connect(address: str | None = None, num_cpus: int | None = None) -> Any:
-    """Join the cluster at ``address``, or start a local one (``None``); reuse a connection already made."""
-    ray = require_ray()
-    if not ray.is_initialized():
-        try:
-            if address:
-                ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
-            else:
-                ray.init(num_cpus=num_cpus, log_to_driver=False, logging_level=logging.WARNING, include_dashboard=False)
-        except ConnectionError as exc:
-            raise InputError(f"cannot reach a Ray cluster at '{address}' ({exc}). Start one with `ray start --head` "
-                             "on the head machine, or omit the address to start a local cluster") from None
-    context = ray.data.DataContext.get_current()
-    context.enable_progress_bars = False
-    context.print_on_execution_start = False
-    logging.getLogger("ray.data").setLevel(logging.WARNING)  # no "Starting execution of Dataset" lines per stage
-    return ray
 
 
 def _objects(values: list[Any]) -> np.ndarray:

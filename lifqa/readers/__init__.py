@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lifqa.readers.limits import ReaderLimits
 from lifqa.types import Document
 
 log = logging.getLogger(__name__)
@@ -27,14 +27,6 @@ _XML_ROOT = re.compile(rb"<(?![?!])([A-Za-z_][\w.:-]*)")
 _XML_PROLOGUE = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--.*?-->\s*|<!DOCTYPE[^>\[]*(?:\[.*?\])?\s*>\s*|<\?[^>]*\?>\s*)*<(?![?!])", re.S)
 _JATS_ROOTS = {"article", "pmc-articleset"}
 _PUBMED_ROOTS = {"PubmedArticleSet", "PubmedArticle", "PubmedBookArticle"}
-
-
-@dataclass(frozen=True)
-class ReaderLimits:
-    """Bounds on one untrusted file (from Settings: pdf_max_pages, pdf_max_seconds)."""
-
-    max_pages: int = 2000
-    max_seconds: float = 120.0
 
 
 def sniff(path: Path) -> str:

@@ -37,7 +37,7 @@ import numpy as np
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
-from lifqa.readers import ReaderLimits
+from lifqa.readers.limits import ReaderLimits
 from lifqa.readers.build import clean_inline, doc_id_for, merge_metadata
 from lifqa.readers.pdf_header import is_cover, read_header
 from lifqa.readers.pdf_pages import printed_page_labels

@@ -16,6 +16,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+from lifqa.decoding import decode_file
 from lifqa.types import Document
 
 _HTML_HINT = re.compile(r"<\s*(table|tr|td|th|p|div|span|sup|sub|iframe|a|br|html|body|script|style|li|ul|ol|h[1-6]|img|b|i|em|strong)\b[^<>]*>", re.I)
@@ -52,33 +53,6 @@ _ANY_CHROME = re.compile("|".join(p.pattern for p in _CHROME), re.I)
 class _Normalised:
     text: str
     noise: list[str] = field(default_factory=list)
-
-
-def decode_file(path: Path) -> tuple[str | None, str | None]:
-    """Decode bytes as UTF-8, falling back to Windows-1252/Latin-1; refuse binary files."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        return None, f"skipped {path.name}: cannot read it ({exc.strerror})"
-    if b"\x00" in data[:65536] or _looks_binary(data[:65536]):
-        return None, f"skipped {path.name}: it looks like a binary file, not text (convert it to .txt/.md/.html first)"
-    try:
-        return data.decode("utf-8-sig"), None
-    except UnicodeDecodeError:
-        pass
-    for encoding in ("cp1252", "latin-1"):
-        try:
-            return data.decode(encoding), f"{path.name} is not valid UTF-8; decoded it as {encoding}"
-        except UnicodeDecodeError:
-            continue
-    return None, f"skipped {path.name}: it cannot be decoded as text"  # unreachable: latin-1 decodes anything
-
-
-def _looks_binary(head: bytes) -> bool:
-    if not head:
-        return False
-    controls = sum(1 for b in head if b < 9 or 13 < b < 32)
-    return controls / len(head) > 0.05
 
 
 def make_document(name: str, raw: str, meta: dict[str, Any] | None = None, source_path: str = "", keep_id: bool = False) -> Document:

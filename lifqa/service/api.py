@@ -13,8 +13,6 @@ import json
 import logging
 import time
 from contextlib import asynccontextmanager
-from dataclasses import asdict
-from pathlib import Path
 from typing import Any, AsyncIterator, Callable, Iterator
 
 import anyio
@@ -27,7 +25,7 @@ from lifqa import __version__
 from lifqa.errors import InputError, LifqaError
 from lifqa.schema import AnswerOut, HitOut, SourceOut, SourceTextOut
 from lifqa.service.config import ServeConfig
-from lifqa.service.engines import BuildStatus, Builds, EngineSlot
+from lifqa.service.engines import EngineSlot
 from lifqa.service.guard import Guard
 from lifqa.service.requests import AskRequest, BatchRequest, SearchRequest
 
@@ -36,31 +34,13 @@ log = logging.getLogger(__name__)
 BUILD_HEADER = "X-Lifqa-Build"
 _MEDIA = {"text": "text/plain", "markdown": "text/markdown", "bibtex": "application/x-bibtex",
           "ris": "application/x-research-info-systems", "csl-json": "application/vnd.citationstyles.csl+json"}
-_UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
-    "type": "object", "required": ["files"],
-    "properties": {"files": {"type": "array", "items": {"type": "string", "format": "binary"}}}}}}}}
-
-
-def upload_folder(config: ServeConfig, manifest: dict[str, Any]) -> tuple[Path | None, str]:
-    """The corpus folder uploads go into, or None and why there is none."""
-    from lifqa.library.zotero import is_zotero_folder
-
-    recorded = manifest.get("corpus", {}).get("path") if isinstance(manifest.get("corpus"), dict) else None
-    corpus = config.corpus_dir or (Path(recorded) if recorded else None)
-    if corpus is None:
-        return None, "the index does not record its corpus folder; start the server with --corpus FOLDER to accept uploads"
-    if not corpus.is_dir():
-        return None, f"the corpus {corpus} is not a folder; uploads need a folder of documents (start with --corpus FOLDER)"
-    if is_zotero_folder(corpus):
-        return None, f"the corpus {corpus} is a Zotero data folder; add papers to it through Zotero"
-    return corpus, ""
 
 
 class _Service:
-    """What the routes share: the engine slot, the builds (None: no uploads, and why), the limits."""
+    """What the routes share: the engine slot and the limits."""
 
-    def __init__(self, config: ServeConfig, slot: EngineSlot, builds: Builds | None, no_uploads: str) -> None:
-        self.config, self.slot, self.builds, self.no_uploads = config, slot, builds, no_uploads
+    def __init__(self, config: ServeConfig, slot: EngineSlot) -> None:
+        self.config, self.slot = config, slot
         self.limiter: anyio.CapacityLimiter | None = None  # made in the server's event loop (lifespan)
 
     async def run(self, fn: Callable[[], Any]) -> Any:
@@ -74,15 +54,15 @@ class _Service:
 
 
 def create_app(config: ServeConfig, engine: Any = None) -> FastAPI:
-    """The API over the index of ``config`` (``engine``: one already open on it)."""
+    """The query API over the index of ``config`` (``engine``: one already open on it). Uploads are added by
+    lifqa.service.upload_routes.add_upload_routes, so answering never imports the build side."""
     from lifqa.engine import Engine
 
     def open_engine() -> Any:
         return Engine.open(config.index_dir)
 
     slot = EngineSlot(engine if engine is not None else open_engine(), config.index_dir, open_engine)
-    corpus, no_uploads = upload_folder(config, slot.engine.manifest)
-    service = _Service(config, slot, Builds(corpus, config.index_dir, slot) if corpus is not None else None, no_uploads)
+    service = _Service(config, slot)
 
     async def follow_published() -> None:  # builds of other processes (lifqa index, the app) are served too
         while True:
@@ -90,24 +70,24 @@ def create_app(config: ServeConfig, engine: Any = None) -> FastAPI:
             await anyio.to_thread.run_sync(slot.refresh)
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         service.limiter = anyio.CapacityLimiter(config.threads)
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(follow_published)
             yield
             tasks.cancel_scope.cancel()
-        if service.builds is not None:
-            await anyio.to_thread.run_sync(service.builds.close)
+        if app.state.builds is not None:
+            await anyio.to_thread.run_sync(app.state.builds.close)
 
     app = FastAPI(title="lifqa", version=__version__, lifespan=lifespan,
                   description="Literature-grounded answers: verbatim sentences from your sources, each cited, each source "
                               "judged for reliability. The same JSON as `lifqa ask --json`.")
-    app.state.slot, app.state.builds, app.state.config = slot, service.builds, config
+    app.state.slot, app.state.config = slot, config
+    app.state.builds, app.state.no_uploads = None, "this server was started without uploads"  # see add_upload_routes
     app.add_middleware(Guard, config=config)
     _error_handlers(app)
     _query_routes(app, service)
     _source_routes(app, service)
-    _upload_routes(app, service)
     return app
 
 
@@ -181,34 +161,8 @@ def _source_routes(app: FastAPI, service: _Service) -> None:
         manifest = {k: v for k, v in engine.manifest.items() if k != "files"}
         return {"status": "ok", "lifqa_version": __version__, "build": engine.build.name, "built_at": manifest.get("built_at"),
                 "model": {"id": manifest.get("model_id"), "path": manifest.get("model_path"), "encoder": manifest.get("encoder")},
-                "counts": manifest.get("counts"), "uploads": {"accepted": service.builds is not None, "reason": service.no_uploads or None},
+                "counts": manifest.get("counts"), "uploads": {"accepted": app.state.builds is not None, "reason": app.state.no_uploads or None},
                 "engine_swaps": slot.swaps, "manifest": manifest}
-
-
-def _upload_routes(app: FastAPI, service: _Service) -> None:
-    config, builds = service.config, service.builds
-
-    @app.post("/documents", status_code=202, summary="Add papers to the corpus; an incremental build follows",
-              openapi_extra=_UPLOAD_BODY)
-    async def documents(request: Request, response: Response) -> dict[str, Any]:
-        if builds is None:
-            raise HTTPException(409, f"this server does not accept uploads: {service.no_uploads}")
-        from lifqa.service.multipart import receive_files
-        from lifqa.service.uploads import save_uploads
-
-        incoming = await receive_files(request.stream(), request.headers.get("content-type", ""), builds.corpus,
-                                       max_files=config.max_files, max_file_bytes=config.max_upload_bytes)
-        saved = await anyio.to_thread.run_sync(save_uploads, builds.corpus, incoming)
-        job = builds.submit(tuple(s.name for s in saved))
-        response.headers["Location"] = f"/builds/{job.id}"
-        return {"saved": [asdict(s) for s in saved], "build": asdict(job), "status_url": f"/builds/{job.id}"}
-
-    @app.get("/builds/{build_id}", response_model=BuildStatus, summary="Progress and result of an upload's build")
-    async def build_status(build_id: str) -> Any:
-        status = builds.status(build_id) if builds is not None else None
-        if status is None:
-            raise HTTPException(404, f"no build '{build_id[:100]}' (builds are kept while the server runs)")
-        return status
 
 
 def _batch_items(body: BatchRequest, limit: int) -> list[Any]:
@@ -281,4 +235,4 @@ def _error_handlers(app: FastAPI) -> None:
         return error(500, f"internal error ({type(exc).__name__}); the server log has the details")
 
 
-__all__ = ["BUILD_HEADER", "create_app", "upload_folder"]
+__all__ = ["BUILD_HEADER", "create_app"]

@@ -18,6 +18,11 @@ MIN_TOKEN = 16
 TOKEN_HINT = "python -c 'import secrets; print(secrets.token_urlsafe())'"
 
 
+
+def size_text(n: int) -> str:
+    """A byte limit as a person reads it (the limits' messages)."""
+    return f"{n / (1 << 20):g} MB" if n >= 1 << 20 else f"{n / 1024:g} KB"
+
 @dataclass(frozen=True)
 class ServeConfig:
     index_dir: Path
@@ -73,4 +78,4 @@ def check_bind(host: str, token: str | None) -> None:
                          f"Set LIFQA_API_TOKEN (or --token), e.g. from: {TOKEN_HINT}, or listen on 127.0.0.1")
 
 
-__all__ = ["ServeConfig", "check_bind", "is_loopback"]
+__all__ = ["ServeConfig", "check_bind", "is_loopback", "size_text"]

@@ -19,8 +19,7 @@ from urllib.parse import urlsplit
 
 from starlette.exceptions import HTTPException
 
-from lifqa.service.config import ServeConfig, is_loopback
-from lifqa.service.uploads import size_text
+from lifqa.service.config import ServeConfig, is_loopback, size_text
 
 Scope = dict[str, Any]
 ASGIApp = Callable[[Scope, Callable[[], Awaitable[dict]], Callable[[dict], Awaitable[None]]], Awaitable[None]]

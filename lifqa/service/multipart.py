@@ -16,7 +16,8 @@ import python_multipart
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import parse_options_header
 
-from lifqa.service.uploads import Incoming, UploadError, UploadTooLarge, UnsupportedUpload, size_text, stage_file
+from lifqa.service.config import size_text
+from lifqa.service.uploads import Incoming, UploadError, UploadTooLarge, UnsupportedUpload, stage_file
 
 FIELDS = ("files", "file")  # the form field names files may come under (curl -F files=@paper.pdf)
 

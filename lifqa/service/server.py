@@ -18,8 +18,10 @@ def uvicorn_server(config: ServeConfig, engine: Any = None, log_level: str = "in
     except ImportError:
         raise InputError(f"lifqa serve needs FastAPI and uvicorn: {INSTALL_HINT}") from None
     from lifqa.service.api import create_app
+    from lifqa.service.upload_routes import add_upload_routes
 
     app = create_app(config, engine)
+    add_upload_routes(app)
     return uvicorn.Server(uvicorn.Config(app, host=config.host, port=config.port, log_level=log_level, access_log=False,
                                          timeout_graceful_shutdown=10, server_header=False))
 

@@ -80,10 +80,6 @@ class Saved:
     renamed_from: str = ""  # the client's name when sanitising changed it
 
 
-def size_text(n: int) -> str:
-    return f"{n / (1 << 20):g} MB" if n >= 1 << 20 else f"{n / 1024:g} KB"
-
-
 def accepted_suffixes() -> str:
     return ", ".join(sorted(KINDS))
 
@@ -237,4 +233,4 @@ def _sha256(path: Path) -> str:
 
 
 __all__ = ["Incoming", "KINDS", "Saved", "UploadConflict", "UploadError", "UploadTooLarge", "UnsupportedUpload",
-           "check_content", "incoming_dir", "size_text", "remove_source", "safe_name", "save_uploads", "stage_bytes", "stage_file"]
+           "check_content", "incoming_dir", "remove_source", "safe_name", "save_uploads", "stage_bytes", "stage_file"]
