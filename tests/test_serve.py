@@ -8,6 +8,7 @@ and /ask is hammered while an upload's build swaps the engine.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from pathlib import Path
@@ -109,6 +110,17 @@ def test_search_sources_conflicts_and_health(client, engine):
     assert "files" not in health["manifest"]
     assert client.get("/openapi.json").json()["paths"].keys() >= {"/ask", "/search", "/sources", "/conflicts", "/health",
                                                                   "/batch", "/documents", "/builds/{build_id}"}
+
+
+def test_the_api_docs_page_needs_no_network(client):
+    """/docs is served with its script and style from this server: an offline machine cannot reach a CDN."""
+    page = client.get("/docs")
+    assert page.status_code == 200 and "/openapi.json" in page.text
+    assets = re.findall(r"""(?:src|href)=["']([^"']+)["']""", page.text)
+    assert assets and all(a.startswith("/") for a in assets), assets  # nothing from another host
+    for asset in assets:
+        got = client.get(asset)
+        assert got.status_code == 200 and len(got.content) > 500, asset  # the real file, not an error page
 
 
 def test_batch_streams_one_record_per_question_in_order(client, engine):

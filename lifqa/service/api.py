@@ -79,7 +79,7 @@ def create_app(config: ServeConfig, engine: Any = None) -> FastAPI:
         if app.state.builds is not None:
             await anyio.to_thread.run_sync(app.state.builds.close)
 
-    app = FastAPI(title="lifqa", version=__version__, lifespan=lifespan,
+    app = FastAPI(title="lifqa", version=__version__, lifespan=lifespan, docs_url=None,
                   description="Literature-grounded answers: verbatim sentences from your sources, each cited, each source "
                               "judged for reliability. The same JSON as `lifqa ask --json`.")
     app.state.slot, app.state.config = slot, config
@@ -88,7 +88,25 @@ def create_app(config: ServeConfig, engine: Any = None) -> FastAPI:
     _error_handlers(app)
     _query_routes(app, service)
     _source_routes(app, service)
+    _docs_route(app)
     return app
+
+
+def _docs_route(app: FastAPI) -> None:
+    """Swagger UI at /docs from the files of the swagger-ui-bundle-v2 package: FastAPI's default page loads its script,
+    style and icon from a CDN, which an offline machine cannot reach."""
+    import swagger_ui_bundle
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.staticfiles import StaticFiles
+
+    app.mount("/docs/static", StaticFiles(directory=str(swagger_ui_bundle.swagger_ui_path)), name="docs-static")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> Any:
+        return get_swagger_ui_html(openapi_url=app.openapi_url or "/openapi.json", title="lifqa API",
+                                   swagger_js_url="/docs/static/swagger-ui-bundle.js",
+                                   swagger_css_url="/docs/static/swagger-ui.css",
+                                   swagger_favicon_url="/docs/static/favicon-32x32.png")
 
 
 def _query_routes(app: FastAPI, service: _Service) -> None:
