@@ -43,23 +43,8 @@ def collection_matches(path: str, wanted: str) -> bool:
     return path == wanted or path.startswith(wanted + "/") or path.rsplit("/", 1)[-1] == wanted
 
 
-def keep(metadata: Mapping[str, Any], tags: tuple[str, ...], collections: tuple[str, ...]) -> bool:
-    """True when the source has any of the tags (if given) and lies in any of the collections (if given)."""
-    if tags and not {t.lower() for t in tags} & {t.lower() for t in _values(metadata, "tags")}:
-        return False
-    if collections and not any(collection_matches(p, c) for p in _values(metadata, "collections") for c in collections):
-        return False
-    return True
-
-
-def check(documents: Iterable[Any], tags: tuple[str, ...], collections: tuple[str, ...]) -> None:
-    """An unknown tag or collection is an error naming the ones this index has (a typo should not silently match nothing)."""
-    documents = list(documents)
-    check_known(known(documents, "tags"), known(documents, "collections"), tags, collections)
-
-
 def check_known(present_tags: Iterable[str], present_collections: Iterable[str], tags: tuple[str, ...], collections: tuple[str, ...]) -> None:
-    """:func:`check`, given the tags and collection paths an index has rather than its documents."""
+    """An unknown tag or collection is an error naming the ones this index has (a typo should not silently match nothing)."""
     for what, key, asked, present in (("tag", "tags", tags, present_tags), ("collection", "collections", collections, present_collections)):
         present = sorted(set(present), key=str.lower)
         for value in asked:

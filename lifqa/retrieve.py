@@ -9,7 +9,6 @@ offered: BM25 and cosine live on different scales.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -72,13 +71,3 @@ def top_rows(scores: np.ndarray, k: int, allowed: np.ndarray | None = None) -> n
     return part[np.lexsort((part, -scores[part]))]
 
 
-@dataclass(frozen=True)
-class Candidates:
-    """The union of both runs for one query, with every score aligned by position."""
-
-    rows: np.ndarray
-    bm25: np.ndarray
-    dense: np.ndarray
-    in_bm25: np.ndarray
-    in_dense: np.ndarray
-    fused: np.ndarray

@@ -309,7 +309,3 @@ class SourceView(Mapping):
 
 def open_store(build: Path) -> Store:
     return Store(build)
-
-
-def flags_from_json(items: list[dict[str, Any]]) -> tuple[Flag, ...]:
-    return tuple(Flag(**item) for item in items)
