@@ -10,10 +10,10 @@ ROOT = Path(__file__).resolve().parent.parent
 _SKIPPED_DIRS = {".git", ".venv", "indexes", "__pycache__", ".pytest_cache", ".hypothesis", "test-artifacts", "build"}
 _BINARY = {".png", ".pdf", ".npy", ".sqlite", ".faiss", ".onnx", ".bin", ".safetensors"}
 
-# a path on the machine that ran something (/work/..., /root/..., /home/...), not a URL's path or a relative one
+# a path on the machine that ran something (the work, root or home folders at the top of the file system), not a URL's path or a relative one
 MACHINE_PATH = re.compile(r"(?<![\w.:/-])/(?:work|root|home)/[\w.]")
 # how the work was organised, which belongs to git history, not to the product
-ORGANISATION = re.compile(r"\b[Ss]ession \d+\b|\bother agents?\b|\banother session\b|\bthe lead's\b|\bhelper's (?:branch|run|text)\b|"
+ORGANISATION = re.compile(r"\b[Ss]ession \d+\b|\bother agent(?:s)?\b|\banother [s]ession\b|\bthe lea[d]'s\b|\bhelper's (?:branch|run|text)\b|"
                           r"\bwork periods?\b")
 
 
@@ -29,7 +29,7 @@ def tracked_files() -> list[Path]:
 def _texts() -> list[tuple[str, str]]:
     out = []
     for path in tracked_files():
-        if path.suffix.lower() in _BINARY or not path.is_file() or path == Path(__file__).resolve():
+        if path.suffix.lower() in _BINARY or not path.is_file():
             continue
         raw = path.read_bytes()
         if b"\0" in raw[:4096]:
@@ -39,9 +39,10 @@ def _texts() -> list[tuple[str, str]]:
 
 
 def test_the_checks_find_what_they_look_for():
-    assert MACHINE_PATH.search('DATA = Path("/work/shared/eval")') and MACHINE_PATH.search("see /root/.cache/x")
+    root = "/" + "root"  # spelled in two pieces so that this file passes its own check
+    assert MACHINE_PATH.search(f'DATA = Path("/{"work"}/shared/eval")') and MACHINE_PATH.search(f"see {root}/.cache/x")
     assert not MACHINE_PATH.search("https://example.org/home/page and ../shared/eval and ~/Zotero")
-    assert ORGANISATION.search("Re-measured after session 14's changes") and ORGANISATION.search("four other agents")
+    assert ORGANISATION.search("Re-measured after sess" + "ion 14's changes") and ORGANISATION.search("four other " + "agents")
     assert not ORGANISATION.search("an HTTP session; the SQLite session cache")
 
 
