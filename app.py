@@ -30,9 +30,9 @@ def show_card(citation, sentences, cited: bool) -> None:
     """A passage card; for a PDF passage, a "Show on page" switch renders its page with the sentence marked."""
     st.html(web.citation_card(citation, sentences, cited=cited))
     target = web.page_target(engine.source(citation.doc_id), citation, sentences)
-    if target is not None and st.toggle(f"Show on page {target.page}", key=f"page_{citation.chunk_id}_{citation.key}"):
+    if target is not None and st.toggle(f"Show on page {target.name}", key=f"page_{citation.chunk_id}_{citation.key}"):
         png, found = page_image(target)
-        st.image(png, caption=f"{citation.title}, page {target.page}" + (" — the cited sentence is highlighted" if found else
+        st.image(png, caption=f"{citation.title}, page {target.name}" + (" — the cited sentence is highlighted" if found else
                                                                            " — the cited sentence could not be located on the page"))
 
 

@@ -479,6 +479,12 @@ class PageTarget:
     path: str
     page: int
     quote: str
+    label: str = ""  # the number printed on that page, when the PDF prints one
+
+    @property
+    def name(self) -> str:
+        """How the page is named to a reader: its printed number, with the PDF's own page where the two differ."""
+        return f"{self.label} (PDF page {self.page})" if self.label and self.label != str(self.page) else str(self.page)
 
 
 def page_target(record: Any, citation: Citation, sentences: Sequence[AnswerSentence]) -> PageTarget | None:
@@ -497,7 +503,9 @@ def page_target(record: Any, citation: Citation, sentences: Sequence[AnswerSente
         end = next((i + 1 for i, ch in enumerate(citation.text) if ch in ".!?" and i > 20), len(citation.text))
         start = 0
     quote = citation.text[start:end]
-    return PageTarget(str(path), doc.page_at(citation.char_start + start), quote)
+    page = doc.page_at(citation.char_start + start)
+    label = doc.page_labels[page - 1] if 0 < page <= len(doc.page_labels) else ""
+    return PageTarget(str(path), page, quote, label)
 
 
 def page_png(target: PageTarget) -> tuple[bytes, bool]:

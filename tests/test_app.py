@@ -423,6 +423,12 @@ def test_pdf_passage_shows_its_page_and_renders_it_with_the_sentence_highlighted
     assert len(at.image) == 1 and "page 2 — the cited sentence is highlighted" in at.image[0].proto.imgs[0].caption
 
 
+def test_a_page_is_named_by_its_printed_number_beside_the_pdfs_own():
+    """A passage cited "p. 307" opens the file's third page: the switch says both, so neither surprises the reader."""
+    assert web.PageTarget("a.pdf", 3, "q", "307").name == "307 (PDF page 3)"
+    assert web.PageTarget("a.pdf", 2, "q", "2").name == "2" and web.PageTarget("a.pdf", 2, "q").name == "2"
+
+
 def test_page_png_highlights_the_cited_sentence(pdf_index, pdf_corpus):
     import lifqa
     from conftest import PDF_QUESTION, PDF_SENTENCE
