@@ -10,6 +10,19 @@ ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
 GOLD = CORPUS / "gold" / "lif_questions.jsonl"
 
+# What makes a test slow: the model and a real index, a Zotero library or PDFs built for it, or a Ray cluster.
+# `pytest -m "not slow"` runs the rest in seconds; CI runs everything.
+SLOW_FIXTURES = {"lif_index", "engine", "zotero_index", "pdf_corpus", "pdf_index", "ray_cluster"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if "ray_cluster" in fixtures:
+            item.add_marker(pytest.mark.ray)
+        if SLOW_FIXTURES & fixtures or item.get_closest_marker("browser") or item.get_closest_marker("ray"):
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture(scope="session")
 def corpus_dir() -> Path:

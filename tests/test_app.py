@@ -256,6 +256,7 @@ HOSTILE = """<html><body><h1>&lt;img src=x onerror=alert(1)&gt; Hostile LIF page
 """
 
 
+@pytest.mark.slow
 def test_corpus_markup_is_shown_as_text_never_as_html(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     corpus, index = tmp_path / "corpus", tmp_path / "index"
     corpus.mkdir()
@@ -300,6 +301,7 @@ def test_index_is_checked_against_its_own_corpus_unless_one_is_given(lif_index: 
     assert web.AppPaths.from_env({"LIFQA_INDEX": "x"}) == web.AppPaths(Path("x"), None, Path("reports/latest"))
 
 
+@pytest.mark.slow
 def test_first_start_decides_with_one_fingerprint_of_the_corpus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """The app's start-up check and the build are one call: a large corpus is hashed once per start, not twice."""
     import shutil

@@ -29,10 +29,10 @@ QUESTION = "Which receptor subunit does LIF share with IL-6?"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
-pytestmark = pytest.mark.skipif(
+pytestmark = [pytest.mark.browser, pytest.mark.skipif(
     not CHROMIUM.exists(),
     reason="the real-browser test needs Chromium: install it with `apt-get install chromium chromium-driver` (as root)",
-)
+)]
 
 
 def _free_port() -> int:

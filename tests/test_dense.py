@@ -49,6 +49,7 @@ def test_below_the_threshold_the_index_is_exact(tmp_path: Path):
     assert (rows == exact_top(vectors, queries, 100)).all()
 
 
+@pytest.mark.slow
 def test_above_the_threshold_ivfpq_is_built_and_its_recall_recorded(ivfpq):
     dense, vectors, info = ivfpq
     assert info["kind"] == "ivfpq" and info["nlist"] == ivf_lists(20_000, 0) == 283 and info["m"] == 48 and info["nbits"] == 8

@@ -5,9 +5,13 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from lifqa.index import layout
 from lifqa.index.build import _chunk_task, build_index, parallel_map
 from lifqa.settings import make_settings
+
+pytestmark = pytest.mark.slow  # builds real indexes with the model
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 

@@ -16,6 +16,8 @@ from lifqa.index.build import build_index
 from lifqa.index.embed_cache import EmbeddingCache
 from lifqa.settings import make_settings
 
+pytestmark = pytest.mark.slow  # builds real indexes with the model
+
 NEW_DOCUMENT = ("Oncostatin M is another IL-6 family cytokine. It signals through gp130 like LIF does. "
                 "Unlike LIF, it also binds its own receptor, OSMR.")
 

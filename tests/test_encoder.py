@@ -11,6 +11,8 @@ import pytest
 from lifqa.encoder import Encoder, cpu_flags, fast_bf16, get_encoder, model_cache_dir, resolve_variant
 from lifqa.errors import SettingsError
 
+pytestmark = pytest.mark.slow  # loads the model in every variant
+
 TEXTS = ["LIF binds the LIFR and gp130 receptor complex.", "STAT3 is phosphorylated within minutes.",
          "Leukemia inhibitory factor keeps mouse embryonic stem cells pluripotent in culture. " * 6]
 

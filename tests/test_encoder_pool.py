@@ -23,6 +23,8 @@ from lifqa.encoder_pool import POOL_MIN_TEXTS, EncoderPool, PoolEmbedder, pool_s
 from lifqa.settings import make_settings
 from store_rows import store_rows
 
+pytestmark = pytest.mark.slow  # starts encoder worker processes
+
 
 def _new_children(before: set) -> list:
     return [p for p in multiprocessing.active_children() if p not in before]

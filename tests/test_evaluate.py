@@ -72,6 +72,7 @@ def _tiny_beir(folder):
     (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td2\t1\nq3\td3\t1\nq4\td4\tx\n")
 
 
+@pytest.mark.slow
 def test_beir_folder_eval_builds_its_index_once(tmp_path):
     beir = tmp_path / "beir"
     _tiny_beir(beir)

@@ -33,6 +33,7 @@ def test_rebuild_of_unchanged_corpus_is_a_noop(lif_index: Path, corpus_dir: Path
     assert index_status(corpus_dir, lif_index, make_settings()) == "current"
 
 
+@pytest.mark.slow
 def test_changed_corpus_is_stale_and_rebuild_swaps_atomically(tmp_path: Path, corpus_dir: Path):
     corpus = tmp_path / "corpus"
     shutil.copytree(corpus_dir, corpus, ignore=shutil.ignore_patterns("gold"))
@@ -68,6 +69,7 @@ def test_altered_file_is_detected(tmp_path: Path, lif_index: Path):
     assert manifest["files"]["chunk_vectors.npy"]["size"] > 100
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["ivfpq", "hnsw"])
 def test_large_corpora_switch_to_an_approximate_index_and_still_find_the_passage(tmp_path: Path, corpus_dir: Path, kind: str):
     # A threshold of 10 chunks stands in for a corpus of 100,000+ chunks; IVF-PQ is the default above it.

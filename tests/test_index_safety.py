@@ -25,6 +25,8 @@ from lifqa.index import layout
 from lifqa.index.build import build_index
 from lifqa.settings import make_settings
 
+pytestmark = pytest.mark.slow  # builds real indexes and kills builds
+
 ROOT = Path(__file__).resolve().parent.parent
 SEED_FILES = ("000_b2d3b1681d340735.txt", "004_292eedc639d57db9.txt")
 QUESTION = "Which receptor does LIF bind?"

@@ -15,6 +15,8 @@ import bibtexparser
 import pytest
 import rispy
 
+pytestmark = pytest.mark.slow  # builds indexes of reference libraries
+
 sys.path.insert(0, str(Path(__file__).parent))
 from zotero_db import sample_library  # noqa: E402
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # builds indexes of Zotero libraries
+
 sys.path.insert(0, str(Path(__file__).parent))
 from zotero_db import LINK_LINKED_FILE, ZoteroFolder, sample_library  # noqa: E402
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import os
 import subprocess
 import sys
@@ -69,6 +71,7 @@ def test_tools_answer_with_the_ask_json_models(lif_index, engine):
     anyio.run(session_checks)
 
 
+@pytest.mark.slow
 def test_a_missing_index_fails_before_the_handshake_with_one_line(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run([sys.executable, "-m", "lifqa.cli", "mcp", "--index", str(tmp_path / "none")], input="", capture_output=True,

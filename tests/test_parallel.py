@@ -4,6 +4,8 @@ import pytest
 
 from lifqa.parallel import ordered_map
 
+pytestmark = pytest.mark.slow  # starts worker processes
+
 
 def _power(base: int, exponent: int) -> int:
     if base < 0:

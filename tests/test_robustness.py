@@ -33,6 +33,8 @@ from lifqa.index.build import build_index
 from lifqa.render import answer_text
 from lifqa.settings import make_settings
 
+pytestmark = pytest.mark.slow  # time and memory bounds on large inputs
+
 ROOT = Path(__file__).resolve().parent.parent
 QUESTION = "Which subunit does LIF share with IL-6?"
 LONG_QUESTION = ((QUESTION + " ") * 500)[:-1] + "?"  # exactly 20,000 characters

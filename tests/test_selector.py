@@ -95,6 +95,7 @@ def test_shipped_parameters_match_the_features_and_say_how_they_were_trained():
     assert all(source["questions"] > 0 for source in params["trained_on"]["sources"])
 
 
+@pytest.mark.slow
 def test_exported_trees_score_exactly_like_scikit_learn():
     """The shipped file holds plain arrays, not a pickle; evaluated in numpy they must give scikit-learn's probabilities."""
     from sklearn.ensemble import GradientBoostingClassifier

@@ -135,6 +135,7 @@ def test_an_index_of_format_2_asks_for_a_rebuild(tmp_path: Path, lif_index: Path
         load_index_reliability(copy)
 
 
+@pytest.mark.slow
 def test_large_files_are_checked_by_sampled_blocks_and_fully_on_demand(tmp_path: Path, corpus_dir: Path, monkeypatch):
     """Files from layout.SAMPLE_FROM bytes are verified at open by size plus a sampled digest; a change inside a
     sampled block fails the open, a change between blocks passes it but fails the full check (lifqa verify)."""

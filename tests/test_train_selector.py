@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import numpy as np
 
 from lifqa.gold import GoldQuestion
@@ -32,6 +34,7 @@ def _rows(rng, n, source, words_before):
     return rows
 
 
+@pytest.mark.slow
 def test_fit_and_keep_rule_stay_within_every_sources_length_budget():
     rng = np.random.default_rng(13)
     rows = _rows(rng, 60, "big", 40) + _rows(rng, 10, "small", 14)
@@ -49,6 +52,7 @@ def test_fit_and_keep_rule_stay_within_every_sources_length_budget():
     assert rule["train_hit"] > 0.9 and rule["train_words"] <= 27.0
 
 
+@pytest.mark.slow
 def test_the_keep_rule_is_chosen_on_every_question_as_answered_with_held_out_probabilities():
     rng = np.random.default_rng(13)
     fitted = _rows(rng, 60, "big", 40)
