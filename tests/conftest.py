@@ -10,6 +10,17 @@ ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
 GOLD = CORPUS / "gold" / "lif_questions.jsonl"
 
+def run_app(**params: str):
+    """The web app run once by Streamlit's AppTest with these query parameters; a script error fails the test."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    at.query_params.update(params)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
 # What makes a test slow: the model and a real index, a Zotero library or PDFs built for it, or a Ray cluster.
 # `pytest -m "not slow"` runs the rest in seconds; CI runs everything.
 SLOW_FIXTURES = {"lif_index", "engine", "zotero_index", "pdf_corpus", "pdf_index", "ray_cluster"}

@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from conftest import run_app
 from lifqa import web
 from lifqa.types import Flag
 
 ROOT = Path(__file__).resolve().parent.parent
-APP = str(ROOT / "app.py")
 CORPUS = ROOT / "corpus"
 QUESTION = "Which receptor subunit does LIF share with IL-6?"
 UNANSWERABLE = "Who won the 2014 FIFA World Cup final?"
@@ -32,14 +32,6 @@ def app_env(lif_index: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("LIFQA_CORPUS", str(CORPUS))
     monkeypatch.setenv("LIFQA_REPORT", str(tmp_path / "report"))
     return tmp_path / "report"
-
-
-def run_app(**params: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.query_params.update(params)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def page_html(at: AppTest) -> str:

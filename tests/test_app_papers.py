@@ -7,11 +7,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import CORPUS, PDF_QUESTION, PDF_SENTENCE
+from conftest import CORPUS, PDF_QUESTION, PDF_SENTENCE, run_app
 from live_server import copy_served
-
-ROOT = Path(__file__).resolve().parent.parent
-APP = str(ROOT / "app.py")
 
 
 @pytest.fixture
@@ -21,14 +18,6 @@ def own_corpus(lif_index: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("LIFQA_CORPUS", str(corpus))
     monkeypatch.setenv("LIFQA_REPORT", str(tmp_path / "report"))
     return index, corpus
-
-
-def run_app(**params: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=300)
-    at.query_params.update(params)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def uploader(at: AppTest):
