@@ -227,7 +227,7 @@ def evaluate(engine: Any, gold: GoldSet, modes: Sequence[str] = MODES, k: int | 
         "abstain_threshold_used": round(float(engine.abstain_threshold), 4),
         "calibrated": bool(engine.settings.use_calibration and engine.calibration is not None and engine.settings.abstain_threshold is None),
         "reranker_fingerprint": engine._feature_reranker.params.get("trained_on", {}).get("fingerprint", ""),
-        # what the figures were made with, so a report can be checked against what ships (tests/test_reports.py)
+        # what the figures were made with, so a report can be checked against what ships (tests/test_evaluate.py)
         "made_with": {"reranker": params_fingerprint(engine._feature_reranker.params),
                       "selector": params_fingerprint(engine._selector.params),
                       "index_settings": index_settings_fingerprint(engine.settings),

@@ -179,7 +179,7 @@ def gold_sentences(question: GoldQuestion, documents: Mapping[str, str], tokeniz
 def split_overlaps(questions: Sequence[GoldQuestion], documents: Mapping[str, str] | None = None,
                    train: str = "train") -> list[Overlap]:
     """Every pair of a train question and a held-out (any other split) question that share an answer string (one
-    inside the other, as whole words), a gold sentence (one of ``documents``' sentences holding both answers), or
+    inside the other, as whole words), a gold sentence (``gold_sentences`` of both: the same evidence), or
     most of their wording (``WORDING_CONTAINMENT`` of the shorter question's topic words). A held-out figure means
     something only when this list is empty."""
     from lifqa.tokenize import Tokenizer

@@ -24,7 +24,7 @@ from lifqa import __version__
 from lifqa.errors import InputError
 from lifqa.evaluate import DEFAULT_CACHE, cached_index
 from lifqa.gold import GoldQuestion, GoldSet, load_beir, load_gold
-from lifqa.rerank import FEATURES, SUPPORT_FEATURES, feature_matrix, support_features
+from lifqa.rerank import FEATURES, SUPPORT_FEATURES, _logistic, feature_matrix, support_features
 from lifqa.settings import make_settings
 
 SEED = 13
@@ -37,7 +37,6 @@ class TrainingData:
     labels: np.ndarray
     question_index: np.ndarray  # which question each row came from
     answerable: np.ndarray  # per question
-    fingerprint: str
 
 
 def collect(engine: Any, questions: Iterable[GoldQuestion], depth: int = 30) -> TrainingData:
@@ -46,9 +45,7 @@ def collect(engine: Any, questions: Iterable[GoldQuestion], depth: int = 30) -> 
     texts = [engine.clean_question(q.question)[0] for q in questions]
     vectors = engine.encoder.encode_queries(texts)
     rows, labels, owners = [], [], []
-    digest = hashlib.sha256()
     for qi, (q, text, vector) in enumerate(zip(questions, texts, vectors)):
-        digest.update(json.dumps([q.id, q.question, sorted(q.relevant_doc_ids), list(q.answers)]).encode())
         batch = engine.rerank_candidates_for(text, vector, depth)
         feats = feature_matrix(batch, engine.tokenizer)
         relevant = set(q.relevant_doc_ids) if q.answerable else set()
@@ -63,7 +60,6 @@ def collect(engine: Any, questions: Iterable[GoldQuestion], depth: int = 30) -> 
         labels=np.asarray(labels, dtype=np.int64),
         question_index=np.asarray(owners, dtype=np.int64),
         answerable=np.asarray([q.answerable for q in questions], dtype=bool),
-        fingerprint=digest.hexdigest(),
     )
 
 
@@ -132,7 +128,6 @@ def merge(parts: Sequence[TrainingData]) -> TrainingData:
         labels=np.concatenate([p.labels for p in parts]),
         question_index=np.concatenate([p.question_index + offset for p, offset in zip(parts, offsets)]),
         answerable=np.concatenate([p.answerable for p in parts]),
-        fingerprint=hashlib.sha256("".join(p.fingerprint for p in parts).encode()).hexdigest(),
     )
 
 
@@ -168,8 +163,7 @@ def default_threshold(support: Mapping[str, Any], parts: Mapping[str, TrainingDa
     model = [np.asarray(support[key], dtype=np.float64) for key in ("mean", "scale", "coef")]
     ceilings = {}
     for name, data in parts.items():
-        rows = question_support_rows(data)[data.answerable]
-        probs = np.sort(1.0 / (1.0 + np.exp(-(((rows - model[0]) / model[1]) @ model[2] + float(support["intercept"])))))
+        probs = np.sort(_logistic(question_support_rows(data)[data.answerable], *model, float(support["intercept"])))
         ceilings[name] = round(float(probs[int(np.floor(max_wrong * len(probs)))]), 4)
     return {"threshold": min(ceilings.values()),
             "threshold_fitted": {"rule": f"largest threshold with wrong abstention <= {max_wrong} on each of these sources' "
