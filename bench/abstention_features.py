@@ -32,14 +32,14 @@ CANDIDATES = {"four retrieval values (before)": [], "+ selector's best probabili
 
 
 def evidence(engine, questions: list[str]) -> np.ndarray:
-    from lifqa.selector import FEATURES
+    from lifqa.answer.selector import FEATURES
 
     rows = []
-    texts = [engine.clean_question(q)[0] for q in questions]
-    for text, vector in zip(texts, engine.encoder.encode_queries(texts)):
-        hits, _, retrieval = engine._search(text, vector, engine._answer_depth(text, engine.settings.k), engine.settings.mode, None, {})
-        _, features = engine.selector_inputs(text, vector, hits)
-        probability = engine._selector.probabilities(features)
+    for question in engine.questions(questions):
+        found = engine.searcher.search(question, engine.answerer.depth(question, engine.settings.k), engine.settings.mode)
+        retrieval = found.evidence
+        _, features = engine.selector_inputs(question, found)
+        probability = engine.selector.probabilities(features)
         best = lambda name: float(features[:, FEATURES.index(name)].max()) if len(features) else 0.0  # noqa: E731
         rows.append([*retrieval, float(probability.max()) if len(probability) else 0.0, best("score"), best("type_match")])
     return np.asarray(rows, dtype=np.float64)

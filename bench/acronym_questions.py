@@ -23,7 +23,7 @@ EVAL = ROOT.parent / "shared" / "eval" / "covid-qa"
 
 
 def main() -> int:
-    import lifqa.selector as selector
+    import lifqa.search.question as selector
     from lifqa.engine import Engine
     from lifqa.train import gold_training_set
     from lifqa.train_selector import holds_answer

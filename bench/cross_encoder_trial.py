@@ -79,7 +79,7 @@ class CrossEncoder:
 def hardest(row: Any, count: int, rng: np.random.Generator, random_count: int = 0) -> tuple[int, list[int]]:
     """A positive, the ``count`` negatives today's heuristic rates highest, and ``random_count`` others (the model must
     also rank the easy ones it will meet among all candidates)."""
-    from lifqa.selector import FEATURES
+    from lifqa.answer.selector import FEATURES
 
     score = row.features[:, FEATURES.index("score")]
     positives = np.flatnonzero(row.labels == 1)
@@ -149,7 +149,7 @@ def top1(rows: list[Any], scores: list[np.ndarray]) -> float:
 def main() -> int:
     import torch
 
-    from lifqa.selector import FEATURES, SentenceSelector, load_params
+    from lifqa.answer.selector import FEATURES, SentenceSelector, load_params
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--layers", type=int, default=3)

@@ -64,7 +64,7 @@ def main() -> int:
         "off-topic list asked of LIF": np.asarray(support_scores(lif, list(OFF_TOPIC))),
         "off-topic list asked of COVID-QA": np.asarray(support_scores(covid, list(OFF_TOPIC))),
     }
-    old = lif._feature_reranker.abstain_threshold
+    old = lif.feature_reranker.abstain_threshold
     ceilings = {name: float(np.sort(v)[int(np.floor(args.max_wrong * len(v)))]) for name, v in positives.items()}
     chosen = round(min(ceilings.values()), 4)
     print(f"per-corpus ceilings (wrong abstention <= {args.max_wrong:.0%}): " + ", ".join(f"{k} {v:.4f}" for k, v in ceilings.items()))

@@ -55,12 +55,9 @@ def main() -> int:
     questions = [q for q in load_gold(args.gold, set(engine.store.sources)).split(args.split).questions if q.answerable and q.answers]
     if args.limit:
         questions = questions[: args.limit]
-    texts = [engine.clean_question(q.question)[0] for q in questions]
-    vectors = engine.encoder.encode_queries(texts)
-    uncapped = engine.with_settings(max_per_doc=0)
     per_question = []
-    for q, text, vector in zip(questions, texts, vectors):
-        hits, _, _ = uncapped._search(text, vector, 30, engine.settings.mode, None, {})
+    for q, question in zip(questions, engine.questions([q.question for q in questions])):
+        hits = engine.searcher.search(question, 30, engine.settings.mode, max_per_doc=0).hits
         per_question.append((q, [h.chunk.doc_id for h in hits], [h.chunk.text for h in hits]))
     rules = [("cap 2", (2, 0, 0.0, 2)), ("no cap", (0, 0, 0.0, 0))]
     for window in (5, 10):

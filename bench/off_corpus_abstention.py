@@ -36,7 +36,7 @@ def main() -> int:
     scores = np.asarray(support_scores(engine, claims))
     uncalibrated = engine.with_settings(use_calibration=False)  # the shipped model and threshold, not the index's
     default_scores = np.asarray(support_scores(uncalibrated, claims)) if engine.calibration else scores
-    default = engine._feature_reranker.abstain_threshold
+    default = engine.feature_reranker.abstain_threshold
     print(f"{len(claims)} {args.beir.name} {args.split} claims asked of {args.index}")
     print(f"index threshold {engine.abstain_threshold:.4f} ({'calibrated' if engine.calibration else 'shipped default'}): "
           f"{np.mean(scores < engine.abstain_threshold):.3f} abstain")

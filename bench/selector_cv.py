@@ -48,10 +48,8 @@ def collect(depth: int, out: Path, cache: str) -> None:
         heuristic = engine.with_settings(answer_selector="heuristic")
         questions = [q for q in s.questions if q.answerable and q.answers]
         totals[s.name] = len(questions)
-        texts = [engine.clean_question(q.question)[0] for q in questions]
-        for q, text, vector in zip(questions, texts, engine.encoder.encode_queries(texts)):
-            hits, _, _ = engine._search(text, vector, depth, engine.settings.mode, None, {})
-            candidates, features = engine.selector_inputs(text, vector, hits)
+        for q, question in zip(questions, engine.questions([q.question for q in questions])):
+            candidates, features = engine.selector_inputs(question, engine.searcher.search(question, depth, engine.settings.mode))
             labels = np.asarray([int(c.doc_id in q.relevant_doc_ids and holds_answer(c.text, q.answers)) for c in candidates])
             if not labels.any():
                 continue
@@ -77,7 +75,7 @@ def load(train_file: Path, answer_file: Path) -> tuple[dict, dict, dict[str, int
 
 
 def depth(train_file: Path, answer_file: Path, only: list[str] | None) -> None:
-    from lifqa.selector import FEATURES
+    from lifqa.answer.selector import FEATURES
 
     train, answer, fold = load(train_file, answer_file)
     evaluate(train, answer, fold, [FEATURES.index(name) for name in only] if only else list(range(len(FEATURES))))
@@ -86,7 +84,7 @@ def depth(train_file: Path, answer_file: Path, only: list[str] | None) -> None:
 def evaluate(train: dict, answer: dict, fold: dict[str, int], columns: list[int]) -> None:
     from sklearn.ensemble import GradientBoostingClassifier
 
-    from lifqa.selector import SentenceSelector
+    from lifqa.answer.selector import SentenceSelector
     from lifqa.train import SEED
     from lifqa.train_selector import KEEP_MINS, KEEP_RATIOS, TREES, holds_answer, untrained_params
 
@@ -139,8 +137,7 @@ def extra(train_file: Path, answer_file: Path, kind: str, cache: str, rank: int,
     question's best and its rank come from a map not trained on its question (stacking, the selector's own folds).
     """
     from lifqa.engine import Engine
-    from lifqa.selector import FEATURES, question_terms
-    from lifqa.tokenize import identifiers
+    from lifqa.answer.selector import FEATURES
     from lifqa.train import gold_training_set
 
     train, answer, fold = load(train_file, answer_file)
@@ -150,7 +147,7 @@ def extra(train_file: Path, answer_file: Path, kind: str, cache: str, rank: int,
         s = gold_training_set(gold, corpus, cache)
         engines[s.name] = Engine.open(s.index, use_calibration=False)
     base = list(range(len(FEATURES)))
-    added = context_columns(train, answer, engines, question_terms, identifiers) if kind == "context" else \
+    added = context_columns(train, answer, engines) if kind == "context" else \
         adapter_columns(train, answer, fold, engines, rank, l2, epochs)
     print("shipped features:")
     evaluate(train, answer, fold, base)
@@ -158,15 +155,15 @@ def extra(train_file: Path, answer_file: Path, kind: str, cache: str, rank: int,
     evaluate(train, answer, fold, base + list(range(len(FEATURES), len(FEATURES) + len(added))))
 
 
-def context_columns(train: dict, answer: dict, engines: dict, question_terms, identifiers) -> list[str]:
+def context_columns(train: dict, answer: dict, engines: dict) -> list[str]:
     for rows in (train["rows"], answer["rows"]):
         for r in rows:
             e = engines[r.source]
-            text = e.clean_question(r.question.question)[0]
-            terms = question_terms(text, e.tokenizer)
-            idf = dict(zip(terms, (float(x) for x in e.bm25.idf(terms))))
+            question = e.reader.read(r.question.question)
+            idf = dict(question.content_idf)
+            terms = list(idf)
             total = sum(idf.values()) or 1.0
-            ids, bigrams = identifiers(text), set(zip(terms, terms[1:]))
+            ids, bigrams = question.identifiers, set(zip(terms, terms[1:]))
             tokens = [e.tokenizer(c.text) for c in r.candidates]
             sets = [set(t) for t in tokens]
             coverage = lambda s: sum(idf[t] for t in set(idf) & s) / total  # noqa: E731

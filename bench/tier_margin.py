@@ -4,7 +4,7 @@
     .venv/bin/python bench/tier_margin.py --gold ../shared/eval/covid-qa/gold.jsonl ../shared/eval/covid-qa/corpus.jsonl
 
 Among answer sentences rated within the margin of the best, the one from the higher-tier source leads
-(lifqa.selector.TIER_MARGIN). For each margin, one engine, every answerable train question: the share whose answer
+(lifqa.answer.selector.TIER_MARGIN). For each margin, one engine, every answerable train question: the share whose answer
 holds a key phrase (lifqa eval's answer_hit), mean answer words, and the tier of the source the answer leads with.
 """
 
@@ -40,7 +40,7 @@ def main() -> int:
     print("| margin | answer_hit | words | answers led by a high / medium / low tier source |")
     print("|---:|---:|---:|---|")
     for margin in (float(m) for m in args.margins.split(",")):
-        engine._selector.tier_margin = margin
+        engine.selector.tier_margin = margin
         hits, words, leads = 0, 0, Counter()
         for q in questions:
             answer = engine.ask(q.question)

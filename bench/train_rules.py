@@ -49,11 +49,11 @@ def patched(module: Any, name: str, value: Any) -> Iterator[None]:
 
 def rules() -> dict[str, tuple[Callable[[], Any], Callable[[str], bool]]]:
     """name -> (a context adding the rule back, whether a question is touched by it)."""
-    import lifqa.engine as engine_module
-    import lifqa.question_parts as parts
-    import lifqa.selector as selector
+    import lifqa.answer.compose as compose
+    import lifqa.answer.selector as selector
+    import lifqa.search.question as parts
 
-    kinds = selector._QUESTION_KINDS
+    kinds = parts._QUESTION_KINDS
     entity_at = [i for i, (kind, _) in enumerate(kinds) if kind == "entity"]
     assert len(entity_at) == 1, "the entity rule changed; update this bench"
     with_leading = (LEADING_ENTITY, *kinds)
@@ -62,19 +62,19 @@ def rules() -> dict[str, tuple[Callable[[], Any], Callable[[str], bool]]]:
     with_question_mark = re.compile(parts._SPLIT.pattern + QUESTION_MARK, parts._SPLIT.flags)
     shipped_eligible = selector.eligible
 
-    def eligible_naming_the_identifier(candidates, question_terms, question_ids, tokenize, question=""):
-        out = shipped_eligible(candidates, question_terms, question_ids, tokenize, question)
-        if selector.question_kind(question) != "identifier":
+    def eligible_naming_the_identifier(candidates, question, tokenize):
+        out = shipped_eligible(candidates, question, tokenize)
+        if question.kind != "identifier":
             return out
-        asked = {m.group(0).lower() for m in ID_NAME.finditer(question)}
+        asked = {m.group(0).lower() for m in ID_NAME.finditer(question.text)}
         named = [c for c in out if ID_VALUE.search(c.text) and any(re.search(rf"\b{re.escape(a)}\b", c.text, re.I) for a in asked)]
         return named or out
 
     def kind_changes(table: Any) -> Callable[[str], bool]:
         def touched(question: str) -> bool:
-            with patched(selector, "_QUESTION_KINDS", table):
-                other = selector.question_kind(question)
-            return other != selector.question_kind(question)
+            with patched(parts, "_QUESTION_KINDS", table):
+                other = parts.question_kind(question)
+            return other != parts.question_kind(question)
         return touched
 
     def split_changes(question: str) -> bool:
@@ -85,18 +85,18 @@ def rules() -> dict[str, tuple[Callable[[], Any], Callable[[str], bool]]]:
     def identifier_rule() -> ExitStack:
         stack = ExitStack()
         stack.enter_context(patched(selector, "eligible", eligible_naming_the_identifier))
-        stack.enter_context(patched(engine_module, "eligible", eligible_naming_the_identifier))
+        stack.enter_context(patched(compose, "eligible", eligible_naming_the_identifier))
         return stack
 
     return {
         "every entity revision at once (leading kind, modifiers, added nouns)":
-            (lambda: patched(selector, "_QUESTION_KINDS", with_both), kind_changes(with_both)),
+            (lambda: patched(parts, "_QUESTION_KINDS", with_both), kind_changes(with_both)),
         "'Which gene does ... belong to?' asks for an entity (leading entity kind)":
-            (lambda: patched(selector, "_QUESTION_KINDS", with_leading), kind_changes(with_leading)),
+            (lambda: patched(parts, "_QUESTION_KINDS", with_leading), kind_changes(with_leading)),
         "up to two modifiers between 'which' and its noun ('Which STAT transcription factors')":
-            (lambda: patched(selector, "_QUESTION_KINDS", with_modifiers), kind_changes(with_modifiers)),
+            (lambda: patched(parts, "_QUESTION_KINDS", with_modifiers), kind_changes(with_modifiers)),
         "an identifier question answers from sentences naming that identifier":
-            (identifier_rule, lambda q: selector.question_kind(q) == "identifier"),
+            (identifier_rule, lambda q: parts.question_kind(q) == "identifier"),
         "two questions in one line split at the question mark":
             (lambda: patched(parts, "_SPLIT", with_question_mark), split_changes),
     }

@@ -25,7 +25,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from lifqa.calibration import Calibration, write_calibration
+from lifqa.search.rerank import Calibration, write_calibration
 from lifqa.errors import InputError
 from lifqa.gold import load_gold
 
@@ -158,12 +158,12 @@ MIN_FOR_MODEL = 20  # labelled questions of each kind needed to refit the absten
 def fit_support_model(engine: Any, answerable: Sequence[str], unanswerable: Sequence[str]) -> tuple[dict[str, Any], list[float], list[float]]:
     """The abstention model refitted on this corpus's own questions: the shipped one's features (the best
     candidate's sentence cosine, dense cosine, idf and term coverage) and the best answer sentence's score
-    (lifqa.rerank.ANSWER_EVIDENCE). Evidence levels differ between corpora (long articles vs short pages), so
+    (lifqa.search.rerank.ANSWER_EVIDENCE). Evidence levels differ between corpora (long articles vs short pages), so
     the weights, not only the threshold, are per corpus. Returns the model and each question's score under it."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
-    from lifqa.rerank import CALIBRATED_SUPPORT_FEATURES
+    from lifqa.search.rerank import CALIBRATED_SUPPORT_FEATURES
     from lifqa.train import SEED
 
     rows = np.stack([engine.support_row(q) for q in [*answerable, *unanswerable]])

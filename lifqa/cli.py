@@ -229,7 +229,7 @@ def _engine(args: argparse.Namespace):
 
 def _filters(args: argparse.Namespace) -> dict[str, Any]:
     filters = {"exclude_flags": [f for f in args.exclude.split(",") if f.strip()], "min_tier": args.min_tier}
-    from lifqa.filters import split_values
+    from lifqa.search.searcher import split_values
 
     tags, collections = split_values(getattr(args, "tag", [])), split_values(getattr(args, "collection", []))
     if tags or collections:
@@ -290,7 +290,8 @@ def _stage_printer() -> Callable[[str, float], None] | None:
 
 def _check_query_args(args: argparse.Namespace, text: str) -> None:
     """Reject bad input before the (slow) engine start."""
-    from lifqa.engine import clean_question, parse_k, parse_mode
+    from lifqa.search.question import clean_question
+    from lifqa.settings import parse_k, parse_mode
 
     clean_question(text, 10**9)
     if args.mode is not None:

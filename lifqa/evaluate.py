@@ -178,7 +178,7 @@ def evaluate(engine: Any, gold: GoldSet, modes: Sequence[str] = MODES, k: int | 
     ``variants`` maps a name to query-time setting changes (e.g. ``{"before": {"answer_selector": "heuristic"}}``);
     each is run in the engine's default mode over the same index and questions, as the column
     ``<mode>:<name>``, so an old path and a new one are measured side by side in one run."""
-    from lifqa.engine import parse_k, parse_mode
+    from lifqa.settings import parse_k, parse_mode
 
     modes = [parse_mode(m).value for m in modes]
     k = engine.settings.k if k is None else parse_k(k)
@@ -190,16 +190,15 @@ def evaluate(engine: Any, gold: GoldSet, modes: Sequence[str] = MODES, k: int | 
     for name, changes in (variants or {}).items():
         runs.append((f"{engine.settings.mode.value}:{name}", engine.with_settings(**changes), engine.settings.mode.value))
     alias = _aliases(engine)
-    texts = [engine.clean_question(q.question)[0] for q in questions]
-    vectors = engine.encoder.encode_queries(texts)
+    analysed = engine.questions([q.question for q in questions])
     qrels = {q.id: _qrels(q, alias) for q in questions if q.answerable}
     total, done = len(questions) * len(runs), 0
     for _, eng, mode in runs:  # warm-up, not timed: first calls page in the index files
         eng.ask(questions[0].question, k=k, mode=mode)
     raw: dict[str, list[tuple[GoldQuestion, list[str], Any]]] = {column: [] for column, _, _ in runs}
-    for q, text, vector in zip(questions, texts, vectors):
+    for q, question in zip(questions, analysed):
         for column, eng, mode in runs:  # interleaved per question, so caches warm up alike for every mode's latency
-            ranked = document_ranking(hit.chunk.doc_id for hit in eng.ranking(text, vector, mode))
+            ranked = document_ranking(hit.chunk.doc_id for hit in eng.ranking(question, mode))
             raw[column].append((q, ranked, eng.ask(q.question, k=k, mode=mode)))
             done += 1
             if progress is not None:
@@ -226,10 +225,10 @@ def evaluate(engine: Any, gold: GoldSet, modes: Sequence[str] = MODES, k: int | 
         "variants": {name: dict(changes) for name, changes in (variants or {}).items()},
         "abstain_threshold_used": round(float(engine.abstain_threshold), 4),
         "calibrated": bool(engine.settings.use_calibration and engine.calibration is not None and engine.settings.abstain_threshold is None),
-        "reranker_fingerprint": engine._feature_reranker.params.get("trained_on", {}).get("fingerprint", ""),
+        "reranker_fingerprint": engine.feature_reranker.params.get("trained_on", {}).get("fingerprint", ""),
         # what the figures were made with, so a report can be checked against what ships (tests/test_evaluate.py)
-        "made_with": {"reranker": params_fingerprint(engine._feature_reranker.params),
-                      "selector": params_fingerprint(engine._selector.params),
+        "made_with": {"reranker": params_fingerprint(engine.feature_reranker.params),
+                      "selector": params_fingerprint(engine.selector.params),
                       "index_settings": index_settings_fingerprint(engine.settings),
                       "gold_sha256": hashlib.sha256(Path(gold.source).read_bytes()).hexdigest() if Path(gold.source).is_file() else ""},
         "lifqa_version": __version__,
@@ -329,7 +328,8 @@ def run_eval(*, gold: str | Path | None = None, beir: str | Path | None = None, 
     file over ``corpus`` (a folder or a BEIR corpus.jsonl), or over an already built ``index``.
     ``reranker`` is a parameter file to use instead of the shipped one (to compare before shipping).
     """
-    from lifqa.engine import Engine, parse_mode
+    from lifqa.engine import Engine
+    from lifqa.settings import parse_mode
 
     for mode in modes:
         parse_mode(mode)
@@ -381,7 +381,7 @@ def parse_variants(specs: Iterable[str]) -> dict[str, dict[str, Any]]:
 
 
 def _reranker_params(path: str | Path | None) -> dict[str, Any] | None:
-    from lifqa.rerank import load_params
+    from lifqa.search.rerank import load_params
 
     if path is None:
         return None

@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from lifqa.errors import SettingsError
+from lifqa.errors import InputError, SettingsError
 
 
 class Mode(str, Enum):
@@ -195,3 +195,18 @@ def _bounds(field: Any) -> tuple[Any, Any]:
         low = getattr(meta, "ge", low) if getattr(meta, "ge", None) is not None else low
         high = getattr(meta, "le", high) if getattr(meta, "le", None) is not None else high
     return low, high
+
+
+def parse_mode(mode: str | Mode) -> Mode:
+    """A query's retrieval mode, by name."""
+    try:
+        return Mode(mode)
+    except ValueError:
+        raise InputError(f"unknown mode '{mode}'. Valid modes: {', '.join(MODES)}") from None
+
+
+def parse_k(k: Any) -> int:
+    """A query's number of passages: a whole number from 1 to 100."""
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= 100:
+        raise InputError(f"k={k!r} is out of range: use a whole number from 1 to 100")
+    return k

@@ -24,7 +24,7 @@ from lifqa import __version__
 from lifqa.errors import InputError
 from lifqa.evaluate import DEFAULT_CACHE, cached_index
 from lifqa.gold import GoldQuestion, GoldSet, load_beir, load_gold
-from lifqa.rerank import FEATURES, SUPPORT_FEATURES, _logistic, feature_matrix, support_features
+from lifqa.search.rerank import FEATURES, SUPPORT_FEATURES, _logistic, feature_matrix, support_features
 from lifqa.settings import make_settings
 
 SEED = 13
@@ -42,11 +42,9 @@ class TrainingData:
 def collect(engine: Any, questions: Iterable[GoldQuestion], depth: int = 30) -> TrainingData:
     """Feature rows for the hybrid candidates of every question, labelled from the gold data."""
     questions = list(questions)
-    texts = [engine.clean_question(q.question)[0] for q in questions]
-    vectors = engine.encoder.encode_queries(texts)
     rows, labels, owners = [], [], []
-    for qi, (q, text, vector) in enumerate(zip(questions, texts, vectors)):
-        batch = engine.rerank_candidates_for(text, vector, depth)
+    for qi, (q, question) in enumerate(zip(questions, engine.questions([q.question for q in questions]))):
+        batch = engine.rerank_candidates(question, depth)
         feats = feature_matrix(batch, engine.tokenizer)
         relevant = set(q.relevant_doc_ids) if q.answerable else set()
         answers = [a.lower() for a in q.answers]

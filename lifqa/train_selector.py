@@ -27,7 +27,8 @@ from sklearn.preprocessing import StandardScaler
 from lifqa import __version__
 from lifqa.errors import InputError
 from lifqa.gold import GoldQuestion
-from lifqa.selector import FEATURES, TIER_MARGIN, Candidate, SentenceSelector, Trees
+from lifqa.answer.selector import FEATURES, TIER_MARGIN, SentenceSelector, Trees
+from lifqa.answer.sentences import Candidate
 from lifqa.train import (SEED, TrainingSet, beir_training_set, gold_training_set, questions_fingerprint, training_fingerprint,
                          write_params)
 
@@ -69,14 +70,11 @@ def collect(engine: Any, questions: Sequence[GoldQuestion], source: str, as_answ
     selector is fitted on); ``as_answered``: for every answerable question, from the passages an answer quotes from
     (``answer_depth``), each with the earlier heuristic's answer (what the keep rule is chosen on)."""
     questions = [q for q in questions if q.answerable and q.answers]
-    texts = [engine.clean_question(q.question)[0] for q in questions]
-    vectors = engine.encoder.encode_queries(texts)
     heuristic = engine.with_settings(answer_selector="heuristic")
     out = []
-    for q, text, vector in zip(questions, texts, vectors):
-        depth = engine._answer_depth(text, engine.settings.k) if as_answered else engine.settings.k
-        hits, _, _ = engine._search(text, vector, depth, engine.settings.mode, None, {})
-        candidates, features = engine.selector_inputs(text, vector, hits)
+    for q, question in zip(questions, engine.questions([q.question for q in questions])):
+        depth = engine.answerer.depth(question, engine.settings.k) if as_answered else engine.settings.k
+        candidates, features = engine.selector_inputs(question, engine.searcher.search(question, depth, engine.settings.mode))
         relevant = set(q.relevant_doc_ids)
         labels = np.asarray([int(c.doc_id in relevant and holds_answer(c.text, q.answers)) for c in candidates], dtype=np.int64)
         if not as_answered:

@@ -228,7 +228,7 @@ def parse_query_params(params: Mapping[str, Any], flag_kinds: Iterable[str], tag
 
 def library_choices(sources: Iterable[Any]) -> tuple[list[str], list[str]]:
     """Library tags and collection paths present on the index's sources, for the sidebar filters."""
-    from lifqa.filters import known
+    from lifqa.search.searcher import known
 
     documents = [record.document for record in sources]
     return known(documents, "tags"), known(documents, "collections")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from lifqa.calibrate import calibrate_index, fit_threshold
-from lifqa.calibration import CALIBRATION, read_calibration
+from lifqa.search.rerank import CALIBRATION, read_calibration
 from lifqa.errors import InputError
 
 
@@ -52,10 +52,10 @@ def test_calibration_is_stored_with_the_index_and_used_by_ask(lif_index, tmp_pat
     assert engine.abstain_threshold == result.threshold
     assert not engine.ask("What is the UniProt accession of LIF?").abstained
     assert engine.ask("Who won the 2014 FIFA World Cup final?").abstained
-    assert lifqa.open(str(index), use_calibration=False).abstain_threshold == engine._feature_reranker.abstain_threshold
+    assert lifqa.open(str(index), use_calibration=False).abstain_threshold == engine.feature_reranker.abstain_threshold
     assert lifqa.open(str(index), abstain_threshold=0.99).abstain_threshold == 0.99
     (index / CALIBRATION).write_text("{broken", encoding="utf-8")
-    assert lifqa.open(str(index)).abstain_threshold == engine._feature_reranker.abstain_threshold
+    assert lifqa.open(str(index)).abstain_threshold == engine.feature_reranker.abstain_threshold
 
 
 def test_without_unanswerable_questions_off_topic_ones_set_the_floor(lif_index, tmp_path):
@@ -96,20 +96,20 @@ def test_enough_labelled_questions_refit_the_abstention_model_for_this_corpus(li
     assert result.support is not None and result.negatives == "off-topic questions"
     assert result.wrong_abstention <= 0.05 and result.abstention_accuracy >= 0.9
     engine = lifqa.open(str(index))
-    assert engine._support_model == result.support
+    assert engine.support.model == result.support
     assert engine.ask("How do I bake sourdough bread?").abstained
     assert not engine.ask("Which receptor subunit does LIF share with IL-6?").abstained
-    assert lifqa.open(str(index), use_calibration=False)._support_model is None
+    assert lifqa.open(str(index), use_calibration=False).support.model is None
 
 
 def test_the_refitted_model_reads_the_best_answer_sentence_and_old_calibrations_still_apply(lif_index, tmp_path):
     import lifqa
-    from lifqa.rerank import CALIBRATED_SUPPORT_FEATURES, SUPPORT_FEATURES
+    from lifqa.search.rerank import CALIBRATED_SUPPORT_FEATURES, SUPPORT_FEATURES
 
     index = tmp_path / "index"
     shutil.copytree(lif_index, index)
     engine = lifqa.open(str(index), use_calibration=False)
-    shipped = engine._feature_reranker.params["support"]
+    shipped = engine.feature_reranker.params["support"]
     question = "Which receptor subunit does LIF share with IL-6?"
     row = engine.support_row(question)
     assert row.shape == (len(CALIBRATED_SUPPORT_FEATURES),) and row[-1] > 0  # the best answer sentence's score
@@ -123,7 +123,7 @@ def test_the_refitted_model_reads_the_best_answer_sentence_and_old_calibrations_
     legacy = {key: shipped[key] for key in ("mean", "scale", "coef", "intercept")} | {"features": list(SUPPORT_FEATURES)}
     (index / CALIBRATION).write_text(json.dumps({"threshold": 0.3, "support": legacy}), encoding="utf-8")
     reopened = lifqa.open(str(index))
-    assert reopened._support_model["features"] == list(SUPPORT_FEATURES)
+    assert reopened.support.model["features"] == list(SUPPORT_FEATURES)
     assert reopened.ask(question).support == pytest.approx(engine.ask(question).support, abs=1e-4)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lifqa.answer import NO_ANSWER
+from lifqa.answer.compose import NO_ANSWER
 from lifqa.errors import InputError
 
 

@@ -339,7 +339,8 @@ def test_unknown_flag_kind_or_tier_is_a_clear_error(engine):
 
 
 def test_reliability_weighting_down_weights_low_tiers(engine, lif_index):
-    from lifqa.engine import TIER_WEIGHT, Engine
+    from lifqa.engine import Engine
+    from lifqa.search.searcher import TIER_WEIGHT
 
     weighted = Engine.open(lif_index, reliability_weighting=True)
     question = "Which receptor does LIF bind?"

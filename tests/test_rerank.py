@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from lifqa.encoder import bundled_model_path
-from lifqa.rerank import FEATURES, CrossEncoderReranker, feature_matrix, load_params
+from lifqa.search.rerank import FEATURES, CrossEncoderReranker, feature_matrix, load_params
 
 
 def test_shipped_parameters_match_the_features_and_carry_provenance():

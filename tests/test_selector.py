@@ -5,29 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lifqa.engine import diversify, diversify_adaptive
+from lifqa.answer.selector import FEATURES, SentenceSelector, defines, expands, feature_matrix, load_params
+from lifqa.answer.sentences import Candidate, SentenceType
 from lifqa.errors import SettingsError
-from lifqa.selector import FEATURES, Candidate, MemoTokenizer, SentenceSelector, defines, expands, feature_matrix, load_params, question_kind
-from lifqa.sentence_types import SentenceType
-
-
-@pytest.mark.parametrize("question, kind", [
-    ("What does LIF stand for?", "expansion"),
-    ("What is PPE?", "expansion"),  # an acronym alone asks for its spelled-out name
-    ("What are RVPs?", "expansion"),
-    ("What is RANBP2?", "other"),  # a gene symbol with digits is not spelled out
-    ("What is the role of LIF?", "other"),
-    ("What is the Entrez Gene ID for LIF?", "identifier"),
-    ("When was LIF first purified?", "year"),
-    ("How many amino acids long is the LIF polypeptide?", "number"),
-    ("What is the incubation period of MERS-CoV?", "quantity"),
-    ("Where is the mouse Lif orthologue located in the genome?", "place"),
-    ("Define leukemia inhibitory factor.", "definition"),
-    ("Which receptor does LIF bind?", "entity"),
-    ("Why does LIF appear at different sizes on a gel?", "other"),
-])
-def test_question_kinds(question, kind):
-    assert question_kind(question) == kind
+from lifqa.search.question import Question, question_kind
 
 
 @pytest.mark.parametrize("acronym, text, spelled", [
@@ -48,16 +29,6 @@ def _cand(text, rank, tier, start=0):
     return Candidate(text, start, start + len(text), None, rank, rank, 0.5, tier, SentenceType.PROSE, 0, 3)
 
 
-def test_memo_tokenizer_gives_the_same_tokens_and_stays_bounded():
-    calls = []
-    memo = MemoTokenizer(lambda text: calls.append(text) or text.lower().split(), size=2)
-    first = memo("LIF binds gp130")
-    first.append("mutated by the caller")
-    assert memo("LIF binds gp130") == ["lif", "binds", "gp130"] and calls == ["LIF binds gp130"]
-    memo("a"), memo("b"), memo("LIF binds gp130")
-    assert calls.count("LIF binds gp130") == 2  # forgotten once more than `size` texts were seen
-
-
 def test_relative_features_compare_each_sentence_with_the_questions_best():
     question = "Which receptor does LIF bind?"
     vector = np.asarray([1.0, 0.0], dtype=np.float32)
@@ -65,7 +36,9 @@ def test_relative_features_compare_each_sentence_with_the_questions_best():
                          ("The receptor is a heterodimer.", [0.6, 0.4])]
     candidates = [Candidate(t, 0, len(t), np.asarray(v, dtype=np.float32), i + 1, i + 1, 0.9 - 0.3 * i, "medium", SentenceType.PROSE, 0, 1)
                   for i, (t, v) in enumerate(texts_and_vectors)]
-    f = feature_matrix(question, vector, {"receptor": 2.0, "lif": 1.0, "bind": 1.5}, set(), candidates, lambda t: t.lower().replace(".", "").split())
+    asked = Question(question, (), (), np.zeros(0, dtype=np.float32), {"receptor": 2.0, "lif": 1.0, "bind": 1.5}, frozenset(),
+                     question_kind(question), (question,), vector=vector)
+    f = feature_matrix(asked, candidates, lambda t: t.lower().replace(".", "").split())
     col = {name: f[:, FEATURES.index(name)] for name in FEATURES}
     expected = col["cos"] + 1.5 * col["idf_coverage"] + 0.3 * col["passage_rerank"]  # the earlier heuristic's score
     assert np.allclose(col["score"], expected)
@@ -118,17 +91,8 @@ def test_exported_trees_score_exactly_like_scikit_learn():
         SentenceSelector(damaged)
 
 
-def test_adaptive_cap_lets_a_dominant_document_take_more_passages():
-    docs = ["a"] * 9 + ["b", "c", "d"]
-    order = np.arange(len(docs))
-    assert [docs[i] for i in diversify(order, docs, 5, 2)] == ["a", "a", "b", "c", "d"]
-    assert [docs[i] for i in diversify_adaptive(order, docs, 5, 2, window=10, share=0.8, relaxed=3)] == ["a", "a", "a", "b", "c"]
-    mixed = ["a", "b", "a", "c", "a", "d", "b", "e"]
-    assert list(diversify_adaptive(np.arange(8), mixed, 5, 2, window=8, share=0.8)) == list(diversify(np.arange(8), mixed, 5, 2))
-
-
 def test_answer_sentences_are_verbatim_slices_and_never_furniture(engine, gold):
-    from lifqa.sentence_types import NEVER_ANSWER, classify
+    from lifqa.answer.sentences import NEVER_ANSWER, classify
 
     for q in gold.questions:
         answer = engine.ask(q.question)
@@ -147,7 +111,7 @@ def test_what_does_lif_stand_for_is_answered_with_its_expansion(engine):
 
 
 def test_define_is_answered_with_a_sentence_not_a_title(engine):
-    from lifqa.sentence_types import SentenceType, classify
+    from lifqa.answer.sentences import SentenceType, classify
 
     answer = engine.ask("Define leukemia inhibitory factor.")
     assert not answer.abstained
@@ -174,26 +138,8 @@ def test_benign_differences_are_not_stated_as_disagreements(engine):
     assert "another source gives" not in answer.answer
 
 
-def test_a_passage_quoted_from_beyond_k_is_shown_without_hiding_a_source():
-    from lifqa.engine import _show_answer_passages
-    from lifqa.types import AnswerSentence, Chunk, Hit
-
-    docs = ["a", "a", "b", "c", "d", "b", "b"]
-    hits = [Hit(Chunk(f"{d}{i}", d, f"passage {i}", 0, 10), 1.0 - i / 10, rank=i + 1) for i, d in enumerate(docs)]
-    quoted = [AnswerSentence("passage 6", (7,), 0, 9)]
-    shown, sentences = _show_answer_passages(hits, quoted, 5)
-    # the quoted passage takes the place of the last unquoted one whose source stays on show (b's own), not of
-    # d's only passage, which is the last unquoted one
-    assert [h.chunk.chunk_id for h in shown] == ["a0", "a1", "c3", "d4", "b6"]
-    assert sentences[0].citation_keys == (5,) and shown[4].rank == 5
-    # where every shown source has a single passage, the last unquoted one gives way, as before
-    single = [Hit(Chunk(f"{d}{i}", d, "p", 0, 1), 1.0, rank=i + 1) for i, d in enumerate("abcdef")]
-    shown, _ = _show_answer_passages(single, [AnswerSentence("p", (6,), 0, 1)], 5)
-    assert [h.chunk.chunk_id for h in shown] == ["a0", "b1", "c2", "d3", "f5"]
-
-
 def test_the_shipped_selector_leads_with_the_margin_chosen_on_train():
-    from lifqa.selector import TIER_MARGIN
+    from lifqa.answer.selector import TIER_MARGIN
 
     assert load_params()["tier_margin"] == TIER_MARGIN and SentenceSelector(load_params()).tier_margin == TIER_MARGIN
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from lifqa.errors import InputError
-from lifqa.rerank import FEATURES, FeatureReranker
-from lifqa.selector import FEATURES as SELECTOR_FEATURES
+from lifqa.answer.selector import FEATURES as SELECTOR_FEATURES
+from lifqa.search.rerank import FEATURES, FeatureReranker
 from lifqa.train import TrainingSet, _training_set, train_reranker, unanswerable_elsewhere, write_params
 
 

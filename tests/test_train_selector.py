@@ -7,8 +7,8 @@ import pytest
 import numpy as np
 
 from lifqa.gold import GoldQuestion
-from lifqa.selector import FEATURES, Candidate
-from lifqa.sentence_types import SentenceType
+from lifqa.answer.selector import FEATURES
+from lifqa.answer.sentences import Candidate, SentenceType
 from lifqa.train_selector import out_of_fold, QuestionRows, fit, holds_answer, keep_rule
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Sequence
 
 import bm25s
 import numpy as np
@@ -33,11 +34,12 @@ class BM25Index:
         self._idf = np.log1p((self.num_docs - doc_freq + 0.5) / (doc_freq + 0.5)).astype(np.float32)
         self._oov_idf = float(np.log1p((self.num_docs + 0.5) / 0.5))
 
-    def query_ids(self, query: str) -> list[int]:
-        return self._model.get_tokens_ids(self.tokenizer(query))
-
     def scores(self, query: str) -> np.ndarray:
-        ids = self.query_ids(query)
+        return self.term_scores(self.tokenizer(query))
+
+    def term_scores(self, terms: Sequence[str]) -> np.ndarray:
+        """BM25 score of every chunk for a query already tokenized (a Question's tokens, repeats kept)."""
+        ids = self._model.get_tokens_ids(list(terms))
         if not ids:
             return np.zeros(self.num_docs, dtype=np.float32)
         return np.asarray(self._model.get_scores_from_ids(ids), dtype=np.float32)

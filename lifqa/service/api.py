@@ -201,7 +201,7 @@ def _batch_items(body: BatchRequest, limit: int) -> list[Any]:
 
 
 def _check_options(engine: Any, options: dict[str, Any]) -> None:
-    from lifqa.engine import parse_k, parse_mode
+    from lifqa.settings import parse_k, parse_mode
 
     if options["k"] is not None:
         parse_k(options["k"])

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
+import numpy as np
 import pytest
 
-from lifqa.sentence_types import NEVER_ANSWER, SentenceType, answers_question, classify, label_of
+from lifqa.answer.sentences import NEVER_ANSWER, Passages, SentenceType, answers_question, classify, label_of
 from lifqa.tokenize import Tokenizer
+from lifqa.types import Chunk, Hit
 
 T = SentenceType
 
@@ -59,3 +63,35 @@ def test_only_prose_and_asked_about_rows_may_answer():
     for never in NEVER_ANSWER:
         assert not answers_question(never, "LIF is a cytokine of the IL-6 family.", terms(kind), {"lif"}, tok)
     assert label_of("Chromosomal Location: 22q12.2") == "Chromosomal Location" and label_of("LIF is a cytokine.") == ""
+
+
+def test_passages_read_type_and_tokenize_each_sentence_once_for_a_question():
+    """A multi-part question rates the same passages for each part: their sentences are read from the store arrays,
+    typed and tokenized once, and made candidates with the question's cosines each time."""
+    title = "Leukemia inhibitory factor"
+    sentences = ["Overview", "LIF binds the LIF receptor and gp130.", "The complex signals through STAT3.", title]
+    text = " ".join(sentences)
+    spans, at = [], 100
+    for sentence in sentences:
+        spans.append((at, at + len(sentence)))
+        at += len(sentence) + 1
+    store = SimpleNamespace(chunk_sentences=np.asarray([[0, 4]]), sentence_spans=np.asarray(spans),
+                            sentence_heading=np.asarray([True, False, False, False]),
+                            sources={"d0": SimpleNamespace(tier="medium", document=SimpleNamespace(title=title))})
+    calls = []
+    tokenize = lambda text: calls.append(text) or text.lower().rstrip(".").split()  # noqa: E731
+    passages = Passages(store, np.eye(4, dtype=np.float16), tokenize).add({"c0": 0})
+    chunk = Chunk("c0", "d0", text, 100, 100 + len(text))
+    hit = Hit(chunk, 1.0, rerank=0.7, rank=1)
+    first = passages.candidates([hit], np.asarray([0.0, 1.0, 0.5, 0.0], dtype=np.float32))
+    again = passages.candidates([hit], np.asarray([0.0, 0.0, 1.0, 0.0], dtype=np.float32))  # another part of the question
+    assert [c.text for c in first] == [c.text for c in again] == sentences[1:3]  # the marked heading and the title are not
+    assert sorted(calls) == sorted(sentences)  # read once, however often rated
+    lead = first[0]
+    assert lead.terms == {"lif", "binds", "the", "receptor", "and", "gp130"} and lead.kind is SentenceType.PROSE
+    assert (lead.chunk_start, lead.chunk_end) == (9, 9 + len(sentences[1])) and text[lead.chunk_start:lead.chunk_end] == sentences[1]
+    assert (lead.citation_key, lead.passage_rank, lead.passage_rerank, lead.tier, lead.doc_id) == (1, 1, 0.7, "medium", "d0")
+    assert (lead.index_in_passage, lead.passage_sentences) == (1, 4)
+    assert [c.neighbour_cos for c in first] == [0.5, 1.0] and [c.neighbour_cos for c in again] == [1.0, 0.0]
+    assert [c.text for c in passages.heuristic_candidates([hit])] == sentences[1:]  # only the index's own heading mark
+    assert passages.sentence_at(chunk, 100 + text.index("complex")) == (spans[2][0] - 100, spans[2][1] - 100)

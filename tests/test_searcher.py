@@ -1,9 +1,10 @@
-"""Fusion arithmetic, checked against hand-computed values."""
+"""Search without an engine: fusion arithmetic checked against hand-computed values, top rows, and passage diversity."""
 
 import numpy as np
 import pytest
 
-from lifqa.retrieve import fuse, minmax, ranks_of, rrf, top_rows, zscore
+from lifqa.search.rerank import fuse, minmax, ranks_of, rrf, zscore
+from lifqa.search.searcher import diversify, diversify_adaptive, top_rows
 
 
 def test_minmax_and_zscore():
@@ -39,3 +40,12 @@ def test_fusion_prefers_a_chunk_both_runs_rank_first(method):
     bm25, dense = np.array([9.0, 1.0, 3.0]), np.array([0.9, 0.1, 0.2])
     fused = fuse(bm25, dense, np.ones(3, bool), np.ones(3, bool), method, 0.5, 60)
     assert int(np.argmax(fused)) == 0
+
+
+def test_adaptive_cap_lets_a_dominant_document_take_more_passages():
+    docs = ["a"] * 9 + ["b", "c", "d"]
+    order = np.arange(len(docs))
+    assert [docs[i] for i in diversify(order, docs, 5, 2)] == ["a", "a", "b", "c", "d"]
+    assert [docs[i] for i in diversify_adaptive(order, docs, 5, 2, window=10, share=0.8, relaxed=3)] == ["a", "a", "a", "b", "c"]
+    mixed = ["a", "b", "a", "c", "a", "d", "b", "e"]
+    assert list(diversify_adaptive(np.arange(8), mixed, 5, 2, window=8, share=0.8)) == list(diversify(np.arange(8), mixed, 5, 2))

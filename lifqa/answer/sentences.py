@@ -1,4 +1,10 @@
-"""What kind of text a sentence is, so that page furniture never becomes an answer.
+"""The sentences of the retrieved passages: read from the store once per question, typed, and made candidates.
+
+``Passages`` reads each hit's sentences from the store arrays (spans, heading marks, vectors) once per
+question, with their type and BM25 terms; a multi-part question's parts rate the same passages. A
+``Candidate`` is one sentence of one hit, as the trained selector and the earlier heuristic see it.
+
+What kind of text a sentence is, so that page furniture never becomes an answer.
 
 Reference-list entries, link lists, tables of contents, licence and copyright
 boilerplate, bare headings and figure/table labels are retrievable as passages
@@ -7,13 +13,19 @@ rows are kept as their own type: they answer only when the label is what the
 question asks about ("NCBI Gene ID: 3977" for an Entrez question, not
 "Gene Symbol: LIF" for "What kind of molecule is LIF?"). Rules, not a model:
 each type has a visible surface form, and the rules are checked on the bundled
-corpus and the COVID-QA articles (tests/test_sentence_types.py).
+corpus and the COVID-QA articles (tests/test_sentences.py).
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from enum import Enum
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from lifqa.types import Chunk, Citation, Hit
 
 
 class SentenceType(str, Enum):
@@ -177,3 +189,120 @@ _GENERIC_LABEL_WORDS = ("id", "ids", "identifier", "number", "no", "name", "code
 def _is_subject(ident: str, label: str, text: str) -> bool:
     """An identifier that is only the value of a row ("Gene Symbol: LIF") says nothing about the label."""
     return ident in value_of(text).lower() and ident not in label
+
+
+# ---- the passages' sentences ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Candidate:
+    """A sentence of a retrieved passage, as the selector (and the earlier heuristic) sees it."""
+
+    text: str
+    chunk_start: int  # span inside the chunk's text
+    chunk_end: int
+    vector: np.ndarray | None
+    citation_key: int
+    passage_rank: int
+    passage_rerank: float  # the reranker's probability of the passage holding the sentence
+    tier: str
+    kind: SentenceType
+    index_in_passage: int
+    passage_sentences: int
+    neighbour_cos: float = 0.0
+    doc_id: str = ""
+    terms: frozenset[str] | None = None  # its BM25 terms (None: made without them; the selector tokenizes the text)
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence of a stored passage, with what answering reads of it whatever the question."""
+
+    index: int  # in the passage
+    text: str
+    start: int  # span inside the chunk's text
+    end: int
+    kind: SentenceType
+    marked_heading: bool  # the index's own heading mark
+    terms: frozenset[str]
+
+
+class Passages:
+    """The passages one question is answered from: each hit's store row (from search) and its sentences, read from
+    the store arrays, typed and tokenized once for the question and each of its parts. Made per question, so the
+    engine holds nothing per chunk (tests/test_store.py)."""
+
+    def __init__(self, store: Any, sentence_vectors: np.ndarray | None, tokenize: Callable[[str], list[str]]) -> None:
+        self.store = store
+        self.sentence_vectors = sentence_vectors
+        self.tokenize = tokenize
+        self.rows: dict[str, int] = {}  # chunk id -> store row
+        self._sentences: dict[int, tuple[Sentence, ...]] = {}
+
+    def add(self, rows: Mapping[str, int]) -> "Passages":
+        """Remember the store rows of hits that search found."""
+        self.rows.update(rows)
+        return self
+
+    def sentences(self, chunk: Chunk | Citation) -> tuple[Sentence, ...]:
+        """A passage's sentences (a citation names its passage as a chunk does)."""
+        row = self.rows[chunk.chunk_id]
+        found = self._sentences.get(row)
+        if found is None:
+            lo, hi = (int(x) for x in self.store.chunk_sentences[row])
+            title = self.store.sources[chunk.doc_id].document.title
+            out = []
+            for j, s in enumerate(range(lo, hi)):
+                start, end = (int(x) for x in self.store.sentence_spans[s])
+                rel_start, rel_end = start - chunk.char_start, end - chunk.char_start
+                text = chunk.text[rel_start:rel_end]
+                is_title = bool(title) and text.strip().lower() == title.strip().lower()
+                marked = bool(self.store.sentence_heading[s])
+                kind = classify(text, marked or is_title, chunk.section)
+                out.append(Sentence(j, text, rel_start, rel_end, kind, marked, frozenset(self.tokenize(text))))
+            found = self._sentences[row] = tuple(out)
+        return found
+
+    def candidates(self, hits: Sequence[Hit], vector: np.ndarray) -> list[Candidate]:
+        """Every sentence of the hits that is not a heading, with its cosine and its neighbours' to the question."""
+        out = []
+        for hit in hits:
+            sentences = self.sentences(hit.chunk)
+            n = len(sentences)
+            tier = self.store.sources[hit.chunk.doc_id].tier
+            vectors = self._vectors(hit.chunk)
+            cos = vectors @ vector if vectors is not None else np.zeros(n, dtype=np.float32)
+            for sentence in sentences:
+                if sentence.kind is SentenceType.HEADING:
+                    continue
+                j = sentence.index
+                neighbours = [float(cos[x]) for x in (j - 1, j + 1) if 0 <= x < n]
+                out.append(Candidate(sentence.text, sentence.start, sentence.end, vectors[j] if vectors is not None else None,
+                                     hit.rank, hit.rank, hit.rerank or 0.0, tier, sentence.kind, j, n, max(neighbours, default=0.0),
+                                     hit.chunk.doc_id, sentence.terms))
+        return out
+
+    def heuristic_candidates(self, hits: Sequence[Hit]) -> list[Candidate]:
+        """Every sentence of the hits the index does not mark as a heading (what the earlier heuristic chose from)."""
+        out = []
+        for hit in hits:
+            sentences = self.sentences(hit.chunk)
+            tier = self.store.sources[hit.chunk.doc_id].tier
+            vectors = self._vectors(hit.chunk)
+            for s in sentences:
+                if s.marked_heading:
+                    continue
+                out.append(Candidate(s.text, s.start, s.end, vectors[s.index] if vectors is not None else None, hit.rank, hit.rank,
+                                     hit.rerank or 0.0, tier, s.kind, s.index, len(sentences), 0.0, hit.chunk.doc_id, s.terms))
+        return out
+
+    def sentence_at(self, chunk: Chunk | Citation, offset: int) -> tuple[int, int] | None:
+        """The span inside the chunk of its sentence holding a document offset (None: between sentences)."""
+        for s in self.sentences(chunk):
+            if s.start <= offset - chunk.char_start < s.end:
+                return s.start, s.end
+        return None
+
+    def _vectors(self, chunk: Chunk) -> np.ndarray | None:
+        if self.sentence_vectors is None:
+            return None
+        lo, hi = (int(x) for x in self.store.chunk_sentences[self.rows[chunk.chunk_id]])
+        return np.asarray(self.sentence_vectors[lo:hi], dtype=np.float32)
