@@ -50,7 +50,7 @@ def collect_rows(cache: str) -> list[Any]:
 class CrossEncoder:
     """MiniLM's first layers and a linear head: a score for a (question, sentence) pair."""
 
-    def __init__(self, layers: int) -> None:
+    def __init__(self, layers: int, frozen_layers: int = 0) -> None:
         import torch
         from transformers import AutoModel, AutoTokenizer
 
@@ -60,6 +60,11 @@ class CrossEncoder:
         self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
         self.body = AutoModel.from_pretrained(path, local_files_only=True)
         self.body.encoder.layer = self.body.encoder.layer[:layers]
+        # the embeddings and the first ``frozen_layers`` layers stay as shipped: only what differs is saved, and
+        # frozen lower layers keep what MiniLM learnt from a billion pairs while a thousand questions tune the top
+        for module in [self.body.embeddings, *self.body.encoder.layer[:frozen_layers]]:
+            for p in module.parameters():
+                p.requires_grad = False
         self.head = torch.nn.Linear(self.body.config.hidden_size, 1)
         torch.nn.init.zeros_(self.head.bias)
         torch.nn.init.normal_(self.head.weight, std=0.02)
@@ -91,49 +96,80 @@ def hardest(row: Any, count: int, rng: np.random.Generator, random_count: int = 
 
 
 def train(model: CrossEncoder, rows: list[Any], minutes: float, negatives: int, lr: float, per_step: int,
-          random_negatives: int = 0) -> dict[str, Any]:
+          random_negatives: int = 0, epochs: float = 0.0, residual: bool = False, on_epoch: Any = None,
+          model_ref: Any = None) -> dict[str, Any]:
+    """Listwise fine-tuning. ``epochs`` > 0 stops after that many passes (else after ``minutes``), with a linear warm-up
+    over the first 10 % of steps and a linear decay to zero; ``residual`` trains the model on top of today's heuristic
+    score (logits = a * z(heuristic) + cross-encoder, ``a`` learnt), so it learns what the heuristic misses."""
     import torch
 
     from lifqa.encoder import fast_bf16
+    from lifqa.answer.selector import FEATURES
 
     rng = np.random.default_rng(SEED)
     usable = [r for r in rows if r.labels.any() and (r.labels == 0).any()]
-    params = model.parameters()
+    weight = torch.nn.Parameter(torch.ones(1))
+    model.residual = 1.0
+    params = model.parameters() + ([weight] if residual else [])
     optimiser = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
-    budget, started, steps, losses = minutes * 60, time.perf_counter(), 0, []
+    total_steps = math.ceil(epochs * len(usable) / per_step) if epochs else 0
+    if total_steps:
+        warm = max(1, total_steps // 10)
+        schedule = torch.optim.lr_scheduler.LambdaLR(
+            optimiser, lambda s: min((s + 1) / warm, max(0.0, (total_steps - s) / max(1, total_steps - warm))))
+    budget, started, steps, losses, curve = minutes * 60, time.perf_counter(), 0, [], []
     autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=fast_bf16())
     model.body.train()
     order = rng.permutation(len(usable))
-    while time.perf_counter() - started < budget:
-        picked = [usable[i] for i in order[(steps * per_step) % len(order):][:per_step]] or [usable[order[0]]]
+    steps_per_epoch = math.ceil(len(usable) / per_step)
+    while (steps < total_steps) if total_steps else (time.perf_counter() - started < budget):
+        if steps and steps % steps_per_epoch == 0:
+            order = rng.permutation(len(usable))
+            if on_epoch:
+                model.body.eval()
+                curve.append(on_epoch(steps // steps_per_epoch))
+                model.body.train()
+        start = (steps % steps_per_epoch) * per_step
+        picked = [usable[i] for i in order[start:start + per_step]]
         total = 0.0
         optimiser.zero_grad()
         for row in picked:
             positive, negative = hardest(row, negatives, rng, random_negatives)
-            texts = [row.candidates[i].text for i in [positive, *negative]]
+            chosen = [positive, *negative]
+            texts = [row.candidates[i].text for i in chosen]
             with autocast:
-                logits = model.scores(row.question.question, texts)
+                logits = model.scores(row.question.question, texts, getattr(model, "max_length", 128))
+            if residual:
+                heuristic = row.features[:, FEATURES.index("score")]
+                z_h = torch.as_tensor(z(heuristic)[chosen], dtype=torch.float32)
+                logits = logits + weight * z_h
+                model.residual = float(weight.detach())
             loss = torch.nn.functional.cross_entropy(logits.unsqueeze(0), torch.zeros(1, dtype=torch.long)) / len(picked)
             loss.backward()
             total += float(loss.detach())
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         optimiser.step()
+        if total_steps:
+            schedule.step()
         losses.append(total)
         steps += 1
     model.body.eval()
+    if on_epoch:
+        curve.append(on_epoch(round(steps / steps_per_epoch, 2)))
     seconds = time.perf_counter() - started
     return {"steps": steps, "questions_seen": steps * per_step, "epochs": round(steps * per_step / len(usable), 2),
             "seconds": round(seconds, 1), "seconds_per_step": round(seconds / max(steps, 1), 2), "bf16": fast_bf16(),
+            "residual_weight": round(float(weight.detach()), 4) if residual else None, "curve": curve,
             "loss_first_20": round(float(np.mean(losses[:20])), 4), "loss_last_20": round(float(np.mean(losses[-20:])), 4)}
 
 
-def ce_scores(model: CrossEncoder, rows: list[Any], bf16: bool) -> tuple[list[np.ndarray], float]:
+def ce_scores(model: CrossEncoder, rows: list[Any], bf16: bool, max_length: int = 128) -> tuple[list[np.ndarray], float]:
     import torch
 
     out, pairs, started = [], 0, time.perf_counter()
     with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
         for row in rows:
-            out.append(model.scores(row.question.question, [c.text for c in row.candidates]).numpy())
+            out.append(model.scores(row.question.question, [c.text for c in row.candidates], max_length).numpy())
             pairs += len(row.candidates)
     return out, pairs / (time.perf_counter() - started)
 
@@ -150,6 +186,7 @@ def main() -> int:
     import torch
 
     from lifqa.answer.selector import FEATURES, SentenceSelector, load_params
+    from lifqa.encoder import fast_bf16
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--layers", type=int, default=3)
@@ -158,6 +195,10 @@ def main() -> int:
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--random-negatives", type=int, default=0, help="negatives drawn at random besides the hardest")
     parser.add_argument("--per-step", type=int, default=4, help="questions per optimiser step")
+    parser.add_argument("--epochs", type=float, default=0.0, help="passes over the fine-tuning fold (0: train for --minutes)")
+    parser.add_argument("--frozen-layers", type=int, default=0, help="lower layers kept as shipped (embeddings always are)")
+    parser.add_argument("--residual", action="store_true", help="learn on top of today's heuristic score")
+    parser.add_argument("--max-length", type=int, default=128, help="tokens of question + sentence")
     parser.add_argument("--cache", default=str(ROOT / "indexes" / "eval"))
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "cross_encoder_trial.json")
     args = parser.parse_args()
@@ -173,9 +214,22 @@ def main() -> int:
     fit = [r for r in rows if not set(r.question.relevant_doc_ids) & (held_articles | tune_articles)]
     held = [r for r in rows if set(r.question.relevant_doc_ids) & held_articles and r.labels.any()]
     tune = [r for r in rows if set(r.question.relevant_doc_ids) & tune_articles and r.labels.any()]
-    model = CrossEncoder(args.layers)
-    training = train(model, fit, args.minutes, args.negatives, args.lr, args.per_step, args.random_negatives)
+    model = CrossEncoder(args.layers, args.frozen_layers)
     heuristic = lambda rs: [r.features[:, FEATURES.index("score")] for r in rs]  # noqa: E731
+
+    def on_epoch(epoch: Any) -> dict[str, Any]:
+        scores, _ = ce_scores(model, held, bf16=fast_bf16(), max_length=args.max_length)
+        row = {"epoch": epoch, "cross-encoder": round(top1(held, scores), 4)}
+        for w in (0.5, 1.0, 2.0):
+            row[f"heuristic + {w} x ce"] = round(top1(held, [z(h) + w * z(c) for h, c in zip(heuristic(held), scores)]), 4)
+        if args.residual:
+            row["residual sum"] = round(top1(held, [float(model.residual) * z(h) + c for h, c in zip(heuristic(held), scores)]), 4)
+        print(row, flush=True)
+        return row
+
+    model.max_length = args.max_length
+    training = train(model, fit, args.minutes, args.negatives, args.lr, args.per_step, args.random_negatives,
+                     epochs=args.epochs, residual=args.residual, on_epoch=on_epoch, model_ref=model)
     tune_ce, _ = ce_scores(model, tune[:300], bf16=training["bf16"])
     weights = [0.25, 0.5, 1.0, 2.0, 4.0]
     best = max(weights, key=lambda w: top1(tune[:300], [z(h) + w * z(c) for h, c in zip(heuristic(tune[:300]), tune_ce)]))
@@ -187,6 +241,7 @@ def main() -> int:
                       "articles_held_out": len(held_articles)},
         "random_negatives": args.random_negatives,
         "collect_seconds": round(collect_seconds, 1), "layers": args.layers, "negatives": args.negatives, "lr": args.lr,
+        "frozen_layers": args.frozen_layers, "residual": args.residual, "max_length": args.max_length, "per_step": args.per_step,
         "training": training,
         "held_out_top1": {
             "heuristic score": round(top1(held, heuristic(held)), 4),

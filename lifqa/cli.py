@@ -146,6 +146,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cache", default="indexes/eval", help="folder of cached indexes (default: %(default)s)")
     p.set_defaults(handler=cmd_train_selector)
 
+    p = sub.add_parser("train-cross-encoder", help="fine-tune the relevance model (a cross-encoder from the bundled MiniLM) on training splits only (fixed seed)")
+    p.add_argument("--gold", nargs=2, action="append", metavar=("FILE", "CORPUS"),
+                   help=f"a gold file with answers and its corpus, of which the 'train' split is used; repeatable (default: {DEFAULT_CORPUS}/gold/lif_questions.jsonl {DEFAULT_CORPUS})")
+    p.add_argument("--output", help="weights file to write, its record beside it as .json (default: the package's lifqa/data/relevance.safetensors)")
+    p.add_argument("--epochs", type=float, default=1.0, help="passes over the fine-tuning questions (default: %(default)s)")
+    p.add_argument("--cache", default="indexes/eval", help="folder of cached indexes (default: %(default)s)")
+    p.set_defaults(handler=cmd_train_cross_encoder)
+
     p = sub.add_parser("calibrate", help="fit this index's abstention threshold on labelled questions; stored with the index")
     p.add_argument("--gold", required=True, help="labelled questions (gold JSONL); unanswerable ones, or else off-topic questions, set the floor")
     p.add_argument("--split", default="train", help="gold split to fit on (default: %(default)s, so dev and test figures stay held out; "
@@ -454,6 +462,22 @@ def cmd_train_selector(args: argparse.Namespace) -> int:
         print(f"{source['name']}: {source['used']} of {source['questions']} questions used, {source['rows']} sentences, {source['positives']} positive")
     print(f"wrote {output}: keep_ratio {params['keep_ratio']}, keep_min {params['keep_min']} (train answer hit {params['train_hit']} "
           f"in {params['train_words']} words; earlier heuristic {params['baseline_hit']} in {params['baseline_words']})")
+    return 0
+
+
+def cmd_train_cross_encoder(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from lifqa.train_relevance import Recipe, run_training
+
+    golds = args.gold or [(f"{DEFAULT_CORPUS}/gold/lif_questions.jsonl", DEFAULT_CORPUS)]
+    weights = Path(args.output) if args.output else None
+    record = weights.with_suffix(".json") if weights else None
+    trained = run_training(golds, Recipe(epochs=args.epochs), weights=weights, record=record, cache_root=args.cache,
+                           progress=_stage_printer())
+    print(f"fine-tuned on {trained['fine_tuning']['questions']} questions in {trained['fine_tuning']['seconds']} s; "
+          f"on {trained['held_questions']} held questions, top-1 sentence holds the answer: "
+          + ", ".join(f"{name} {value}" for name, value in trained["held_top1"].items()))
     return 0
 
 

@@ -118,6 +118,11 @@ class Settings(BaseModel):
                                                            "passage beyond the top k replaces the last passage shown. 20 "
                                                            "chosen on the train splits (bench/selector_cv.py, BENCHMARKS.md).")
     answer_tier_lead: bool = Field(True, description="Among near-equal answer sentences, the one from the higher-tier source leads.")
+    answer_model: Literal["relevance", "features"] = Field(
+        "features", description="How answer sentences are rated: 'relevance', the cross-encoder fine-tuned here (or "
+        "cross_encoder_path's) combined with the selector; 'features', the selector alone (the earlier path).")
+    answer_candidates: int = Field(20, ge=1, le=500, description="Sentences per question the relevance model reads "
+                                   "(the selector's best; chosen on train under the latency budget, BENCHMARKS.md).")
     answer_selector: Literal["trained", "heuristic"] = Field(
         "trained", description="How answer sentences are chosen: the trained sentence model (lifqa/data/selector.json) or the "
                                "earlier cosine + term-coverage heuristic, kept for side-by-side comparison.")

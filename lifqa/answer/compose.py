@@ -85,7 +85,7 @@ class Answerer:
         if deep and features is None and top_support >= threshold:  # an abstaining question needs no sentences
             candidates, features = self.selector_inputs(question, hits, passages)
         if deep:
-            picked = self.choose(candidates, features) if top_support >= threshold else []
+            picked = self.choose(question, candidates, features) if top_support >= threshold else []
             if picked and len(question.parts) > 1:
                 hits, picked = self.cover_parts(question, hits, picked, mode, allowed, timings, passages)
             hits, sentences = show_answer_passages(hits, picked, k)
@@ -121,9 +121,21 @@ class Answerer:
         sentence's score, from the selector ``features``)."""
         return self.support.probability(evidence, best_score(features) if self.support.reads_answer_evidence else None)
 
-    def choose(self, candidates: Sequence[Candidate], features: np.ndarray) -> list[AnswerSentence]:
-        chosen = self.selector.choose(candidates, self.selector.probabilities(features), self.settings.answer_max_sentences,
-                                      self.settings.answer_tier_lead)
+    def rate(self, question: Question, candidates: Sequence[Candidate], features: np.ndarray) -> tuple[np.ndarray, SentenceSelector]:
+        """Each candidate's probability of holding the answer, and the selector whose keep rule fits those numbers:
+        with ``answer_model="relevance"`` the relevance model reads the question with each of the
+        ``answer_candidates`` sentences the selector rates best, and its score is combined with the selector's (the
+        rest keep a probability of 0); with ``"features"`` the selector's alone."""
+        probabilities = self.selector.probabilities(features)
+        if self.settings.answer_model != "relevance" or not len(candidates):
+            return probabilities, self.selector
+        from lifqa.relevance import rated_by_relevance  # torch and the model load only when sentences are rated
+
+        return rated_by_relevance(question.text, candidates, features, probabilities, self.selector, self.settings)
+
+    def choose(self, question: Question, candidates: Sequence[Candidate], features: np.ndarray) -> list[AnswerSentence]:
+        probabilities, selector = self.rate(question, candidates, features)
+        chosen = selector.choose(candidates, probabilities, self.settings.answer_max_sentences, self.settings.answer_tier_lead)
         return [AnswerSentence(c.text, (c.citation_key,), c.chunk_start, c.chunk_end) for c, _ in chosen]
 
     def cover_parts(self, question: Question, hits: list[Hit], picked: list[AnswerSentence], mode: Mode,
@@ -131,13 +143,12 @@ class Answerer:
         """A multi-part question: each part the answer does not yet answer (no picked sentence the
         selector rates at least keep_min for that part) gets its own best sentence, retrieved for the
         part alone; its passage joins the hits so that it is cited."""
-        selector = self.selector
         hits, picked = list(hits), list(picked)
         for part in self.reader.parts(question):
             # the picked sentences are rated for the part among all the passages' sentences, as the selector was
             # trained: its features compare each sentence with the question's best candidate
             candidates, features = self.selector_inputs(part, hits, passages)
-            rated = selector.probabilities(features)
+            rated, selector = self.rate(part, candidates, features)
             mine = [i for i, c in enumerate(candidates)
                     if any(c.citation_key == p.citation_keys[0] and c.chunk_start == p.char_start for p in picked)]
             if mine and float(rated[mine].max()) >= selector.keep_min:
@@ -149,7 +160,8 @@ class Answerer:
             candidates, features = self.selector_inputs(part, found.hits, passages)
             if self._support(found.evidence, features) < self.support.threshold:
                 continue
-            best = selector.choose(candidates, selector.probabilities(features), 1, self.settings.answer_tier_lead)
+            rated, selector = self.rate(part, candidates, features)
+            best = selector.choose(candidates, rated, 1, self.settings.answer_tier_lead)
             if not best or best[0][1] < selector.keep_min:
                 continue
             cand = best[0][0]
