@@ -478,6 +478,8 @@ def cmd_train_cross_encoder(args: argparse.Namespace) -> int:
     print(f"fine-tuned on {trained['fine_tuning']['questions']} questions in {trained['fine_tuning']['seconds']} s; "
           f"on {trained['held_questions']} held questions, top-1 sentence holds the answer: "
           + ", ".join(f"{name} {value}" for name, value in trained["held_top1"].items()))
+    for name, figures in trained["held_answers"].items():
+        print(f"  answers, {name}: hit {figures['answer_hit']} in {figures['words']} words")
     return 0
 
 

@@ -38,6 +38,10 @@ class RelevanceRecord:
 
     @classmethod
     def read(cls, path: Path) -> "RelevanceRecord":
+        if not path.is_file():
+            raise SettingsError(f"no relevance model here: {path.name} is missing. Train one with make cross-encoder "
+                                "(lifqa train-cross-encoder), use answer_model=features, or give your own with "
+                                "cross_encoder_path=FOLDER")
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             return cls(int(data["layers"]), int(data["frozen_layers"]), int(data["max_length"]), str(data["sha256"]),
@@ -99,7 +103,11 @@ class RelevanceModel:
         delta = {name: tensor.float() for name, tensor in load_file(str(weights)).items()}
         head_state = {k.removeprefix("head."): v for k, v in delta.items() if k.startswith("head.")}
         body_state = {k.removeprefix("body."): v for k, v in delta.items() if k.startswith("body.")}
-        missing = set(trainable_names(body, info.frozen_layers)) - set(body_state)
+        expected = set(trainable_names(body, info.frozen_layers))
+        missing, unexpected = expected - set(body_state), set(body_state) - expected
+        if unexpected:
+            raise SettingsError(f"relevance model file {weights.name} holds weights this lifqa does not know "
+                                f"({sorted(unexpected)[:3]}); reinstall lifqa or run make cross-encoder")
         if missing or set(head_state) != {"weight", "bias"}:
             raise SettingsError(f"relevance model file {weights.name} lacks {sorted(missing)[:3] or 'the head'}; "
                                 "reinstall lifqa or run make cross-encoder")

@@ -28,7 +28,7 @@ from lifqa.relevance import (STACK_FEATURES, RelevanceModel, bundled_paths, comb
                              stack_features)
 from lifqa.answer.selector import FEATURES, SentenceSelector
 from lifqa.train import SEED, TrainingSet, gold_training_set, questions_fingerprint, training_fingerprint
-from lifqa.train_selector import QuestionRows, collect, keep_rule, out_of_fold, untrained_params
+from lifqa.train_selector import QuestionRows, collect, holds_answer, keep_rule, out_of_fold, untrained_params
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,9 @@ def fit_combiner(rows: Sequence[QuestionRows], selector_probabilities: Sequence[
     x = np.concatenate([stack_features(p, r, heuristic_weight, heuristic_z(row))
                         for row, p, r in zip(rows, selector_probabilities, relevance)])
     y = np.concatenate([row.labels for row in rows])
-    model = LogisticRegression(C=1.0, max_iter=2000, random_state=SEED).fit(x, y)
+    # balanced, as the selector's trees are fitted: its probabilities then sit on the scale the keep rule's grid spans
+    # (fitted plainly, a question's ~80 candidates hold 1-2 positives and the best sentence rarely reaches 0.2)
+    model = LogisticRegression(C=1.0, max_iter=2000, random_state=SEED, class_weight="balanced").fit(x, y)
     return {"features": list(STACK_FEATURES), "coef": [float(c) for c in model.coef_[0]], "intercept": float(model.intercept_[0]),
             "heuristic_weight": heuristic_weight}
 
@@ -154,6 +156,17 @@ def source_commit() -> str:
     except OSError:
         pass
     return "unknown"
+
+
+def held_answers(rows: Sequence[QuestionRows], probabilities: Sequence[np.ndarray], selector: SentenceSelector) -> dict[str, float]:
+    """Answer hit and words of the answers ``selector`` would give from these probabilities (mean per source, then
+    over sources, as the keep rule is chosen)."""
+    per_source: dict[str, list[tuple[bool, int]]] = {}
+    for row, rated in zip(rows, probabilities):
+        said = " ".join(c.text for c, _ in selector.choose(row.candidates, rated, 3))
+        per_source.setdefault(row.source, []).append((holds_answer(said, row.question.answers), len(said.split())))
+    return {"answer_hit": round(float(np.mean([np.mean([h for h, _ in v]) for v in per_source.values()])), 4),
+            "words": round(float(np.mean([np.mean([w for _, w in v]) for v in per_source.values()])), 1)}
 
 
 def top1(rows: Sequence[QuestionRows], scores: Sequence[np.ndarray]) -> float:
@@ -189,7 +202,11 @@ def train_relevance(sets: Sequence[TrainingSet], recipe: Recipe, weights: Path, 
     combiner = fit_combiner(held, oof, relevance, training["heuristic_weight"])
     probabilities = [combined_probabilities(combiner, p, r, heuristic_z(row)) for row, p, r in zip(held, oof, relevance)]
     rule = keep_rule(selector_params, held, probabilities=probabilities)
-    figures = {"held_questions": len(held), "held_top1": {
+    shipped = SentenceSelector(selector_params)
+    figures = {"held_answers": {
+        "features (the shipped selector and keep rule)": held_answers(held, oof, shipped),
+        "relevance (combined, its keep rule)": held_answers(held, probabilities, SentenceSelector({**selector_params, **rule}))},
+        "held_questions": len(held), "held_top1": {
         "heuristic": top1(held, [heuristic_z(r) for r in held]),
         "selector (out of fold)": top1(held, oof),
         "relevance + heuristic": top1(held, [r + training["heuristic_weight"] * heuristic_z(row) for row, r in zip(held, relevance)]),
