@@ -1,0 +1,97 @@
+"""Ask latency of the answer paths side by side: the selector alone (answer_model=features) and with the relevance
+model, in bf16 (where the CPU has bf16 units) and fp32 (what a CPU without them runs), on one open index, same threads.
+
+    .venv/bin/python bench/answer_latency.py --index DIR [--gold FILE --split test] [--repeats 3] [--batch 64]
+
+Every question is asked once per path to warm up, then ``--repeats`` times; p50/p95 of the engine's own total_ms.
+Batch throughput: ``ask_many`` over the first ``--batch`` questions, per path. First answer after start: a fresh
+process opens the index and answers one question (model loads included), per precision.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from common import run, save_result  # noqa: E402
+
+FIRST_ANSWER = """
+import sys, time
+started = time.perf_counter()
+from lifqa.engine import Engine
+from lifqa import relevance
+engine = Engine.open(sys.argv[1])
+if sys.argv[3] == "fp32":
+    relevance.get_relevance_model().bf16 = False
+answer = engine.ask(sys.argv[2])
+print(round(time.perf_counter() - started, 3), answer.abstained)
+"""
+
+
+def paths(engine: Any) -> dict[str, tuple[Any, bool | None]]:
+    return {"features": (engine.with_settings(answer_model="features"), None),
+            "relevance bf16": (engine.with_settings(answer_model="relevance"), True),
+            "relevance fp32": (engine.with_settings(answer_model="relevance"), False)}
+
+
+def main() -> int:
+    import torch
+
+    from lifqa import relevance
+    from lifqa.encoder import fast_bf16
+    from lifqa.engine import Engine
+    from lifqa.gold import load_gold
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--index", required=True)
+    parser.add_argument("--gold", default=str(ROOT / "corpus" / "gold" / "lif_questions.jsonl"))
+    parser.add_argument("--split", default=None, help="only this split's questions (default: all)")
+    parser.add_argument("--limit", type=int, default=0, help="at most this many questions (0: all)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+    questions = [q.question for q in load_gold(args.gold).questions if args.split in (None, q.split)]
+    questions = questions[: args.limit or len(questions)]
+    engine = Engine.open(args.index)
+    model = relevance.get_relevance_model()
+    report: dict[str, Any] = {"index": Path(args.index).name, "questions": len(questions), "repeats": args.repeats,
+                              "threads": torch.get_num_threads(), "cpu_bf16": fast_bf16(),
+                              "answer_candidates": engine.settings.answer_candidates, "paths": {}}
+    for name, (variant, bf16) in paths(engine).items():
+        if bf16 is not None:
+            model.bf16 = bf16
+        for q in questions:
+            variant.ask(q)
+        totals = [variant.ask(q).timings_ms["total_ms"] for _ in range(args.repeats) for q in questions]
+        clock = time.perf_counter()
+        variant.ask_many(questions[: args.batch])
+        batch_s = time.perf_counter() - clock
+        report["paths"][name] = {"p50_ms": round(float(np.percentile(totals, 50)), 1),
+                                 "p95_ms": round(float(np.percentile(totals, 95)), 1),
+                                 "batch_questions_per_s": round(min(len(questions), args.batch) / batch_s, 2)}
+        print(name, report["paths"][name], flush=True)
+    model.bf16 = fast_bf16()
+    report["first_answer_s"] = {}
+    for precision in ("bf16", "fp32"):
+        out = subprocess.run([sys.executable, "-c", FIRST_ANSWER, args.index, questions[0], precision], capture_output=True,
+                             text=True, check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        report["first_answer_s"][precision] = float(out.stdout.split()[0])
+    report["load_avg"] = os.getloadavg()
+    save_result(args.out, report)
+    return 0
+
+
+if __name__ == "__main__":
+    run(main)
