@@ -28,6 +28,7 @@ import numpy as np
 from lifqa.search.rerank import Calibration, write_calibration
 from lifqa.errors import InputError
 from lifqa.gold import load_gold
+from lifqa.jsonl import jsonl_rows
 
 BUNDLED_GOLD = Path(__file__).resolve().parent.parent / "corpus" / "gold" / "lif_questions.jsonl"
 
@@ -84,20 +85,16 @@ def load_questions(path: str | Path) -> list[str]:
     if path.stat().st_size > MAX_NEGATIVES_BYTES:
         raise InputError(f"{path} is larger than {MAX_NEGATIVES_BYTES // 1_000_000} MB; a few hundred questions are enough")
     questions = []
-    for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
-        line = line.strip()
-        if not line:
-            continue
-        if line.startswith("{"):
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"{path}, line {number}: not valid JSON ({exc.msg}); fix the line or give plain text, one question a line") from None
-            text = record.get("question", record.get("text")) if isinstance(record, dict) else None
-            if not isinstance(text, str) or not text.strip():
-                raise InputError(f"{path}, line {number}: no \"question\" or \"text\" field with text")
-            line = text.strip()
-        questions.append(line)
+    # a line not starting with "{" is a plain-text question: read as the record {"question": line}
+    lines = (line if line.startswith("{") or not line else json.dumps({"question": line})
+             for line in (raw.strip() for raw in path.read_text(encoding="utf-8", errors="replace").splitlines()))
+    for number, record in jsonl_rows(lines):
+        if isinstance(record, json.JSONDecodeError):
+            raise InputError(f"{path}, line {number}: not valid JSON ({record.msg}); fix the line or give plain text, one question a line")
+        text = record.get("question", record.get("text")) if isinstance(record, dict) else None
+        if not isinstance(text, str) or not text.strip():
+            raise InputError(f"{path}, line {number}: no \"question\" or \"text\" field with text")
+        questions.append(text.strip())
     if not questions:
         raise InputError(f"{path} holds no questions")
     return questions

@@ -98,6 +98,7 @@ OTHER = {
     "lifqa.chunking": "sentence splitting: chunks at build, document structure for passage flags at query time",
     "lifqa.decoding": "a text file's bytes as str: the readers, and the reliability rules' raw quotes",
     "lifqa.parallel": "process pools for per-document work at build",
+    "lifqa.jsonl": "JSON Lines with their line numbers: question files, gold sets, BEIR files, batch outputs, eval reports",
     "lifqa.provenance": "the record of uploads a library may name attachments from",
 }
 
