@@ -27,6 +27,7 @@ from typing import Any, Protocol
 from lifqa.readers.author_names import info_authors, names_in
 from lifqa.readers.build import clean_inline
 from lifqa.readers.journal_line import details_after, journal_line, names_a_journal, volume_line
+from lifqa.references import DOI_IN_TEXT
 
 
 class PageLine(Protocol):
@@ -102,7 +103,7 @@ def read_header(first_page: Sequence[PageLine], page_height: float, running_head
     if run:  # the rows under the title, in its column
         left, right = min(rows[i].x0 for i in run), max(rows[i].x1 for i in run)
         authors = _authors_after([r for r in rows[run[-1] + 1:] if r.x1 >= left and r.x0 <= right])
-    doi = _DOI.search(first_text) or _DOI.search(f"{info.get('Subject', '')} {info.get('Keywords', '')}")
+    doi = DOI_IN_TEXT.search(first_text) or DOI_IN_TEXT.search(f"{info.get('Subject', '')} {info.get('Keywords', '')}")
     return ArticleHeader(
         title=(info_title or title)[:300],
         authors=authors or info_authors(info.get("Author") or ""),
@@ -269,7 +270,6 @@ def _authors_after(rows: list[_Row]) -> tuple[str, ...]:
 
 
 _YEAR_NEAR = re.compile(r"(?:published|posted|received|accepted|©|copyright|\(c\))\D{0,40}?((?:19|20)\d{2})", re.I)
-_DOI = re.compile(r"\b10\.\d{4,9}/[^\s\"<>,;]+", re.I)
 
 
 def _journal_banner(rows: list[_Row]) -> tuple[str, dict[str, Any]]:
