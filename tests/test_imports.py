@@ -67,6 +67,7 @@ QUERY_SIDE = {
 BUILD_SIDE = {
     "lifqa.index.build": "builds and publishes an index",
     "lifqa.index.ray_build": "builds on a Ray cluster",
+    "lifqa.index.cache": "the SQLite life the build caches share (damaged file set aside, unused keys dropped)",
     "lifqa.index.doc_cache": "the build's per-document cache",
     "lifqa.index.embed_cache": "the build's vector cache",
     "lifqa.encoder_pool": "embedding processes of a build",
