@@ -157,20 +157,13 @@ def fit_support_model(engine: Any, answerable: Sequence[str], unanswerable: Sequ
     candidate's sentence cosine, dense cosine, idf and term coverage) and the best answer sentence's score
     (lifqa.search.rerank.ANSWER_EVIDENCE). Evidence levels differ between corpora (long articles vs short pages), so
     the weights, not only the threshold, are per corpus. Returns the model and each question's score under it."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.preprocessing import StandardScaler
-
     from lifqa.search.rerank import CALIBRATED_SUPPORT_FEATURES
-    from lifqa.train import SEED
+    from lifqa.train import fit_logistic
 
     rows = np.stack([engine.support_row(q) for q in [*answerable, *unanswerable]])
     labels = np.asarray([1] * len(answerable) + [0] * len(unanswerable))
-    scaler = StandardScaler().fit(rows)
-    model = LogisticRegression(C=0.5, max_iter=2000, class_weight="balanced", random_state=SEED).fit(scaler.transform(rows), labels)
-    scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
-    params = {"features": list(CALIBRATED_SUPPORT_FEATURES), "mean": [float(x) for x in scaler.mean_], "scale": [float(x) for x in scale],
-              "coef": [float(x) for x in model.coef_[0]], "intercept": float(model.intercept_[0])}
-    probs = model.predict_proba(scaler.transform(rows))[:, 1]
+    params, probability = fit_logistic(rows, labels, CALIBRATED_SUPPORT_FEATURES, c=0.5)
+    probs = probability(rows)
     return params, [float(x) for x in probs[: len(answerable)]], [float(x) for x in probs[len(answerable):]]
 
 
