@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from lifqa.errors import InputError
+from lifqa.jsonl import jsonl_rows
 from lifqa.types import Answer
 
 INPUT_FORMATS = ("jsonl", "csv", "txt")
@@ -98,13 +99,9 @@ def _error(label: str, line: int, message: str, qid: str | None = None) -> dict:
 
 def _read_jsonl(text: str, label: str) -> tuple[list[BatchItem], list[dict]]:
     items, errors = [], []
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            errors.append(_error(label, number, f"not valid JSON ({exc.msg} at column {exc.colno}); "
+    for number, row in jsonl_rows(text.splitlines()):
+        if isinstance(row, json.JSONDecodeError):
+            errors.append(_error(label, number, f"not valid JSON ({row.msg} at column {row.colno}); "
                                                 'each line must be an object like {"id": "q1", "question": "..."}'))
             continue
         if not isinstance(row, dict):
@@ -299,14 +296,11 @@ def read_done(output: str | Path, format: str | None = None) -> Done:  # noqa: A
         records = [{**row, "line": int(row["line"]) if str(row.get("line", "")).isdigit() else None} for row in rows]
     else:
         records = []
-        for number, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:
+        for number, row in jsonl_rows(text.splitlines()):
+            if isinstance(row, json.JSONDecodeError):
                 raise InputError(f"{path}:{number} is not a JSON record, so {path} is not an earlier batch output; "
-                                 "choose another output file") from None
+                                 "choose another output file")
+            records.append(row)
     ids, errors = set(), set()
     for record in records:
         if record.get("error"):
@@ -399,7 +393,11 @@ def _answer_file_export(engine_factory: Callable[[], Any], input_path: str | Pat
 
     records = records_path(output)
     summary = answer_file(engine, input_path, records, format="jsonl", progress_factory=progress_factory, **options)
-    stored = [json.loads(line) for line in records.read_text(encoding="utf-8").splitlines() if line.strip()]
+    stored = []
+    for number, row in jsonl_rows(records.read_text(encoding="utf-8").splitlines()):
+        if isinstance(row, json.JSONDecodeError):
+            raise row  # the records this call just wrote
+        stored.append(row)
     text = batch_export(stored, lambda doc_id: engine().source(doc_id).document, fmt)
     path = Path(output)
     tmp = path.with_name(f".{path.name}.tmp")

@@ -28,6 +28,7 @@ import numpy as np
 from lifqa.search.rerank import Calibration, write_calibration
 from lifqa.errors import InputError
 from lifqa.gold import load_gold
+from lifqa.jsonl import jsonl_rows
 
 BUNDLED_GOLD = Path(__file__).resolve().parent.parent / "corpus" / "gold" / "lif_questions.jsonl"
 
@@ -84,20 +85,16 @@ def load_questions(path: str | Path) -> list[str]:
     if path.stat().st_size > MAX_NEGATIVES_BYTES:
         raise InputError(f"{path} is larger than {MAX_NEGATIVES_BYTES // 1_000_000} MB; a few hundred questions are enough")
     questions = []
-    for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
-        line = line.strip()
-        if not line:
-            continue
-        if line.startswith("{"):
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"{path}, line {number}: not valid JSON ({exc.msg}); fix the line or give plain text, one question a line") from None
-            text = record.get("question", record.get("text")) if isinstance(record, dict) else None
-            if not isinstance(text, str) or not text.strip():
-                raise InputError(f"{path}, line {number}: no \"question\" or \"text\" field with text")
-            line = text.strip()
-        questions.append(line)
+    # a line not starting with "{" is a plain-text question: read as the record {"question": line}
+    lines = (line if line.startswith("{") or not line else json.dumps({"question": line})
+             for line in (raw.strip() for raw in path.read_text(encoding="utf-8", errors="replace").splitlines()))
+    for number, record in jsonl_rows(lines):
+        if isinstance(record, json.JSONDecodeError):
+            raise InputError(f"{path}, line {number}: not valid JSON ({record.msg}); fix the line or give plain text, one question a line")
+        text = record.get("question", record.get("text")) if isinstance(record, dict) else None
+        if not isinstance(text, str) or not text.strip():
+            raise InputError(f"{path}, line {number}: no \"question\" or \"text\" field with text")
+        questions.append(text.strip())
     if not questions:
         raise InputError(f"{path} holds no questions")
     return questions
@@ -160,20 +157,13 @@ def fit_support_model(engine: Any, answerable: Sequence[str], unanswerable: Sequ
     candidate's sentence cosine, dense cosine, idf and term coverage) and the best answer sentence's score
     (lifqa.search.rerank.ANSWER_EVIDENCE). Evidence levels differ between corpora (long articles vs short pages), so
     the weights, not only the threshold, are per corpus. Returns the model and each question's score under it."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.preprocessing import StandardScaler
-
     from lifqa.search.rerank import CALIBRATED_SUPPORT_FEATURES
-    from lifqa.train import SEED
+    from lifqa.train import fit_logistic
 
     rows = np.stack([engine.support_row(q) for q in [*answerable, *unanswerable]])
     labels = np.asarray([1] * len(answerable) + [0] * len(unanswerable))
-    scaler = StandardScaler().fit(rows)
-    model = LogisticRegression(C=0.5, max_iter=2000, class_weight="balanced", random_state=SEED).fit(scaler.transform(rows), labels)
-    scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
-    params = {"features": list(CALIBRATED_SUPPORT_FEATURES), "mean": [float(x) for x in scaler.mean_], "scale": [float(x) for x in scale],
-              "coef": [float(x) for x in model.coef_[0]], "intercept": float(model.intercept_[0])}
-    probs = model.predict_proba(scaler.transform(rows))[:, 1]
+    params, probability = fit_logistic(rows, labels, CALIBRATED_SUPPORT_FEATURES, c=0.5)
+    probs = probability(rows)
     return params, [float(x) for x in probs[: len(answerable)]], [float(x) for x in probs[len(answerable):]]
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from lifqa.errors import CorpusError
+from lifqa.jsonl import jsonl_rows
 from lifqa.parallel import ordered_map
 from lifqa.readers import READ_SUFFIXES, ReaderLimits, read_path
 from lifqa.readers.text import (  # noqa: F401 - re-exported: callers import these from lifqa.corpus
@@ -163,11 +164,10 @@ def _key_lines(text: str) -> dict[str, int]:
 def _read_beir(path: Path) -> tuple[list[Document], list[str]]:
     docs, warnings = [], []
     with path.open(encoding="utf-8", errors="replace") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
+        for number, row in jsonl_rows(handle):
             try:
-                row = json.loads(line)
+                if isinstance(row, json.JSONDecodeError):
+                    raise row  # reported below with the other ways a line is not a BEIR record
                 doc_id, text = str(row["_id"]), str(row.get("text") or "")
             except (json.JSONDecodeError, KeyError, TypeError) as exc:
                 warnings.append(f"{path.name} line {number}: skipped, not a BEIR record with _id and text ({exc})")

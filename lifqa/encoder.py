@@ -43,6 +43,7 @@ os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
 
 from lifqa.errors import SettingsError  # noqa: E402
+from lifqa.index.layout import file_sha256  # noqa: E402
 
 # torch is imported where it is used, so the processes that only read and chunk (build workers, Ray tasks)
 # never pay its import.
@@ -313,19 +314,14 @@ def _export_onnx(transformer: "torch.nn.Module", path: Path) -> None:
 
 
 def _seal(tmp: Path, path: Path) -> None:
-    digest = _sha256(tmp)
+    digest = file_sha256(tmp)
     os.replace(tmp, path)
     path.with_name(path.name + ".sha256").write_text(digest + "\n", encoding="utf-8")
 
 
 def _checksum_ok(path: Path) -> bool:
     recorded = path.with_name(path.name + ".sha256")
-    return path.is_file() and recorded.is_file() and recorded.read_text(encoding="utf-8").strip() == _sha256(path)
-
-
-def _sha256(path: Path) -> str:
-    with path.open("rb") as handle:  # hashlib reads it in blocks
-        return hashlib.file_digest(handle, "sha256").hexdigest()
+    return path.is_file() and recorded.is_file() and recorded.read_text(encoding="utf-8").strip() == file_sha256(path)
 
 
 @lru_cache(maxsize=4)

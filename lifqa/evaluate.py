@@ -24,6 +24,7 @@ from lifqa import __version__
 from lifqa.data import params_fingerprint
 from lifqa.errors import InputError
 from lifqa.gold import GoldQuestion, GoldSet, load_beir, load_gold
+from lifqa.index.layout import file_sha256
 from lifqa.settings import MODES, Settings, make_settings
 
 DEFAULT_CACHE = "indexes/eval"
@@ -230,7 +231,7 @@ def evaluate(engine: Any, gold: GoldSet, modes: Sequence[str] = MODES, k: int | 
         "made_with": {"reranker": params_fingerprint(engine.feature_reranker.params),
                       "selector": params_fingerprint(engine.selector.params),
                       "index_settings": index_settings_fingerprint(engine.settings),
-                      "gold_sha256": hashlib.sha256(Path(gold.source).read_bytes()).hexdigest() if Path(gold.source).is_file() else ""},
+                      "gold_sha256": file_sha256(Path(gold.source)) if Path(gold.source).is_file() else ""},
         "lifqa_version": __version__,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 from lifqa.errors import InputError
+from lifqa.jsonl import jsonl_rows, not_json
 
 
 @dataclass(frozen=True)
@@ -50,14 +51,10 @@ def load_gold(path: str | Path, known_doc_ids: set[str] | None = None) -> GoldSe
         raise InputError(f"gold file not found: {path}")
     questions, errors, seen = [], [], set()
     with path.open(encoding="utf-8", errors="replace") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
+        for number, row in jsonl_rows(handle):
             where = f"{path}:{number}"
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                errors.append(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})")
+            if isinstance(row, json.JSONDecodeError):
+                errors.append(not_json(where, row))
                 continue
             if not isinstance(row, dict):
                 errors.append(f"{where}: expected a JSON object")
@@ -117,15 +114,12 @@ def load_beir(folder: str | Path, split: str = "test") -> GoldSet:
                 relevance.setdefault(row[0], {})[row[-2]] = score
     questions = []
     with queries_path.open(encoding="utf-8", errors="replace") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
+        for number, row in jsonl_rows(handle):
+            if isinstance(row, json.JSONDecodeError):
+                errors.append(not_json(f"{queries_path}:{number}", row))
                 continue
             try:
-                row = json.loads(line)
                 qid, text = str(row["_id"]), str(row["text"])
-            except json.JSONDecodeError as exc:
-                errors.append(f"{queries_path}:{number}: not valid JSON ({exc.msg} at column {exc.colno})")
-                continue
             except (KeyError, TypeError):
                 errors.append(f"{queries_path}:{number}: expected an object with _id and text")
                 continue

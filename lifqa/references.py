@@ -16,6 +16,7 @@ from lifqa.types import page_text
 
 _YEAR = re.compile(r"(?<!\d)(1[5-9]\d\d|20\d\d|21\d\d)(?!\d)")
 _DOI = re.compile(r"10\.\d{4,9}/\S+", re.I)
+DOI_IN_TEXT = re.compile(r"\b10\.\d{4,9}/[^\s\"<>,;]+")  # a DOI in running text: ends at a space, comma, semicolon, quote or angle bracket
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,4 +197,4 @@ def _text(value: Any) -> str:
 
 
 __all__ = ["Reference", "reference_of", "citation_label", "citation_pages", "author_label", "page_text", "make_key",
-           "parse_names", "parse_year", "normalise_doi", "family_name", "split_name"]
+           "parse_names", "parse_year", "normalise_doi", "DOI_IN_TEXT", "family_name", "split_name"]

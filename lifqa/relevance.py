@@ -9,7 +9,6 @@ network: the lower layers come from the bundled MiniLM. bf16 where the CPU has b
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from lifqa.errors import SettingsError
+from lifqa.index.layout import file_sha256
 
 WEIGHTS = "relevance.safetensors"
 RECORD = "relevance.json"
@@ -54,11 +54,6 @@ class RelevanceRecord:
 def bundled_paths() -> tuple[Path, Path]:
     data = Path(str(resources.files("lifqa") / "data"))
     return data / WEIGHTS, data / RECORD
-
-
-def file_sha256(path: Path) -> str:
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 class RelevanceModel:

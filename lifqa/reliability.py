@@ -63,6 +63,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from lifqa.chunking import split_sentences
 from lifqa.errors import CorpusError, IndexCorruptError, InputError
+from lifqa.references import DOI_IN_TEXT
 from lifqa.types import Chunk, Document, Flag
 
 TIERS = ("high", "medium", "low", "unknown")
@@ -267,7 +268,7 @@ def analyse_document(doc: Document) -> DocumentAnalysis:
     if known_refs:  # the reader found the reference list (JATS markup, PDF layout): one entry per line
         ref_spans = known_refs
         entries = [_parse_entry(doc.text, s, e) for a, b in known_refs for s, e in _line_spans_in(doc.text, a, b)
-                   if _YEAR.search(doc.text, s, e) or _DOI.search(doc.text, s, e)]
+                   if _YEAR.search(doc.text, s, e) or DOI_IN_TEXT.search(doc.text, s, e)]
     else:
         ref_spans, entries = _reference_list(doc.text, sentences)
     citations = _citation_keys(doc.text, ref_spans)
@@ -319,7 +320,6 @@ def _quote(text: str, start: int, end: int, analysis: DocumentAnalysis | None = 
 _REF_HEADING = re.compile(
     r"^\s*(?:#+\s*)?(?:\d+\.?\s*)?(references|bibliography|works cited|literature cited|cited literature|key publications|"
     r"publications|sources|citations|further reading)\s*:?\s*$", re.I)
-_DOI = re.compile(r"\b10\.\d{4,9}/[^\s\"<>,;]+")
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
 _JOURNAL = re.compile(r"\bvol\.?\s*\d+|\b\d+\s*\(\d+\)\s*:\s*\d+|\bpp?\.\s*\d+|\d+\s*:\s*\d+\s*[–-]\s*\d+|"
                       r"\b(?:Journal|Proceedings|Reviews?|Letters|Annals|Acta|Bulletin|Transactions)\b")
@@ -347,9 +347,9 @@ def _reference_list(text: str, sentences: list[tuple[int, int, bool]]) -> tuple[
         while j < len(lines):
             ls, le = lines[j]
             line = text[ls:le]
-            if _REF_HEADING.match(line) or (ls in headings and not (_YEAR.search(line) or _DOI.search(line))):
+            if _REF_HEADING.match(line) or (ls in headings and not (_YEAR.search(line) or DOI_IN_TEXT.search(line))):
                 break
-            if _YEAR.search(line) or _DOI.search(line):
+            if _YEAR.search(line) or DOI_IN_TEXT.search(line):
                 entries.append(_parse_entry(text, ls, le))
                 end = le
             j += 1
@@ -358,7 +358,7 @@ def _reference_list(text: str, sentences: list[tuple[int, int, bool]]) -> tuple[
     if not entries:  # no reference heading: numbered lines that carry a DOI
         for s, e in lines:
             line = text[s:e]
-            if re.match(r"^\s*(?:\[\d{1,4}\]|\d{1,4}[.)])\s", line) and _DOI.search(line):
+            if re.match(r"^\s*(?:\[\d{1,4}\]|\d{1,4}[.)])\s", line) and DOI_IN_TEXT.search(line):
                 entries.append(_parse_entry(text, s, e))
                 spans.append((s, e))
     return spans, entries
@@ -382,7 +382,7 @@ def _parse_entry(text: str, start: int, end: int) -> RefEntry:
     number = prefix.group("n1") or prefix.group("n2") if prefix else None
     label = (prefix.group("l1") or prefix.group("l2")) if prefix else None
     rest = line[prefix.end():] if prefix else line
-    doi = _DOI.search(line)
+    doi = DOI_IN_TEXT.search(line)
     year = _YEAR.search(line)
     initials = _INITIALS_ONLY.match(rest)
     return RefEntry(
@@ -668,7 +668,7 @@ def _reference_flags(doc: Document, analysis: DocumentAnalysis) -> list[Flag]:
     out: list[Flag] = []
     checkable = [e for e in entries if e.checkable]
     unverifiable = [e for e in entries if not e.checkable]
-    inline_dois = [m for m in _DOI.finditer(text) if not analysis.in_refs(m.start())]
+    inline_dois = [m for m in DOI_IN_TEXT.finditer(text) if not analysis.in_refs(m.start())]
     if len(checkable) >= 2 and len(checkable) >= len(entries) / 2:
         first = checkable[0]
         offset, quote = _quote(text, first.start, first.end)

@@ -61,18 +61,28 @@ def collect(engine: Any, questions: Iterable[GoldQuestion], depth: int = 30) -> 
     )
 
 
-def fit(data: TrainingData, c: float = 1.0, weights: np.ndarray | None = None) -> dict[str, Any]:
-    scaler = StandardScaler().fit(data.features)
-    model = LogisticRegression(C=c, max_iter=2000, class_weight="balanced", random_state=SEED)
-    model.fit(scaler.transform(data.features), data.labels, sample_weight=weights)
+def fit_logistic(features: np.ndarray, labels: np.ndarray, names: Sequence[str], c: float,
+                 weights: np.ndarray | None = None, max_iter: int = 2000) -> tuple[dict[str, Any], Callable[[np.ndarray], np.ndarray]]:
+    """A class-balanced logistic regression on standardised features, exported as the
+    ``{features, mean, scale, coef, intercept}`` dict that lifqa.search.rerank reads (the reranker, the
+    abstention model, a corpus's calibrated one, the logistic selector); also the fitted model's
+    probability of class 1 for rows, as scikit-learn computes it."""
+    scaler = StandardScaler().fit(features)
+    model = LogisticRegression(C=c, max_iter=max_iter, class_weight="balanced", random_state=SEED)
+    model.fit(scaler.transform(features), labels, sample_weight=weights)
     scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
-    return {
-        "features": list(FEATURES),
+    params = {
+        "features": list(names),
         "mean": [float(x) for x in scaler.mean_],
         "scale": [float(x) for x in scale],
         "coef": [float(x) for x in model.coef_[0]],
         "intercept": float(model.intercept_[0]),
     }
+    return params, lambda rows: model.predict_proba(scaler.transform(rows))[:, 1]
+
+
+def fit(data: TrainingData, c: float = 1.0, weights: np.ndarray | None = None) -> dict[str, Any]:
+    return fit_logistic(data.features, data.labels, FEATURES, c, weights)[0]
 
 
 def question_support_rows(data: TrainingData) -> np.ndarray:
@@ -88,18 +98,8 @@ def fit_support(data: TrainingData, max_wrong_abstention: float = 0.05, c: float
     next unanswerable question's score below it.
     """
     rows = question_support_rows(data)
-    scaler = StandardScaler().fit(rows)
-    model = LogisticRegression(C=c, max_iter=2000, class_weight="balanced", random_state=SEED)
-    model.fit(scaler.transform(rows), data.answerable.astype(int))
-    scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
-    params = {
-        "features": list(SUPPORT_FEATURES),
-        "mean": [float(x) for x in scaler.mean_],
-        "scale": [float(x) for x in scale],
-        "coef": [float(x) for x in model.coef_[0]],
-        "intercept": float(model.intercept_[0]),
-    }
-    probs = model.predict_proba(scaler.transform(rows))[:, 1]
+    params, probability = fit_logistic(rows, data.answerable.astype(int), SUPPORT_FEATURES, c)
+    probs = probability(rows)
     answerable, unanswerable = np.sort(probs[data.answerable]), np.sort(probs[~data.answerable])
     allowed_misses = int(np.floor(max_wrong_abstention * len(answerable)))
     ceiling = float(answerable[allowed_misses]) if len(answerable) else 0.5

@@ -21,15 +21,13 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
-from sklearn.preprocessing import StandardScaler
 
 from lifqa import __version__
 from lifqa.errors import InputError
 from lifqa.gold import GoldQuestion
 from lifqa.answer.selector import FEATURES, TIER_MARGIN, SentenceSelector, Trees
 from lifqa.answer.sentences import Candidate
-from lifqa.train import (SEED, TrainingSet, beir_training_set, gold_training_set, questions_fingerprint, training_fingerprint,
+from lifqa.train import (SEED, TrainingSet, beir_training_set, fit_logistic, gold_training_set, questions_fingerprint, training_fingerprint,
                          write_params)
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "data" / "selector.json"
@@ -96,12 +94,7 @@ def fit(rows: Sequence[QuestionRows], shares: Mapping[str, float], c: float = 1.
     weights = weights / weights.mean()
     if model == "trees":
         return fit_trees(features, labels, weights)
-    scaler = StandardScaler().fit(features)
-    model = LogisticRegression(C=c, max_iter=3000, class_weight="balanced", random_state=SEED)
-    model.fit(scaler.transform(features), labels, sample_weight=weights)
-    scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
-    return {"features": list(FEATURES), "mean": [float(x) for x in scaler.mean_], "scale": [float(x) for x in scale],
-            "coef": [float(x) for x in model.coef_[0]], "intercept": float(model.intercept_[0])}
+    return fit_logistic(features, labels, FEATURES, c, weights, max_iter=3000)[0]
 
 
 MODELS = ("trees", "logistic")

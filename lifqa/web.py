@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from lifqa.errors import InputError, LifqaError
+from lifqa.jsonl import jsonl_rows
 from lifqa.settings import MODES, Mode, make_settings
 from lifqa.types import Answer, AnswerSentence, Citation, Flag
 
@@ -706,12 +707,8 @@ def load_eval_report(folder: Path) -> EvalReport | None:
     questions: list[dict[str, Any]] = []
     per_question = folder / "per_question.jsonl"
     if per_question.is_file():
-        for line in per_question.read_text(encoding="utf-8", errors="replace").splitlines():
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(row, dict):
+        for _, row in jsonl_rows(per_question.read_text(encoding="utf-8", errors="replace").splitlines()):
+            if isinstance(row, dict):  # a line that is not a JSON object is left out
                 questions.append({key: ", ".join(map(str, value)) if isinstance(value, list) else value for key, value in row.items()})
     return EvalReport(folder, tuple(modes), table, facts, _charts_in_order(folder, metrics), tuple(questions))
 

@@ -56,6 +56,32 @@ def test_labels_from_authors_year_or_key():
     assert parse_names([{"family": "Datta", "given": "S."}, {"literal": "WHO"}]) == ("Datta, S.", "WHO")
 
 
+@pytest.mark.parametrize("value, doi", [
+    ("10.7554/eLife.00005", "10.7554/elife.00005"),
+    ("https://doi.org/10.1000/ABC.1", "10.1000/abc.1"),
+    ("http://dx.doi.org/10.1000/abc.1", "10.1000/abc.1"),
+    ("https://www.doi.org/10.1000/abc.1", "10.1000/abc.1"),
+    ("DOI: 10.1000/abc.1.", "10.1000/abc.1"),
+    ("doi:10.1000/abc.1;", "10.1000/abc.1"),
+    ("  10.1016/S0140-6736(20)30183-5 ", "10.1016/s0140-6736(20)30183-5"),
+    ("n/a", ""),
+    (None, ""),
+])
+def test_one_doi_normaliser_for_readers_libraries_and_citations(value, doi):
+    """JATS, PubMed, library items and citations all read a DOI through references.normalise_doi."""
+    from lifqa.readers import jats, pubmed
+
+    assert normalise_doi(value) == doi
+    assert jats.normalise_doi is normalise_doi and pubmed.normalise_doi is normalise_doi
+
+
+def test_a_doi_in_running_text_ends_at_punctuation():
+    from lifqa.references import DOI_IN_TEXT
+
+    assert DOI_IN_TEXT.search('see doi:10.1000/abc.1, and "10.1000/x"').group(0) == "10.1000/abc.1"
+    assert DOI_IN_TEXT.search("no doi 10.10/x here") is None
+
+
 def test_citation_json_has_reference_fields():
     out = json.loads(json.dumps(ANSWER.to_dict()))["citations"][0]
     assert out["key"] == 1 and out["citation_key"] == "datta2010lif" and out["label"] == "Datta et al. 2010"

@@ -67,6 +67,7 @@ QUERY_SIDE = {
 BUILD_SIDE = {
     "lifqa.index.build": "builds and publishes an index",
     "lifqa.index.ray_build": "builds on a Ray cluster",
+    "lifqa.index.cache": "the SQLite life the build caches share (damaged file set aside, unused keys dropped)",
     "lifqa.index.doc_cache": "the build's per-document cache",
     "lifqa.index.embed_cache": "the build's vector cache",
     "lifqa.encoder_pool": "embedding processes of a build",
@@ -98,6 +99,7 @@ OTHER = {
     "lifqa.chunking": "sentence splitting: chunks at build, document structure for passage flags at query time",
     "lifqa.decoding": "a text file's bytes as str: the readers, and the reliability rules' raw quotes",
     "lifqa.parallel": "process pools for per-document work at build",
+    "lifqa.jsonl": "JSON Lines with their line numbers: question files, gold sets, BEIR files, batch outputs, eval reports",
     "lifqa.provenance": "the record of uploads a library may name attachments from",
 }
 

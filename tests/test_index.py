@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -13,6 +14,16 @@ from lifqa.errors import IndexCorruptError, IndexMissingError
 from lifqa.index import layout
 from lifqa.index.build import build_index, index_status
 from lifqa.settings import make_settings
+
+
+def test_file_sha256_is_the_sha256_of_the_bytes(tmp_path: Path):
+    """The one file hash (builds, library items, models, uploads): the whole file, read in blocks."""
+    path = tmp_path / "paper.bin"
+    data = bytes(range(256)) * 5000  # larger than one read block
+    path.write_bytes(data)
+    assert layout.file_sha256(path) == hashlib.sha256(data).hexdigest()
+    (tmp_path / "empty").write_bytes(b"")
+    assert layout.file_sha256(tmp_path / "empty") == hashlib.sha256(b"").hexdigest()
 
 
 def test_manifest_records_what_was_built(lif_index: Path):

@@ -335,3 +335,21 @@ def test_an_elsevier_like_first_page(tmp_path):
     assert doc.metadata["journal"] == "Journal of Affective Disorders"
     assert (doc.metadata["year"], doc.metadata["volume"], doc.metadata["page_range"]) == (2013, "150", "305–314")
     assert doc.page_labels[:3] == ("305", "306", "307")
+
+
+def test_baseline_bands_group_lines_whose_heights_overlap():
+    """The page reader (share 0.6) and the header reader (share 0.5) band lines the same way."""
+    from types import SimpleNamespace
+
+    from lifqa.readers.pdf_header import baseline_bands
+
+    def line(y0: float, y1: float, x0: float = 0.0) -> SimpleNamespace:
+        return SimpleNamespace(y0=y0, y1=y1, x0=x0)
+
+    title, title_right, half_over, below = line(700, 712), line(701, 712, x0=300), line(693, 705), line(680, 690)
+    assert baseline_bands([title, title_right, below], 0.6) == [[title, title_right], [below]]
+    # half_over overlaps the title by 5 of its 12 pt: under half (6 pt), a band of its own; over 0.4 (4.8 pt), joined
+    assert baseline_bands([title, half_over], 0.5) == [[title], [half_over]]
+    assert baseline_bands([title, half_over], 0.4) == [[title, half_over]]
+    assert baseline_bands([title, line(705, 713)], 0.5) == [[title, line(705, 713)]]
+    assert baseline_bands([], 0.5) == []

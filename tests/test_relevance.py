@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from lifqa.errors import SettingsError
-from lifqa.relevance import RelevanceModel, bundled_paths, file_sha256
+from lifqa.index.layout import file_sha256
+from lifqa.relevance import RelevanceModel, bundled_paths
 
 pytestmark = pytest.mark.slow
 

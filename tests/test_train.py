@@ -10,7 +10,7 @@ import pytest
 from lifqa.errors import InputError
 from lifqa.answer.selector import FEATURES as SELECTOR_FEATURES
 from lifqa.search.rerank import FEATURES, FeatureReranker
-from lifqa.train import TrainingSet, _training_set, train_reranker, unanswerable_elsewhere, write_params
+from lifqa.train import SEED, TrainingSet, _training_set, fit_logistic, train_reranker, unanswerable_elsewhere, write_params
 
 
 def _train_questions(gold):
@@ -81,3 +81,25 @@ def test_shipped_models_record_the_training_data_they_match(name):
     train_split = load_gold(root / "corpus" / "gold" / "lif_questions.jsonl").split("train").questions
     assert lif["questions_fingerprint"] == questions_fingerprint(train_split), f"retrain: make {name.split('.')[0]}"
     assert lif["corpus_fingerprint"] == corpus_fingerprint(root / "corpus")
+
+
+def test_fit_logistic_exports_what_the_reranker_reads_and_fits_as_before():
+    """One fit for the reranker, the abstention models and the logistic selector: the same scikit-learn
+    arithmetic as each had inline, exported as the dict search.rerank._logistic scores with."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    from lifqa.search.rerank import _logistic
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 3)) * [1.0, 5.0, 0.1] + [0.0, 2.0, -1.0]
+    y = (x[:, 0] + 0.2 * x[:, 1] + rng.normal(size=200) > 0.5).astype(int)
+    w = rng.uniform(0.5, 2.0, size=200)
+    params, probability = fit_logistic(x, y, ("a", "b", "c"), c=0.5, weights=w)
+    assert list(params) == ["features", "mean", "scale", "coef", "intercept"] and params["features"] == ["a", "b", "c"]
+    scaler = StandardScaler().fit(x)
+    model = LogisticRegression(C=0.5, max_iter=2000, class_weight="balanced", random_state=SEED).fit(scaler.transform(x), y, sample_weight=w)
+    assert params["coef"] == [float(v) for v in model.coef_[0]] and params["intercept"] == float(model.intercept_[0])
+    assert np.array_equal(probability(x), model.predict_proba(scaler.transform(x))[:, 1])
+    scored = _logistic(x, np.array(params["mean"]), np.array(params["scale"]), np.array(params["coef"]), params["intercept"])
+    assert np.allclose(scored, probability(x), atol=1e-6)

@@ -66,7 +66,7 @@ def corpus_fingerprint(corpus: str | Path) -> str:
     files = [corpus] if corpus.is_file() else [] if library_kind(corpus) == "zotero" else list(iter_text_files(corpus))
     for path in files:
         name = path.name if corpus.is_file() else path.relative_to(corpus).as_posix()
-        digest.update(name.encode("utf-8") + b"\0" + layout.sha256_file(path).encode() + b"\n")
+        digest.update(name.encode("utf-8") + b"\0" + layout.file_sha256(path).encode() + b"\n")
     digest.update(sources_fingerprint(corpus).encode())  # libraries: their files and their items' attachments ("" otherwise)
     return digest.hexdigest()
 

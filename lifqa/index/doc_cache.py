@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import sqlite3
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from lifqa.index.cache import SqliteCache
 from lifqa.index.layout import modules_fingerprint
-
-log = logging.getLogger(__name__)
 
 CACHE_FILE = "documents.sqlite"
 _SCHEMA = "CREATE TABLE IF NOT EXISTS work (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
@@ -33,41 +31,25 @@ def code_key() -> str:
     return modules_fingerprint(_MODULES)
 
 
-class DocumentCache:
+class DocumentCache(SqliteCache):
     """Open with :meth:`open`; one build at a time uses it (the build lock)."""
 
+    kind = "document cache"
+
     def __init__(self, path: Path, salt: str) -> None:
-        self.path = path
         self.salt = salt
         self.hits = 0
         self.misses = 0
-        self.warnings: list[str] = []
         self._used: set[str] = set()
-        self._con = self._connect()
+        super().__init__(path)
 
     @classmethod
     def open(cls, index_dir: Path, settings: dict[str, Any]) -> "DocumentCache":
         salt = hashlib.sha256((code_key() + json.dumps(settings, sort_keys=True)).encode()).hexdigest()
         return cls(index_dir / CACHE_FILE, salt)
 
-    def _connect(self) -> sqlite3.Connection | None:
-        try:
-            con = sqlite3.connect(self.path)
-            con.execute(_SCHEMA)
-            con.execute("PRAGMA quick_check").fetchone()
-            return con
-        except sqlite3.DatabaseError as exc:
-            damaged = self.path.with_suffix(".damaged")
-            if self.path.exists():
-                self.path.replace(damaged)
-            self.warnings.append(f"document cache {self.path} could not be used ({exc}); set aside as {damaged.name}")
-            log.warning(self.warnings[-1])
-            try:
-                con = sqlite3.connect(self.path)
-                con.execute(_SCHEMA)
-                return con
-            except sqlite3.DatabaseError:
-                return None
+    def _create(self, con: sqlite3.Connection) -> None:
+        con.execute(_SCHEMA)
 
     def key(self, kind: str, *parts: Any) -> str:
         digest = hashlib.sha256(f"{self.salt}\0{kind}".encode())
@@ -100,16 +82,5 @@ class DocumentCache:
             return
         self._con.execute("CREATE TEMP TABLE IF NOT EXISTS used (key TEXT PRIMARY KEY)")
         self._con.executemany("INSERT OR IGNORE INTO used VALUES (?)", [(k,) for k in self._used])
-        dropped = self._con.execute("DELETE FROM work WHERE key NOT IN (SELECT key FROM used)").rowcount
+        self._delete_unused("work", "used")
         self._con.execute("DROP TABLE used")
-        self._con.commit()
-        if dropped:
-            self._con.execute("VACUUM")
-
-    def __enter__(self) -> "DocumentCache":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._con is not None:
-            self._con.close()
-            self._con = None

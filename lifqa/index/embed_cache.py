@@ -15,7 +15,6 @@ everything, with a warning.
 from __future__ import annotations
 
 import hashlib
-import logging
 import sqlite3
 from pathlib import Path
 from typing import Callable, Sequence
@@ -23,8 +22,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from lifqa.encoder import model_key
-
-log = logging.getLogger(__name__)
+from lifqa.index.cache import SqliteCache
 
 CACHE_DIR = "embeddings"
 BLOCK = 1024  # texts embedded and committed together: what a kill can lose
@@ -48,16 +46,17 @@ def text_key(text: str) -> int:
     return int.from_bytes(hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()[:8], "big", signed=True)
 
 
-class EmbeddingCache:
+class EmbeddingCache(SqliteCache):
     """One model's vectors. Open with :meth:`open`; used by one build at a time (the build lock)."""
 
+    kind = "embedding cache"
+    after_damage = ", embedding everything again"
+
     def __init__(self, path: Path, dim: int) -> None:
-        self.path = path
         self.dim = dim
         self.hits = 0  # texts read from the cache
         self.misses = 0  # distinct texts the model had to embed
-        self.warnings: list[str] = []
-        self._con = self._connect()
+        super().__init__(path)
 
     @classmethod
     def open(cls, index_dir: Path, model_path: str, dim: int, variant: str = "torch-fp32") -> "EmbeddingCache":
@@ -68,34 +67,20 @@ class EmbeddingCache:
         suffix = "" if variant == "torch-fp32" else f"-{variant}"
         return cls(folder / f"{model_key(model_path, dim)}{suffix}.sqlite", dim)
 
-    def _connect(self) -> sqlite3.Connection | None:
-        try:
-            con = sqlite3.connect(self.path)
-            if not con.execute("SELECT name FROM sqlite_master").fetchall():
-                con.executescript(_SCHEMA)
-                con.execute(_SET_FORMAT)
-            version = con.execute("PRAGMA user_version").fetchone()[0]
-            if version != _FORMAT:
-                con.close()
-                raise sqlite3.DatabaseError(f"cache format {version}, this lifqa uses format {_FORMAT}")
-            con.execute("PRAGMA quick_check").fetchone()
-            con.execute(_USED)
-            return con
-        except sqlite3.DatabaseError as exc:
-            damaged = self.path.with_suffix(".damaged")
-            if self.path.exists():
-                self.path.replace(damaged)
-            self.warnings.append(f"embedding cache {self.path} could not be used ({exc}); set aside as {damaged.name}, "
-                                 "embedding everything again")
-            log.warning(self.warnings[-1])
-            try:
-                con = sqlite3.connect(self.path)
-                con.executescript(_SCHEMA)
-                con.execute(_SET_FORMAT)
-                con.execute(_USED)
-                return con
-            except sqlite3.DatabaseError:
-                return None
+    def _create(self, con: sqlite3.Connection) -> None:
+        con.executescript(_SCHEMA)
+        con.execute(_SET_FORMAT)
+        con.execute(_USED)
+
+    def _open(self, con: sqlite3.Connection) -> None:
+        if not con.execute("SELECT name FROM sqlite_master").fetchall():
+            con.executescript(_SCHEMA)
+            con.execute(_SET_FORMAT)
+        version = con.execute("PRAGMA user_version").fetchone()[0]
+        if version != _FORMAT:
+            raise sqlite3.DatabaseError(f"cache format {version}, this lifqa uses format {_FORMAT}")
+        con.execute("PRAGMA quick_check").fetchone()
+        con.execute(_USED)
 
     def encode(self, texts: Sequence[str], embed: Callable[[list[str]], np.ndarray],
                progress: Callable[[int, int], None] | None = None, block: int | None = None) -> np.ndarray:
@@ -171,19 +156,6 @@ class EmbeddingCache:
         """Once a build has all its vectors: drop those of texts it no longer holds."""
         if self._con is None:
             return
-        dropped = self._con.execute("DELETE FROM vectors WHERE key NOT IN (SELECT key FROM used_keys)").rowcount
+        self._delete_unused("vectors", "used_keys")
         self._con.execute("DELETE FROM used_keys")
         self._con.commit()
-        if dropped:
-            self._con.execute("VACUUM")  # give the disk space back
-
-    def __enter__(self) -> "EmbeddingCache":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        if self._con is not None:
-            self._con.close()
-            self._con = None

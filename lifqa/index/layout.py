@@ -78,7 +78,7 @@ def file_checksums(build: Path) -> dict[str, dict[str, Any]]:
     """Size and sha256 of every file of a build except the manifest itself; large files also get a sampled digest."""
     out = {}
     for path in sorted(p for p in build.rglob("*") if p.is_file() and p.name != MANIFEST):
-        entry: dict[str, Any] = {"size": path.stat().st_size, "sha256": sha256_file(path)}
+        entry: dict[str, Any] = {"size": path.stat().st_size, "sha256": file_sha256(path)}
         if entry["size"] >= SAMPLE_FROM:
             entry["sample_sha256"] = sampled_sha256(path)
         out[path.relative_to(build).as_posix()] = entry
@@ -97,8 +97,9 @@ def sampled_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def sha256_file(path: Path) -> str:
-    with path.open("rb") as handle:  # hashlib reads it in blocks
+def file_sha256(path: Path) -> str:
+    """sha256 of a file's bytes, read in blocks: the one file hash (builds, libraries, models, uploads)."""
+    with path.open("rb") as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
@@ -120,7 +121,7 @@ def verify_files(build: Path, manifest: dict[str, Any], full: bool = False) -> N
                 f"Rebuild with: {hint} --force"
             )
         sampled = not full and size >= SAMPLE_FROM and "sample_sha256" in expected
-        if (sampled_sha256(path) != expected["sample_sha256"]) if sampled else (sha256_file(path) != expected.get("sha256")):
+        if (sampled_sha256(path) != expected["sample_sha256"]) if sampled else (file_sha256(path) != expected.get("sha256")):
             raise IndexCorruptError(f"index file {path} does not match its recorded checksum (altered). Rebuild with: {hint} --force")
 
 

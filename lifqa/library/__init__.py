@@ -21,10 +21,11 @@ from typing import Any, Callable
 
 from lifqa.corpus import ReadFiles, read_corpus
 from lifqa.errors import CorpusError
+from lifqa.index.layout import file_sha256
 from lifqa.library.bibtex import read_bibtex
 from lifqa.library.cache import ItemCache
 from lifqa.library.csljson import looks_like_csl, read_csljson
-from lifqa.library.items import LibraryItem, ReadStats, attachment_fingerprint, file_sha256, ft_cache_of, item_doc_id, item_document
+from lifqa.library.items import LibraryItem, ReadStats, attachment_fingerprint, ft_cache_of, item_doc_id, item_document
 from lifqa.library.ris import read_ris
 from lifqa.library.zotero import DB_NAME, is_zotero_folder, read_zotero
 from lifqa.parallel import ordered_map

@@ -16,6 +16,7 @@ from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
+from lifqa.index.cache import SqliteCache
 from lifqa.types import Document, Section
 
 FILE_NAME = "library-items.sqlite"
@@ -32,25 +33,21 @@ def code_version() -> str:
     return digest.hexdigest()
 
 
-class ItemCache:
+class ItemCache(SqliteCache):
     """``get``/``put`` Documents by item key; ``close`` drops entries this run did not touch. No-op without a folder."""
 
+    kind = "library item cache"
+    after_damage = ", reading every item again"
+
     def __init__(self, folder: Path | None) -> None:
-        self._con: sqlite3.Connection | None = None
         self._used: set[str] = set()
         self._code = code_version()
-        if folder is None:
-            return
-        folder.mkdir(parents=True, exist_ok=True)
-        try:
-            self._con = sqlite3.connect(folder / FILE_NAME)
-            self._con.execute("CREATE TABLE IF NOT EXISTS items (key TEXT PRIMARY KEY, document TEXT NOT NULL, warnings TEXT NOT NULL)")
-        except sqlite3.DatabaseError:  # a damaged cache is only a cache: start a new one
-            if self._con is not None:
-                self._con.close()
-            (folder / FILE_NAME).unlink(missing_ok=True)
-            self._con = sqlite3.connect(folder / FILE_NAME)
-            self._con.execute("CREATE TABLE IF NOT EXISTS items (key TEXT PRIMARY KEY, document TEXT NOT NULL, warnings TEXT NOT NULL)")
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
+        super().__init__(folder / FILE_NAME if folder is not None else None)
+
+    def _create(self, con: sqlite3.Connection) -> None:
+        con.execute("CREATE TABLE IF NOT EXISTS items (key TEXT PRIMARY KEY, document TEXT NOT NULL, warnings TEXT NOT NULL)")
 
     def key(self, doc_id: str, fingerprint: str) -> str:
         return hashlib.sha256(f"{doc_id}\0{fingerprint}\0{self._code}".encode()).hexdigest()
@@ -82,11 +79,10 @@ class ItemCache:
             if prune:
                 self._con.execute("CREATE TEMP TABLE used (key TEXT PRIMARY KEY)")
                 self._con.executemany("INSERT INTO used VALUES (?)", [(k,) for k in self._used])
-                self._con.execute("DELETE FROM items WHERE key NOT IN (SELECT key FROM used)")
+                self._delete_unused("items", "used")
             self._con.commit()
         finally:
-            self._con.close()
-            self._con = None
+            super().close()
 
 
 def document_to_json(doc: Document) -> dict[str, Any]:

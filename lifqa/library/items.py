@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from lifqa.corpus import decode_file, make_document
+from lifqa.index.layout import file_sha256
 from lifqa.readers import ReaderLimits, read_path
 from lifqa.readers.build import library_first
 from lifqa.references import normalise_doi, parse_year
@@ -83,11 +84,6 @@ def attachment_fingerprint(item: LibraryItem) -> str:
             else:
                 digest.update(b"missing:" + str(path).encode())
     return digest.hexdigest()
-
-
-def file_sha256(path: Path) -> str:
-    with path.open("rb") as handle:  # hashlib reads it in blocks
-        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def ft_cache_of(attachment: Attachment) -> Path | None:

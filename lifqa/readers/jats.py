@@ -18,6 +18,7 @@ from lxml import etree
 
 from lifqa.readers.build import DocumentBuilder, clean_inline, doc_id_for, merge_metadata
 from lifqa.readers.xmlsafe import local, parse_file
+from lifqa.references import normalise_doi
 from lifqa.types import Document
 
 XLINK = "{http://www.w3.org/1999/xlink}"
@@ -121,11 +122,6 @@ def article_metadata(article: etree._Element) -> dict[str, Any]:
         out["doc_type"] = _DOC_TYPES.get(article_type, "article")
     out["keywords"] = [clean_inline(_inline(kwd)) for kwd in meta_el.iter("kwd") if clean_inline(_inline(kwd))]
     return out
-
-
-def normalise_doi(value: str) -> str:
-    value = value.strip().lower()
-    return re.sub(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", "", value)
 
 
 def _year(meta_el: etree._Element) -> int | None:

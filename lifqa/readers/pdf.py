@@ -39,7 +39,7 @@ import pypdfium2.raw as pdfium_c
 
 from lifqa.readers.limits import ReaderLimits
 from lifqa.readers.build import clean_inline, doc_id_for, merge_metadata
-from lifqa.readers.pdf_header import is_cover, read_header
+from lifqa.readers.pdf_header import baseline_bands, is_cover, read_header
 from lifqa.readers.pdf_pages import printed_page_labels
 from lifqa.types import Document, Section
 
@@ -268,16 +268,7 @@ def _superscripts_marked(raw: Any, page_text: str, start: int, end: int) -> str:
 def _join_pieces(lines: list[_Line]) -> list[_Line]:
     """Pieces of one printed line that PDFium reported apart (words drawn one by one, justified
     text) -> one line, when the gap between them is under an em; wider gaps are column gutters."""
-    rows: list[list[_Line]] = []
-    for line in sorted(lines, key=lambda l: (-round(l.y1), l.x0)):
-        if rows:
-            last = rows[-1]
-            top, bottom = max(l.y1 for l in last), min(l.y0 for l in last)
-            overlap = min(top, line.y1) - max(bottom, line.y0)
-            if overlap > 0.6 * max(min(top - bottom, line.y1 - line.y0), 1.0):
-                last.append(line)
-                continue
-        rows.append([line])
+    rows = baseline_bands(sorted(lines, key=lambda l: (-round(l.y1), l.x0)), 0.6)
     out: list[_Line] = []
     for row in rows:
         row.sort(key=lambda l: l.x0)

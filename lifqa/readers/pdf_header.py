@@ -22,11 +22,12 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Protocol
+from typing import Any, Iterable, Protocol, TypeVar
 
 from lifqa.readers.author_names import info_authors, names_in
 from lifqa.readers.build import clean_inline
 from lifqa.readers.journal_line import details_after, journal_line, names_a_journal, volume_line
+from lifqa.references import DOI_IN_TEXT
 
 
 class PageLine(Protocol):
@@ -39,6 +40,26 @@ class PageLine(Protocol):
     x1: float
     y1: float
     marked: str  # the text with superscript runs as "*" ("" when not known)
+
+
+L = TypeVar("L", bound=PageLine)
+
+
+def baseline_bands(lines: Iterable[L], share: float) -> list[list[L]]:
+    """Lines, given top-down, in bands that share a baseline: a line joins the band above it when their
+    heights overlap by more than ``share`` of the smaller height (of 1 pt at least). The page reader
+    joins a band's pieces into printed lines; the header reader joins them into rows."""
+    bands: list[list[L]] = []
+    for line in lines:
+        if bands:
+            last = bands[-1]
+            top, bottom = max(l.y1 for l in last), min(l.y0 for l in last)
+            overlap = min(top, line.y1) - max(bottom, line.y0)
+            if overlap > share * max(min(top - bottom, line.y1 - line.y0), 1.0):
+                last.append(line)
+                continue
+        bands.append([line])
+    return bands
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +123,7 @@ def read_header(first_page: Sequence[PageLine], page_height: float, running_head
     if run:  # the rows under the title, in its column
         left, right = min(rows[i].x0 for i in run), max(rows[i].x1 for i in run)
         authors = _authors_after([r for r in rows[run[-1] + 1:] if r.x1 >= left and r.x0 <= right])
-    doi = _DOI.search(first_text) or _DOI.search(f"{info.get('Subject', '')} {info.get('Keywords', '')}")
+    doi = DOI_IN_TEXT.search(first_text) or DOI_IN_TEXT.search(f"{info.get('Subject', '')} {info.get('Keywords', '')}")
     return ArticleHeader(
         title=(info_title or title)[:300],
         authors=authors or info_authors(info.get("Author") or ""),
@@ -128,17 +149,8 @@ def is_cover(lines: Sequence[PageLine]) -> bool:
 def _rows(lines: Sequence[PageLine]) -> list[_Row]:
     """Page 1's lines top-down: pieces sharing a baseline joined left to right unless far apart (a sidebar,
     another column); article-type labels and rules left out."""
-    bands: list[list[PageLine]] = []
     kept = (l for l in lines if l.text.strip() and not is_label(l.text) and not _RULE.match(l.text))
-    for line in sorted(kept, key=lambda l: (-l.y1, l.x0)):
-        if bands:
-            last = bands[-1]
-            top, bottom = max(l.y1 for l in last), min(l.y0 for l in last)
-            overlap = min(top, line.y1) - max(bottom, line.y0)
-            if overlap > 0.5 * max(min(top - bottom, line.y1 - line.y0), 1.0):
-                last.append(line)
-                continue
-        bands.append([line])
+    bands = baseline_bands(sorted(kept, key=lambda l: (-l.y1, l.x0)), 0.5)
     rows = []
     for band in bands:
         band.sort(key=lambda l: l.x0)
@@ -269,7 +281,6 @@ def _authors_after(rows: list[_Row]) -> tuple[str, ...]:
 
 
 _YEAR_NEAR = re.compile(r"(?:published|posted|received|accepted|©|copyright|\(c\))\D{0,40}?((?:19|20)\d{2})", re.I)
-_DOI = re.compile(r"\b10\.\d{4,9}/[^\s\"<>,;]+", re.I)
 
 
 def _journal_banner(rows: list[_Row]) -> tuple[str, dict[str, Any]]:

@@ -14,8 +14,8 @@ from typing import Any, Iterator
 from lxml import etree
 
 from lifqa.readers.build import DocumentBuilder, clean_inline, merge_metadata
-from lifqa.readers.jats import normalise_doi
 from lifqa.readers.xmlsafe import check_xml_file
+from lifqa.references import normalise_doi
 
 _RECORDS = ("PubmedArticle", "PubmedBookArticle")
 _MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}

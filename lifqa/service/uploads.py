@@ -17,7 +17,6 @@ A removed source is moved to ``.removed/`` inside the corpus (hidden: not indexe
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -184,6 +183,8 @@ def save_uploads(corpus: Path, files: Iterable[Incoming]) -> list[Saved]:
             if any(name == other for other, _, _ in checked):
                 raise UploadConflict(f"two uploaded files are both named {name}; rename one")
             checked.append((name, check_content(item.path, name), item))
+        from lifqa.index.layout import file_sha256  # not at import: a server that takes no uploads never loads lifqa.index
+
         saved = []
         for name, kind, item in checked:
             target = corpus / name
@@ -193,7 +194,7 @@ def save_uploads(corpus: Path, files: Iterable[Incoming]) -> list[Saved]:
                 raise UploadConflict(f"{name} is already in the corpus; remove it first or send the file under another name") from None
             published.append(target)
             os.chmod(target, 0o644)  # staged files are private (mkstemp); a corpus file is read like the others
-            saved.append(Saved(name, kind, item.size, _sha256(target), renamed_from="" if name == item.name else item.name))
+            saved.append(Saved(name, kind, item.size, file_sha256(target), renamed_from="" if name == item.name else item.name))
         record_uploads(corpus, [s.name for s in saved])
         return saved
     except BaseException:
@@ -225,11 +226,6 @@ def remove_source(corpus: Path, source_path: str | Path) -> Path:
         number += 1
     shutil.move(str(path), str(target))
     return target
-
-
-def _sha256(path: Path) -> str:
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 __all__ = ["Incoming", "KINDS", "Saved", "UploadConflict", "UploadError", "UploadTooLarge", "UnsupportedUpload",
