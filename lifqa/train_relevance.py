@@ -28,7 +28,7 @@ from lifqa.relevance import (STACK_FEATURES, RelevanceModel, bundled_paths, comb
                              stack_features)
 from lifqa.answer.selector import FEATURES, SentenceSelector
 from lifqa.train import SEED, TrainingSet, gold_training_set, questions_fingerprint, training_fingerprint
-from lifqa.train_selector import QuestionRows, collect, holds_answer, keep_rule, out_of_fold, untrained_params
+from lifqa.train_selector import QuestionRows, collect_sets, holds_answer, keep_rule, out_of_fold
 
 
 @dataclass(frozen=True)
@@ -176,21 +176,15 @@ def top1(rows: Sequence[QuestionRows], scores: Sequence[np.ndarray]) -> float:
 
 def train_relevance(sets: Sequence[TrainingSet], recipe: Recipe, weights: Path, record: Path,
                     progress: Callable[[str, float], None] | None = None) -> dict[str, Any]:
-    from lifqa.engine import Engine
     from lifqa.answer.selector import load_params
 
-    if not sets:
-        raise InputError("give at least one training set (--gold FILE CORPUS)")
     rows: list[QuestionRows] = []
     selector_rows: list[QuestionRows] = []
     described = []
-    for s in sets:
-        engine = Engine.open(s.index, use_calibration=False)
-        answered = collect(engine, s.questions, s.name, as_answered=True)
+    for s, part, answered, corpus in collect_sets(sets):
         rows += answered
-        selector_rows += collect(Engine.open(s.index, selector_params=untrained_params(), use_calibration=False), s.questions, s.name)
-        described.append({"name": s.name, "questions": len(s.questions), "rows": len(answered),
-                          "corpus_fingerprint": engine.manifest.get("corpus", {}).get("fingerprint", ""),
+        selector_rows += part
+        described.append({"name": s.name, "questions": len(s.questions), "rows": len(answered), "corpus_fingerprint": corpus,
                           "questions_fingerprint": questions_fingerprint(s.questions)})
     tuning, held = split_rows(rows, recipe.held_share, recipe.seed)
     model = RelevanceModel.from_bundled(recipe.layers, recipe.frozen_layers, recipe.max_length, recipe.seed)

@@ -193,24 +193,33 @@ def untrained_params() -> dict[str, Any]:
             "keep_ratio": 1.0, "keep_min": 0.5}
 
 
-def train_selector(sets: Sequence[TrainingSet], shares: Mapping[str, float] | None = None, c: float = 1.0,
-                   model: str = "trees") -> dict[str, Any]:
+def collect_sets(sets: Sequence[TrainingSet]) -> list[tuple[TrainingSet, list[QuestionRows], list[QuestionRows], str]]:
+    """Per training set: the rows the selector is fitted on, the rows as answers are given (what keep rules are chosen
+    on), and the corpus fingerprint. Neither depends on the selector's parameters (features and the earlier
+    heuristic's answers do not read them), so one engine with untrained ones serves both."""
     from lifqa.engine import Engine
 
     if not sets:
         raise InputError("give at least one training set (--gold FILE CORPUS)")
+    out = []
+    for s in sets:
+        engine = Engine.open(s.index, selector_params=untrained_params(), use_calibration=False)
+        out.append((s, collect(engine, s.questions, s.name), collect(engine, s.questions, s.name, as_answered=True),
+                    engine.manifest.get("corpus", {}).get("fingerprint", "")))
+    return out
+
+
+def train_selector(sets: Sequence[TrainingSet], shares: Mapping[str, float] | None = None, c: float = 1.0,
+                   model: str = "trees") -> dict[str, Any]:
     rows: list[QuestionRows] = []
     answered: list[QuestionRows] = []
     described = []
-    for s in sets:
-        engine = Engine.open(s.index, selector_params=untrained_params(), use_calibration=False)
-        part = collect(engine, s.questions, s.name)
+    for s, part, as_answered, corpus in collect_sets(sets):
         rows += part
-        as_answered = collect(engine, s.questions, s.name, as_answered=True)
         answered += as_answered
         described.append({"name": s.name, "questions": len(s.questions), "used": len(part), "keep_rule_questions": len(as_answered), "rows": int(sum(len(r.labels) for r in part)),
                           "positives": int(sum(r.labels.sum() for r in part)),
-                          "corpus_fingerprint": engine.manifest.get("corpus", {}).get("fingerprint", ""),
+                          "corpus_fingerprint": corpus,
                           "questions_fingerprint": questions_fingerprint(s.questions),
                           "share": float((shares or {}).get(s.name, 1.0))})
     params = fit(rows, dict(shares or {}), c, model)
