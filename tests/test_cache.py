@@ -47,8 +47,12 @@ def test_only_the_keys_in_use_are_kept(tmp_path: Path):
         cache._con.executemany("INSERT INTO notes VALUES (?, ?)", [("a", "1"), ("b", "2"), ("c", "3")])
         cache._con.execute("CREATE TEMP TABLE used (key TEXT PRIMARY KEY)")
         cache._con.executemany("INSERT INTO used VALUES (?)", [("a",), ("c",)])
-        cache._delete_unused("notes", "used")
+        cache._con.commit()
+        cache._give_back_space(cache._con.execute("DELETE FROM notes WHERE key NOT IN (SELECT key FROM used)").rowcount)
         assert cache._con.execute("SELECT key FROM notes ORDER BY key").fetchall() == [("a",), ("c",)]
+    other = sqlite3.connect(tmp_path / "notes.sqlite")  # committed: another connection sees only the kept keys
+    assert other.execute("SELECT key FROM notes ORDER BY key").fetchall() == [("a",), ("c",)]
+    other.close()
 
 
 @pytest.mark.parametrize("make, name", [

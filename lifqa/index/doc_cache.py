@@ -82,5 +82,5 @@ class DocumentCache(SqliteCache):
             return
         self._con.execute("CREATE TEMP TABLE IF NOT EXISTS used (key TEXT PRIMARY KEY)")
         self._con.executemany("INSERT OR IGNORE INTO used VALUES (?)", [(k,) for k in self._used])
-        self._delete_unused("work", "used")
+        self._give_back_space(self._con.execute("DELETE FROM work WHERE key NOT IN (SELECT key FROM used)").rowcount)
         self._con.execute("DROP TABLE used")

@@ -156,6 +156,6 @@ class EmbeddingCache(SqliteCache):
         """Once a build has all its vectors: drop those of texts it no longer holds."""
         if self._con is None:
             return
-        self._delete_unused("vectors", "used_keys")
+        self._give_back_space(self._con.execute("DELETE FROM vectors WHERE key NOT IN (SELECT key FROM used_keys)").rowcount)
         self._con.execute("DELETE FROM used_keys")
         self._con.commit()

@@ -79,7 +79,7 @@ class ItemCache(SqliteCache):
             if prune:
                 self._con.execute("CREATE TEMP TABLE used (key TEXT PRIMARY KEY)")
                 self._con.executemany("INSERT INTO used VALUES (?)", [(k,) for k in self._used])
-                self._delete_unused("items", "used")
+                self._give_back_space(self._con.execute("DELETE FROM items WHERE key NOT IN (SELECT key FROM used)").rowcount)
             self._con.commit()
         finally:
             super().close()
