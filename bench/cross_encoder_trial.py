@@ -47,40 +47,6 @@ def collect_rows(cache: str) -> list[Any]:
     return [r for r in collect(engine, s.questions, s.name, as_answered=True) if len(r.candidates) > 1]
 
 
-class CrossEncoder:
-    """MiniLM's first layers and a linear head: a score for a (question, sentence) pair."""
-
-    def __init__(self, layers: int, frozen_layers: int = 0) -> None:
-        import torch
-        from transformers import AutoModel, AutoTokenizer
-
-        from lifqa.encoder import resolve_model_path
-
-        path = resolve_model_path(None)
-        self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-        self.body = AutoModel.from_pretrained(path, local_files_only=True)
-        self.body.encoder.layer = self.body.encoder.layer[:layers]
-        # the embeddings and the first ``frozen_layers`` layers stay as shipped: only what differs is saved, and
-        # frozen lower layers keep what MiniLM learnt from a billion pairs while a thousand questions tune the top
-        for module in [self.body.embeddings, *self.body.encoder.layer[:frozen_layers]]:
-            for p in module.parameters():
-                p.requires_grad = False
-        self.head = torch.nn.Linear(self.body.config.hidden_size, 1)
-        torch.nn.init.zeros_(self.head.bias)
-        torch.nn.init.normal_(self.head.weight, std=0.02)
-
-    def parameters(self) -> list[Any]:
-        return [p for p in self.body.parameters() if p.requires_grad] + list(self.head.parameters())
-
-    def scores(self, question: str, sentences: list[str], max_length: int = 128) -> Any:
-        batch = self.tokenizer([question] * len(sentences), sentences, truncation="only_second", max_length=max_length,
-                               padding=True, return_tensors="pt")
-        states = self.body(**batch).last_hidden_state
-        mask = batch["attention_mask"].unsqueeze(-1).to(states.dtype)
-        pooled = (states * mask).sum(1) / mask.sum(1).clamp(min=1.0)
-        return self.head(pooled).squeeze(-1).float()
-
-
 def hardest(row: Any, count: int, rng: np.random.Generator, random_count: int = 0) -> tuple[int, list[int]]:
     """A positive, the ``count`` negatives today's heuristic rates highest, and ``random_count`` others (the model must
     also rank the easy ones it will meet among all candidates)."""
@@ -95,7 +61,7 @@ def hardest(row: Any, count: int, rng: np.random.Generator, random_count: int = 
     return int(rng.choice(positives)), [int(i) for i in order[:count]] + [int(i) for i in extra]
 
 
-def train(model: CrossEncoder, rows: list[Any], minutes: float, negatives: int, lr: float, per_step: int,
+def train(model: Any, rows: list[Any], minutes: float, negatives: int, lr: float, per_step: int,
           random_negatives: int = 0, epochs: float = 0.0, residual: bool = False, on_epoch: Any = None,
           model_ref: Any = None) -> dict[str, Any]:
     """Listwise fine-tuning. ``epochs`` > 0 stops after that many passes (else after ``minutes``), with a linear warm-up
@@ -138,7 +104,7 @@ def train(model: CrossEncoder, rows: list[Any], minutes: float, negatives: int, 
             chosen = [positive, *negative]
             texts = [row.candidates[i].text for i in chosen]
             with autocast:
-                logits = model.scores(row.question.question, texts, getattr(model, "max_length", 128))
+                logits = model.logits(row.question.question, texts)
             if residual:
                 heuristic = row.features[:, FEATURES.index("score")]
                 z_h = torch.as_tensor(z(heuristic)[chosen], dtype=torch.float32)
@@ -163,13 +129,13 @@ def train(model: CrossEncoder, rows: list[Any], minutes: float, negatives: int, 
             "loss_first_20": round(float(np.mean(losses[:20])), 4), "loss_last_20": round(float(np.mean(losses[-20:])), 4)}
 
 
-def ce_scores(model: CrossEncoder, rows: list[Any], bf16: bool, max_length: int = 128) -> tuple[list[np.ndarray], float]:
+def ce_scores(model: Any, rows: list[Any], bf16: bool) -> tuple[list[np.ndarray], float]:
     import torch
 
     out, pairs, started = [], 0, time.perf_counter()
     with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
         for row in rows:
-            out.append(model.scores(row.question.question, [c.text for c in row.candidates], max_length).numpy())
+            out.append(model.logits(row.question.question, [c.text for c in row.candidates]).numpy())
             pairs += len(row.candidates)
     return out, pairs / (time.perf_counter() - started)
 
@@ -187,6 +153,7 @@ def main() -> int:
 
     from lifqa.answer.selector import FEATURES, SentenceSelector, load_params
     from lifqa.encoder import fast_bf16
+    from lifqa.relevance import RelevanceModel
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--layers", type=int, default=3)
@@ -214,11 +181,11 @@ def main() -> int:
     fit = [r for r in rows if not set(r.question.relevant_doc_ids) & (held_articles | tune_articles)]
     held = [r for r in rows if set(r.question.relevant_doc_ids) & held_articles and r.labels.any()]
     tune = [r for r in rows if set(r.question.relevant_doc_ids) & tune_articles and r.labels.any()]
-    model = CrossEncoder(args.layers, args.frozen_layers)
+    model = RelevanceModel.from_bundled(args.layers, args.frozen_layers, args.max_length, SEED)
     heuristic = lambda rs: [r.features[:, FEATURES.index("score")] for r in rs]  # noqa: E731
 
     def on_epoch(epoch: Any) -> dict[str, Any]:
-        scores, _ = ce_scores(model, held, bf16=fast_bf16(), max_length=args.max_length)
+        scores, _ = ce_scores(model, held, bf16=fast_bf16())
         row = {"epoch": epoch, "cross-encoder": round(top1(held, scores), 4)}
         for w in (0.5, 1.0, 2.0):
             row[f"heuristic + {w} x ce"] = round(top1(held, [z(h) + w * z(c) for h, c in zip(heuristic(held), scores)]), 4)
@@ -227,7 +194,6 @@ def main() -> int:
         print(row, flush=True)
         return row
 
-    model.max_length = args.max_length
     training = train(model, fit, args.minutes, args.negatives, args.lr, args.per_step, args.random_negatives,
                      epochs=args.epochs, residual=args.residual, on_epoch=on_epoch, model_ref=model)
     tune_ce, _ = ce_scores(model, tune[:300], bf16=training["bf16"])
