@@ -17,7 +17,7 @@ from lifqa.errors import IndexCorruptError
 from lifqa.index import layout
 from lifqa.index.build import build_index
 from lifqa.index.store import Store, open_store
-from lifqa.reliability import load_index_reliability
+from lifqa.index.store import load_index_reliability
 from lifqa.settings import make_settings
 from lifqa.types import Chunk
 
