@@ -174,7 +174,8 @@ class Answerer:
         return hits, picked
 
     def citation(self, hit: Hit) -> Citation:
-        """A hit resolved to its source: title, tier, the source's and the passage's flags (both judged at build), and its reference."""
+        """A hit resolved to its source: title, tier, the source's and the passage's flags (both judged at build),
+        and its reference."""
         record = self.store.sources[hit.chunk.doc_id]
         doc = record.document
         ref = reference_of(doc.doc_id, doc.title, doc.metadata)

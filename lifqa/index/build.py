@@ -188,8 +188,8 @@ def retrieval_text(doc: Document, chunk: Chunk) -> str:
 
 @dataclass(frozen=True)
 class DocChunks:
-    """One document's chunks and sentences; sentence numbers are the document's own (from 0). With them
-    what the document's one structure analysis gives the later stages and the index."""
+    """One document's chunks and sentences (sentence numbers are the document's own, from 0), and what its
+    one structure analysis yields: its facts, each chunk's passage flags, and the analysis for the assess stage."""
 
     chunks: tuple[Chunk, ...]
     ranges: tuple[tuple[int, int], ...]  # per chunk: its sentences [lo, hi)

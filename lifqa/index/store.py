@@ -3,8 +3,8 @@
 An index of a million passages must open in seconds and fit in a few GB, so nothing holds a Python
 object per chunk: the per-row arrays (which document each chunk belongs to, its sentence range, the
 sentences' spans and heading marks) are memory-mapped ``.npy`` files, a few per-document lists come
-from ``documents.json``, and a chunk's text or a document's record is read from ``store.sqlite`` by
-primary key when a query needs it (parameterised queries only), through a bounded cache.
+from ``documents.json``, and a chunk's text, its passage flags or a document's record is read from
+``store.sqlite`` by primary key when a query needs it (parameterised queries only), through a bounded cache.
 """
 
 from __future__ import annotations
@@ -61,12 +61,11 @@ class SourceRecord:
 
 def write_store(path: Path, documents: Iterable[Document], chunks: list[Chunk], chunk_sentences: list[tuple[int, int]],
                 sentences: list[tuple[str, int, int, bool]], assessments: dict[str, tuple[str, list[Flag]]],
-                chunk_flags: Sequence[Sequence[Flag]] = ()) -> None:
+                chunk_flags: Sequence[Sequence[Flag]]) -> None:
     """``store.sqlite`` plus, beside it, the per-row arrays and per-document lists the engine maps at open.
-    ``chunk_flags``: each chunk's passage flags (lifqa.reliability.passages), judged at build; none when empty."""
-    flags_of = list(chunk_flags) or [()] * len(chunks)
-    if len(flags_of) != len(chunks):
-        raise ValueError(f"{len(flags_of)} lists of passage flags for {len(chunks)} chunks")
+    ``chunk_flags``: each chunk's passage flags (lifqa.reliability.passages), judged at build so a query only reads them."""
+    if len(chunk_flags) != len(chunks):
+        raise ValueError(f"{len(chunk_flags)} lists of passage flags for {len(chunks)} chunks")
     documents = list(documents)
     con = sqlite3.connect(path)
     try:
@@ -84,7 +83,7 @@ def write_store(path: Path, documents: Iterable[Document], chunks: list[Chunk], 
             "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             ((row, c.chunk_id, c.doc_id, c.text, c.char_start, c.char_end, c.section, c.position, lo, hi,
               c.page_start, c.page_end, c.page_label, json.dumps([f.to_dict() for f in flags], ensure_ascii=False))
-             for row, (c, (lo, hi), flags) in enumerate(zip(chunks, chunk_sentences, flags_of))),
+             for row, (c, (lo, hi), flags) in enumerate(zip(chunks, chunk_sentences, chunk_flags))),
         )
         con.executemany("INSERT INTO sentences VALUES (?,?,?,?,?)",
                         ((row, doc_id, s, e, int(h)) for row, (doc_id, s, e, h) in enumerate(sentences)))
