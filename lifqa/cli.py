@@ -373,7 +373,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_sources(args: argparse.Namespace) -> int:
-    from lifqa.reliability import load_index_reliability
+    from lifqa.index.store import load_index_reliability
     from lifqa.render import sources_text
 
     records, _ = load_index_reliability(args.index)
@@ -387,7 +387,7 @@ def cmd_sources(args: argparse.Namespace) -> int:
 
 
 def cmd_conflicts(args: argparse.Namespace) -> int:
-    from lifqa.reliability import load_index_reliability
+    from lifqa.index.store import load_index_reliability
     from lifqa.render import conflicts_text
 
     _, conflicts = load_index_reliability(args.index)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from lifqa.corpus import make_document, read_corpus
-from lifqa.facts import extract_facts, find_conflicts
+from lifqa.reliability.facts import extract_facts, find_conflicts
 
 ROOT = Path(__file__).resolve().parent.parent
 

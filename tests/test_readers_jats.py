@@ -9,7 +9,7 @@ import pytest
 
 from lifqa.chunking import chunk_document
 from lifqa.readers import read_path, sniff
-from lifqa.reliability import assess_document
+from lifqa.reliability.flags import assess_document
 
 ARTICLE = """<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE article PUBLIC "-//NLM//DTD JATS (Z39.96) Journal Archiving and Interchange DTD v1.0 20120330//EN" "http://127.0.0.1:9/JATS-archivearticle1.dtd">

@@ -141,7 +141,7 @@ def test_every_offset_maps_to_the_page_it_was_printed_on(article):
 
 def test_reference_list_is_its_own_section_and_not_chunked(article):
     from lifqa.chunking import chunk_document
-    from lifqa.reliability import assess_document
+    from lifqa.reliability.flags import assess_document
 
     doc = article[3]
     refs = [s for s in doc.sections if s.kind == "references"]

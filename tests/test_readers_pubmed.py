@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lifqa.readers import read_path, sniff
-from lifqa.reliability import assess_document
+from lifqa.reliability.flags import assess_document
 
 
 def _record(pmid: str, title: str, types: list[str], abstract: str, doi: str = "", retraction_in: bool = False) -> str:

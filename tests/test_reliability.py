@@ -13,16 +13,11 @@ import pytest
 from lifqa.chunking import chunk_document
 from lifqa.corpus import decode_file, make_document, read_corpus
 from lifqa.errors import CorpusError, InputError
-from lifqa.facts import find_conflicts
 from lifqa.index.store import SourceRecord
-from lifqa.reliability import (
-    FLAG_KINDS,
-    TIERS,
-    assess_document,
-    assess_sources,
-    explain_tier,
-    passage_flags,
-)
+from lifqa.reliability import FLAG_KINDS, TIERS, explain_tier
+from lifqa.reliability.facts import find_conflicts
+from lifqa.reliability.flags import assess_document, assess_sources
+from lifqa.reliability.passages import passage_flags
 from lifqa.types import Flag
 
 ROOT = Path(__file__).resolve().parent.parent

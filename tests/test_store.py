@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import random
 import shutil
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -16,8 +18,7 @@ from lifqa.chunking import chunk_document, split_sentences
 from lifqa.errors import IndexCorruptError
 from lifqa.index import layout
 from lifqa.index.build import build_index
-from lifqa.index.store import Store, open_store
-from lifqa.reliability import load_index_reliability
+from lifqa.index.store import Store, load_index_reliability, open_store
 from lifqa.settings import make_settings
 from lifqa.types import Chunk
 
@@ -134,6 +135,38 @@ def test_an_index_of_format_2_asks_for_a_rebuild(tmp_path: Path, lif_index: Path
     with pytest.raises(IndexCorruptError, match=f"has format 2, this lifqa reads format {layout.FORMAT_VERSION}. Rebuild with"):
         load_index_reliability(copy)
 
+
+
+def test_an_index_without_stored_passage_flags_asks_for_the_rebuild_command_in_one_line(tmp_path: Path, lif_index: Path,
+                                                                                        corpus_dir: Path):
+    """Format 3 was the last without each chunk's passage flags: lifqa.open, ask and sources refuse it, naming the command."""
+    copy = tmp_path / "copy"
+    shutil.copytree(lif_index, copy)
+    _set_format(copy, 3)
+    command = f"lifqa index --corpus {corpus_dir.resolve()} --index {copy} --force"
+    with pytest.raises(IndexCorruptError) as caught:
+        lifqa.open(str(copy))
+    assert str(caught.value) == (f"the index in {copy} has format 3, this lifqa reads format {layout.FORMAT_VERSION}; "
+                                 f"rebuild with: {command}")
+    for argv in (["ask", "Which receptor does LIF bind?"], ["sources"]):
+        run = subprocess.run([sys.executable, "-m", "lifqa.cli", *argv, "--index", str(copy)], capture_output=True, text=True,
+                             timeout=300)
+        assert run.returncode == 1 and run.stdout == ""
+        assert run.stderr.count("\n") == 1 and run.stderr.startswith("error: ") and "Traceback" not in run.stderr
+        assert run.stderr.rstrip("\n").endswith(command) and "has format 3" in run.stderr
+
+
+def test_each_chunk_keeps_the_passage_flags_its_document_earns(engine):
+    """Passage flags are judged at build and stored with the chunk; they are what the rules say of that chunk."""
+    from lifqa.reliability.passages import passage_flags
+
+    store = engine.store
+    stored = {c.chunk_id: store.passage_flags(c.chunk_id) for c in store.iter_chunks()}
+    assert len(stored) == store.n_chunks and sum(map(bool, stored.values())) >= 5
+    for chunk in store.iter_chunks():
+        assert stored[chunk.chunk_id] == passage_flags(chunk, store.sources[chunk.doc_id]), chunk.chunk_id
+    with pytest.raises(KeyError):
+        store.passage_flags("no-such-chunk")
 
 @pytest.mark.slow
 def test_large_files_are_checked_by_sampled_blocks_and_fully_on_demand(tmp_path: Path, corpus_dir: Path, monkeypatch):

@@ -16,15 +16,13 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import replace
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
 from lifqa.answer.selector import SentenceSelector, best_score, eligible, feature_matrix, select_sentences
 from lifqa.answer.sentences import Candidate, Passages
-from lifqa.facts import conflicts_for_answer
 from lifqa.references import citation_label, citation_pages, reference_of
-from lifqa.reliability import passage_flags
 from lifqa.search.question import Question, QuestionReader
 from lifqa.search.rerank import Support
 from lifqa.search.searcher import Found, Searcher
@@ -176,14 +174,15 @@ class Answerer:
         return hits, picked
 
     def citation(self, hit: Hit) -> Citation:
-        """A hit resolved to its source: title, tier, the source's and the passage's flags, and its reference."""
+        """A hit resolved to its source: title, tier, the source's and the passage's flags (both judged at build),
+        and its reference."""
         record = self.store.sources[hit.chunk.doc_id]
         doc = record.document
         ref = reference_of(doc.doc_id, doc.title, doc.metadata)
         return Citation(
             key=hit.rank, doc_id=hit.chunk.doc_id, title=doc.title, chunk_id=hit.chunk.chunk_id,
             section=hit.chunk.section, text=hit.chunk.text, char_start=hit.chunk.char_start, char_end=hit.chunk.char_end,
-            score=round(hit.score, 6), tier=record.tier, flags=record.flags + passage_flags(hit.chunk, record),
+            score=round(hit.score, 6), tier=record.tier, flags=record.flags + self.store.passage_flags(hit.chunk.chunk_id),
             page_start=hit.chunk.page_start, page_end=hit.chunk.page_end, page_label=hit.chunk.page_label,
             label=citation_label(ref, citation_pages(hit.chunk)), citation_key=ref.citation_key, authors=ref.authors,
             year=ref.year, doi=ref.doi, journal=ref.journal,
@@ -216,7 +215,7 @@ def state_disagreements(sentences: list[AnswerSentence], citations: Sequence[Cit
                         passages: Passages) -> list[AnswerSentence]:
     """Each sentence stating a fact another cited source contradicts carries the other values
     (``disputed_by``); when the other source has the higher tier, its sentence leads instead.
-    Benign differences (facts.py) are not disagreements."""
+    Benign differences (lifqa.reliability.facts) are not disagreements."""
     by_key = {c.key: c for c in citations}
     rank = {tier: i for i, tier in enumerate(("high", "medium", "unknown", "low"))}
     out: list[AnswerSentence] = []
@@ -284,3 +283,23 @@ def render(sentences: list[AnswerSentence]) -> str:
 
 def _ms(since: float) -> float:
     return (time.perf_counter() - since) * 1000.0
+
+
+def conflicts_for_answer(conflicts: Iterable[Mapping[str, Any]], citations: Iterable[Any],
+                         sentences: Iterable[Any] = ()) -> list[dict[str, Any]]:
+    """The conflicts (and benign readings) whose fact is stated inside a cited passage: what an
+    answer citing those passages must carry. ``citations`` are the cited Citations, ``sentences``
+    the answer's AnswerSentences; a fact inside an answer sentence is marked ``in_answer`` and
+    listed first, the others are facts of the same passages the answer did not quote."""
+    citations = list(citations)
+    by_key = {c.key: c for c in citations}
+    passages = [(c.doc_id, c.char_start, c.char_end) for c in citations]
+    quoted = [(by_key[k].doc_id, by_key[k].char_start + s.char_start, by_key[k].char_start + s.char_end)
+              for s in sentences for k in s.citation_keys if k in by_key]
+    out = []
+    for conflict in conflicts:
+        evidence = [(ev.get("doc_id"), ev.get("offset")) for v in conflict.get("values", []) for ev in v.get("evidence", [])]
+        inside = lambda spans: any(d == doc_id and o is not None and a <= o < b for d, o in evidence for doc_id, a, b in spans)  # noqa: E731
+        if inside(passages):
+            out.append({**conflict, "in_answer": inside(quoted)})
+    return sorted(out, key=lambda c: (not c["in_answer"], c.get("status") != "conflict"))

@@ -38,10 +38,12 @@ from lifqa.index.embed_cache import EmbeddingCache, text_key
 from lifqa.encoder_pool import PoolEmbedder
 from lifqa.index.store import write_store
 from lifqa.readers import ReaderLimits
-from lifqa.facts import Fact, conflicts_from_facts, extract_facts
 from lifqa.index.doc_cache import DocumentCache
 from lifqa.parallel import ordered_map
-from lifqa.reliability import SourceAssessment, assess_document
+from lifqa.reliability.facts import Fact, conflicts_from_facts, extract_facts
+from lifqa.reliability.flags import SourceAssessment, assess_document
+from lifqa.reliability.passages import chunk_flags
+from lifqa.reliability.structure import DocumentAnalysis, analyse_document
 from lifqa.settings import Settings
 from lifqa.tokenize import Tokenizer
 from lifqa.types import Chunk, Document, Flag
@@ -77,8 +79,9 @@ _SHAPING_MODULES = ("library/__init__.py", "library/items.py", "library/files.py
                     "library/bibtex.py", "library/csljson.py", "library/ris.py", "corpus.py", "readers/__init__.py",
                     "readers/limits.py", "decoding.py", "readers/text.py", "readers/build.py", "readers/pdf.py",
                     "readers/pdf_header.py", "readers/pdf_pages.py", "readers/author_names.py", "readers/journal_line.py",
-                    "readers/jats.py", "readers/pubmed.py", "readers/xmlsafe.py", "chunking.py", "tokenize.py", "reliability.py",
-                    "facts.py", "index/build.py", "index/bm25.py", "index/dense.py", "index/store.py")
+                    "readers/jats.py", "readers/pubmed.py", "readers/xmlsafe.py", "chunking.py", "tokenize.py",
+                    "reliability/structure.py", "reliability/flags.py", "reliability/passages.py", "reliability/tiers.py",
+                    "reliability/facts.py", "index/build.py", "index/bm25.py", "index/dense.py", "index/store.py")
 
 
 def code_fingerprint() -> str:
@@ -185,17 +188,22 @@ def retrieval_text(doc: Document, chunk: Chunk) -> str:
 
 @dataclass(frozen=True)
 class DocChunks:
-    """One document's chunks and sentences; sentence numbers are the document's own (from 0)."""
+    """One document's chunks and sentences (sentence numbers are the document's own, from 0), and what its
+    one structure analysis yields: its facts, each chunk's passage flags, and the analysis for the assess stage."""
 
     chunks: tuple[Chunk, ...]
     ranges: tuple[tuple[int, int], ...]  # per chunk: its sentences [lo, hi)
     sentences: tuple[tuple[str, int, int, bool], ...]  # (doc_id, start, end, is_heading)
-    facts: tuple[Any, ...] = ()  # lifqa.facts.Fact: what the conflict check compares across documents
+    facts: tuple[Fact, ...]  # what the conflict check compares across documents
+    passage_flags: tuple[tuple[Flag, ...], ...]  # per chunk: its flags beyond its source's (stored with the chunk)
+    analysis: DocumentAnalysis  # the document's structure, for the assess stage's rules
 
 
 def chunk_one(doc: Document, chunk_size: int, chunk_overlap: int) -> DocChunks:
-    """Per-document work of the chunking stage: independent of every other document, so it runs anywhere."""
+    """Per-document work of the chunking stage: independent of every other document, so it runs anywhere.
+    The document's structure is analysed here, once per build; facts and passage flags come from it."""
     doc_sentences = split_sentences(doc.text)
+    analysis = analyse_document(doc, [(s.start, s.end, s.is_heading) for s in doc_sentences])
     starts = np.asarray([s.start for s in doc_sentences], dtype=np.int64)
     ends = np.asarray([s.end for s in doc_sentences], dtype=np.int64)
     chunks, ranges = [], []
@@ -203,7 +211,7 @@ def chunk_one(doc: Document, chunk_size: int, chunk_overlap: int) -> DocChunks:
         chunks.append(chunk)
         ranges.append((int(np.searchsorted(starts, chunk.char_start, side="left")), int(np.searchsorted(ends, chunk.char_end, side="right"))))
     return DocChunks(tuple(chunks), tuple(ranges), tuple((doc.doc_id, s.start, s.end, s.is_heading) for s in doc_sentences),
-                     tuple(extract_facts(doc)))
+                     tuple(extract_facts(doc, analysis)), chunk_flags(chunks, doc, analysis), analysis)
 
 
 PARALLEL_MIN = 32  # documents from which per-document work is spread over processes
@@ -222,7 +230,7 @@ def _chunk_task(args: tuple[Document, int, int]) -> DocChunks:
     return chunk_one(*args)
 
 
-def _assess_task(args: tuple[Document, list[dict[str, Any]]]) -> Any:
+def _assess_task(args: tuple[Document, list[dict[str, Any]], DocumentAnalysis]) -> SourceAssessment:
     return assess_document(*args)
 
 
@@ -241,13 +249,16 @@ def assemble(per_doc: list[DocChunks]) -> tuple[list[Chunk], list[tuple[int, int
 
 def _chunks_json(part: DocChunks) -> dict[str, Any]:
     return {"chunks": [asdict(c) for c in part.chunks], "ranges": part.ranges, "sentences": part.sentences,
-            "facts": [asdict(f) for f in part.facts]}
+            "facts": [asdict(f) for f in part.facts], "passage_flags": [[f.to_dict() for f in fs] for fs in part.passage_flags],
+            "analysis": part.analysis.to_json()}
 
 
 def _chunks_from_json(data: dict[str, Any]) -> DocChunks:
     return DocChunks(tuple(Chunk(**c) for c in data["chunks"]), tuple((lo, hi) for lo, hi in data["ranges"]),
                      tuple((d, s, e, bool(h)) for d, s, e, h in data["sentences"]),
-                     tuple(Fact(**{**f, "number": tuple(f["number"]) if f["number"] is not None else None}) for f in data["facts"]))
+                     tuple(Fact(**{**f, "number": tuple(f["number"]) if f["number"] is not None else None}) for f in data["facts"]),
+                     tuple(tuple(Flag(**f) for f in fs) for fs in data["passage_flags"]),
+                     DocumentAnalysis.from_json(data["analysis"]))
 
 
 def _assessment_json(a: SourceAssessment) -> dict[str, Any]:
@@ -347,12 +358,15 @@ def _write_build(corpus: Path, out: Path, settings: Settings, key: str, fingerpr
         report("assessing sources", 0.12)
         conflicts = conflicts_from_facts(fact for part in parts for fact in part.facts)
         mine = [[c for c in conflicts if any(doc.doc_id in v["doc_ids"] for v in c["values"])] for doc in documents]
-        assessed = _cached(work, "assess", list(zip(documents, mine)), lambda todo: parallel_map(_assess_task, todo, "assessing sources"))
+        analyses = {doc.doc_id: part.analysis for doc, part in zip(documents, parts)}  # the one analysis of each document
+        assessed = _cached(work, "assess", list(zip(documents, mine)),
+                           lambda todo: parallel_map(_assess_task, [(doc, c, analyses[doc.doc_id]) for doc, c in todo], "assessing sources"))
         assessments = {doc.doc_id: a for doc, a in zip(documents, assessed)}
         work.keep_only_used()
         document_work = {"done": work.misses, "reused": work.hits}
     write_store(out / layout.STORE, documents, chunks, chunk_sentences, sentences,
-                {doc_id: (a.tier, list(a.flags)) for doc_id, a in assessments.items()})
+                {doc_id: (a.tier, list(a.flags)) for doc_id, a in assessments.items()},
+                [flags for part in parts for flags in part.passage_flags])
     (out / layout.RELIABILITY).write_text(json.dumps({"conflicts": conflicts}, indent=2, ensure_ascii=False), encoding="utf-8")
 
     report("BM25 index", 0.15)

@@ -24,7 +24,8 @@ from lifqa.index.layout import modules_fingerprint
 
 CACHE_FILE = "documents.sqlite"
 _SCHEMA = "CREATE TABLE IF NOT EXISTS work (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
-_MODULES = ("chunking.py", "facts.py", "reliability.py", "decoding.py", "index/build.py", "types.py")
+_MODULES = ("chunking.py", "reliability/structure.py", "reliability/facts.py", "reliability/flags.py",
+            "reliability/passages.py", "reliability/tiers.py", "decoding.py", "index/build.py", "types.py")
 
 
 def code_key() -> str:

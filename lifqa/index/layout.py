@@ -19,7 +19,9 @@ from lifqa.errors import IndexCorruptError, IndexMissingError
 if TYPE_CHECKING:
     from lifqa.settings import Settings
 
-FORMAT_VERSION = 3  # 2: documents carry pages and sections; chunks carry pages. 3: per-row arrays as npy, read on demand
+# 2: documents carry pages and sections; chunks carry pages. 3: per-row arrays as npy, read on demand.
+# 4: chunks carry their passage flags, judged at build (a query no longer analyses documents).
+FORMAT_VERSION = 4
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 STORE = "store.sqlite"

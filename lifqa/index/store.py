@@ -3,8 +3,8 @@
 An index of a million passages must open in seconds and fit in a few GB, so nothing holds a Python
 object per chunk: the per-row arrays (which document each chunk belongs to, its sentence range, the
 sentences' spans and heading marks) are memory-mapped ``.npy`` files, a few per-document lists come
-from ``documents.json``, and a chunk's text or a document's record is read from ``store.sqlite`` by
-primary key when a query needs it (parameterised queries only), through a bounded cache.
+from ``documents.json``, and a chunk's text, its passage flags or a document's record is read from
+``store.sqlite`` by primary key when a query needs it (parameterised queries only), through a bounded cache.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
+from lifqa.errors import IndexCorruptError
 from lifqa.index import layout
 from lifqa.types import Chunk, Document, Flag, Section
 
@@ -39,7 +40,8 @@ CREATE TABLE chunks (
     row INTEGER PRIMARY KEY, chunk_id TEXT UNIQUE NOT NULL, doc_id TEXT NOT NULL REFERENCES documents(doc_id),
     text TEXT NOT NULL, char_start INTEGER NOT NULL, char_end INTEGER NOT NULL, section TEXT, position INTEGER,
     sent_lo INTEGER NOT NULL, sent_hi INTEGER NOT NULL,
-    page_start INTEGER NOT NULL DEFAULT 0, page_end INTEGER NOT NULL DEFAULT 0, page_label TEXT NOT NULL DEFAULT ''
+    page_start INTEGER NOT NULL DEFAULT 0, page_end INTEGER NOT NULL DEFAULT 0, page_label TEXT NOT NULL DEFAULT '',
+    flags TEXT NOT NULL DEFAULT '[]'
 );
 CREATE TABLE sentences (
     row INTEGER PRIMARY KEY, doc_id TEXT NOT NULL, char_start INTEGER NOT NULL, char_end INTEGER NOT NULL,
@@ -58,8 +60,12 @@ class SourceRecord:
 
 
 def write_store(path: Path, documents: Iterable[Document], chunks: list[Chunk], chunk_sentences: list[tuple[int, int]],
-                sentences: list[tuple[str, int, int, bool]], assessments: dict[str, tuple[str, list[Flag]]]) -> None:
-    """``store.sqlite`` plus, beside it, the per-row arrays and per-document lists the engine maps at open."""
+                sentences: list[tuple[str, int, int, bool]], assessments: dict[str, tuple[str, list[Flag]]],
+                chunk_flags: Sequence[Sequence[Flag]]) -> None:
+    """``store.sqlite`` plus, beside it, the per-row arrays and per-document lists the engine maps at open.
+    ``chunk_flags``: each chunk's passage flags (lifqa.reliability.passages), judged at build so a query only reads them."""
+    if len(chunk_flags) != len(chunks):
+        raise ValueError(f"{len(chunk_flags)} lists of passage flags for {len(chunks)} chunks")
     documents = list(documents)
     con = sqlite3.connect(path)
     try:
@@ -74,10 +80,10 @@ def write_store(path: Path, documents: Iterable[Document], chunks: list[Chunk], 
              for d in documents),
         )
         con.executemany(
-            "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             ((row, c.chunk_id, c.doc_id, c.text, c.char_start, c.char_end, c.section, c.position, lo, hi,
-              c.page_start, c.page_end, c.page_label)
-             for row, (c, (lo, hi)) in enumerate(zip(chunks, chunk_sentences))),
+              c.page_start, c.page_end, c.page_label, json.dumps([f.to_dict() for f in flags], ensure_ascii=False))
+             for row, (c, (lo, hi), flags) in enumerate(zip(chunks, chunk_sentences, chunk_flags))),
         )
         con.executemany("INSERT INTO sentences VALUES (?,?,?,?,?)",
                         ((row, doc_id, s, e, int(h)) for row, (doc_id, s, e, h) in enumerate(sentences)))
@@ -145,6 +151,7 @@ _CHUNKS_BY_ROWS = ("SELECT row,chunk_id,doc_id,text,char_start,char_end,section,
 _CHUNKS_FROM = ("SELECT row,chunk_id,doc_id,text,char_start,char_end,section,position,page_start,page_end,page_label "
                 "FROM chunks WHERE row >= ? AND row < ? ORDER BY row")
 _ROW_OF_CHUNK = "SELECT row FROM chunks WHERE chunk_id = ?"
+_FLAGS_OF_CHUNK = "SELECT flags FROM chunks WHERE chunk_id = ?"
 _DOCUMENT = ("SELECT doc_id,title,text,source_path,metadata,content_hash,also_named,noise,tier,flags,structure "
              "FROM documents WHERE doc_id = ?")
 _DOCUMENTS = ("SELECT doc_id,title,text,source_path,metadata,content_hash,also_named,noise,tier,flags,structure "
@@ -192,6 +199,7 @@ class Store:
                 and len(self.sentence_spans) == len(self.sentence_heading)):
             raise ValueError("the store's arrays have inconsistent lengths")
         self._chunks, self._rows, self._documents = _LRU(chunk_cache), _LRU(chunk_cache), _LRU(document_cache)
+        self._passage_flags = _LRU(chunk_cache)
         self.chunks = ChunkView(self)
         self.sources = SourceView(self)
 
@@ -222,6 +230,11 @@ class Store:
     def row_of(self, chunk_id: str) -> int:
         """The row of a chunk, by the UNIQUE index on chunk_id."""
         return int(self._lookup(self._rows, chunk_id, lambda con: con.execute(_ROW_OF_CHUNK, (chunk_id,)), lambda found: found[0]))
+
+    def passage_flags(self, chunk_id: str) -> tuple[Flag, ...]:
+        """The flags of one passage beyond its source's, as the build judged them (lifqa.reliability.passages)."""
+        return self._lookup(self._passage_flags, chunk_id, lambda con: con.execute(_FLAGS_OF_CHUNK, (chunk_id,)),
+                            lambda found: tuple(Flag(**f) for f in json.loads(found[0])))
 
     def _lookup(self, cache: Any, key: str, query: Callable[[sqlite3.Connection], sqlite3.Cursor], convert: Callable[[Any], Any]) -> Any:
         """One row by key through a cache; KeyError when the store has no such key. ``query`` runs a constant
@@ -309,3 +322,25 @@ class SourceView(Mapping):
 
 def open_store(build: Path) -> Store:
     return Store(build)
+
+
+def load_index_reliability(index_dir: str | Path) -> tuple[list[SourceRecord], list[dict[str, Any]]]:
+    """The stored sources and conflicts of a built index, checked against its manifest but without
+    loading the encoder, so ``lifqa sources``/``conflicts`` answer at once."""
+    build = layout.active_build(index_dir)
+    manifest = layout.read_manifest(build)
+    layout.verify_files(build, manifest)
+    hint = f"Rebuild with: {layout.build_hint(Path(index_dir), manifest)} --force"
+    if manifest.get("format_version") != layout.FORMAT_VERSION:
+        raise IndexCorruptError(f"the index in {index_dir} has format {manifest.get('format_version')}, "
+                                f"this lifqa reads format {layout.FORMAT_VERSION}. {hint}")
+    try:
+        store = open_store(build)
+        try:
+            sources = store.all_sources()
+        finally:
+            store.close()
+        conflicts = json.loads((build / layout.RELIABILITY).read_text(encoding="utf-8")).get("conflicts", [])
+    except Exception as exc:  # a file that passed the checksum but cannot be parsed
+        raise IndexCorruptError(f"cannot read the reliability data in {build}: {exc}. {hint}") from None
+    return sources, conflicts

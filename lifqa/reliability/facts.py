@@ -7,15 +7,18 @@ off-topic sections or reference lists are ignored. Identifiers conflict when two
 sources give disjoint values; a cytogenetic band inside another source's range,
 lengths that differ by a signal peptide (precursor vs mature), and calculated vs
 apparent (glycosylated) masses are reported as ``benign`` with a note.
+
+A build extracts the facts and finds the conflicts once (``reliability.json`` in the index); an answer
+states those of its cited passages (``lifqa.answer.compose.conflicts_for_answer``).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable
 
-from lifqa.reliability import DocumentAnalysis, analyse_document
+from lifqa.reliability.structure import DocumentAnalysis, analyse_document
 from lifqa.types import Document
 
 
@@ -76,9 +79,10 @@ _SPECIES = re.compile(r"\b(human|homo sapiens|mouse|mice|murine|mus musculus|rat
 _SPECIES_NAME = {"homo sapiens": "human", "mice": "mouse", "murine": "mouse", "mus musculus": "mouse", "rats": "rat"}
 
 
-def extract_facts(doc: Document) -> list[Fact]:
-    """Typed facts of one document (see FIELD_LABELS), outside reference lists and off-topic sections."""
-    analysis = analyse_document(doc)
+def extract_facts(doc: Document, analysis: DocumentAnalysis | None = None) -> list[Fact]:
+    """Typed facts of one document (see FIELD_LABELS), outside reference lists and off-topic sections.
+    ``analysis``: the document's structure when the caller has it (a build does); else it is analysed here."""
+    analysis = analysis if analysis is not None else analyse_document(doc)
     text = doc.text
     facts: list[Fact] = []
     taken: list[tuple[int, int]] = []
@@ -312,23 +316,3 @@ def _judge_mass(a: Fact, b: Fact, cross: bool) -> tuple[str, str] | None:
     if not cross:
         return None
     return ("conflict", f"The sources give different molecular weights ({a.value} vs {b.value}).")
-
-
-def conflicts_for_answer(conflicts: Iterable[Mapping[str, Any]], citations: Iterable[Any],
-                         sentences: Iterable[Any] = ()) -> list[dict[str, Any]]:
-    """The conflicts (and benign readings) whose fact is stated inside a cited passage: what an
-    answer citing those passages must carry. ``citations`` are the cited Citations, ``sentences``
-    the answer's AnswerSentences; a fact inside an answer sentence is marked ``in_answer`` and
-    listed first, the others are facts of the same passages the answer did not quote."""
-    citations = list(citations)
-    by_key = {c.key: c for c in citations}
-    passages = [(c.doc_id, c.char_start, c.char_end) for c in citations]
-    quoted = [(by_key[k].doc_id, by_key[k].char_start + s.char_start, by_key[k].char_start + s.char_end)
-              for s in sentences for k in s.citation_keys if k in by_key]
-    out = []
-    for conflict in conflicts:
-        evidence = [(ev.get("doc_id"), ev.get("offset")) for v in conflict.get("values", []) for ev in v.get("evidence", [])]
-        inside = lambda spans: any(d == doc_id and o is not None and a <= o < b for d, o in evidence for doc_id, a, b in spans)  # noqa: E731
-        if inside(passages):
-            out.append({**conflict, "in_answer": inside(quoted)})
-    return sorted(out, key=lambda c: (not c["in_answer"], c.get("status") != "conflict"))
