@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import run as run_main  # noqa: E402
 from lifqa.chunking import chunk_document, split_sentences  # noqa: E402
-from lifqa.corpus import read_corpus  # noqa: E402
+from lifqa.sources import read_sources  # noqa: E402
 from lifqa.encoder import Encoder, cpu_flags, fast_bf16, resolve_variant  # noqa: E402
 from lifqa.index.build import retrieval_text, sentence_owners  # noqa: E402
 from lifqa.encoder_pool import EncoderPool, usable_cores  # noqa: E402
@@ -47,7 +47,7 @@ DATA = Path(os.environ.get("LIFQA_EVAL_DATA", ROOT.parent / "shared" / "eval"))
 
 def load_texts(n_chunks: int, n_sentences: int):
     source = DATA / "covid-qa" / "corpus.jsonl"
-    documents = list(read_corpus(source if source.is_file() else ROOT / "corpus").documents)
+    documents = list(read_sources(source if source.is_file() else ROOT / "corpus").documents)
     by_id = {d.doc_id: d for d in documents}
     chunks, ranges, sentences = [], [], []
     for doc in documents:

@@ -29,7 +29,7 @@ from zotero_db import ZoteroFolder, make_pdf  # noqa: E402
 
 from lifqa.encoder import get_encoder  # noqa: E402
 from lifqa.index.build import build_index  # noqa: E402
-from lifqa.library import read_sources  # noqa: E402
+from lifqa.sources import read_sources  # noqa: E402
 from lifqa.settings import make_settings  # noqa: E402
 
 WORDS = ("cytokine receptor signalling gp130 STAT3 JAK1 embryonic stem cell osteoclast liver regeneration implantation "

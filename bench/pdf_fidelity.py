@@ -85,12 +85,12 @@ def _key(text: str) -> tuple[str, list[int]]:
 def page_check(corpus: Path, pdf_dir: Path, placements: dict[str, list], gold: Path, split: str) -> dict[str, float]:
     """Every dev answer span: found in the PDF document's text, on the printed page, in a passage with the right pages."""
     from lifqa.chunking import chunk_document
-    from lifqa.corpus import read_corpus
+    from lifqa.sources import read_sources
     from lifqa.settings import make_settings
 
     settings = make_settings()
     sources = {json.loads(line)["_id"]: json.loads(line) for line in corpus.open(encoding="utf-8") if line.strip()}
-    docs = {d.doc_id: d for d in read_corpus(pdf_dir).documents}
+    docs = {d.doc_id: d for d in read_sources(pdf_dir).documents}
     keys = {doc_id: _key(doc.text) for doc_id, doc in docs.items()}
     chunks = {doc_id: chunk_document(doc, settings.chunk_size, settings.chunk_overlap) for doc_id, doc in docs.items()}
     total = found = page_right = chunk_right = 0
@@ -138,9 +138,9 @@ def word_fidelity(corpus: Path, pdf_dir: Path) -> dict[str, float]:
     import collections
     import re
 
-    from lifqa.corpus import read_corpus
+    from lifqa.sources import read_sources
 
-    docs = {d.doc_id: d for d in read_corpus(pdf_dir).documents}
+    docs = {d.doc_id: d for d in read_sources(pdf_dir).documents}
     words = missing = extra = 0
     for line in corpus.open(encoding="utf-8"):
         if not line.strip():

@@ -61,11 +61,11 @@ def per_file(folder: Path) -> dict[str, float]:
 
 
 def folder_read(folder: Path) -> dict[str, float]:
-    """The whole folder through read_corpus: parallel processes on every core, as `lifqa index` reads it."""
-    from lifqa.corpus import read_corpus
+    """The whole folder through read_sources: parallel processes on every core, as `lifqa index` reads it."""
+    from lifqa.sources import read_sources
 
     started = time.perf_counter()
-    report = read_corpus(folder)
+    report = read_sources(folder)
     seconds = time.perf_counter() - started
     pages = sum(len(d.page_starts) for d in report.documents)
     size = sum(p.stat().st_size for p in folder.glob("*.pdf"))

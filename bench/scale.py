@@ -85,7 +85,7 @@ def source_vectors(work: Path, caches: list[Path], embed_missing: bool) -> dict[
     import sqlite3
 
     from lifqa.chunking import chunk_document
-    from lifqa.corpus import read_corpus
+    from lifqa.sources import read_sources
     from lifqa.index.build import retrieval_text
     from lifqa.index.embed_cache import text_key
     from lifqa.settings import make_settings
@@ -99,7 +99,7 @@ def source_vectors(work: Path, caches: list[Path], embed_missing: bool) -> dict[
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in _sources()), encoding="utf-8")
     settings = make_settings()
     texts: dict[str, list[str]] = {}
-    for doc in read_corpus(path).documents:
+    for doc in read_sources(path).documents:
         texts[doc.doc_id] = [retrieval_text(doc, c) for c in chunk_document(doc, settings.chunk_size, settings.chunk_overlap)]
     wanted = {text_key(t) for ts in texts.values() for t in ts}
     found: dict[int, np.ndarray] = {}

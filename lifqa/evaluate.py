@@ -16,7 +16,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -26,6 +26,9 @@ from lifqa.errors import InputError
 from lifqa.gold import GoldQuestion, GoldSet, load_beir, load_gold
 from lifqa.index.layout import file_sha256
 from lifqa.settings import MODES, Settings, make_settings
+
+if TYPE_CHECKING:
+    from lifqa.sources import CorpusScan
 
 DEFAULT_CACHE = "indexes/eval"
 DEFAULT_REPORT = "reports/latest"
@@ -301,20 +304,23 @@ def index_settings_fingerprint(settings: Settings) -> str:
     return hashlib.sha256(json.dumps(settings.index_fingerprint(), sort_keys=True).encode()).hexdigest()
 
 
-def cache_dir(corpus: str | Path, settings: Settings, cache_root: str | Path = DEFAULT_CACHE) -> Path:
+def cache_dir(corpus: str | Path | CorpusScan, settings: Settings, cache_root: str | Path = DEFAULT_CACHE) -> Path:
     """``<cache_root>/<corpus fingerprint[:12]>-<index settings hash[:8]>``: one index per corpus and settings."""
-    from lifqa.index.build import corpus_fingerprint
+    from lifqa.sources.fingerprint import corpus_fingerprint
 
     return Path(cache_root) / f"{corpus_fingerprint(corpus)[:12]}-{index_settings_fingerprint(settings)[:8]}"
 
 
 def cached_index(corpus: str | Path, settings: Settings, cache_root: str | Path = DEFAULT_CACHE,
                  progress: Callable[[str, float], None] | None = None) -> Path:
-    """Build the corpus's index once; later calls with the same corpus and settings reuse it."""
+    """Build the corpus's index once; later calls with the same corpus and settings reuse it. The folder name and the
+    build key come from one scan of the corpus, so it is listed and hashed once."""
     from lifqa.index.build import build_index
+    from lifqa.sources import scan_sources
 
-    folder = cache_dir(corpus, settings, cache_root)
-    build_index(corpus, folder, settings, progress=progress)
+    sources = scan_sources(corpus)
+    folder = cache_dir(sources, settings, cache_root)
+    build_index(sources, folder, settings, progress=progress)
     return folder
 
 

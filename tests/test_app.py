@@ -304,8 +304,8 @@ def test_first_start_decides_with_one_fingerprint_of_the_corpus(tmp_path: Path, 
     corpus.mkdir()
     shutil.copy(next(CORPUS.glob("*.txt")), corpus)
     hashed: list[Path] = []
-    real = build.corpus_fingerprint
-    monkeypatch.setattr(build, "corpus_fingerprint", lambda path: hashed.append(Path(path)) or real(path))
+    real = build.scan_sources
+    monkeypatch.setattr(build, "scan_sources", lambda path: hashed.append(Path(path)) or real(path))
     paths = web.AppPaths(tmp_path / "index", corpus, tmp_path / "report")
 
     def first_start() -> tuple[str, int]:

@@ -6,13 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from lifqa.corpus import make_document, normalise, read_corpus
 from lifqa.errors import CorpusError
+from lifqa.readers.text import make_document, normalise
+from lifqa.sources import read_sources
 
 
 @pytest.fixture(scope="module")
 def docs(corpus_dir: Path):
-    return {d.doc_id: d for d in read_corpus(corpus_dir).documents}
+    return {d.doc_id: d for d in read_sources(corpus_dir).documents}
 
 
 def test_all_seeds_read_with_stable_ids_and_metadata(docs):
@@ -46,7 +47,7 @@ def test_page_chrome_is_dropped(docs):
 
 def test_folder_without_metadata_takes_title_from_first_line(tmp_path: Path):
     (tmp_path / "paper.md").write_text("# A study of gp130\n\nLIF binds gp130. It signals.\n", encoding="utf-8")
-    (doc,) = read_corpus(tmp_path).documents
+    (doc,) = read_sources(tmp_path).documents
     assert doc.doc_id == "paper" and doc.title == "A study of gp130"
 
 
@@ -54,7 +55,7 @@ def test_html_file_keeps_table_rows_as_label_value(tmp_path: Path):
     (tmp_path / "page.html").write_text(
         "<html><body><h1>LIF</h1><table><tr><th>OMIM</th><td>159540</td></tr></table>"
         "<script>alert(1)</script><p>Text &amp; more.</p></body></html>", encoding="utf-8")
-    (doc,) = read_corpus(tmp_path).documents
+    (doc,) = read_sources(tmp_path).documents
     assert "OMIM: 159540" in doc.text and "Text & more." in doc.text and "alert" not in doc.text
 
 
@@ -63,7 +64,7 @@ def test_undecodable_and_empty_files_are_skipped_with_warnings(tmp_path: Path):
     (tmp_path / "binary.txt").write_bytes(b"\x00\x01\x02\xff" * 100)
     (tmp_path / "empty.txt").write_text("", encoding="utf-8")
     (tmp_path / "latin.txt").write_bytes("Caf\xe9 study of LIF receptors.".encode("latin-1"))
-    report = read_corpus(tmp_path)
+    report = read_sources(tmp_path)
     assert sorted(d.doc_id for d in report.documents) == ["good", "latin"]
     assert "Café" in next(d for d in report.documents if d.doc_id == "latin").text
     joined = " | ".join(report.warnings)
@@ -72,13 +73,13 @@ def test_undecodable_and_empty_files_are_skipped_with_warnings(tmp_path: Path):
 
 def test_empty_folder_is_a_clear_error(tmp_path: Path):
     with pytest.raises(CorpusError, match="no readable documents"):
-        read_corpus(tmp_path)
+        read_sources(tmp_path)
 
 
 def test_duplicate_documents_are_indexed_once_with_both_names(tmp_path: Path):
     for name in ("a.txt", "b.txt"):
         (tmp_path / name).write_text("LIF maintains mouse embryonic stem cells.", encoding="utf-8")
-    report = read_corpus(tmp_path)
+    report = read_sources(tmp_path)
     assert len(report.documents) == 1 and report.documents[0].also_named == ("b.txt",)
     assert any("same content" in w for w in report.warnings)
 
@@ -86,24 +87,24 @@ def test_duplicate_documents_are_indexed_once_with_both_names(tmp_path: Path):
 def test_metadata_naming_a_missing_file_warns_and_escaping_path_is_rejected(tmp_path: Path):
     (tmp_path / "a.txt").write_text("LIF text.", encoding="utf-8")
     (tmp_path / "sources.toml").write_text('["missing.txt"]\ntitle = "x"\n', encoding="utf-8")
-    assert any("missing.txt" in w and "line 1" in w for w in read_corpus(tmp_path).warnings)
+    assert any("missing.txt" in w and "line 1" in w for w in read_sources(tmp_path).warnings)
     (tmp_path / "sources.toml").write_text('["../../etc/passwd"]\ntitle = "x"\n', encoding="utf-8")
     with pytest.raises(CorpusError, match="outside the corpus folder"):
-        read_corpus(tmp_path)
+        read_sources(tmp_path)
 
 
 def test_malformed_metadata_names_file_and_line(tmp_path: Path):
     (tmp_path / "a.txt").write_text("LIF text.", encoding="utf-8")
     (tmp_path / "sources.toml").write_text('["a.txt"]\ntitle = "unterminated\n', encoding="utf-8")
     with pytest.raises(CorpusError, match=r"sources.toml.*line 2"):
-        read_corpus(tmp_path)
+        read_sources(tmp_path)
 
 
 def test_beir_jsonl_is_read_with_its_ids(tmp_path: Path):
     path = tmp_path / "corpus.jsonl"
     path.write_text('{"_id": "d1", "title": "T1", "text": "LIF binds LIFR."}\nnot json\n'
                     '{"_id": "d2", "title": "", "text": "gp130 is shared."}\n', encoding="utf-8")
-    report = read_corpus(path)
+    report = read_sources(path)
     assert [d.doc_id for d in report.documents] == ["d1", "d2"]
     assert report.documents[0].title == "T1"
     assert any("line 2" in w for w in report.warnings)

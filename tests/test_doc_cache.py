@@ -52,9 +52,9 @@ def test_rebuild_redoes_only_changed_documents_and_equals_a_fresh_build(tmp_path
 
 
 def test_parallel_chunking_equals_serial(monkeypatch):
-    from lifqa.corpus import read_corpus
+    from lifqa.sources import read_sources
 
-    documents = list(read_corpus(CORPUS).documents) * 8  # 40 documents: above the parallel threshold
+    documents = list(read_sources(CORPUS).documents) * 8  # 40 documents: above the parallel threshold
     monkeypatch.setenv("LIFQA_BUILD_PROCESSES", "2")
     parallel = parallel_map(_chunk_task, [(d, 700, 150) for d in documents], "chunking")
     monkeypatch.setenv("LIFQA_BUILD_PROCESSES", "1")

@@ -190,7 +190,7 @@ def test_the_shipped_report_was_made_with_what_ships():
 
     from lifqa.data import load_json, params_fingerprint
     from lifqa.evaluate import index_settings_fingerprint
-    from lifqa.index.build import corpus_fingerprint
+    from lifqa.sources.fingerprint import corpus_fingerprint
     from lifqa.settings import make_settings
 
     root = Path(__file__).resolve().parent.parent

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from lifqa.corpus import make_document, read_corpus
+from lifqa.readers.text import make_document
 from lifqa.reliability.facts import extract_facts, find_conflicts
+from lifqa.sources import read_sources
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -17,7 +18,7 @@ WIKI_MIRROR, VENDOR, SCIDEX = "000_b2d3b1681d340735", "001_ccf4759c050e6e97", "0
 
 @pytest.fixture(scope="module")
 def real():
-    docs = {d.doc_id: d for d in read_corpus(ROOT / "corpus").documents}
+    docs = {d.doc_id: d for d in read_sources(ROOT / "corpus").documents}
     return docs, find_conflicts(docs.values())
 
 

@@ -11,11 +11,12 @@ from lifqa.errors import CorpusError
 from lifqa.export import bibtex as bibtex_export
 from lifqa.export import csljson as csl_export
 from lifqa.export import ris as ris_export
-from lifqa.library import library_kind, read_sources
+from lifqa.library import library_kind
 from lifqa.library.bibtex import read_bibtex
 from lifqa.library.csljson import read_csljson
 from lifqa.library.ris import read_ris
 from lifqa.references import reference_of
+from lifqa.sources import read_sources
 
 PAPER = "Leukemia inhibitory factor binds LIFR and gp130 and activates STAT3 in embryonic stem cells."
 

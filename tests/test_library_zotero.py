@@ -17,8 +17,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from zotero_db import LINK_LINKED_FILE, ZoteroFolder, sample_library  # noqa: E402
 
 from lifqa.errors import CorpusError  # noqa: E402
-from lifqa.library import library_kind, read_sources  # noqa: E402
+from lifqa.library import library_kind  # noqa: E402
 from lifqa.library.zotero import read_zotero  # noqa: E402
+from lifqa.sources import read_sources  # noqa: E402
 
 
 @pytest.fixture()

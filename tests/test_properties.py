@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lifqa.chunking import chunk_document, split_sentences
-from lifqa.corpus import make_document, normalise
+from lifqa.readers.text import make_document, normalise
 from lifqa.tokenize import Tokenizer, identifiers
 
 # Pieces that exercise the rules (sentence ends, abbreviations, headings, bullets, tables,

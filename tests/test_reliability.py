@@ -11,13 +11,15 @@ from pathlib import Path
 import pytest
 
 from lifqa.chunking import chunk_document
-from lifqa.corpus import decode_file, make_document, read_corpus
+from lifqa.decoding import decode_file
 from lifqa.errors import CorpusError, InputError
 from lifqa.index.store import SourceRecord
+from lifqa.readers.text import make_document
 from lifqa.reliability import FLAG_KINDS, TIERS, explain_tier
 from lifqa.reliability.facts import find_conflicts
 from lifqa.reliability.flags import assess_document, assess_sources
 from lifqa.reliability.passages import passage_flags
+from lifqa.sources import read_sources
 from lifqa.types import Flag
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,7 +31,7 @@ WIKI_MIRROR, VENDOR, SCIDEX, REVIEW, LAY = (
 
 @pytest.fixture(scope="module")
 def real():
-    docs = {d.doc_id: d for d in read_corpus(ROOT / "corpus").documents}
+    docs = {d.doc_id: d for d in read_sources(ROOT / "corpus").documents}
     conflicts = find_conflicts(docs.values())
     return docs, assess_sources(docs.values(), conflicts), conflicts
 

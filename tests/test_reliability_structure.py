@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from lifqa.chunking import chunk_document, split_sentences
-from lifqa.corpus import read_corpus
+from lifqa.sources import read_sources
 from lifqa.index.build import build_index, chunk_one
 from lifqa.index.store import SourceRecord
 from lifqa.reliability import structure
@@ -29,7 +29,7 @@ GOLD = CORPUS / "gold" / "lif_questions.jsonl"
 
 @pytest.fixture(scope="module")
 def documents():
-    return list(read_corpus(CORPUS).documents)
+    return list(read_sources(CORPUS).documents)
 
 
 def test_an_analysis_survives_json_and_equals_one_from_pre_split_sentences(documents):

@@ -27,11 +27,12 @@ import pytest
 
 import lifqa
 from lifqa.chunking import chunk_document, split_sentences
-from lifqa.corpus import make_document, normalise, read_corpus
 from lifqa.errors import CorpusError, InputError, SettingsError
 from lifqa.index.build import build_index
+from lifqa.readers.text import make_document, normalise
 from lifqa.render import answer_text
 from lifqa.settings import make_settings
+from lifqa.sources import read_sources
 
 pytestmark = pytest.mark.slow  # time and memory bounds on large inputs
 
@@ -329,7 +330,7 @@ def test_messy_corpus_is_indexed_with_exact_warnings(tmp_path: Path):
 def test_beir_corpus_with_bad_lines_keeps_the_good_ones(tmp_path: Path):
     path = tmp_path / "corpus.jsonl"
     path.write_text('{"_id": "d1", "text": "LIF binds LIFR."}\n{"_id": "d2", "text": \n{"text": "no id"}\n', encoding="utf-8")
-    report = read_corpus(path)
+    report = read_sources(path)
     assert [d.doc_id for d in report.documents] == ["d1"]
     assert report.warnings[0].startswith("corpus.jsonl line 2: skipped, not a BEIR record with _id and text (")
     assert report.warnings[1] == "corpus.jsonl line 3: skipped, not a BEIR record with _id and text ('_id')"
@@ -339,7 +340,7 @@ def test_corpus_that_is_a_plain_file_is_refused(tmp_path: Path):
     path = tmp_path / "notes.txt"
     path.write_text("LIF.", encoding="utf-8")
     with pytest.raises(CorpusError) as caught:
-        read_corpus(path)
+        read_sources(path)
     assert str(caught.value) == f"{path} is a file but not a BEIR corpus.jsonl; give a folder of documents or a .jsonl file."
 
 
@@ -404,10 +405,10 @@ def _big_text(megabytes: int) -> str:
 
 _MEASURE_50MB = """
 import json, resource, sys, time
-from lifqa.corpus import read_corpus
+from lifqa.sources import read_sources
 from lifqa.chunking import chunk_document
 started = time.perf_counter()
-report = read_corpus(sys.argv[1])
+report = read_sources(sys.argv[1])
 chunks = [c for d in report.documents for c in chunk_document(d, 700, 150)]
 print(json.dumps({"seconds": time.perf_counter() - started, "chunks": len(chunks), "documents": len(report.documents),
                   "text": sum(len(d.text) for d in report.documents), "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))

@@ -70,7 +70,7 @@ def test_shipped_models_record_the_training_data_they_match(name):
     from pathlib import Path
 
     from lifqa.gold import load_gold
-    from lifqa.index.build import corpus_fingerprint
+    from lifqa.sources.fingerprint import corpus_fingerprint
     from lifqa.train import questions_fingerprint, training_fingerprint
 
     root = Path(__file__).resolve().parent.parent

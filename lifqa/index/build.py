@@ -27,8 +27,6 @@ from tqdm import tqdm
 
 from lifqa import __version__
 from lifqa.chunking import chunk_document, split_sentences
-from lifqa.corpus import iter_text_files
-from lifqa.library import SourcesReport, library_kind, read_sources, sources_fingerprint
 from lifqa.encoder import get_encoder, resolve_model_path, resolve_variant
 from lifqa.errors import InputError, LifqaError
 from lifqa.index import layout
@@ -45,6 +43,8 @@ from lifqa.reliability.flags import SourceAssessment, assess_document
 from lifqa.reliability.passages import chunk_flags
 from lifqa.reliability.structure import DocumentAnalysis, analyse_document
 from lifqa.settings import Settings
+from lifqa.sources import CorpusScan, SourcesReport, read_sources, scan_sources
+from lifqa.sources.fingerprint import corpus_fingerprint
 from lifqa.tokenize import Tokenizer
 from lifqa.types import Chunk, Document, Flag
 
@@ -61,22 +61,11 @@ class BuildResult:
     warnings: tuple[str, ...] = ()
 
 
-def corpus_fingerprint(corpus: str | Path) -> str:
-    """sha256 over every corpus file's name and bytes: changes when any document or the metadata does."""
-    corpus = Path(corpus)
-    digest = hashlib.sha256()
-    files = [corpus] if corpus.is_file() else [] if library_kind(corpus) == "zotero" else list(iter_text_files(corpus))
-    for path in files:
-        name = path.name if corpus.is_file() else path.relative_to(corpus).as_posix()
-        digest.update(name.encode("utf-8") + b"\0" + layout.file_sha256(path).encode() + b"\n")
-    digest.update(sources_fingerprint(corpus).encode())  # libraries: their files and their items' attachments ("" otherwise)
-    return digest.hexdigest()
-
-
 # Modules whose code shapes what an index holds; editing one (say a reliability
 # rule) makes existing indexes stale, so `lifqa index` rebuilds them.
-_SHAPING_MODULES = ("library/__init__.py", "library/items.py", "library/files.py", "provenance.py", "library/zotero.py",
-                    "library/bibtex.py", "library/csljson.py", "library/ris.py", "corpus.py", "readers/__init__.py",
+_SHAPING_MODULES = ("sources/__init__.py", "sources/scan.py", "sources/folder.py", "sources/beir.py", "sources/merge.py",
+                    "library/__init__.py", "library/items.py", "library/files.py", "provenance.py", "library/zotero.py",
+                    "library/bibtex.py", "library/csljson.py", "library/ris.py", "readers/__init__.py",
                     "readers/limits.py", "decoding.py", "readers/text.py", "readers/build.py", "readers/pdf.py",
                     "readers/pdf_header.py", "readers/pdf_pages.py", "readers/author_names.py", "readers/journal_line.py",
                     "readers/jats.py", "readers/pubmed.py", "readers/xmlsafe.py", "chunking.py", "tokenize.py",
@@ -106,18 +95,20 @@ def index_status(corpus: str | Path, index_dir: str | Path, settings: Settings) 
     return "current" if manifest.get("build_key") == build_key(corpus_fingerprint(corpus), settings) else "stale"
 
 
-def build_index(corpus: str | Path, index_dir: str | Path, settings: Settings, *, force: bool = False,
+def build_index(corpus: str | Path | CorpusScan, index_dir: str | Path, settings: Settings, *, force: bool = False,
                 metadata_path: str | Path | None = None, progress: Progress | None = None,
                 runner: "Runner | None" = None) -> BuildResult:
-    """``runner``: where reading, chunking and embedding run (default: this process; lifqa.index.ray_build.RayRunner:
+    """``corpus``: a path, or a scan of it already made (lifqa.evaluate names its cache folder from one).
+    ``runner``: where reading, chunking and embedding run (default: this process; lifqa.index.ray_build.RayRunner:
     a Ray cluster). Every runner publishes the same index."""
-    corpus, index_dir = Path(corpus), Path(index_dir)
+    index_dir = Path(index_dir)
     if index_dir.exists() and not index_dir.is_dir():
         raise InputError(f"the index folder {index_dir} is a file. Give a folder for the index, e.g. --index indexes")
     index_dir.mkdir(parents=True, exist_ok=True)
     report = progress or (lambda stage, fraction: None)
     with FileLock(str(index_dir / ".lock")):
-        fingerprint = corpus_fingerprint(corpus)  # hashes every corpus file: once per build
+        sources = corpus if isinstance(corpus, CorpusScan) else scan_sources(corpus)  # lists the folder, parses its libraries
+        fingerprint = corpus_fingerprint(sources)  # hashes every corpus file: once per build (the reading reuses the hashes)
         key = build_key(fingerprint, settings)
         if not force:
             current = _current_if_valid(index_dir, key)
@@ -127,7 +118,7 @@ def build_index(corpus: str | Path, index_dir: str | Path, settings: Settings, *
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-build-", dir=index_dir))
         os.chmod(tmp, 0o755)  # mkdtemp makes 0700; an index is read by other users too (a service account)
         try:
-            manifest, warnings = _write_build(corpus, tmp, settings, key, fingerprint, metadata_path, report, runner or LocalRunner(settings.encode_workers))
+            manifest, warnings = _write_build(sources, tmp, settings, key, fingerprint, metadata_path, report, runner or LocalRunner(settings.encode_workers))
             manifest["build_seconds"] = round(time.perf_counter() - started, 3)
             manifest["files"] = layout.file_checksums(tmp)
             (tmp / layout.MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
@@ -294,8 +285,8 @@ class LocalRunner:
     def __init__(self, encode_workers: int | str = 1) -> None:
         self.encode_workers = encode_workers
 
-    def read(self, corpus: Path, metadata_path: str | Path | None, limits: ReaderLimits, cache_dir: Path) -> SourcesReport:
-        return read_sources(corpus, metadata_path, cache_dir=cache_dir, limits=limits)
+    def read(self, sources: CorpusScan, metadata_path: str | Path | None, limits: ReaderLimits, cache_dir: Path) -> SourcesReport:
+        return read_sources(sources, metadata_path, cache_dir=cache_dir, limits=limits)
 
     def chunk(self, documents: list[Document], chunk_size: int, chunk_overlap: int) -> list[DocChunks]:
         return parallel_map(_chunk_task, [(doc, chunk_size, chunk_overlap) for doc in documents], "chunking")
@@ -310,7 +301,7 @@ class Runner(Protocol):
     """Where a build's per-document and embedding work runs: :class:`LocalRunner`, or
     ``lifqa.index.ray_build.RayRunner`` (a Ray cluster). The build around it is the same."""
 
-    def read(self, corpus: Path, metadata_path: str | Path | None, limits: ReaderLimits, cache_dir: Path) -> SourcesReport: ...
+    def read(self, sources: CorpusScan, metadata_path: str | Path | None, limits: ReaderLimits, cache_dir: Path) -> SourcesReport: ...
 
     def chunk(self, documents: list[Document], chunk_size: int, chunk_overlap: int) -> list[DocChunks]: ...
 
@@ -343,10 +334,10 @@ def sentence_owners(documents_by_id: dict[str, Document], chunks: list[Chunk], c
     return rows, spans
 
 
-def _write_build(corpus: Path, out: Path, settings: Settings, key: str, fingerprint: str, metadata_path: str | Path | None,
+def _write_build(sources: CorpusScan, out: Path, settings: Settings, key: str, fingerprint: str, metadata_path: str | Path | None,
                  report: Progress, runner: "Runner") -> tuple[dict[str, Any], list[str]]:
     report("reading corpus", 0.02)
-    corpus_report = runner.read(corpus, metadata_path, ReaderLimits(settings.pdf_max_pages, settings.pdf_max_seconds), out.parent)
+    corpus_report = runner.read(sources, metadata_path, ReaderLimits(settings.pdf_max_pages, settings.pdf_max_seconds), out.parent)
     documents = list(corpus_report.documents)
     by_id = {doc.doc_id: doc for doc in documents}
 
@@ -413,7 +404,7 @@ def _write_build(corpus: Path, out: Path, settings: Settings, key: str, fingerpr
         "model_path": resolve_model_path(settings.model_path),
         "embedding_dim": int(chunk_vectors.shape[1]),
         "settings": settings.index_fingerprint(),
-        "corpus": {"path": str(corpus.resolve()), "fingerprint": fingerprint},
+        "corpus": {"path": str(sources.path.resolve()), "fingerprint": fingerprint},
         "counts": {"documents": len(documents), "chunks": len(chunks), "sentences": len(sentences), "vocabulary": vocab_size},
         "library": corpus_report.library,
         "dense_index": dense_info["kind"],

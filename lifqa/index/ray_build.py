@@ -19,9 +19,9 @@ from typing import Any, Callable
 import numpy as np
 
 from lifqa.index.build import DocChunks, chunk_one
-from lifqa.library import SourcesReport, read_sources
 from lifqa.ray_cluster import connect
 from lifqa.readers import ReaderLimits, read_path
+from lifqa.sources import CorpusScan, SourcesReport, read_sources
 from lifqa.types import Document
 
 log = logging.getLogger(__name__)
@@ -88,10 +88,10 @@ class RayRunner:
     def _dataset(self, items: list[Any], per_block: int) -> Any:
         return self.ray.data.from_items(_rows(items), override_num_blocks=max(1, min(len(items), -(-len(items) // per_block))))
 
-    def read(self, corpus: Path, metadata_path: str | Path | None, limits: ReaderLimits, cache_dir: Path) -> SourcesReport:
+    def read(self, sources: CorpusScan, metadata_path: str | Path | None, limits: ReaderLimits, cache_dir: Path) -> SourcesReport:
         """The corpus reader of a local build, with a folder's files read on the cluster (PDF, XML, text alike);
         a library's item list and a BEIR file are read by the driver."""
-        return read_sources(corpus, metadata_path, cache_dir=cache_dir, limits=limits, read_files=self._read_files)
+        return read_sources(sources, metadata_path, cache_dir=cache_dir, limits=limits, read_files=self._read_files)
 
     def _read_files(self, jobs: list[tuple[Path, str, dict[str, Any]]], limits: ReaderLimits) -> list[tuple[list[Any], list[str]]]:
         if not jobs:

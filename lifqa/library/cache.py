@@ -27,7 +27,7 @@ def code_version() -> str:
     """Hash of the modules that turn an item into a Document: editing one invalidates the cache."""
     package = Path(__file__).resolve().parent.parent
     digest = hashlib.sha256()
-    for path in sorted([*package.glob("library/*.py"), package / "corpus.py", package / "types.py", *package.glob("readers/*.py")]):
+    for path in sorted([*package.glob("library/*.py"), package / "decoding.py", package / "types.py", *package.glob("readers/*.py")]):
         if path.is_file():
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()

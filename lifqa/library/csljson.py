@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from lifqa.errors import CorpusError
-from lifqa.library.files import FileNamer, read_text
+from lifqa.library.files import MAX_LIBRARY_BYTES, FileNamer, read_text
 from lifqa.library.items import LibraryItem
 from lifqa.references import parse_names
 
@@ -29,6 +29,17 @@ def looks_like_csl(data: Any) -> bool:
     return isinstance(data, list) and bool(data) and all(isinstance(x, dict) and "id" in x and ("type" in x or "title" in x) for x in data[:20])
 
 
+def load_if_csl(path: Path) -> list[Any] | None:
+    """The parsed JSON of a .json file lying in a folder corpus when it is a CSL-JSON library, else None (any other JSON)."""
+    try:
+        if path.stat().st_size > MAX_LIBRARY_BYTES:
+            return None
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return data if looks_like_csl(data) else None
+
+
 def read_csljson(path: Path) -> tuple[list[LibraryItem], list[str]]:
     text = read_text(path, "CSL-JSON")
     try:
@@ -39,6 +50,11 @@ def read_csljson(path: Path) -> tuple[list[LibraryItem], list[str]]:
         data = data["items"]
     if not isinstance(data, list):
         raise CorpusError(f"{path} is JSON but not CSL-JSON: expected a list of items with 'id' and 'type' (export it from Zotero as CSL JSON)")
+    return csl_items(path, data)
+
+
+def csl_items(path: Path, data: list[Any]) -> tuple[list[LibraryItem], list[str]]:
+    """The items of CSL-JSON already parsed from ``path`` (a list of CSL entries)."""
     items, warnings, seen = [], [], set()
     name_file = FileNamer(path, warnings)
     for number, entry in enumerate(data, 1):

@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from lifqa.corpus import decode_file
+from lifqa.decoding import decode_file
 from lifqa.errors import CorpusError
 from lifqa.library.items import Attachment
 from lifqa.provenance import upload_root

@@ -13,12 +13,13 @@ import hashlib
 import logging
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
-from lifqa.corpus import decode_file, make_document
+from lifqa.decoding import decode_file
 from lifqa.index.layout import file_sha256
 from lifqa.readers import ReaderLimits, read_path
 from lifqa.readers.build import library_first
+from lifqa.readers.text import make_document
 from lifqa.references import normalise_doi, parse_year
 from lifqa.types import Document
 
@@ -74,13 +75,14 @@ def item_doc_id(prefix: str, key: str) -> str:
     return f"{prefix}/{key}" if prefix else key
 
 
-def attachment_fingerprint(item: LibraryItem) -> str:
-    """sha256 over the item's version and every attachment's (and full-text cache's) bytes: the cache key of the item."""
+def attachment_fingerprint(item: LibraryItem, sha256: Callable[[Path], str] = file_sha256) -> str:
+    """sha256 over the item's version and every attachment's (and full-text cache's) bytes: the cache key of the item.
+    ``sha256``: the file hash (a build passes one that hashes each file once)."""
     digest = hashlib.sha256(repr((item.key, item.version, sorted(item.metadata.items(), key=lambda kv: kv[0]))).encode())
     for attachment in item.attachments:
         for path in (attachment.path, ft_cache_of(attachment)):
             if path is not None and path.is_file():
-                digest.update(str(path).encode() + b"\0" + file_sha256(path).encode())
+                digest.update(str(path).encode() + b"\0" + sha256(path).encode())
             else:
                 digest.update(b"missing:" + str(path).encode())
     return digest.hexdigest()

@@ -137,7 +137,7 @@ def check_content(path: Path, name: str) -> str:
 
 
 def _text(path: Path, name: str) -> str:
-    from lifqa.corpus import decode_file
+    from lifqa.decoding import decode_file
 
     text, _ = decode_file(path)
     if text is None:
