@@ -511,7 +511,7 @@ def page_target(record: Any, citation: Citation, sentences: Sequence[AnswerSente
 
 def page_png(target: PageTarget) -> tuple[bytes, bool]:
     """The page as PNG with the sentence's characters highlighted; the flag says whether they were found."""
-    from lifqa.readers.pdf import render_page, text_boxes
+    from lifqa.readers.pdf_page_view import render_page, text_boxes
 
     boxes = text_boxes(target.path, target.page, target.quote)
     return render_page(target.path, target.page, boxes), bool(boxes)

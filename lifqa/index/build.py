@@ -76,6 +76,7 @@ def corpus_fingerprint(corpus: str | Path) -> str:
 _SHAPING_MODULES = ("library/__init__.py", "library/items.py", "library/files.py", "provenance.py", "library/zotero.py",
                     "library/bibtex.py", "library/csljson.py", "library/ris.py", "corpus.py", "readers/__init__.py",
                     "readers/limits.py", "decoding.py", "readers/text.py", "readers/build.py", "readers/pdf.py",
+                    "readers/pdf_extract.py", "readers/pdf_layout.py", "readers/pdf_paragraphs.py",
                     "readers/pdf_header.py", "readers/pdf_pages.py", "readers/author_names.py", "readers/journal_line.py",
                     "readers/jats.py", "readers/pubmed.py", "readers/xmlsafe.py", "chunking.py", "tokenize.py", "reliability.py",
                     "facts.py", "index/build.py", "index/bm25.py", "index/dense.py", "index/store.py")
