@@ -416,7 +416,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from lifqa.evaluate import metrics_table, parse_overrides, parse_variants, run_eval, write_report
+    from lifqa.eval_report import metrics_table, write_report
+    from lifqa.evaluate import parse_overrides, parse_variants, run_eval
 
     corpus = args.corpus or (DEFAULT_CORPUS if args.gold and not args.index else None)
     bar = _progress_bar(1)
