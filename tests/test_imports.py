@@ -61,6 +61,8 @@ QUERY_SIDE = {
     "lifqa.service.guard": "token, host, origin and body-size checks of every request",
     "lifqa.service.requests": "the query request bodies",
     "lifqa.service.mcp_server": "the MCP tools, which only ask and search",
+    "lifqa.commands.query": "lifqa ask, search, sources, conflicts and batch",
+    "lifqa.commands.options": "the engine and filters the query options give",
 }
 
 # What reads sources, builds an index, trains or evaluates; a prefix ending in "." names a whole package.
@@ -90,13 +92,19 @@ BUILD_SIDE = {
     "lifqa.service.uploads": "saves uploaded papers into a corpus",
     "lifqa.service.multipart": "receives uploaded files",
     "lifqa.service.papers": "the app's add and remove papers, then a rebuild",
+    "lifqa.commands.index": "lifqa index, status and verify",
+    "lifqa.commands.evaluation": "lifqa eval",
+    "lifqa.commands.training": "lifqa train-reranker, train-selector, train-cross-encoder and calibrate",
 }
 
 # Neither side: entry points that run both (each imports the build side inside the command or action that
 # builds), and pieces both sides use.
 OTHER = {
     "lifqa": "lifqa.open, the documented entry point (imports the engine when called)",
-    "lifqa.cli": "every command; build, train and eval import their side when run",
+    "lifqa.cli": "the parser of every command; each runs in lifqa.commands",
+    "lifqa.commands": "the default index and corpus every command shares",
+    "lifqa.commands.progress": "progress lines and bars on a terminal, for building and answering alike",
+    "lifqa.commands.serve": "lifqa serve (queries plus uploads) and mcp",
     "lifqa.web": "the app; building and adding papers import the build side when run",
     "lifqa.service.server": "lifqa serve: the query API plus the upload routes",
     "lifqa.chunking": "sentence splitting: chunks at build, document structure for passage flags at query time",
