@@ -63,6 +63,13 @@ QUERY_SIDE = {
     "lifqa.service.mcp_server": "the MCP tools, which only ask and search",
     "lifqa.commands.query": "lifqa ask, search, sources, conflicts and batch",
     "lifqa.commands.options": "the engine and filters the query options give",
+    "lifqa.web.ask_options": "the app's question controls and their URL",
+    "lifqa.web.widgets": "the app's CSS, badges, chips and highlighting",
+    "lifqa.web.answer_view": "the app's answer, passage cards and downloads",
+    "lifqa.web.conflicts_view": "the app's disagreeing facts",
+    "lifqa.web.sources_view": "the app's sources table and one source",
+    "lifqa.web.batch_view": "the app's uploaded question files",
+    "lifqa.web.eval_view": "the app's evaluation report",
 }
 
 # What reads sources, builds an index, trains or evaluates; a prefix ending in "." names a whole package.
@@ -105,7 +112,9 @@ OTHER = {
     "lifqa.commands": "the default index and corpus every command shares",
     "lifqa.commands.progress": "progress lines and bars on a terminal, for building and answering alike",
     "lifqa.commands.serve": "lifqa serve (queries plus uploads) and mcp",
-    "lifqa.web": "the app; building and adding papers import the build side when run",
+    "lifqa.web": "the app's library side, one module per view; the package imports none of them",
+    "lifqa.web.index_setup": "the app's index and corpus; a missing or stale index is built when it starts",
+    "lifqa.web.page_view": "a cited PDF page, rendered by the PDF reader's page view",
     "lifqa.service.server": "lifqa serve: the query API plus the upload routes",
     "lifqa.chunking": "sentence splitting: chunks at build, document structure for passage flags at query time",
     "lifqa.decoding": "a text file's bytes as str: the readers, and the reliability rules' raw quotes",
