@@ -1,7 +1,7 @@
 """lifqa web app: ask the literature, read cited passages with each source's reliability.
 
 Run with ``make app`` (or ``streamlit run app.py``). This file only lays out
-widgets; the work is done by lifqa.web and the engine. Corpus text is shown as
+widgets; the work is done by lifqa.web's views and the engine. Corpus text is shown as
 text or through lifqa.web's escaped HTML (st.html, sanitised again by
 DOMPurify); no corpus string reaches markdown or ``unsafe_allow_html``.
 """
@@ -10,26 +10,26 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lifqa import web
 from lifqa.errors import LifqaError
 from lifqa.service import papers
 from lifqa.service.uploads import KINDS
 from lifqa.settings import MODES
+from lifqa.web import answer_view, ask_options, batch_view, conflicts_view, eval_view, index_setup, page_view, sources_view, widgets
 
 st.set_page_config(page_title="lifqa — literature QA", page_icon="📚", layout="wide")
-st.html(web.PAGE_CSS)
+st.html(widgets.PAGE_CSS)
 ss = st.session_state
 
 
 @st.cache_data(show_spinner="Rendering the page…", max_entries=64)
-def page_image(target: web.PageTarget) -> tuple[bytes, bool]:
-    return web.page_png(target)
+def page_image(target: page_view.PageTarget) -> tuple[bytes, bool]:
+    return page_view.page_png(target)
 
 
 def show_card(citation, sentences, cited: bool) -> None:
     """A passage card; for a PDF passage, a "Show on page" switch renders its page with the sentence marked."""
-    st.html(web.citation_card(citation, sentences, cited=cited))
-    target = web.page_target(engine.source(citation.doc_id), citation, sentences)
+    st.html(answer_view.citation_card(citation, sentences, cited=cited))
+    target = page_view.page_target(engine.source(citation.doc_id), citation, sentences)
     if target is not None and st.toggle(f"Show on page {target.name}", key=f"page_{citation.chunk_id}_{citation.key}"):
         png, found = page_image(target)
         st.image(png, caption=f"{citation.title}, page {target.name}" + (" — the cited sentence is highlighted" if found else
@@ -38,10 +38,10 @@ def show_card(citation, sentences, cited: bool) -> None:
 
 @st.cache_resource(show_spinner="Loading the index and the embedding model…", max_entries=2)
 def get_engine(index_dir: str, build: str):  # noqa: ARG001 - build is the cache key of a rebuilt index
-    return web.open_engine(index_dir)
+    return index_setup.open_engine(index_dir)
 
 
-def load_engine(paths: web.AppPaths):
+def load_engine(paths: index_setup.AppPaths):
     slot = st.empty()
     bar = []  # created on the first progress report: only a build shows it
 
@@ -53,8 +53,8 @@ def load_engine(paths: web.AppPaths):
         bar[0].progress(min(max(fraction, 0.0), 1.0), text=f"{stage}…")
 
     try:
-        web.ensure_index(paths, progress=report)
-        engine = get_engine(str(paths.index_dir), web.build_name(paths.index_dir))
+        index_setup.ensure_index(paths, progress=report)
+        engine = get_engine(str(paths.index_dir), index_setup.build_name(paths.index_dir))
     except LifqaError as exc:
         slot.empty()
         st.error(f"The index cannot be opened: {exc}")
@@ -65,15 +65,15 @@ def load_engine(paths: web.AppPaths):
 
 st.title("lifqa", anchor=False)
 st.caption("Questions answered with sentences copied from the literature: every sentence cited, every source judged for reliability.")
-paths = web.AppPaths.from_env()
+paths = index_setup.AppPaths.from_env()
 engine = load_engine(paths)
 sources = engine.sources()
 titles = {r.document.doc_id: r.document.title for r in sources}
-kinds = web.flag_kinds(sources)
-library_tags, library_collections = web.library_choices(sources)
+kinds = ask_options.flag_kinds(sources)
+library_tags, library_collections = ask_options.library_choices(sources)
 
 if "lq_started" not in ss:  # first run of this browser session: take the question and controls from the URL
-    url_options, ss.url_problems = web.parse_query_params(st.query_params.to_dict(), kinds, library_tags, library_collections)
+    url_options, ss.url_problems = ask_options.parse_query_params(st.query_params.to_dict(), kinds, library_tags, library_collections)
     ss.question, ss.asked = url_options.question, url_options.question
     ss.mode, ss.k, ss.exclude, ss.min_tier = url_options.mode, url_options.k, list(url_options.exclude), url_options.min_tier
     ss.tags, ss.collections = list(url_options.tags), list(url_options.collections)
@@ -94,11 +94,11 @@ def use_example() -> None:
 with st.sidebar:
     st.header("Search settings")
     st.selectbox("Retrieval mode", MODES, key="mode", help="hybrid+rerank: BM25 and dense retrieval fused, then reranked (default).")
-    st.slider("Passages", web.K_MIN, web.K_MAX, key="k", help="How many passages to retrieve and show.")
+    st.slider("Passages", ask_options.K_MIN, ask_options.K_MAX, key="k", help="How many passages to retrieve and show.")
     st.multiselect("Exclude sources flagged as", kinds, key="exclude", format_func=lambda kind: kind.replace("_", " "),
                    placeholder="no exclusions" if kinds else "no source is flagged", disabled=not kinds,
                    help="Sources carrying any of these reliability flags are left out of retrieval.")
-    st.selectbox("Minimum source tier", web.TIER_CHOICES, key="min_tier",
+    st.selectbox("Minimum source tier", ask_options.TIER_CHOICES, key="min_tier",
                  help="Leave out sources below this reliability tier ('any' keeps all).")
     st.multiselect("Library tags", library_tags, key="tags", placeholder="all tags" if library_tags else "no library tags in this index",
                    disabled=not library_tags, help="Only sources carrying any of these tags (from Zotero, BibTeX keywords, RIS/CSL keywords).")
@@ -106,7 +106,7 @@ with st.sidebar:
                    placeholder="all collections" if library_collections else "no library collections in this index",
                    disabled=not library_collections, help="Only sources in any of these Zotero collections (subcollections included).")
     st.subheader("Reading the badges")
-    st.html(web.tier_legend_html())
+    st.html(widgets.tier_legend_html())
     manifest = engine.manifest
     st.caption(f"Index: {manifest.get('counts', {}).get('documents', '?')} documents, "
                f"{manifest.get('counts', {}).get('chunks', '?')} passages · built {manifest.get('built_at', '?')}")
@@ -121,9 +121,9 @@ with ask_tab:
         left, right = st.columns([7, 1], vertical_alignment="bottom")
         left.text_input("Question", key="question", placeholder="Ask a question about the corpus, e.g. Which receptor does LIF bind?")
         right.form_submit_button("Ask", type="primary", on_click=submit, width="stretch")
-    st.pills("Examples", web.EXAMPLE_QUESTIONS, key="example", on_change=use_example, label_visibility="collapsed")
+    st.pills("Examples", ask_options.EXAMPLE_QUESTIONS, key="example", on_change=use_example, label_visibility="collapsed")
 
-    options = web.AskOptions(ss.asked.strip(), ss.mode, ss.k, tuple(ss.exclude), ss.min_tier, tuple(ss.tags), tuple(ss.collections))
+    options = ask_options.AskOptions(ss.asked.strip(), ss.mode, ss.k, tuple(ss.exclude), ss.min_tier, tuple(ss.tags), tuple(ss.collections))
     if options.question and ss.get("answered_options") != options:
         try:
             with st.spinner("Searching the corpus…"):
@@ -140,19 +140,19 @@ with ask_tab:
     elif answer is not None:
         for notice in answer.notices:
             st.info(notice)
-        st.html(web.answer_html(answer))
+        st.html(answer_view.answer_html(answer))
         st.caption(f"{answer.mode} · {len(answer.citations)} passages · support {answer.support:.2f} · "
                    f"{answer.timings_ms.get('total_ms', 0) / 1000:.2f} s")
-        markdown, downloads = web.answer_exports(answer, lambda doc_id: engine.source(doc_id).document)
+        markdown, downloads = answer_view.answer_exports(answer, lambda doc_id: engine.source(doc_id).document)
         with st.expander("Copy as Markdown"):
             st.code(markdown, language="markdown", wrap_lines=True)  # the code block's own button copies it
         for column, item in zip(st.columns(len(downloads)), downloads):
             column.download_button(item.label, item.data, item.file_name, item.mime, key=f"dl_answer_{item.fmt}", on_click="ignore")
-        if note := web.reliability_note_html(answer):
+        if note := answer_view.reliability_note_html(answer):
             st.html(note)
         if answer.conflicts:
-            st.html(web.conflicts_html(answer, titles))
-        cited = web.cited_keys(answer)
+            st.html(conflicts_view.conflicts_html(answer, titles))
+        cited = answer_view.cited_keys(answer)
         first = [c for c in answer.citations if c.key in cited]
         rest = [c for c in answer.citations if c.key not in cited]
         if first:
@@ -181,7 +181,7 @@ def build_bar():
 
 
 with sources_tab:
-    corpus, not_a_folder = papers.corpus_folder(web.corpus_of(paths))
+    corpus, not_a_folder = papers.corpus_folder(index_setup.corpus_of(paths))
     change = ss.pop("corpus_change", None)
     if isinstance(change, str):
         st.error(change)
@@ -208,11 +208,11 @@ with sources_tab:
                 except LifqaError as exc:
                     done = str(exc)
                 corpus_changed(done, bar)
-    st.html(web.sources_table_html(sources))
+    st.html(sources_view.sources_table_html(sources))
     chosen = st.selectbox("Document", [r.document.doc_id for r in sources],
                           format_func=lambda doc_id: f"{titles[doc_id]}  ({doc_id})", key="source_doc")
     record = engine.source(chosen)
-    st.html(web.source_header_html(record))
+    st.html(sources_view.source_header_html(record))
     if corpus is not None and papers.removable(corpus, record) is not None:
         left, right = st.columns([3, 1], vertical_alignment="center")
         sure = left.checkbox("Remove this source from the corpus (its file is moved to .removed/ in the corpus folder)",
@@ -225,10 +225,10 @@ with sources_tab:
             except LifqaError as exc:
                 done = str(exc)
             corpus_changed(done, bar)
-    st.html(web.metadata_html(record.document.metadata))
-    st.html(web.flag_notes_html(record.flags, open_=True) or '<div class="lq-meta">No reliability flags for this source.</div>')
+    st.html(sources_view.metadata_html(record.document.metadata))
+    st.html(widgets.flag_notes_html(record.flags, open_=True) or '<div class="lq-meta">No reliability flags for this source.</div>')
     st.markdown("**Full normalised text** (flag evidence marked)")
-    st.html(web.document_text_html(record))
+    st.html(sources_view.document_text_html(record))
     if record.document.noise:
         with st.expander(f"Removed during normalisation ({len(record.document.noise)} items)"):
             st.code("\n".join(record.document.noise), language=None, wrap_lines=True)
@@ -236,7 +236,7 @@ with sources_tab:
     st.subheader("Facts the sources disagree on")
     if conflicts:
         for conflict in conflicts:
-            st.html(web.conflict_html(conflict, titles))
+            st.html(conflicts_view.conflict_html(conflict, titles))
     else:
         st.caption("No conflicting facts found between sources.")
 
@@ -247,13 +247,13 @@ with batch_tab:
     upload = st.file_uploader("Questions file", type=["txt", "csv", "jsonl"], key="batch_file")
     if upload is not None:
         try:
-            st.caption(web.batch_preview(upload.getvalue(), upload.name))
+            st.caption(batch_view.batch_preview(upload.getvalue(), upload.name))
         except LifqaError as exc:
             st.error(str(exc))
         if st.button("Answer all questions", type="primary", key="batch_run"):
             bar = st.progress(0.0, text="Answering…")
             try:
-                ss.batch = web.run_uploaded_batch(engine, upload.getvalue(), upload.name, options,
+                ss.batch = batch_view.run_uploaded_batch(engine, upload.getvalue(), upload.name, options,
                                                   progress=lambda done, total: bar.progress(done / max(total, 1), text=f"Answered {done} of {total}"))
                 ss.batch_name = upload.name
             except LifqaError as exc:
@@ -270,12 +270,12 @@ with batch_tab:
         left, right = st.columns(2)
         left.download_button("Download JSONL", result.jsonl, f"{stem}-answers.jsonl", "application/jsonl", key="dl_jsonl", on_click="ignore")
         right.download_button("Download CSV", result.csv, f"{stem}-answers.csv", "text/csv", key="dl_csv", on_click="ignore")
-        st.dataframe(web.batch_rows(result.records), hide_index=True, width="stretch")
+        st.dataframe(batch_view.batch_rows(result.records), hide_index=True, width="stretch")
 
 # ---- evaluation --------------------------------------------------------------------
 with eval_tab:
     try:
-        report = web.load_eval_report(paths.report_dir)
+        report = eval_view.load_eval_report(paths.report_dir)
     except LifqaError as exc:
         report = None
         st.error(str(exc))

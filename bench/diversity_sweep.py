@@ -42,7 +42,7 @@ def pick(order_docs: list[str], k: int, cap: int, window: int, share: float, rel
 
 def main() -> int:
     from lifqa.engine import Engine
-    from lifqa.evaluate import answer_found
+    from lifqa.eval_metrics import answer_found
     from lifqa.gold import load_gold
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -23,7 +23,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from common import run  # noqa: E402
-from lifqa.evaluate import METRICS, format_metric, parse_overrides, run_eval, write_report  # noqa: E402
+from lifqa.eval_metrics import METRICS  # noqa: E402
+from lifqa.eval_report import format_metric, write_report  # noqa: E402
+from lifqa.evaluate import parse_overrides, run_eval  # noqa: E402
 from lifqa.settings import MODES  # noqa: E402
 
 DATA = Path(os.environ.get("LIFQA_EVAL_DATA", ROOT.parent / "shared" / "eval"))

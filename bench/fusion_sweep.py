@@ -22,7 +22,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from common import run  # noqa: E402
 from eval_benchmarks import DATA, benchmarks  # noqa: E402
-from lifqa.evaluate import format_metric, run_eval  # noqa: E402
+from lifqa.eval_report import format_metric  # noqa: E402
+from lifqa.evaluate import run_eval  # noqa: E402
 
 SETTINGS = {
     "minmax 0.3": {"fusion": "minmax", "fusion_alpha": 0.3},

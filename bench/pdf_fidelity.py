@@ -27,7 +27,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from common import run  # noqa: E402
-from lifqa.evaluate import METRICS, format_metric, parse_overrides, run_eval  # noqa: E402
+from lifqa.eval_metrics import METRICS  # noqa: E402
+from lifqa.eval_report import format_metric  # noqa: E402
+from lifqa.evaluate import parse_overrides, run_eval  # noqa: E402
 from lifqa.settings import MODES  # noqa: E402
 
 DATA = Path(os.environ.get("LIFQA_EVAL_DATA", ROOT.parent / "shared" / "eval"))
@@ -159,7 +161,7 @@ def share_embeddings(source: Path, target: Path, overrides: dict, cache_root: st
     exactly is then not embedded twice (a consistent SQLite snapshot, never a file copy)."""
     import sqlite3
 
-    from lifqa.evaluate import cache_dir
+    from lifqa.eval_cache import cache_dir
     from lifqa.settings import make_settings
 
     settings = make_settings(**overrides)

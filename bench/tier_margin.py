@@ -24,7 +24,7 @@ from common import run  # noqa: E402
 
 def main() -> int:
     from lifqa.engine import Engine
-    from lifqa.evaluate import answer_hit, answer_text
+    from lifqa.eval_metrics import answer_hit, answer_text
     from lifqa.train import gold_training_set
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

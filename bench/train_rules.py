@@ -104,7 +104,7 @@ def rules() -> dict[str, tuple[Callable[[], Any], Callable[[str], bool]]]:
 
 def main() -> int:
     from lifqa.engine import Engine
-    from lifqa.evaluate import answer_hit
+    from lifqa.eval_metrics import answer_hit
     from lifqa.train import gold_training_set
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -1,180 +1,31 @@
-"""Evaluation runs: every retrieval mode against a gold question set, in one run, with a report.
+"""Evaluation runs: every retrieval mode against a gold question set, in one run.
 
-Ranking metrics are computed at document level (a document's rank is its best
-chunk's rank) by pytrec_eval, the Python binding of trec_eval, rather than by
-hand-written formulas. Answer metrics (answer recall, citation precision,
-abstention) come from ``Engine.ask`` exactly as a user would get them.
+``run_eval`` is what ``lifqa eval`` does: find or build the index (``eval_cache``), load the
+questions, then rank and answer each one under every mode with ``Engine.ask`` exactly as a
+user would get it. The metrics are ``eval_metrics``'s; ``eval_report`` writes the report.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import re
-import time
-from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
-
-import numpy as np
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from lifqa import __version__
 from lifqa.data import params_fingerprint
 from lifqa.errors import InputError
+from lifqa.eval_cache import DEFAULT_CACHE, cached_index, index_settings_fingerprint
+from lifqa.eval_metrics import (EvalResult, QuestionResult, answer_found, answer_hit, answer_text, answer_token_recall, document_ranking,
+                                mean_of_known, mode_metrics, ranking_metrics)
 from lifqa.gold import GoldQuestion, GoldSet, load_beir, load_gold
 from lifqa.index.layout import file_sha256
-from lifqa.settings import MODES, Settings, make_settings
+from lifqa.settings import MODES, make_settings
 
-if TYPE_CHECKING:
-    from lifqa.sources import CorpusScan
-
-DEFAULT_CACHE = "indexes/eval"
-DEFAULT_REPORT = "reports/latest"
-RANK_CUTOFFS = (5, 10, 100)
-METRICS = ("ndcg@10", "recall@5", "recall@10", "recall@100", "mrr@10", "answer_recall@k", "answer_hit", "answer_hit_any_part", "answer_token_recall",
-           "answer_words", "citation_precision", "abstention_accuracy", "wrong_abstention", "latency_p50_ms", "latency_p95_ms")
 Progress = Callable[[int, int], None]
 
 
-@dataclass(frozen=True)
-class QuestionResult:
-    """One question under one mode: what was retrieved and answered, for error analysis."""
-
-    id: str
-    question: str
-    mode: str
-    answerable: bool
-    relevant_doc_ids: tuple[str, ...]
-    retrieved_doc_ids: tuple[str, ...]  # top 10 documents of the ranking
-    first_relevant_rank: int | None  # document rank of the best relevant document (None: not in the ranking)
-    hit: bool | None  # a relevant document among the top k (None: no relevant documents)
-    ndcg10: float | None
-    answer: str
-    abstained: bool
-    support: float
-    cited_doc_ids: tuple[str, ...]
-    answer_found: bool | None  # a key phrase in the top-k passages (None: the question has no answers)
-    citation_precision: float | None  # share of cited passages from relevant documents (None: nothing cited)
-    latency_ms: float
-    answer_hit: bool | None = None  # a key phrase of every part inside the answer's own sentences (None: no answers)
-    answer_hit_any_part: bool | None = None  # a key phrase of any part: the same as answer_hit for a one-part question
-    answer_token_recall: float | None = None  # best share of a key phrase's words found in the answer's sentences
-    answer_words: int | None = None  # words in the answer's sentences (None: abstained)
-
-
-@dataclass(frozen=True)
-class EvalResult:
-    modes: Mapping[str, Mapping[str, float | None]]
-    questions: tuple[QuestionResult, ...]
-    info: Mapping[str, Any] = field(default_factory=dict)
-
-    def summary(self) -> dict[str, Any]:
-        """The object ``lifqa eval --json`` prints and the report's summary.json holds."""
-        return {"modes": {mode: dict(values) for mode, values in self.modes.items()}, **self.info}
-
-
-# ---- ranking metrics -------------------------------------------------------
-def ranking_metrics(qrels: Mapping[str, Mapping[str, int]], run: Mapping[str, Sequence[str]]) -> dict[str, dict[str, float]]:
-    """Per-query nDCG@10, Recall@5/10/100 and MRR@10 of ranked document lists, via pytrec_eval.
-
-    A query in ``qrels`` that retrieved nothing scores 0 on every metric.
-    """
-    import pytrec_eval
-
-    qrels = {q: {d: int(r) for d, r in rel.items()} for q, rel in qrels.items() if rel}
-    scored = {q: _run_scores(run.get(q, ())) for q in qrels}
-    cut = ",".join(str(c) for c in RANK_CUTOFFS)
-    full = pytrec_eval.RelevanceEvaluator(qrels, {"ndcg_cut.10", f"recall.{cut}"}).evaluate(scored)
-    # MRR@10: trec_eval's recip_rank has no cut-off, so it is computed on the top 10 only.
-    top10 = {q: dict(list(s.items())[:10]) for q, s in scored.items()}
-    rr = pytrec_eval.RelevanceEvaluator(qrels, {"recip_rank"}).evaluate(top10)
-    out = {}
-    for q in qrels:
-        values = full.get(q, {})
-        out[q] = {"ndcg@10": values.get("ndcg_cut_10", 0.0), "mrr@10": rr.get(q, {}).get("recip_rank", 0.0),
-                  **{f"recall@{c}": values.get(f"recall_{c}", 0.0) for c in RANK_CUTOFFS}}
-    return out
-
-
-def _run_scores(ranked: Sequence[str]) -> dict[str, float]:
-    """Distinct descending scores, so trec_eval's tie-breaking (by document id) never reorders the ranking."""
-    return {doc: float(len(ranked) - i) for i, doc in enumerate(ranked)}
-
-
-def document_ranking(chunk_doc_ids: Iterable[str]) -> list[str]:
-    """Documents in the order of their best chunk."""
-    return list(dict.fromkeys(chunk_doc_ids))
-
-
-# ---- answer metrics ----------------------------------------------------------
-def _squash(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip().lower()
-
-
-def answer_found(answers: Sequence[str], passages: Sequence[str]) -> bool | None:
-    """Whether any key phrase occurs in any passage, ignoring case and runs of whitespace."""
-    phrases = [_squash(a) for a in answers if a.strip()]
-    if not phrases:
-        return None
-    texts = [_squash(p) for p in passages]
-    return any(phrase in text for phrase in phrases for text in texts)
-
-
-_WORD = re.compile(r"\w+")
-
-
-def answer_text(sentences: Sequence[Any]) -> str:
-    """The answer's own words: its sentences joined, without citation markers (a key phrase may span two)."""
-    return " ".join(s.text for s in sentences)
-
-
-def answer_hit(answers: Sequence[str], text: str, parts: Sequence[Sequence[str]] = ()) -> bool | None:
-    """Whether a key phrase occurs inside the answer's own text, ignoring case and runs of whitespace; for a question
-    asking several things (``parts``: each part's key phrases), whether one of every part's does."""
-    if parts:
-        return all(answer_found(part, [text]) for part in parts)
-    return answer_found(answers, [text])
-
-
-def answer_token_recall(answers: Sequence[str], text: str) -> float | None:
-    """The best share, over key phrases, of a phrase's words that occur in the answer (SQuAD-style recall)."""
-    phrases = [_WORD.findall(a.lower()) for a in answers if a.strip()]
-    phrases = [p for p in phrases if p]
-    if not phrases:
-        return None
-    words = set(_WORD.findall(text.lower()))
-    return max(sum(w in words for w in p) / len(p) for p in phrases)
-
-
-def _mean(values: Iterable[float | bool | None]) -> float | None:
-    kept = [float(v) for v in values if v is not None]
-    return round(float(np.mean(kept)), 4) if kept else None
-
-
-def mode_metrics(results: Sequence[QuestionResult], per_query: Mapping[str, Mapping[str, float]]) -> dict[str, float | None]:
-    answerable = [r for r in results if r.answerable]
-    unanswerable = [r for r in results if not r.answerable]
-    latencies = [r.latency_ms for r in results]
-    out: dict[str, float | None] = {}
-    for name in ("ndcg@10", *(f"recall@{c}" for c in RANK_CUTOFFS), "mrr@10"):
-        out[name] = _mean(per_query[r.id][name] for r in answerable if r.id in per_query)
-    out["answer_recall@k"] = _mean(r.answer_found for r in answerable)
-    out["answer_hit"] = _mean(r.answer_hit for r in answerable)
-    out["answer_hit_any_part"] = _mean(r.answer_hit_any_part for r in answerable)
-    out["answer_token_recall"] = _mean(r.answer_token_recall for r in answerable)
-    words = [r.answer_words for r in results if r.answer_words is not None]
-    out["answer_words"] = round(float(np.mean(words)), 1) if words else None
-    out["citation_precision"] = _mean(r.citation_precision for r in answerable)
-    out["abstention_accuracy"] = _mean(r.abstained for r in unanswerable)
-    out["wrong_abstention"] = _mean(r.abstained for r in answerable)
-    out["latency_p50_ms"] = round(float(np.percentile(latencies, 50)), 1) if latencies else None
-    out["latency_p95_ms"] = round(float(np.percentile(latencies, 95)), 1) if latencies else None
-    return out
-
-
-# ---- running -----------------------------------------------------------------
 def evaluate(engine: Any, gold: GoldSet, modes: Sequence[str] = MODES, k: int | None = None,
              progress: Progress | None = None, variants: Mapping[str, Mapping[str, Any]] | None = None) -> EvalResult:
     """Rank and answer every gold question under every mode; metrics per mode plus per-question results.
@@ -289,39 +140,13 @@ def _question_result(q: GoldQuestion, mode: str, ranked: list[str], answer: Any,
         answer=answer.answer, abstained=answer.abstained, support=answer.support,
         cited_doc_ids=tuple(c.doc_id for c in cited),
         answer_found=answer_found(q.answers, [c.text for c in answer.citations[:k]]) if q.answerable else None,
-        citation_precision=_mean(c.doc_id in relevant for c in cited) if q.answerable and cited else None,
+        citation_precision=mean_of_known(c.doc_id in relevant for c in cited) if q.answerable and cited else None,
         latency_ms=float(answer.timings_ms.get("total_ms", 0.0)),
         answer_hit=answer_hit(q.answers, said, q.answer_parts) if q.answerable else None,
         answer_hit_any_part=answer_hit(q.answers, said) if q.answerable else None,
         answer_token_recall=answer_token_recall(q.answers, said) if q.answerable else None,
         answer_words=None if answer.abstained else len(said.split()),
     )
-
-
-# ---- index cache ---------------------------------------------------------------
-def index_settings_fingerprint(settings: Settings) -> str:
-    """sha256 of the settings that shape an index (chunking, encoder, ...), not of the query-time ones."""
-    return hashlib.sha256(json.dumps(settings.index_fingerprint(), sort_keys=True).encode()).hexdigest()
-
-
-def cache_dir(corpus: str | Path | CorpusScan, settings: Settings, cache_root: str | Path = DEFAULT_CACHE) -> Path:
-    """``<cache_root>/<corpus fingerprint[:12]>-<index settings hash[:8]>``: one index per corpus and settings."""
-    from lifqa.sources.fingerprint import corpus_fingerprint
-
-    return Path(cache_root) / f"{corpus_fingerprint(corpus)[:12]}-{index_settings_fingerprint(settings)[:8]}"
-
-
-def cached_index(corpus: str | Path, settings: Settings, cache_root: str | Path = DEFAULT_CACHE,
-                 progress: Callable[[str, float], None] | None = None) -> Path:
-    """Build the corpus's index once; later calls with the same corpus and settings reuse it. The folder name and the
-    build key come from one scan of the corpus, so it is listed and hashed once."""
-    from lifqa.index.build import build_index
-    from lifqa.sources import scan_sources
-
-    sources = scan_sources(corpus)
-    folder = cache_dir(sources, settings, cache_root)
-    build_index(sources, folder, settings, progress=progress)
-    return folder
 
 
 def run_eval(*, gold: str | Path | None = None, beir: str | Path | None = None, corpus: str | Path | None = None,
@@ -398,120 +223,3 @@ def _reranker_params(path: str | Path | None) -> dict[str, Any] | None:
         raise InputError(f"reranker parameter file not found: {path}") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"{path} is not a reranker parameter file (JSON): {exc}") from None
-
-
-# ---- report ------------------------------------------------------------------
-_MILLISECONDS = {"latency_p50_ms", "latency_p95_ms"}
-_COUNTS = {"answer_words"}
-
-
-def metrics_table(result: EvalResult) -> list[str]:
-    """The metrics x modes table as Markdown lines (also readable as plain text)."""
-    modes = list(result.modes)
-    lines = ["| metric | " + " | ".join(modes) + " |", "|---|" + "---:|" * len(modes)]
-    for metric in METRICS:
-        cells = [format_metric(result.modes[m].get(metric), metric) for m in modes]
-        lines.append(f"| {metric} | " + " | ".join(cells) + " |")
-    return lines
-
-
-def report_markdown(result: EvalResult) -> str:
-    info = result.info
-    modes = list(result.modes)
-    lines = [f"# lifqa evaluation: {Path(str(info.get('gold', ''))).name or 'gold set'}", "",
-             f"{info.get('n_questions')} questions ({info.get('n_answerable')} answerable, {info.get('n_unanswerable')} "
-             f"unanswerable); corpus fingerprint `{str(info.get('corpus_fingerprint', ''))[:12]}`; k = {info.get('k')}; "
-             f"created {info.get('created')}.", "", *metrics_table(result)]
-    lines += ["", "Ranking metrics are at document level (a document's rank is its best chunk's rank), computed by pytrec_eval. "
-              "answer_recall@k: share of answerable questions whose top-k passages contain a key phrase. "
-              "answer_hit: share of answerable questions whose answer's own sentences contain a key phrase, of every part for a "
-              "question asking several things (abstaining counts as a miss); answer_hit_any_part: of any part; "
-              "answer_token_recall: share of a key phrase's words in the answer; answer_words: mean words per answer given. "
-              "citation_precision: share of passages cited in answers that come from a relevant document. "
-              "abstention_accuracy: share of unanswerable questions that abstained; wrong_abstention: share of answerable ones that did.",
-              "", f"Settings: `{json.dumps(info.get('settings', {}))}`"]
-    if info.get("gold_errors"):
-        lines += ["", "Skipped gold lines:", *(f"- {e}" for e in info["gold_errors"])]
-    misses = [r for r in result.questions if r.hit is False or (r.answer_found is False) or (not r.answerable and not r.abstained)]
-    if misses:
-        lines += ["", "## Failures", "", "| mode | id | question | what went wrong |", "|---|---|---|---|"]
-        for r in misses[:200]:
-            lines.append(f"| {r.mode} | {r.id} | {_md(r.question[:90])} | {_md(_failure(r))} |")
-    charts = [f"![{m}]({_chart_name(m)})" for m in METRICS if any(result.modes[x].get(m) is not None for x in modes)]
-    if charts:
-        lines += ["", "## Charts", "", *charts]
-    return "\n".join(lines) + "\n"
-
-
-def _failure(r: QuestionResult) -> str:
-    if not r.answerable:
-        return f"answered an unanswerable question (support {r.support:.2f})"
-    parts = []
-    if r.hit is False:
-        where = f"first relevant document at rank {r.first_relevant_rank}" if r.first_relevant_rank else "no relevant document retrieved"
-        parts.append(f"{where}; top: {', '.join(r.retrieved_doc_ids[:3])}")
-    if r.answer_found is False:
-        parts.append("no key phrase in the top passages" + (" (abstained)" if r.abstained else ""))
-    return "; ".join(parts)
-
-
-def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
-def format_metric(value: float | None, metric: str) -> str:
-    """3 decimals, milliseconds as whole numbers, a dash where the metric does not apply."""
-    if value is None:
-        return "–"
-    if metric in _COUNTS:
-        return f"{value:.1f}"
-    return f"{value:.0f}" if metric in _MILLISECONDS else f"{value:.3f}"
-
-
-def _chart_name(metric: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", metric.lower()).strip("_") + ".png"
-
-
-def write_report(result: EvalResult, folder: str | Path) -> list[Path]:
-    """report.md, summary.json, per_question.jsonl and one PNG bar chart per metric; returns the files written."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    modes = list(result.modes)
-    for metric in METRICS:
-        values = [result.modes[m].get(metric) for m in modes]
-        if all(v is None for v in values):
-            continue
-        fig, ax = plt.subplots(figsize=(5.5, 3.2), dpi=110)
-        bars = ax.bar(modes, [v or 0.0 for v in values], color=["#7a9cc6", "#9cc67a", "#c6a77a", "#c67a9c", "#8a8a8a"][: len(modes)])
-        for bar, value in zip(bars, values):
-            ax.annotate(format_metric(value, metric), (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center", va="bottom", fontsize=8)
-        ax.set_title(metric)
-        if metric in _COUNTS:
-            ax.set_ylabel("words")
-        elif metric not in _MILLISECONDS:
-            ax.set_ylim(0, 1.08)
-        else:
-            ax.set_ylabel("ms")
-        ax.spines[["top", "right"]].set_visible(False)
-        fig.tight_layout()
-        path = folder / _chart_name(metric)
-        fig.savefig(path)
-        plt.close(fig)
-        written.append(path)
-    _write_atomic(folder / "summary.json", json.dumps(result.summary(), indent=2, ensure_ascii=False) + "\n")
-    _write_atomic(folder / "per_question.jsonl", "".join(json.dumps(asdict(r), ensure_ascii=False) + "\n" for r in result.questions))
-    _write_atomic(folder / "report.md", report_markdown(result))
-    return [folder / "report.md", folder / "summary.json", folder / "per_question.jsonl", *written]
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    """Write then rename, so a reader (the web app) never sees half a file."""
-    tmp = path.with_name(f".{path.name}.{time.time_ns()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)

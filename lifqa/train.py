@@ -22,7 +22,7 @@ from sklearn.preprocessing import StandardScaler
 
 from lifqa import __version__
 from lifqa.errors import InputError
-from lifqa.evaluate import DEFAULT_CACHE, cached_index
+from lifqa.eval_cache import DEFAULT_CACHE, cached_index
 from lifqa.gold import GoldQuestion, GoldSet, load_beir, load_gold
 from lifqa.search.rerank import FEATURES, SUPPORT_FEATURES, _logistic, feature_matrix, support_features
 from lifqa.settings import make_settings

@@ -16,8 +16,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import run_app
-from lifqa import web
 from lifqa.types import Flag
+from lifqa.web import answer_view, ask_options, batch_view, index_setup, page_view, widgets
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
@@ -56,7 +56,7 @@ def test_url_question_is_answered_on_load_with_citations_and_badges(app_env, eng
         assert escape(sentence.text) in box
         for key in sentence.citation_keys:
             assert f'href="#lq-cite-{key}"' in box
-    cited = web.cited_keys(expected)
+    cited = answer_view.cited_keys(expected)
     shown = cards(at)
     assert sorted(shown) == sorted((c.key, c.doc_id) for c in expected.citations)
     assert [key for key, _ in shown[: len(cited)]] == sorted(cited)  # cited passages come first
@@ -76,7 +76,7 @@ def test_asking_in_the_page_updates_the_url_and_controls_rerun(app_env):
     assert not cards(at)
     at.text_input(key="question").input(QUESTION)
     next(b for b in at.button if b.label == "Ask").click().run()
-    assert len(cards(at)) == web.DEFAULT_K
+    assert len(cards(at)) == ask_options.DEFAULT_K
     assert at.query_params == {"q": QUESTION}
     at.slider(key="k").set_value(3).run()
     assert len(cards(at)) == 3
@@ -88,10 +88,10 @@ def test_asking_in_the_page_updates_the_url_and_controls_rerun(app_env):
 
 def test_example_question_is_answered(app_env):
     at = run_app()
-    at.button_group(key="example").set_value(web.EXAMPLE_QUESTIONS[0]).run()
-    assert at.text_input(key="question").value == web.EXAMPLE_QUESTIONS[0]
+    at.button_group(key="example").set_value(ask_options.EXAMPLE_QUESTIONS[0]).run()
+    assert at.text_input(key="question").value == ask_options.EXAMPLE_QUESTIONS[0]
     assert cards(at)
-    assert at.query_params["q"] == web.EXAMPLE_QUESTIONS[0]
+    assert at.query_params["q"] == ask_options.EXAMPLE_QUESTIONS[0]
 
 
 def test_abstention_says_so_and_still_shows_the_closest_passages(app_env, engine):
@@ -105,14 +105,15 @@ def test_abstention_says_so_and_still_shows_the_closest_passages(app_env, engine
 
 
 def _question_citing(engine, kind: str) -> str | None:
-    for question in (QUESTION, *web.EXAMPLE_QUESTIONS):
+    for question in (QUESTION, *ask_options.EXAMPLE_QUESTIONS):
         if any(kind in {f.kind for f in engine.source(c.doc_id).flags} for c in engine.ask(question).citations):
             return question
     return None
 
 
 def test_excluding_a_flag_kind_removes_those_sources(app_env, engine):
-    flagged = {kind: {r.document.doc_id for r in engine.sources() if kind in {f.kind for f in r.flags}} for kind in web.flag_kinds(engine.sources())}
+    flagged = {kind: {r.document.doc_id for r in engine.sources() if kind in {f.kind for f in r.flags}}
+               for kind in ask_options.flag_kinds(engine.sources())}
     candidates = [(kind, docs) for kind, docs in flagged.items() if 0 < len(docs) < len(engine.sources())]
     assert candidates, "the bundled corpus is of mixed quality: some flag kind is on some but not all of its sources"
     kind, docs = next(((k, d) for k, d in candidates if _question_citing(engine, k)), (None, None))
@@ -145,8 +146,8 @@ def test_invalid_url_parameters_give_clear_messages_not_a_crash(app_env):
     warnings = " ".join(w.value for w in at.warning)
     for text in ("mode='telepathy'", "k='500'", "min_tier='best'", "exclude='made_up_kind'", "'colour'"):
         assert text in warnings
-    assert len(cards(at)) == web.DEFAULT_K  # answered with the defaults
-    assert at.selectbox(key="mode").value == web.DEFAULT_MODE
+    assert len(cards(at)) == ask_options.DEFAULT_K  # answered with the defaults
+    assert at.selectbox(key="mode").value == ask_options.DEFAULT_MODE
 
 
 def test_bad_question_is_an_error_message(app_env):
@@ -189,7 +190,7 @@ def test_batch_upload_runs_and_offers_downloads(app_env, engine):
     rows = at.dataframe[-1].value
     assert list(rows["id"]) == ["q1", "q2", "q3"] and list(rows["status"]) == ["answered", "abstained", "error"]
 
-    result = web.run_uploaded_batch(engine, data, "questions.csv", web.AskOptions(k=3))
+    result = batch_view.run_uploaded_batch(engine, data, "questions.csv", ask_options.AskOptions(k=3))
     records = [json.loads(line) for line in result.jsonl.splitlines()]
     assert [r["id"] for r in records] == ["q1", "q2", "q3"]
     assert records[0]["citations"] and all("flags" in c and "tier" in c for c in records[0]["citations"])
@@ -271,26 +272,26 @@ def test_corpus_markup_is_shown_as_text_never_as_html(tmp_path: Path, monkeypatc
 
 
 def test_query_params_round_trip_and_snippets_escape():
-    options = web.AskOptions("What is LIF? <b>", "bm25", 7, ("ai_generated", "commercial"), "medium")
-    parsed, problems = web.parse_query_params(options.to_query_params(), ["ai_generated", "commercial"])
+    options = ask_options.AskOptions("What is LIF? <b>", "bm25", 7, ("ai_generated", "commercial"), "medium")
+    parsed, problems = ask_options.parse_query_params(options.to_query_params(), ["ai_generated", "commercial"])
     assert parsed == options and problems == ()
-    assert web.AskOptions("q").to_query_params() == {"q": "q"}
+    assert ask_options.AskOptions("q").to_query_params() == {"q": "q"}
     flag = Flag("commercial", "high", 'says "buy" <now>', "<script>alert(1)</script>", 3)
-    chip = web.flag_chip([flag])
+    chip = widgets.flag_chip([flag])
     assert "<script>" not in chip and "&lt;script&gt;" in chip and 'data-flag="commercial"' in chip
-    assert web.highlight("a <b> c & d", [(2, 5), (4, 7), (50, 60)]) == "a <mark>&lt;b&gt; c</mark> &amp; d"
+    assert widgets.highlight("a <b> c & d", [(2, 5), (4, 7), (50, 60)]) == "a <mark>&lt;b&gt; c</mark> &amp; d"
 
 
 def test_index_is_checked_against_its_own_corpus_unless_one_is_given(lif_index: Path, tmp_path: Path):
     from lifqa.errors import InputError
 
     report = tmp_path / "report"
-    assert web.corpus_of(web.AppPaths(lif_index, None, report)).resolve() == CORPUS.resolve()
-    assert web.index_state(web.AppPaths(lif_index, None, report)) == "current"
-    assert web.index_state(web.AppPaths(lif_index, tmp_path / "gone", report)) == "no-corpus"  # the index is used as is
+    assert index_setup.corpus_of(index_setup.AppPaths(lif_index, None, report)).resolve() == CORPUS.resolve()
+    assert index_setup.index_state(index_setup.AppPaths(lif_index, None, report)) == "current"
+    assert index_setup.index_state(index_setup.AppPaths(lif_index, tmp_path / "gone", report)) == "no-corpus"  # the index is used as is
     with pytest.raises(InputError, match="LIFQA_CORPUS"):
-        web.index_state(web.AppPaths(tmp_path / "no-index", tmp_path / "gone", report))
-    assert web.AppPaths.from_env({"LIFQA_INDEX": "x"}) == web.AppPaths(Path("x"), None, Path("reports/latest"))
+        index_setup.index_state(index_setup.AppPaths(tmp_path / "no-index", tmp_path / "gone", report))
+    assert index_setup.AppPaths.from_env({"LIFQA_INDEX": "x"}) == index_setup.AppPaths(Path("x"), None, Path("reports/latest"))
 
 
 @pytest.mark.slow
@@ -306,24 +307,24 @@ def test_first_start_decides_with_one_fingerprint_of_the_corpus(tmp_path: Path, 
     hashed: list[Path] = []
     real = build.scan_sources
     monkeypatch.setattr(build, "scan_sources", lambda path: hashed.append(Path(path)) or real(path))
-    paths = web.AppPaths(tmp_path / "index", corpus, tmp_path / "report")
+    paths = index_setup.AppPaths(tmp_path / "index", corpus, tmp_path / "report")
 
     def first_start() -> tuple[str, int]:
-        web._checked.discard(paths)  # a new process
+        index_setup._checked.discard(paths)  # a new process
         before = len(hashed)
-        return web.ensure_index(paths), len(hashed) - before
+        return index_setup.ensure_index(paths), len(hashed) - before
 
     assert first_start() == ("missing", 1)
     assert first_start() == ("current", 1)
     (corpus / "added.txt").write_text("Leukemia inhibitory factor signals through gp130.\n", encoding="utf-8")
     assert first_start() == ("stale", 1)
-    assert web.index_state(paths) == "current"
+    assert index_setup.index_state(paths) == "current"
 
 
 def test_answer_resting_on_low_tier_sources_carries_a_caution(app_env, engine):
     question = "How does LIF help the liver regenerate?"
     answer = engine.ask(question)
-    weak = [c for c in answer.citations if c.key in web.cited_keys(answer) and c.tier == "low"]
+    weak = [c for c in answer.citations if c.key in answer_view.cited_keys(answer) and c.tier == "low"]
     assert weak, "the liver question is answered from the low-tier AI summary in the bundled corpus"
     at = run_app(q=question)
     assert any("from low-reliability sources" in h.value for h in at.html)
@@ -358,13 +359,13 @@ def test_every_answer_can_be_copied_as_markdown_and_downloaded(app_env, engine):
     assert markdown.startswith(f"**Question:** {QUESTION}")
     assert {b.label for b in at.download_button} >= {"Download Markdown", "Download BibTeX", "Download RIS"}
     answer = engine.ask(QUESTION)
-    text, downloads = web.answer_exports(answer, lambda doc_id: engine.source(doc_id).document)
+    text, downloads = answer_view.answer_exports(answer, lambda doc_id: engine.source(doc_id).document)
     assert text.rstrip() == markdown.rstrip()
     files = {d.fmt: d for d in downloads}
     import bibtexparser
     import rispy
 
-    cited = {c.doc_id for c in answer.citations if c.key in web.cited_keys(answer)}
+    cited = {c.doc_id for c in answer.citations if c.key in answer_view.cited_keys(answer)}
     assert len(bibtexparser.parse_string(files["bibtex"].data).entries) == len(cited)
     assert len(rispy.loads(files["ris"].data)) == len(cited)
     assert files["ris"].file_name.endswith(".ris") and files["bibtex"].mime == "application/x-bibtex"
@@ -419,8 +420,8 @@ def test_pdf_passage_shows_its_page_and_renders_it_with_the_sentence_highlighted
 
 def test_a_page_is_named_by_its_printed_number_beside_the_pdfs_own():
     """A passage cited "p. 307" opens the file's third page: the switch says both, so neither surprises the reader."""
-    assert web.PageTarget("a.pdf", 3, "q", "307").name == "307 (PDF page 3)"
-    assert web.PageTarget("a.pdf", 2, "q", "2").name == "2" and web.PageTarget("a.pdf", 2, "q").name == "2"
+    assert page_view.PageTarget("a.pdf", 3, "q", "307").name == "307 (PDF page 3)"
+    assert page_view.PageTarget("a.pdf", 2, "q", "2").name == "2" and page_view.PageTarget("a.pdf", 2, "q").name == "2"
 
 
 def test_page_png_highlights_the_cited_sentence(pdf_index, pdf_corpus):
@@ -430,10 +431,10 @@ def test_page_png_highlights_the_cited_sentence(pdf_index, pdf_corpus):
     engine = lifqa.open(str(pdf_index))
     answer = engine.ask(PDF_QUESTION)
     citation = next(c for c in answer.citations if c.doc_id == "zebrafish" and PDF_SENTENCE in c.text)
-    target = web.page_target(engine.source("zebrafish"), citation, answer.sentences)
+    target = page_view.page_target(engine.source("zebrafish"), citation, answer.sentences)
     assert target is not None and target.page == 2 and target.path.endswith("zebrafish.pdf")
-    png, found = web.page_png(target)
+    png, found = page_view.page_png(target)
     assert found and png.startswith(b"\x89PNG")
     other = next((c for c in answer.citations if c.doc_id == "notes"), None)
     if other is not None:
-        assert web.page_target(engine.source("notes"), other, answer.sentences) is None
+        assert page_view.page_target(engine.source("notes"), other, answer.sentences) is None

@@ -11,7 +11,10 @@ from pathlib import Path
 import pytest
 
 from lifqa.errors import InputError
-from lifqa.evaluate import METRICS, answer_found, cache_dir, document_ranking, ranking_metrics, run_eval, write_report
+from lifqa.eval_cache import cache_dir
+from lifqa.eval_metrics import METRICS, answer_found, document_ranking, ranking_metrics
+from lifqa.eval_report import write_report
+from lifqa.evaluate import run_eval
 from lifqa.gold import load_beir, load_gold
 from lifqa.settings import make_settings
 
@@ -135,7 +138,7 @@ def test_cli_eval_json_and_clear_errors(lif_index, tmp_path):
 
 
 def test_answer_level_metrics_read_the_answer_text_only():
-    from lifqa.evaluate import answer_hit, answer_token_recall
+    from lifqa.eval_metrics import answer_hit, answer_token_recall
 
     assert answer_hit(["NCBI Gene ID 3976"], "The  ncbi gene id 3976 is stated.") is True
     assert answer_hit(["3976"], "Gene ID 3977") is False and answer_hit([], "x") is None
@@ -144,7 +147,7 @@ def test_answer_level_metrics_read_the_answer_text_only():
 
 
 def test_a_question_of_several_parts_is_answered_only_when_every_part_is(tmp_path):
-    from lifqa.evaluate import answer_hit
+    from lifqa.eval_metrics import answer_hit
     from lifqa.gold import load_gold
 
     parts = [["3976", "3977"], ["P15018"]]
@@ -189,7 +192,7 @@ def test_the_shipped_report_was_made_with_what_ships():
     from pathlib import Path
 
     from lifqa.data import load_json, params_fingerprint
-    from lifqa.evaluate import index_settings_fingerprint
+    from lifqa.eval_cache import index_settings_fingerprint
     from lifqa.sources.fingerprint import corpus_fingerprint
     from lifqa.settings import make_settings
 

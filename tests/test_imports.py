@@ -61,6 +61,15 @@ QUERY_SIDE = {
     "lifqa.service.guard": "token, host, origin and body-size checks of every request",
     "lifqa.service.requests": "the query request bodies",
     "lifqa.service.mcp_server": "the MCP tools, which only ask and search",
+    "lifqa.commands.query": "lifqa ask, search, sources, conflicts and batch",
+    "lifqa.commands.options": "the engine and filters the query options give",
+    "lifqa.web.ask_options": "the app's question controls and their URL",
+    "lifqa.web.widgets": "the app's CSS, badges, chips and highlighting",
+    "lifqa.web.answer_view": "the app's answer, passage cards and downloads",
+    "lifqa.web.conflicts_view": "the app's disagreeing facts",
+    "lifqa.web.sources_view": "the app's sources table and one source",
+    "lifqa.web.batch_view": "the app's uploaded question files",
+    "lifqa.web.eval_view": "the app's evaluation report",
 }
 
 # What reads sources, builds an index, trains or evaluates; a prefix ending in "." names a whole package.
@@ -85,21 +94,32 @@ BUILD_SIDE = {
     "lifqa.train_selector": "trains the sentence selector",
     "lifqa.train_relevance": "fine-tunes the relevance model",
     "lifqa.calibrate": "fits an index's abstention calibration (the stored record is lifqa.search.rerank.Calibration)",
-    "lifqa.evaluate": "evaluation runs and their cached indexes",
+    "lifqa.evaluate": "evaluation runs: every mode against a gold set",
+    "lifqa.eval_metrics": "ranking (pytrec_eval) and answer metrics of an evaluation run",
+    "lifqa.eval_report": "an evaluation run's report: table, summary, per-question rows, charts",
+    "lifqa.eval_cache": "the indexes evaluation and training build once per corpus and settings",
     "lifqa.gold": "gold and BEIR question sets for evaluation and training",
     "lifqa.service.builds": "the service's incremental builds after uploads",
     "lifqa.service.upload_routes": "the service's upload routes",
     "lifqa.service.uploads": "saves uploaded papers into a corpus",
     "lifqa.service.multipart": "receives uploaded files",
     "lifqa.service.papers": "the app's add and remove papers, then a rebuild",
+    "lifqa.commands.index": "lifqa index, status and verify",
+    "lifqa.commands.evaluation": "lifqa eval",
+    "lifqa.commands.training": "lifqa train-reranker, train-selector, train-cross-encoder and calibrate",
 }
 
 # Neither side: entry points that run both (each imports the build side inside the command or action that
 # builds), and pieces both sides use.
 OTHER = {
     "lifqa": "lifqa.open, the documented entry point (imports the engine when called)",
-    "lifqa.cli": "every command; build, train and eval import their side when run",
-    "lifqa.web": "the app; building and adding papers import the build side when run",
+    "lifqa.cli": "the parser of every command; each runs in lifqa.commands",
+    "lifqa.commands": "the default index and corpus every command shares",
+    "lifqa.commands.progress": "progress lines and bars on a terminal, for building and answering alike",
+    "lifqa.commands.serve": "lifqa serve (queries plus uploads) and mcp",
+    "lifqa.web": "the app's library side, one module per view; the package imports none of them",
+    "lifqa.web.index_setup": "the app's index and corpus; a missing or stale index is built when it starts",
+    "lifqa.web.page_view": "a cited PDF page, rendered by the PDF reader's page view",
     "lifqa.service.server": "lifqa serve: the query API plus the upload routes",
     "lifqa.chunking": "sentence splitting and chunks: the build, its document structure analysis, and gold sets",
     "lifqa.decoding": "a text file's bytes as str: the readers, and the reliability rules' raw quotes",

@@ -10,7 +10,8 @@ import pypdfium2 as pdfium
 import pytest
 
 from lifqa.readers import ReaderLimits, read_path, sniff
-from lifqa.readers.pdf import join_hyphenated, render_page, text_boxes
+from lifqa.readers.pdf_page_view import render_page, text_boxes
+from lifqa.readers.pdf_paragraphs import join_hyphenated
 from pdf_factory import JournalPdf
 
 LEFT = ("Alpha cytokine signalling begins when interleukin binds its receptor at the membrane. "
@@ -215,6 +216,16 @@ def test_join_hyphenated_uses_the_documents_vocabulary():
     assert join_hyphenated("a cyto-", "kine", set(), {"cyto-kine"}) == "a cyto-kine"
 
 
+def test_every_step_of_reading_a_pdf_is_in_the_code_fingerprint():
+    """The PDF reader is split over several modules; an edit to any of them must make existing indexes stale.
+    Only the app's page view (rendering a page, boxing a quote) shapes no index."""
+    from lifqa.index.build import _SHAPING_MODULES
+
+    readers = Path(__file__).resolve().parent.parent / "lifqa" / "readers"
+    reading = {f"readers/{path.name}" for path in readers.glob("*.py")} - {"readers/pdf_page_view.py"}
+    assert sorted(reading - set(_SHAPING_MODULES)) == []
+
+
 def test_sentence_boxes_and_highlighted_png(article):
     path, _, _, doc, _ = article
     at = doc.text.index(RIGHT_MARKER)
@@ -252,7 +263,8 @@ def test_printed_page_labels_are_kept_and_cited(tmp_path):
 
 def test_a_lone_number_inside_the_text_is_not_taken_for_a_page_number(tmp_path):
     """Page numbers repeat as "#" once digits are masked; only lines at the page edges may be dropped for it."""
-    from lifqa.readers.pdf import _Line, _Page, layout_document
+    from lifqa.readers.pdf import layout_document
+    from lifqa.readers.pdf_extract import Line, Page
 
     pages = []
     for number in range(3):
@@ -262,11 +274,11 @@ def test_a_lone_number_inside_the_text_is_not_taken_for_a_page_number(tmp_path):
                 f"and studied on page {number + 1} of this report by the {words} team.",
                 f"Further {words} results follow in the next section of the text.",
                 f"The {words} paragraph ends here with a final remark."]
-        lines = [_Line(number, f"Journal of Tests {number + 1}", 56, 790, 300, 800, 8.0, False)]
-        lines += [_Line(number, text, 56, 700 - 14 * k, 80 if text == "2019" else 300, 710 - 14 * k, 10.0, False)
+        lines = [Line(number, f"Journal of Tests {number + 1}", 56, 790, 300, 800, 8.0, False)]
+        lines += [Line(number, text, 56, 700 - 14 * k, 80 if text == "2019" else 300, 710 - 14 * k, 10.0, False)
                   for k, text in enumerate(body)]
-        lines.append(_Line(number, str(number + 1), 290, 30, 296, 38, 8.0, False))
-        pages.append(_Page(number, 595, 842, lines))
+        lines.append(Line(number, str(number + 1), 290, 30, 296, 38, 8.0, False))
+        pages.append(Page(number, 595, 842, lines))
     doc = layout_document(pages, tmp_path / "x.pdf", "x.pdf", {}, {}, ["", "", ""])
     assert doc.text.count("disease was first described in 2019 and studied") == 3
     assert "Journal of Tests" not in doc.text and "Journal of Tests 1" in doc.noise

@@ -10,7 +10,7 @@ import pytest
 
 from lifqa.chunking import chunk_document
 from lifqa.readers import read_path
-from lifqa.readers.pdf import text_boxes
+from lifqa.readers.pdf_page_view import text_boxes
 from lifqa.readers.author_names import info_authors, names_in, person_name
 from lifqa.readers.journal_line import citation_details, journal_line
 from lifqa.readers.pdf_pages import printed_page_labels

@@ -67,6 +67,7 @@ _SHAPING_MODULES = ("sources/__init__.py", "sources/scan.py", "sources/folder.py
                     "library/__init__.py", "library/items.py", "library/files.py", "provenance.py", "library/zotero.py",
                     "library/bibtex.py", "library/csljson.py", "library/ris.py", "readers/__init__.py",
                     "readers/limits.py", "decoding.py", "readers/text.py", "readers/build.py", "readers/pdf.py",
+                    "readers/pdf_extract.py", "readers/pdf_layout.py", "readers/pdf_paragraphs.py",
                     "readers/pdf_header.py", "readers/pdf_pages.py", "readers/author_names.py", "readers/journal_line.py",
                     "readers/jats.py", "readers/pubmed.py", "readers/xmlsafe.py", "chunking.py", "tokenize.py",
                     "reliability/structure.py", "reliability/flags.py", "reliability/passages.py", "reliability/tiers.py",
