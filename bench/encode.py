@@ -39,7 +39,8 @@ from bench.common import run as run_main  # noqa: E402
 from lifqa.chunking import chunk_document, split_sentences  # noqa: E402
 from lifqa.sources import read_sources  # noqa: E402
 from lifqa.encoder import Encoder, cpu_flags, fast_bf16, resolve_variant  # noqa: E402
-from lifqa.index.build import retrieval_text, sentence_owners  # noqa: E402
+from lifqa.chunking import retrieval_text  # noqa: E402
+from lifqa.index.embed import sentence_owners  # noqa: E402
 from lifqa.encoder_pool import EncoderPool, usable_cores  # noqa: E402
 
 DATA = Path(os.environ.get("LIFQA_EVAL_DATA", ROOT.parent / "shared" / "eval"))

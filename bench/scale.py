@@ -86,7 +86,7 @@ def source_vectors(work: Path, caches: list[Path], embed_missing: bool) -> dict[
 
     from lifqa.chunking import chunk_document
     from lifqa.sources import read_sources
-    from lifqa.index.build import retrieval_text
+    from lifqa.chunking import retrieval_text
     from lifqa.index.embed_cache import text_key
     from lifqa.settings import make_settings
 
@@ -172,7 +172,7 @@ class StandInRunner:
         return self._local.read(*args)
 
     def chunk(self, documents, chunk_size, chunk_overlap):
-        from lifqa.index.build import retrieval_text
+        from lifqa.chunking import retrieval_text
 
         parts = self._local.chunk(documents, chunk_size, chunk_overlap)
         for doc, part in zip(documents, parts):

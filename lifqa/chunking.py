@@ -223,3 +223,12 @@ def _cap_length(sentences: list[Sentence], text: str, limit: int) -> list[Senten
             while start < sentence.end and text[start].isspace():
                 start += 1
     return out
+
+
+def retrieval_text(doc: Document, chunk: Chunk) -> str:
+    """What BM25 and the encoder see: the chunk with its document title and section as context."""
+    parts = [doc.title]
+    if chunk.section and not chunk.text.startswith(chunk.section) and chunk.section != doc.title:
+        parts.append(chunk.section)
+    parts.append(chunk.text)
+    return "\n".join(parts)

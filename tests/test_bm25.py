@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from rank_bm25 import BM25Okapi
 
-from lifqa.index.build import retrieval_text
+from lifqa.chunking import retrieval_text
 
 QUERIES = ["Which receptor does LIF bind?", "gp130 JAK/STAT signalling", "T89P/H91Q thermal stability",
            "liver regeneration LSECs HGF", "NCBI Gene ID", "mouse embryonic stem cell culture Nanog"]
