@@ -83,6 +83,7 @@ BUILD_SIDE = {
     "lifqa.reliability.passages": "judges each passage; the store keeps the flags for queries",
     "lifqa.reliability.facts": "the facts each source states and the conflicts between sources",
     "lifqa.index.embed_cache": "the build's vector cache",
+    "lifqa.index.embed": "the build's chunk and sentence vectors",
     "lifqa.encoder_pool": "embedding processes of a build",
     "lifqa.sources": "--corpus in, Documents out: folders, BEIR files and reference libraries",
     "lifqa.sources.": "--corpus in, Documents out: folders, BEIR files and reference libraries",
