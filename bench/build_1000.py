@@ -5,6 +5,7 @@
     PYTHONPATH=. nice -n 10 .venv/bin/python bench/build_1000.py --compare 4 --base 1b79699
     PYTHONPATH=. .venv/bin/python bench/build_1000.py --compare 5 --base 1b79699 --compare-only --compare-workers 1
     PYTHONPATH=. .venv/bin/python bench/build_1000.py --compare 5 --base 1b79699 --compare-only --compare-encoder torch-fp32
+    PYTHONPATH=. .venv/bin/python bench/build_1000.py --compare 100 --base HEAD~1 --compare-only --compare-pooling chunk
 
 The corpus: COVID-QA articles ($LIFQA_EVAL_DATA/covid-qa/corpus.jsonl), two per document, each
 word replaced by a random word of the article with probability 0.15 (a seeded generator per document),
@@ -129,7 +130,7 @@ sys.exit(code)
 
 
 def compare(corpus: Path, n: int, base: str, work: Path, repo: Path = ROOT, new_first: bool = False,
-            workers: tuple[str, ...] = (), encoders: tuple[str, ...] = ()) -> dict:
+            workers: tuple[str, ...] = (), encoders: tuple[str, ...] = (), poolings: tuple[str, ...] = ()) -> dict:
     """Today's code (git revision ``base``) against this code on the first ``n`` documents, fresh processes and indexes."""
     subset = work / f"compare-{n}"
     if subset.exists():
@@ -146,6 +147,8 @@ def compare(corpus: Path, n: int, base: str, work: Path, repo: Path = ROOT, new_
     runs = [("new", ROOT, []), ("today", old, [])] if new_first else [("today", old, []), ("new", ROOT, [])]
     runs += [(f"new_encode_workers_{w}", ROOT, ["--encode-workers", w]) for w in workers]
     runs += [(f"new_{v}", ROOT, ["--encoder", v]) for v in encoders]
+    runs += [(f"new_pooling_{p}", ROOT, ["--sentence-pooling", p]) for p in poolings]
+    runs += [(f"new_pooling_{p}_{v}", ROOT, ["--sentence-pooling", p, "--encoder", v]) for p in poolings for v in encoders]
     for name, code, extra in runs:
         index = work / f"index-{name}-{n}"
         shutil.rmtree(index, ignore_errors=True)
@@ -162,6 +165,8 @@ def compare(corpus: Path, n: int, base: str, work: Path, repo: Path = ROOT, new_
         out[f"speedup_encode_workers_{w}"] = round(out["today"] / out[f"new_encode_workers_{w}"], 2)
     for v in encoders:
         out[f"speedup_{v}"] = round(out["today"] / out[f"new_{v}"], 2)
+    for name in [f"new_pooling_{p}" for p in poolings] + [f"new_pooling_{p}_{v}" for p in poolings for v in encoders]:
+        out[f"speedup_{name[4:]}"] = round(out["today"] / out[name], 2)
     out["torch_threads"] = THREADS
     out["new_encode_workers"] = (_manifest(work / f"index-new-{n}") or {}).get("encode_workers")  # what auto chose
     out["documents"] = n
@@ -189,6 +194,8 @@ def main() -> int:
                         help="--compare also builds with this code and --encode-workers W (repeatable)")
     parser.add_argument("--compare-encoder", action="append", default=[], metavar="VARIANT",
                         help="--compare also builds with this code and --encoder VARIANT, e.g. torch-fp32 for a CPU without bf16")
+    parser.add_argument("--compare-pooling", action="append", default=[], metavar="POOLING",
+                        help="--compare also builds with this code and --sentence-pooling POOLING (with each --compare-encoder too)")
     parser.add_argument("--new-first", action="store_true", help="--compare builds with this code first (order effects)")
     parser.add_argument("--base", default="HEAD", help="git revision of today's path for --compare")
     parser.add_argument("--repo", type=Path, default=ROOT, help="git repository holding --base (default: this one)")
@@ -200,7 +207,7 @@ def main() -> int:
     result: dict = {"documents": args.documents, "corpus_mb": round(total_bytes / 1e6, 1), "load_avg_start": os.getloadavg()}
     if args.compare:
         result["compare"] = compare(corpus_all, args.compare, args.base, args.out, args.repo, args.new_first,
-                                    tuple(args.compare_workers), tuple(args.compare_encoder))
+                                    tuple(args.compare_workers), tuple(args.compare_encoder), tuple(args.compare_pooling))
         if args.compare_only:
             save_result(args.results, result)
             return 0

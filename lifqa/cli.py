@@ -54,6 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "process alone (default auto: one per core when a stage has at least 10,000 texts to embed)")
     p.add_argument("--encoder", metavar="VARIANT", help="encoder variant: auto (default: bf16 where the CPU has bf16 units, else fp32), "
                         "torch-fp32, torch-bf16, onnx-fp32, onnx-int8")
+    p.add_argument("--sentence-pooling", choices=("chunk", "encode"),
+                   help="encode (default): each sentence encoded on its own, spread over --encode-workers or --ray; chunk: sentence "
+                        "vectors pooled from their chunk's forward pass in this process (about half the encoder time; the "
+                        "shipped models were trained on encode, BENCHMARKS.md)")
     _ray_options(p, "read, chunk and embed on a Ray cluster")
     p.set_defaults(handler=cmd_index)
 

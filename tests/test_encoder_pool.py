@@ -153,3 +153,18 @@ def _alive(pid: int) -> bool:
             return handle.read().split(")")[-1].split()[0] != "Z"  # a zombie has exited
     except FileNotFoundError:
         return False
+
+
+def test_index_says_when_workers_cannot_embed_pooled_sentence_vectors(corpus_dir: Path, tmp_path: Path, capsys):
+    from lifqa.cli import main
+
+    assert main(["index", "--corpus", str(corpus_dir), "--index", str(tmp_path / "chunk"), "--encode-workers", "2",
+                 "--sentence-pooling", "chunk"]) == 0
+    said = capsys.readouterr().err
+    assert "embedded in this process" in said and "--sentence-pooling encode" in said
+    manifest = layout.read_manifest(layout.active_build(tmp_path / "chunk"))
+    assert manifest["encode_workers"] == 1 and manifest["settings"]["sentence_pooling"] == "chunk"
+    assert main(["index", "--corpus", str(corpus_dir), "--index", str(tmp_path / "encode"), "--encode-workers", "2"]) == 0
+    assert "embedded in this process" not in capsys.readouterr().err
+    manifest = layout.read_manifest(layout.active_build(tmp_path / "encode"))
+    assert manifest["encode_workers"] == 2 and manifest["settings"]["sentence_pooling"] == "encode"
