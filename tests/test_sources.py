@@ -156,7 +156,7 @@ def test_one_index_build_lists_each_folder_once_hashes_each_file_once_parses_eac
 
 @pytest.mark.slow
 def test_the_evaluation_cache_and_its_build_share_one_look_at_the_corpus(corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    from lifqa.evaluate import cache_dir, cached_index
+    from lifqa.eval_cache import cache_dir, cached_index
     from lifqa.settings import make_settings
 
     counts = Counts(corpus, monkeypatch)
