@@ -13,12 +13,12 @@ import pytest
 from lifqa.chunking import chunk_document
 from lifqa.decoding import decode_file
 from lifqa.errors import CorpusError, InputError
-from lifqa.index.store import SourceRecord
 from lifqa.readers.text import make_document
 from lifqa.reliability import FLAG_KINDS, TIERS, explain_tier
 from lifqa.reliability.facts import find_conflicts
 from lifqa.reliability.flags import assess_document, assess_sources
-from lifqa.reliability.passages import passage_flags
+from lifqa.reliability.passages import chunk_flags
+from lifqa.reliability.structure import analyse_document
 from lifqa.sources import read_sources
 from lifqa.types import Flag
 
@@ -216,8 +216,7 @@ def test_dangling_and_unverifiable_references_are_reported():
 
 def test_passage_flags_resolve_keys_and_mark_off_topic_passages():
     review = synthetic("review", REVIEW_WITH_DOIS)
-    record = SourceRecord(review, "high", ())
-    flags = [f for chunk in chunk_document(review, 2000, 0) for f in passage_flags(chunk, record)]
+    flags = [f for flags in chunk_flags(chunk_document(review, 2000, 0), review, analyse_document(review)) for f in flags]
     positive = [f for f in flags if f.kind == "cites_sources"]
     assert any("doi:10.1038/35042675" in f.reason and f.evidence == "(Vogelstein2000Surfing)" for f in positive)
     assert any(f.evidence == "[2]" and "doi:10.1038/358015a0" in f.reason for f in positive)
@@ -226,8 +225,8 @@ def test_passage_flags_resolve_keys_and_mark_off_topic_passages():
         assert_evidence(review, flag)
 
     drift = synthetic("drift", DRIFTING_PAGE)
-    record = SourceRecord(drift, "medium", ())
-    by_section = {c.section: passage_flags(c, record) for c in chunk_document(drift, 200, 0)}
+    chunks = chunk_document(drift, 200, 0)
+    by_section = {c.section: flags for c, flags in zip(chunks, chunk_flags(chunks, drift, analyse_document(drift)))}
     assert any(f.kind == "off_topic_content" for f in by_section["Signalling"])
     assert not any(f.kind == "off_topic_content" for f in by_section["Function"])
 

@@ -11,14 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from lifqa.chunking import chunk_document, split_sentences
+from lifqa.chunking import split_sentences
 from lifqa.sources import read_sources
 from lifqa.index.build import build_index, chunk_one
-from lifqa.index.store import SourceRecord
 from lifqa.reliability import structure
 from lifqa.reliability.facts import extract_facts, find_conflicts
 from lifqa.reliability.flags import assess_document
-from lifqa.reliability.passages import chunk_flags, passage_flags
+from lifqa.reliability.passages import chunk_flags
 from lifqa.reliability.structure import DocumentAnalysis, analyse_document
 from lifqa.settings import make_settings
 
@@ -47,9 +46,6 @@ def test_rules_given_the_analysis_judge_as_they_do_alone(documents):
         analysis = analyse_document(doc)
         assert assess_document(doc, conflicts, analysis) == assess_document(doc, conflicts)
         assert extract_facts(doc, analysis) == extract_facts(doc)
-        chunks = list(chunk_document(doc, 700, 150))
-        record = SourceRecord(doc, "unknown", ())
-        assert chunk_flags(chunks, doc, analysis) == tuple(passage_flags(c, record) for c in chunks)
 
 
 def test_the_chunking_stage_carries_the_analysis_its_facts_and_passage_flags_come_from(documents):

@@ -158,13 +158,15 @@ def test_an_index_without_stored_passage_flags_asks_for_the_rebuild_command_in_o
 
 def test_each_chunk_keeps_the_passage_flags_its_document_earns(engine):
     """Passage flags are judged at build and stored with the chunk; they are what the rules say of that chunk."""
-    from lifqa.reliability.passages import passage_flags
+    from lifqa.reliability.passages import chunk_flags
+    from lifqa.reliability.structure import analyse_document
 
     store = engine.store
     stored = {c.chunk_id: store.passage_flags(c.chunk_id) for c in store.iter_chunks()}
     assert len(stored) == store.n_chunks and sum(map(bool, stored.values())) >= 5
     for chunk in store.iter_chunks():
-        assert stored[chunk.chunk_id] == passage_flags(chunk, store.sources[chunk.doc_id]), chunk.chunk_id
+        doc = store.sources[chunk.doc_id].document
+        assert stored[chunk.chunk_id] == chunk_flags([chunk], doc, analyse_document(doc))[0], chunk.chunk_id
     with pytest.raises(KeyError):
         store.passage_flags("no-such-chunk")
 

@@ -7,11 +7,10 @@ Computed at build for every chunk from the document's analysis and stored with t
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Sequence
 
 from lifqa.reliability.structure import (
     DocumentAnalysis,
-    analyse_document,
     checkable_key,
     is_own_symbol,
     quote_around,
@@ -25,12 +24,6 @@ from lifqa.types import Chunk, Document, Flag
 def chunk_flags(chunks: Sequence[Chunk], doc: Document, analysis: DocumentAnalysis) -> tuple[tuple[Flag, ...], ...]:
     """The passage flags of each of a document's chunks, from its analysis (the build's call)."""
     return tuple(_flags_of(chunk, doc.text, analysis) for chunk in chunks)
-
-
-def passage_flags(chunk: Chunk, source: Any) -> tuple[Flag, ...]:
-    """The passage flags of one chunk of ``source.document`` (a SourceRecord), analysing the document."""
-    doc: Document = source.document
-    return _flags_of(chunk, doc.text, analyse_document(doc))
 
 
 def _flags_of(chunk: Chunk, text: str, analysis: DocumentAnalysis) -> tuple[Flag, ...]:
