@@ -12,7 +12,8 @@ from lifqa.commands.evaluation import cmd_eval
 from lifqa.commands.index import cmd_index, cmd_status, cmd_verify
 from lifqa.commands.query import cmd_ask, cmd_batch, cmd_conflicts, cmd_search, cmd_sources
 from lifqa.commands.serve import cmd_mcp, cmd_serve
-from lifqa.commands.training import cmd_calibrate, cmd_train_cross_encoder, cmd_train_reranker, cmd_train_selector
+from lifqa.commands.training import (cmd_calibrate, cmd_train_cross_encoder, cmd_train_reranker, cmd_train_selector,
+                                     cmd_train_span_reader)
 from lifqa.errors import LifqaError
 from lifqa.settings import FUSIONS, MODES
 
@@ -157,6 +158,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=float, default=1.0, help="passes over the fine-tuning questions (default: %(default)s)")
     p.add_argument("--cache", default="indexes/eval", help="folder of cached indexes (default: %(default)s)")
     p.set_defaults(handler=cmd_train_cross_encoder)
+
+    p = sub.add_parser("train-span-reader", help="fine-tune the span reader that marks the short answer (from the bundled MiniLM) on training splits only (fixed seed)")
+    p.add_argument("--gold", nargs=2, action="append", metavar=("FILE", "CORPUS"),
+                   help=f"a gold file with answers and its corpus, of which the 'train' split is used; repeatable (default: {DEFAULT_CORPUS}/gold/lif_questions.jsonl {DEFAULT_CORPUS})")
+    p.add_argument("--output", help="weights file to write, its record beside it as .json (default: the package's lifqa/data/span_reader.safetensors)")
+    p.add_argument("--epochs", type=int, default=3, help="passes over the training sentences; the best on held questions is kept (default: %(default)s)")
+    p.add_argument("--cache", default="indexes/eval", help="folder of cached indexes (default: %(default)s)")
+    p.set_defaults(handler=cmd_train_span_reader)
 
     p = sub.add_parser("calibrate", help="fit this index's abstention threshold on labelled questions; stored with the index")
     p.add_argument("--gold", required=True, help="labelled questions (gold JSONL); unanswerable ones, or else off-topic questions, set the floor")

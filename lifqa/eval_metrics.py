@@ -9,6 +9,7 @@ abstention) are measured on the answers ``Engine.ask`` gives.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -127,6 +128,39 @@ def answer_token_recall(answers: Sequence[str], text: str) -> float | None:
         return None
     words = set(_WORD.findall(text.lower()))
     return max(sum(w in words for w in p) / len(p) for p in phrases)
+
+
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+_PUNCTUATION = re.compile(r"[^\w\s]")
+
+
+def squad_tokens(text: str) -> list[str]:
+    """SQuAD's normalisation (the official evaluation script's): lower case, no punctuation, no articles, split on
+    whitespace."""
+    return _ARTICLES.sub(" ", _PUNCTUATION.sub("", text.lower())).split()
+
+
+def squad_f1(answers: Sequence[str], text: str | None) -> float | None:
+    """SQuAD token F1 of ``text`` against the best-matching gold answer; 0 for no text (None: no gold answers)."""
+    golds = [squad_tokens(a) for a in answers if a.strip()]
+    if not golds:
+        return None
+    said = squad_tokens(text or "")
+    best = 0.0
+    for gold in golds:
+        common = sum((Counter(said) & Counter(gold)).values())
+        if common:
+            precision, recall = common / len(said), common / len(gold)
+            best = max(best, 2 * precision * recall / (precision + recall))
+    return best
+
+
+def squad_exact(answers: Sequence[str], text: str | None) -> float | None:
+    """SQuAD exact match (after normalisation) against any gold answer; 0 for no text (None: no gold answers)."""
+    golds = [squad_tokens(a) for a in answers if a.strip()]
+    if not golds:
+        return None
+    return float(text is not None and squad_tokens(text) in golds)
 
 
 def mean_of_known(values: Iterable[float | bool | None]) -> float | None:

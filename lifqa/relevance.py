@@ -9,9 +9,7 @@ network: the lower layers come from the bundled MiniLM. bf16 where the CPU has b
 
 from __future__ import annotations
 
-import json
 import threading
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any, Sequence
@@ -19,36 +17,13 @@ from typing import Any, Sequence
 import numpy as np
 
 from lifqa.errors import SettingsError
-from lifqa.index.layout import file_sha256
+from lifqa.finetuned import DeltaRecord, Kind, fresh_parts, load_parts, save_parts
 
 WEIGHTS = "relevance.safetensors"
 RECORD = "relevance.json"
-
-
-@dataclass(frozen=True)
-class RelevanceRecord:
-    """What the delta file needs to be put back together: how many MiniLM layers, which were fine-tuned, and the
-    input length it was trained with."""
-
-    layers: int
-    frozen_layers: int
-    max_length: int
-    sha256: str
-    training: dict[str, Any]
-
-    @classmethod
-    def read(cls, path: Path) -> "RelevanceRecord":
-        if not path.is_file():
-            raise SettingsError(f"no relevance model here: {path.name} is missing. Train one with make cross-encoder "
-                                "(lifqa train-cross-encoder), use answer_model=features, or give your own with "
-                                "cross_encoder_path=FOLDER")
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            return cls(int(data["layers"]), int(data["frozen_layers"]), int(data["max_length"]), str(data["sha256"]),
-                       dict(data.get("training", {})))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise SettingsError(f"relevance model record {path.name} is unreadable ({exc}); reinstall lifqa or run "
-                                "make cross-encoder") from None
+KIND = Kind("relevance model", "reinstall lifqa or run make cross-encoder",
+            "Train one with make cross-encoder (lifqa train-cross-encoder), use answer_model=features, or give your own "
+            "with cross_encoder_path=FOLDER", outputs=1)
 
 
 def bundled_paths() -> tuple[Path, Path]:
@@ -59,7 +34,7 @@ def bundled_paths() -> tuple[Path, Path]:
 class RelevanceModel:
     """Scores (question, sentence) pairs; thread-safe (one forward pass at a time, as with the encoder)."""
 
-    def __init__(self, tokenizer: Any, body: Any, head: Any, record: RelevanceRecord, bf16: bool | None = None) -> None:
+    def __init__(self, tokenizer: Any, body: Any, head: Any, record: DeltaRecord, bf16: bool | None = None) -> None:
         from lifqa.encoder import fast_bf16
 
         self.tokenizer, self.body, self.head, self.record = tokenizer, body, head, record
@@ -68,64 +43,19 @@ class RelevanceModel:
 
     @classmethod
     def from_bundled(cls, layers: int, frozen_layers: int, max_length: int, seed: int) -> "RelevanceModel":
-        """The starting point of training: MiniLM's first ``layers`` layers and a fresh head; the embeddings and the
-        first ``frozen_layers`` layers stay as shipped, so only what differs from the bundled weights is saved."""
-        import torch
-
-        torch.manual_seed(seed)
-        tokenizer, body, head = _bundled_parts(layers)
-        torch.nn.init.zeros_(head.bias)
-        torch.nn.init.normal_(head.weight, std=0.02)
-        for module in [body.embeddings, *body.encoder.layer[:frozen_layers]]:
-            for parameter in module.parameters():
-                parameter.requires_grad = False
-        return cls(tokenizer, body, head, RelevanceRecord(layers, frozen_layers, max_length, "", {}))
+        """The starting point of training: MiniLM's first ``layers`` layers and a fresh head."""
+        return cls(*fresh_parts(layers, frozen_layers, max_length, seed, KIND))
 
     @classmethod
     def load(cls, weights: Path | None = None, record: Path | None = None, bf16: bool | None = None) -> "RelevanceModel":
         """The shipped model (or another delta file and its record): sha256 checked before the weights are read."""
-        from safetensors.torch import load_file
-
         default_weights, default_record = bundled_paths()
-        weights, record_path = weights or default_weights, record or default_record
-        info = RelevanceRecord.read(record_path)
-        if not weights.is_file():
-            raise SettingsError(f"relevance model file {weights.name} is missing; reinstall lifqa or run make cross-encoder")
-        if file_sha256(weights) != info.sha256:
-            raise SettingsError(f"relevance model file {weights.name} does not match the sha256 in {record_path.name} "
-                                "(damaged or replaced); reinstall lifqa or run make cross-encoder")
-        tokenizer, body, head = _bundled_parts(info.layers)
-        delta = {name: tensor.float() for name, tensor in load_file(str(weights)).items()}
-        head_state = {k.removeprefix("head."): v for k, v in delta.items() if k.startswith("head.")}
-        body_state = {k.removeprefix("body."): v for k, v in delta.items() if k.startswith("body.")}
-        expected = set(trainable_names(body, info.frozen_layers))
-        missing, unexpected = expected - set(body_state), set(body_state) - expected
-        if unexpected:
-            raise SettingsError(f"relevance model file {weights.name} holds weights this lifqa does not know "
-                                f"({sorted(unexpected)[:3]}); reinstall lifqa or run make cross-encoder")
-        if missing or set(head_state) != {"weight", "bias"}:
-            raise SettingsError(f"relevance model file {weights.name} lacks {sorted(missing)[:3] or 'the head'}; "
-                                "reinstall lifqa or run make cross-encoder")
-        body.load_state_dict(body_state, strict=False)
-        head.load_state_dict(head_state)
-        body.eval()
-        return cls(tokenizer, body, head, info, bf16)
+        return cls(*load_parts(weights or default_weights, record or default_record, KIND), bf16)
 
-    def save(self, weights: Path, record: Path, training: dict[str, Any]) -> RelevanceRecord:
+    def save(self, weights: Path, record: Path, training: dict[str, Any]) -> DeltaRecord:
         """Write the fine-tuned layers and the head in fp16 (safetensors) and the record with their sha256."""
-        from safetensors.torch import save_file
-
-        names = trainable_names(self.body, self.record.frozen_layers)
-        state = dict(self.body.named_parameters())
-        delta = {f"body.{n}": state[n].detach().to("cpu").half().contiguous() for n in names}
-        delta.update({f"head.{n}": p.detach().half().contiguous() for n, p in self.head.named_parameters()})
-        save_file(delta, str(weights))
-        info = RelevanceRecord(self.record.layers, self.record.frozen_layers, self.record.max_length, file_sha256(weights), training)
-        record.write_text(json.dumps({"layers": info.layers, "frozen_layers": info.frozen_layers, "max_length": info.max_length,
-                                      "sha256": info.sha256, "training": training}, indent=1, sort_keys=True) + "\n",
-                          encoding="utf-8")
-        self.record = info
-        return info
+        self.record = save_parts(self.body, self.head, self.record, weights, record, training)
+        return self.record
 
     def parameters(self) -> list[Any]:
         return [p for p in self.body.parameters() if p.requires_grad] + list(self.head.parameters())
@@ -149,33 +79,12 @@ class RelevanceModel:
         return np.concatenate(out).astype(np.float32)
 
 
-def _bundled_parts(layers: int) -> tuple[Any, Any, Any]:
-    import torch
-    from transformers import AutoModel, AutoTokenizer
-
-    from lifqa.encoder import resolve_model_path
-
-    path = resolve_model_path(None)
-    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-    body = AutoModel.from_pretrained(path, local_files_only=True)
-    if not 1 <= layers <= len(body.encoder.layer):
-        raise SettingsError(f"the relevance model needs 1 to {len(body.encoder.layer)} MiniLM layers, not {layers}")
-    body.encoder.layer = body.encoder.layer[:layers]
-    return tokenizer, body, torch.nn.Linear(body.config.hidden_size, 1)
-
-
 def pooled_logits(body: Any, head: Any, batch: Any) -> Any:
     """The head over the mean of the token states (MiniLM was trained with mean pooling)."""
     states = body(**batch).last_hidden_state
     mask = batch["attention_mask"].unsqueeze(-1).to(states.dtype)
     pooled = (states * mask).sum(1) / mask.sum(1).clamp(min=1.0)
     return head(pooled).squeeze(-1)
-
-
-def trainable_names(body: Any, frozen_layers: int) -> list[str]:
-    """The body's parameter names that fine-tuning changes: every layer from ``frozen_layers`` up."""
-    keep = tuple(f"encoder.layer.{i}." for i in range(frozen_layers, len(body.encoder.layer)))
-    return [name for name, _ in body.named_parameters() if name.startswith(keep)]
 
 
 def heuristic_scores(features: np.ndarray) -> np.ndarray:

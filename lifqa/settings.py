@@ -126,6 +126,10 @@ class Settings(BaseModel):
     answer_selector: Literal["trained", "heuristic"] = Field(
         "trained", description="How answer sentences are chosen: the trained sentence model (lifqa/data/selector.json) or the "
                                "earlier cosine + term-coverage heuristic, kept for side-by-side comparison.")
+    short_answer: bool = Field(True, description="Mark the short answer (\"3976\") inside its answer sentence with the span "
+                               "reader fine-tuned here (lifqa/data/span_reader.*), when it is confident enough.")
+    short_answer_threshold: float | None = Field(None, ge=0.0, le=1.0, description="Span probability a short answer "
+                                                 "needs to be shown; default: the one chosen on train, shipped with the reader.")
     abstain_threshold: float | None = Field(None, ge=0.0, le=1.0, description="Minimum support score to answer; default: the index's own calibration (lifqa calibrate), else the value shipped with the reranker.")
     use_calibration: bool = Field(True, description="Use the abstention threshold stored with the index by 'lifqa calibrate' (when abstain_threshold is not set).")
     max_question_chars: int = Field(2000, ge=10, le=100_000)
@@ -170,7 +174,7 @@ def make_settings(**values: Any) -> Settings:
         raise SettingsError(_explain(exc)) from None
 
 
-_NULLABLE = {"model_path", "abstain_threshold", "cross_encoder_path"}
+_NULLABLE = {"model_path", "abstain_threshold", "cross_encoder_path", "short_answer_threshold"}
 
 
 def _explain(exc: ValidationError) -> str:

@@ -337,3 +337,21 @@ def run_training(golds: Sequence[tuple[str | Path, str | Path]], beirs: Sequence
     params = train_reranker(sets, cross_negatives=cross_negatives, depth=depth, c=c, weights=weights)
     write_params(params, output)
     return params
+
+
+def source_commit() -> str:
+    """The commit of the lifqa checkout this runs from, read from .git (no git process), or "unknown"."""
+    git = Path(__file__).resolve().parent.parent / ".git"
+    try:
+        head = (git / "HEAD").read_text(encoding="utf-8").strip()
+        if not head.startswith("ref: "):
+            return head
+        ref = head.removeprefix("ref: ")
+        if (git / ref).is_file():
+            return (git / ref).read_text(encoding="utf-8").strip()
+        for line in (git / "packed-refs").read_text(encoding="utf-8").splitlines():
+            if line.endswith(" " + ref):
+                return line.split()[0]
+    except OSError:
+        pass
+    return "unknown"

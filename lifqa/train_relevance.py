@@ -27,7 +27,7 @@ from lifqa.errors import InputError
 from lifqa.relevance import (STACK_FEATURES, RelevanceModel, bundled_paths, combined_probabilities, heuristic_scores,
                              stack_features)
 from lifqa.answer.selector import FEATURES, SentenceSelector
-from lifqa.train import SEED, TrainingSet, gold_training_set, questions_fingerprint, training_fingerprint
+from lifqa.train import SEED, TrainingSet, source_commit, gold_training_set, questions_fingerprint, training_fingerprint
 from lifqa.train_selector import QuestionRows, collect_sets, holds_answer, keep_rule, out_of_fold
 
 
@@ -138,24 +138,6 @@ def fit_combiner(rows: Sequence[QuestionRows], selector_probabilities: Sequence[
     model = LogisticRegression(C=1.0, max_iter=2000, random_state=SEED, class_weight="balanced").fit(x, y)
     return {"features": list(STACK_FEATURES), "coef": [float(c) for c in model.coef_[0]], "intercept": float(model.intercept_[0]),
             "heuristic_weight": heuristic_weight}
-
-
-def source_commit() -> str:
-    """The commit of the lifqa checkout this runs from, read from .git (no git process), or "unknown"."""
-    git = Path(__file__).resolve().parent.parent / ".git"
-    try:
-        head = (git / "HEAD").read_text(encoding="utf-8").strip()
-        if not head.startswith("ref: "):
-            return head
-        ref = head.removeprefix("ref: ")
-        if (git / ref).is_file():
-            return (git / ref).read_text(encoding="utf-8").strip()
-        for line in (git / "packed-refs").read_text(encoding="utf-8").splitlines():
-            if line.endswith(" " + ref):
-                return line.split()[0]
-    except OSError:
-        pass
-    return "unknown"
 
 
 def held_answers(rows: Sequence[QuestionRows], probabilities: Sequence[np.ndarray], selector: SentenceSelector) -> dict[str, float]:

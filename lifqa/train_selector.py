@@ -203,7 +203,7 @@ def collect_sets(sets: Sequence[TrainingSet]) -> list[tuple[TrainingSet, list[Qu
         raise InputError("give at least one training set (--gold FILE CORPUS)")
     out = []
     for s in sets:
-        engine = Engine.open(s.index, selector_params=untrained_params(), use_calibration=False)
+        engine = Engine.open(s.index, selector_params=untrained_params(), use_calibration=False, short_answer=False)
         out.append((s, collect(engine, s.questions, s.name), collect(engine, s.questions, s.name, as_answered=True),
                     engine.manifest.get("corpus", {}).get("fingerprint", "")))
     return out

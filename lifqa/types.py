@@ -147,6 +147,17 @@ class AnswerSentence:
 
 
 @dataclass(frozen=True, slots=True)
+class ShortAnswer:
+    """The exact words inside one answer sentence that answer the question ("3976"): a verbatim slice of it."""
+
+    text: str
+    sentence: int  # index into Answer.sentences
+    char_start: int  # span inside that sentence's text
+    char_end: int
+    score: float  # the span reader's probability that this is the answer's exact span
+
+
+@dataclass(frozen=True, slots=True)
 class Answer:
     """What ``Engine.ask`` returns: the answer, its evidence, and how it was made."""
 
@@ -160,6 +171,7 @@ class Answer:
     notices: tuple[str, ...] = ()
     conflicts: tuple[Mapping[str, Any], ...] = ()
     support: float = 0.0  # reranker probability of the best passage; below the threshold means abstain
+    short_answer: ShortAnswer | None = None  # only when the span reader is confident (lifqa.answer.short)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -170,6 +182,7 @@ class Answer:
             "sentences": [asdict(s) for s in self.sentences],
             "mode": self.mode,
             "support": self.support,
+            "short_answer": asdict(self.short_answer) if self.short_answer else None,
             "timings_ms": dict(self.timings_ms),
             "notices": list(self.notices),
             "conflicts": [dict(c) for c in self.conflicts],

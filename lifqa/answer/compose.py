@@ -27,7 +27,7 @@ from lifqa.search.question import Question, QuestionReader
 from lifqa.search.rerank import Support
 from lifqa.search.searcher import Found, Searcher
 from lifqa.settings import Mode, Settings
-from lifqa.types import Answer, AnswerSentence, Citation, Hit
+from lifqa.types import Answer, AnswerSentence, Citation, Hit, ShortAnswer
 
 NO_ANSWER = "No supported answer in the corpus."
 
@@ -94,6 +94,7 @@ class Answerer:
             candidates = passages.heuristic_candidates(hits[: min(3, len(hits))])
             sentences = select_sentences(question, candidates, s.answer_max_sentences)
         abstained = not sentences
+        short = self.short_answer(question, sentences, timings) if sentences and s.short_answer else None
         notices = question.notices
         if abstained and not hits:
             notices = notices + ("No passages passed the filters; relax --exclude, --min-tier, --tag or --collection.",)
@@ -112,7 +113,17 @@ class Answerer:
             notices=notices,
             conflicts=tuple(conflicts),
             support=round(top_support, 4),
+            short_answer=short,
         )
+
+    def short_answer(self, question: Question, sentences: Sequence[AnswerSentence], timings: dict[str, float]) -> ShortAnswer | None:
+        """The exact words inside one answer sentence that answer the question, when the span reader is confident."""
+        from lifqa.answer.short import get_span_reader, short_answer
+
+        clock = time.perf_counter()
+        short = short_answer(get_span_reader(), question.text, question.kind, sentences, self.settings.short_answer_threshold)
+        timings["short_answer_ms"] = _ms(clock)
+        return short
 
     def _support(self, evidence: np.ndarray, features: np.ndarray | None) -> float:
         """The probability that the question is answerable (a calibrated model may also read the best answer

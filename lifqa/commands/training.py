@@ -1,4 +1,4 @@
-"""lifqa train-reranker, train-selector, train-cross-encoder and calibrate: fit the shipped models or an index's threshold."""
+"""lifqa train-reranker, train-selector, train-cross-encoder, train-span-reader and calibrate: fit the shipped models or an index's threshold."""
 
 from __future__ import annotations
 
@@ -51,6 +51,25 @@ def cmd_train_cross_encoder(args: argparse.Namespace) -> int:
           + ", ".join(f"{name} {value}" for name, value in trained["held_top1"].items()))
     for name, figures in trained["held_answers"].items():
         print(f"  answers, {name}: hit {figures['answer_hit']} in {figures['words']} words")
+    return 0
+
+
+def cmd_train_span_reader(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from lifqa.train_span import Recipe, run_training
+
+    golds = args.gold or [(f"{DEFAULT_CORPUS}/gold/lif_questions.jsonl", DEFAULT_CORPUS)]
+    weights = Path(args.output) if args.output else None
+    record = weights.with_suffix(".json") if weights else None
+    trained = run_training(golds, Recipe(epochs=args.epochs), weights=weights, record=record, cache_root=args.cache,
+                           progress=stage_printer())
+    held = trained["held"]
+    print(f"trained on {trained['examples']['answers']} answer sentences and {trained['examples']['no_answer']} others; "
+          f"kept epoch {trained['epoch']}, threshold {trained['threshold']}")
+    print(f"  {trained['held_questions']} held questions: short-answer F1 {held['f1']}, EM {held['em']}, "
+          f"F1 where the answer sentences hold the gold answer {held['f1_where_sentences_hold']}, "
+          f"shown for {held['shown']}, of which {held['precision']} overlap the gold answer")
     return 0
 
 

@@ -1,0 +1,166 @@
+"""The short answer: the exact words inside an answer sentence that answer the question ("3976", "5.2 days").
+
+A span reader fine-tuned here from the bundled MiniLM (``lifqa/finetuned.py``) reads "question [SEP] sentence" and
+scores every token of the sentence as the answer's first and last token, the SQuAD 2.0 recipe: [CLS] stands for "no
+answer in this sentence". The reader only ever points into the sentence, so the short answer is a verbatim slice of a
+verbatim, cited sentence. It is shown only when the reader's probability for its span reaches the threshold chosen
+on held train questions (a wrong short answer is worse than none), and never for questions whose answer is an
+explanation or a definition (why, how, what is X), which have no short answer to mark.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from importlib import resources
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from lifqa.finetuned import DeltaRecord, Kind, fresh_parts, load_parts, save_parts
+from lifqa.types import AnswerSentence, ShortAnswer
+
+WEIGHTS = "span_reader.safetensors"
+RECORD = "span_reader.json"
+KIND = Kind("span reader", "reinstall lifqa or run make span-reader",
+            "Train one with make span-reader (lifqa train-span-reader), or answer without short answers "
+            "(short_answer=false)", outputs=2)
+MAX_ANSWER_TOKENS = 48  # longer spans are clauses, not short answers (COVID-QA train: 97 % of gold answers fit)
+_EXPLANATION = re.compile(r"^\s*(?:why|how)\b", re.I)
+
+
+def bundled_paths() -> tuple[Path, Path]:
+    data = Path(str(resources.files("lifqa") / "data"))
+    return data / WEIGHTS, data / RECORD
+
+
+def asks_for_short_answer(text: str, kind: str) -> bool:
+    """Whether a question's answer can be a few words: not a definition ("What is LIF?") and not an explanation ("Why
+    ...?", "How does ...?"; "How many/long/much" are numbers and quantities, which the question reader tells apart)."""
+    if kind == "definition":
+        return False
+    return not (kind in ("other", "entity") and _EXPLANATION.match(text))
+
+
+class SpanReader:
+    """Start and end probabilities over the tokens of answer sentences; thread-safe (one forward pass at a time)."""
+
+    def __init__(self, tokenizer: Any, body: Any, head: Any, record: DeltaRecord, bf16: bool | None = None) -> None:
+        from lifqa.encoder import fast_bf16
+
+        self.tokenizer, self.body, self.head, self.record = tokenizer, body, head, record
+        self.bf16 = fast_bf16() if bf16 is None else bf16
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_bundled(cls, layers: int, frozen_layers: int, max_length: int, seed: int) -> "SpanReader":
+        return cls(*fresh_parts(layers, frozen_layers, max_length, seed, KIND))
+
+    @classmethod
+    def load(cls, weights: Path | None = None, record: Path | None = None, bf16: bool | None = None) -> "SpanReader":
+        """The shipped reader (or another delta file and its record): sha256 checked before the weights are read."""
+        default_weights, default_record = bundled_paths()
+        return cls(*load_parts(weights or default_weights, record or default_record, KIND), bf16)
+
+    def save(self, weights: Path, record: Path, training: dict[str, Any]) -> DeltaRecord:
+        self.record = save_parts(self.body, self.head, self.record, weights, record, training)
+        return self.record
+
+    @property
+    def threshold(self) -> float:
+        """The span probability a short answer needs to be shown, chosen on held train questions."""
+        return float(self.record.training.get("threshold", 0.5))
+
+    def parameters(self) -> list[Any]:
+        return [p for p in self.body.parameters() if p.requires_grad] + list(self.head.parameters())
+
+    def encode(self, pairs: Sequence[tuple[str, str]]) -> tuple[Any, np.ndarray, np.ndarray]:
+        """The batch of (question, sentence) pairs, each token's character span inside its sentence, and which tokens
+        are the sentence's."""
+        batch = self.tokenizer([q for q, _ in pairs], [s for _, s in pairs], truncation="only_second",
+                               max_length=self.record.max_length, padding=True, return_tensors="pt",
+                               return_offsets_mapping=True)
+        offsets = batch.pop("offset_mapping").numpy()
+        inside = np.array([[sid == 1 for sid in batch.sequence_ids(i)] for i in range(len(pairs))], dtype=bool)
+        return batch, offsets, inside
+
+    def logits(self, batch: Any) -> tuple[Any, Any]:
+        """Start and end logits per token (differentiable; training)."""
+        out = self.head(self.body(**batch).last_hidden_state).float()
+        return out[..., 0], out[..., 1]
+
+    def spans(self, question: str, sentences: Sequence[str]) -> list[tuple[int, int, float] | None]:
+        """Per sentence, the most probable span (char_start, char_end, probability), or None when the sentence has no
+        token the reader may point at."""
+        import torch
+
+        if not sentences:
+            return []
+        with self._lock, torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+            batch, offsets, inside = self.encode([(question, s) for s in sentences])
+            start, end = (t.float().numpy() for t in self.logits(batch))
+        return [best_span(start[i], end[i], inside[i], offsets[i]) for i in range(len(sentences))]
+
+
+def best_span(start: np.ndarray, end: np.ndarray, inside: np.ndarray, offsets: np.ndarray,
+              max_tokens: int = MAX_ANSWER_TOKENS) -> tuple[int, int, float] | None:
+    """The span of sentence tokens with the highest start x end probability, the probabilities taken over the
+    sentence's tokens and [CLS] ("no answer"), so a sentence that does not answer leaves its spans improbable."""
+    allowed = inside.copy()
+    allowed[0] = True  # [CLS]
+    p_start, p_end = _softmax(start, allowed), _softmax(end, allowed)
+    tokens = np.flatnonzero(inside)
+    if not len(tokens):
+        return None
+    joint = np.outer(p_start[tokens], p_end[tokens])
+    band = np.triu(np.ones_like(joint, dtype=bool)) & ~np.triu(np.ones_like(joint, dtype=bool), k=max_tokens)
+    joint = np.where(band, joint, -1.0)
+    i, j = np.unravel_index(int(np.argmax(joint)), joint.shape)
+    return int(offsets[tokens[i]][0]), int(offsets[tokens[j]][1]), float(joint[i, j])
+
+
+def _softmax(logits: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    z = np.where(allowed, logits.astype(np.float64), -np.inf)
+    z = np.exp(z - z.max())
+    return z / z.sum()
+
+
+def short_answer(reader: SpanReader, question: str, kind: str, sentences: Sequence[AnswerSentence],
+                 threshold: float | None = None) -> ShortAnswer | None:
+    """The short answer inside one of the answer's sentences, or None (no short answer to this kind of question, or the
+    reader is not confident enough)."""
+    if not sentences or not asks_for_short_answer(question, kind):
+        return None
+    found = reader.spans(question, [s.text for s in sentences])
+    scored = [(span[2], index, span) for index, span in enumerate(found) if span and span[1] > span[0]]
+    if not scored:
+        return None
+    score, index, (start, end, _) = max(scored, key=lambda item: (item[0], -item[1]))
+    if score < (reader.threshold if threshold is None else threshold):
+        return None
+    text = sentences[index].text
+    start, end = _trimmed(text, start, end)
+    return ShortAnswer(text=text[start:end], sentence=index, char_start=start, char_end=end, score=round(score, 4))
+
+
+def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span without surrounding spaces, a trailing comma, semicolon or colon, or the sentence's closing full stop."""
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and (text[end - 1].isspace() or text[end - 1] in ",;:"
+                           or (text[end - 1] == "." and end == len(text.rstrip()))):
+        end -= 1
+    return start, end
+
+
+_shared: dict[tuple[str, str], SpanReader] = {}
+_shared_lock = threading.Lock()
+
+
+def get_span_reader(weights: Path | None = None, record: Path | None = None) -> SpanReader:
+    key = (str(weights), str(record))
+    with _shared_lock:
+        if key not in _shared:
+            _shared[key] = SpanReader.load(weights, record)
+        return _shared[key]

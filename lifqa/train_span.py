@@ -1,0 +1,248 @@
+"""Train the span reader (``lifqa train-span-reader``, ``make span-reader``) on train splits only.
+
+Rows are the answer path's own: for every answerable training question, the answer-eligible sentences of the passages
+an answer quotes from (as ``lifqa train-selector`` collects them). A sentence holding a gold answer verbatim (case and
+runs of whitespace aside) teaches the reader where the answer starts and ends; a few of the question's other
+sentences, the hardest by today's score and one at random, teach it to point at [CLS] ("no answer here").
+
+Questions are split by group, seeded (a COVID-QA question by its article, so no article is on both sides; a LIF
+question by itself). The larger fold fine-tunes the reader; the held fold, which it never sees, picks the epoch and
+the threshold: the lowest span probability at which the short answers shown to held questions, in the sentences the
+shipped selector chooses, still overlap the gold answer at least ``precision`` of the time.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from lifqa import __version__
+from lifqa.answer.selector import FEATURES, SentenceSelector, load_params
+from lifqa.answer.short import SpanReader, asks_for_short_answer, bundled_paths
+from lifqa.errors import InputError
+from lifqa.eval_metrics import squad_exact, squad_f1
+from lifqa.search.question import question_kind
+from lifqa.train import SEED, TrainingSet, gold_training_set, questions_fingerprint, source_commit, training_fingerprint
+from lifqa.train_relevance import split_rows
+from lifqa.train_selector import QuestionRows, collect_sets, out_of_fold
+
+THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.0, 0.96, 0.05))
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Everything that decides the trained reader (recorded beside it)."""
+
+    layers: int = 6
+    frozen_layers: int = 3
+    max_length: int = 160
+    epochs: int = 3
+    lr: float = 1e-4
+    batch: int = 16
+    hard_negatives: int = 2
+    random_negatives: int = 1
+    held_share: float = 0.2
+    precision: float = 0.85
+    seed: int = SEED
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Example:
+    question: str
+    sentence: str
+    span: tuple[int, int] | None  # the gold answer's characters inside the sentence; None: no answer here
+
+
+def answer_span(sentence: str, answers: Sequence[str]) -> tuple[int, int] | None:
+    """Where the first gold answer found lies inside the sentence (case and runs of whitespace aside)."""
+    for answer in sorted((a for a in answers if a.strip()), key=len):
+        words = answer.strip().split()
+        match = re.search(r"\s+".join(re.escape(w) for w in words), sentence, re.I)
+        if match:
+            return match.start(), match.end()
+    return None
+
+
+def examples(rows: Sequence[QuestionRows], recipe: Recipe, rng: np.random.Generator) -> list[Example]:
+    out: list[Example] = []
+    for row in rows:
+        text = row.question.question
+        spans = [answer_span(c.text, row.question.answers) for c in row.candidates]
+        out += [Example(text, c.text, span) for c, span in zip(row.candidates, spans) if span]
+        negatives = np.flatnonzero(row.labels == 0)
+        if not len(negatives):
+            continue
+        score = row.features[:, FEATURES.index("score")]
+        order = negatives[np.argsort(-score[negatives], kind="stable")]
+        rest = order[recipe.hard_negatives:]
+        picked = list(order[: recipe.hard_negatives])
+        if len(rest):
+            picked += list(rng.choice(rest, size=min(recipe.random_negatives, len(rest)), replace=False))
+        out += [Example(text, row.candidates[int(i)].text, None) for i in picked]
+    return out
+
+
+def token_targets(offsets: np.ndarray, inside: np.ndarray, span: tuple[int, int] | None) -> tuple[int, int] | None:
+    """The first and last sentence tokens of ``span`` (0, 0 for no answer); None when truncation cut the span off."""
+    if span is None:
+        return 0, 0
+    tokens = np.flatnonzero(inside)
+    starts = [t for t in tokens if offsets[t][1] > span[0]]
+    ends = [t for t in tokens if offsets[t][0] < span[1]]
+    if not starts or not ends or offsets[tokens[-1]][1] < span[1] or starts[0] > ends[-1]:
+        return None
+    return int(starts[0]), int(ends[-1])
+
+
+def fine_tune_epoch(reader: SpanReader, batch_examples: list[list[Example]], optimiser: Any, schedule: Any) -> tuple[float, int]:
+    import torch
+
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=reader.bf16)
+    reader.body.train()
+    losses, used = [], 0
+    for group in batch_examples:
+        batch, offsets, inside = reader.encode([(e.question, e.sentence) for e in group])
+        targets = [token_targets(offsets[i], inside[i], e.span) for i, e in enumerate(group)]
+        keep = [i for i, t in enumerate(targets) if t is not None]
+        if not keep:
+            continue
+        allowed = torch.as_tensor(inside.copy())
+        allowed[:, 0] = True
+        with autocast:
+            start, end = reader.logits(batch)
+        start = start.masked_fill(~allowed, -1e4)[keep]
+        end = end.masked_fill(~allowed, -1e4)[keep]
+        gold = torch.as_tensor([targets[i] for i in keep], dtype=torch.long)
+        loss = (torch.nn.functional.cross_entropy(start, gold[:, 0]) + torch.nn.functional.cross_entropy(end, gold[:, 1])) / 2
+        optimiser.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(reader.parameters(), 1.0)
+        optimiser.step()
+        schedule.step()
+        losses.append(float(loss.detach()))
+        used += len(keep)
+    reader.body.eval()
+    return float(np.mean(losses)) if losses else 0.0, used
+
+
+@dataclass(frozen=True)
+class Shown:
+    """What the reader would show a held question at threshold 0: its best span and that span's probability."""
+
+    answers: tuple[str, ...]
+    text: str | None
+    score: float
+    holds: bool  # the answer's sentences hold a gold answer
+
+
+def held_spans(reader: SpanReader, rows: Sequence[QuestionRows], chosen: Sequence[list[str]]) -> list[Shown]:
+    """Each held question's best span inside the sentences the selector chose for it (None where the question asks
+    for an explanation or a definition)."""
+    out = []
+    for row, sentences in zip(rows, chosen):
+        question = row.question.question
+        holds = any(answer_span(s, row.question.answers) for s in sentences) or \
+            any(a.strip().lower() in " ".join(sentences).lower() for a in row.question.answers)
+        best: tuple[float, str] | None = None
+        if sentences and asks_for_short_answer(question, question_kind(question)):
+            for sentence, span in zip(sentences, reader.spans(question, sentences)):
+                if span and span[1] > span[0] and (best is None or span[2] > best[0]):
+                    best = (span[2], sentence[span[0]:span[1]].strip())
+        out.append(Shown(tuple(row.question.answers), best[1] if best else None, best[0] if best else 0.0, holds))
+    return out
+
+
+def figures(shown: Sequence[Shown], threshold: float) -> dict[str, float]:
+    """Short-answer EM and F1 over all held questions (none shown scores 0), F1 over those whose answer sentences hold
+    the gold answer, and the share of shown answers that overlap the gold answer."""
+    said = [s.text if s.text is not None and s.score >= threshold else None for s in shown]
+    f1 = [squad_f1(s.answers, t) or 0.0 for s, t in zip(shown, said)]
+    em = [squad_exact(s.answers, t) or 0.0 for s, t in zip(shown, said)]
+    shown_f1 = [f for f, t in zip(f1, said) if t is not None]
+    holding = [f for f, s in zip(f1, shown) if s.holds]
+    return {"threshold": threshold, "f1": round(float(np.mean(f1)), 4), "em": round(float(np.mean(em)), 4),
+            "f1_where_sentences_hold": round(float(np.mean(holding)), 4) if holding else 0.0,
+            "shown": round(len(shown_f1) / max(1, len(shown)), 4),
+            "precision": round(float(np.mean([f > 0 for f in shown_f1])), 4) if shown_f1 else 1.0}
+
+
+def choose_threshold(shown: Sequence[Shown], precision: float) -> dict[str, float]:
+    """The threshold with the best F1 among those whose shown answers overlap the gold answer ``precision`` of the time
+    (the highest threshold when none does)."""
+    grid = [figures(shown, t) for t in THRESHOLDS]
+    good = [g for g in grid if g["precision"] >= precision]
+    return max(good, key=lambda g: (g["f1"], g["threshold"])) if good else grid[-1]
+
+
+def train_span_reader(sets: Sequence[TrainingSet], recipe: Recipe, weights: Path, record: Path,
+                      progress: Callable[[str, float], None] | None = None) -> dict[str, Any]:
+    import torch
+
+    rows: list[QuestionRows] = []
+    selector_rows: list[QuestionRows] = []
+    described = []
+    for s, part, answered, corpus in collect_sets(sets):
+        rows += answered
+        selector_rows += part
+        described.append({"name": s.name, "questions": len(s.questions), "rows": len(answered), "corpus_fingerprint": corpus,
+                          "questions_fingerprint": questions_fingerprint(s.questions)})
+    tuning, held = split_rows(rows, recipe.held_share, recipe.seed)
+    rng = np.random.default_rng(recipe.seed)
+    train = examples(tuning, recipe, rng)
+    if not any(e.span for e in train):
+        raise InputError("no training sentence holds a gold answer verbatim; check the gold answers")
+    # the sentences the shipped selector chooses for held questions, from trees fitted without them
+    params = load_params()
+    oof = out_of_fold(selector_rows, {}, 1.0, params.get("model", "trees"), rated=held)
+    selector = SentenceSelector(params)
+    chosen = [[c.text for c, _ in selector.choose(row.candidates, p, 3)] for row, p in zip(held, oof)]
+
+    reader = SpanReader.from_bundled(recipe.layers, recipe.frozen_layers, recipe.max_length, recipe.seed)
+    torch.manual_seed(recipe.seed)
+    optimiser = torch.optim.AdamW(reader.parameters(), lr=recipe.lr, weight_decay=0.01)
+    per_epoch = math.ceil(len(train) / recipe.batch)
+    total, warm = per_epoch * recipe.epochs, max(1, per_epoch * recipe.epochs // 10)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm))))
+    started, epochs, best = time.perf_counter(), [], None
+    for epoch in range(recipe.epochs):
+        order = rng.permutation(len(train))
+        batches = [[train[i] for i in order[k:k + recipe.batch]] for k in range(0, len(train), recipe.batch)]
+        loss, used = fine_tune_epoch(reader, batches, optimiser, schedule)
+        shown = held_spans(reader, held, chosen)
+        chosen_rule = choose_threshold(shown, recipe.precision)
+        epochs.append({"epoch": epoch + 1, "loss": round(loss, 4), "examples": used, "held": chosen_rule,
+                       "seconds": round(time.perf_counter() - started, 1)})
+        if best is None or chosen_rule["f1"] > best[0]["f1"]:
+            best = (chosen_rule, {n: p.detach().clone() for n, p in reader.body.named_parameters() if p.requires_grad},
+                    {n: p.detach().clone() for n, p in reader.head.named_parameters()}, epoch + 1)
+        if progress:
+            progress("fine-tuning the span reader", (epoch + 1) / recipe.epochs)
+    rule, body_state, head_state, best_epoch = best
+    reader.body.load_state_dict(body_state, strict=False)
+    reader.head.load_state_dict(head_state)
+    shown = held_spans(reader, held, chosen)
+    recipe_record = {k: v for k, v in recipe.__dict__.items() if k != "extra"} | recipe.extra
+    trained = {"recipe": recipe_record, "sources": described, "threshold": rule["threshold"], "epoch": best_epoch,
+               "epochs": epochs, "held_questions": len(held), "held": figures(shown, rule["threshold"]),
+               "held_every_threshold": [figures(shown, t) for t in THRESHOLDS],
+               "examples": {"answers": sum(e.span is not None for e in train), "no_answer": sum(e.span is None for e in train)},
+               "bf16": reader.bf16, "fingerprint": training_fingerprint(described, recipe_record),
+               "lifqa_version": __version__, "commit": source_commit()}
+    reader.save(weights, record, trained)
+    return trained
+
+
+def run_training(golds: Sequence[tuple[str, str]], recipe: Recipe, *, weights: str | None = None, record: str | None = None,
+                 cache_root: str = "indexes/eval", progress: Callable[[str, float], None] | None = None) -> dict[str, Any]:
+    """What ``lifqa train-span-reader`` does: index each corpus once (cached), train, write the two files."""
+    default_weights, default_record = bundled_paths()
+    sets = [gold_training_set(gold, corpus, cache_root, progress) for gold, corpus in golds]
+    return train_span_reader(sets, recipe, Path(weights) if weights else default_weights,
+                             Path(record) if record else default_record, progress)
