@@ -140,6 +140,7 @@ class Shown:
     text: str | None
     score: float
     holds: bool  # the answer's sentences hold a gold answer
+    asks: bool  # the question asks for a short answer (not an explanation or a definition)
 
 
 def held_spans(reader: SpanReader, rows: Sequence[QuestionRows], chosen: Sequence[list[str]]) -> list[Shown]:
@@ -151,18 +152,20 @@ def held_spans(reader: SpanReader, rows: Sequence[QuestionRows], chosen: Sequenc
         holds = any(answer_span(s, row.question.answers) for s in sentences) or \
             any(a.strip().lower() in " ".join(sentences).lower() for a in row.question.answers)
         best: tuple[float, str] | None = None
-        if sentences and asks_for_short_answer(question, question_kind(question)):
+        if sentences:
             for sentence, span in zip(sentences, reader.spans(question, sentences)):
                 if span and span[1] > span[0] and (best is None or span[2] > best[0]):
                     best = (span[2], sentence[span[0]:span[1]].strip())
-        out.append(Shown(tuple(row.question.answers), best[1] if best else None, best[0] if best else 0.0, holds))
+        out.append(Shown(tuple(row.question.answers), best[1] if best else None, best[0] if best else 0.0, holds,
+                         asks_for_short_answer(question, question_kind(question))))
     return out
 
 
-def figures(shown: Sequence[Shown], threshold: float) -> dict[str, float]:
+def figures(shown: Sequence[Shown], threshold: float, rule: bool = True) -> dict[str, float]:
     """Short-answer EM and F1 over all held questions (none shown scores 0), F1 over those whose answer sentences hold
-    the gold answer, and the share of shown answers that overlap the gold answer."""
-    said = [s.text if s.text is not None and s.score >= threshold else None for s in shown]
+    the gold answer, and the share of shown answers that overlap the gold answer; ``rule``: explanations and
+    definitions get none."""
+    said = [s.text if s.text is not None and s.score >= threshold and (s.asks or not rule) else None for s in shown]
     f1 = [squad_f1(s.answers, t) or 0.0 for s, t in zip(shown, said)]
     em = [squad_exact(s.answers, t) or 0.0 for s, t in zip(shown, said)]
     shown_f1 = [f for f, t in zip(f1, said) if t is not None]
@@ -232,6 +235,9 @@ def train_span_reader(sets: Sequence[TrainingSet], recipe: Recipe, weights: Path
     trained = {"recipe": recipe_record, "sources": described, "threshold": rule["threshold"], "epoch": best_epoch,
                "epochs": epochs, "held_questions": len(held), "held": figures(shown, rule["threshold"]),
                "held_every_threshold": [figures(shown, t) for t in THRESHOLDS],
+               # what the explanation/definition rule costs or saves on held questions, at the chosen threshold
+               "held_without_the_rule": figures(shown, rule["threshold"], rule=False),
+               "held_rule_blocks": round(float(np.mean([not s.asks for s in shown])), 4),
                "examples": {"answers": sum(e.span is not None for e in train), "no_answer": sum(e.span is None for e in train)},
                "bf16": reader.bf16, "fingerprint": training_fingerprint(described, recipe_record),
                "lifqa_version": __version__, "commit": source_commit()}

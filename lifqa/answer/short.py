@@ -28,6 +28,9 @@ KIND = Kind("span reader", "reinstall lifqa or run make span-reader",
             "(short_answer=false)", outputs=2)
 MAX_ANSWER_TOKENS = 48  # longer spans are clauses, not short answers (COVID-QA train: 97 % of gold answers fit)
 _EXPLANATION = re.compile(r"^\s*(?:why|how)\b", re.I)
+# "What is X?" of a thing named in a few words (not "What is the incubation period of ...?", which asks for a value)
+_DEFINITION = re.compile(r"^\s*(?:define\b|describe\b|what (?:kind|type|class) of\b|"
+                         r"what (?:is|are|was|were) (?:an? )?[\w-]+(?: [\w-]+){0,3}\s*\?*\s*$)", re.I)
 
 
 def bundled_paths() -> tuple[Path, Path]:
@@ -40,7 +43,7 @@ def asks_for_short_answer(text: str, kind: str) -> bool:
     ...?", "How does ...?"; "How many/long/much" are numbers and quantities, which the question reader tells apart)."""
     if kind == "definition":
         return False
-    return not (kind in ("other", "entity") and _EXPLANATION.match(text))
+    return not (kind in ("other", "entity") and (_EXPLANATION.match(text) or _DEFINITION.match(text)))
 
 
 class SpanReader:

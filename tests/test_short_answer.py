@@ -1,0 +1,132 @@
+"""The short answer: the span reader's files, its span arithmetic, which questions get one, and the shipped reader
+through the real engine on the bundled corpus."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from lifqa.answer.short import SpanReader, asks_for_short_answer, best_span, bundled_paths
+from lifqa.errors import SettingsError
+from lifqa.index.layout import file_sha256
+from lifqa.search.question import question_kind
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("What is the NCBI Entrez Gene ID for human LIF?", True),
+    ("How long is the incubation period of COVID-19?", True),
+    ("How many amino acids does mature LIF have?", True),
+    ("Which receptor subunit does LIF share with IL-6?", True),
+    ("What does LIF stand for?", True),  # the spelled-out name is a short answer
+    ("What is leukemia inhibitory factor?", False),
+    ("What kind of molecule is LIF?", False),
+    ("Why does LIF signal through gp130?", False),
+    ("How does LIF maintain stem cell pluripotency?", False),
+])
+def test_questions_with_and_without_a_short_answer(question, expected):
+    assert asks_for_short_answer(question, question_kind(question)) is expected
+
+
+def test_best_span_is_the_most_probable_band_inside_the_sentence():
+    # [CLS] q q [SEP] s0 s1 s2 [SEP]: the sentence's tokens are 4-6
+    inside = np.array([False, False, False, False, True, True, True, False])
+    offsets = np.array([[0, 0], [0, 4], [5, 9], [0, 0], [0, 3], [4, 8], [9, 14], [0, 0]])
+    start = np.array([0.0, 9.0, 9.0, 0.0, 1.0, 5.0, 0.0, 9.0])  # question tokens and [SEP] may not be pointed at
+    end = np.array([0.0, 9.0, 9.0, 0.0, 0.0, 1.0, 6.0, 9.0])
+    char_start, char_end, probability = best_span(start, end, inside, offsets)
+    assert (char_start, char_end) == (4, 14)
+    p_start = np.exp(5.0) / (np.exp(0.0) + np.exp(1.0) + np.exp(5.0) + np.exp(0.0))
+    p_end = np.exp(6.0) / (np.exp(0.0) + np.exp(0.0) + np.exp(1.0) + np.exp(6.0))
+    assert probability == pytest.approx(p_start * p_end)
+    # an end before the start is never chosen, however probable
+    end_first = np.array([0.0, 0.0, 0.0, 0.0, 9.0, 0.0, 0.0, 0.0])
+    start_last = np.array([0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 9.0, 0.0])
+    s, e, _ = best_span(start_last, end_first, inside, offsets)
+    assert s < e and (s, e) != (9, 3)
+
+
+def test_no_answer_token_takes_the_probability_away():
+    inside = np.array([False, False, True, True, False])
+    offsets = np.array([[0, 0], [0, 0], [0, 2], [3, 5], [0, 0]])
+    confident = best_span(np.array([0.0, 0, 4, 0, 0]), np.array([0.0, 0, 0, 4, 0]), inside, offsets)[2]
+    declined = best_span(np.array([8.0, 0, 4, 0, 0]), np.array([8.0, 0, 0, 4, 0]), inside, offsets)[2]
+    assert confident > 0.8 and declined < 0.05
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    import torch
+
+    folder = tmp_path_factory.mktemp("span-reader")
+    reader = SpanReader.from_bundled(layers=2, frozen_layers=1, max_length=48, seed=5)
+    with torch.no_grad():  # a trained-looking head and a changed top layer, so the round trip checks real numbers
+        reader.head.weight.normal_(0, 0.5)
+        reader.body.encoder.layer[1].output.dense.bias.add_(0.1)
+    reader.save(folder / "r.safetensors", folder / "r.json", {"threshold": 0.4})
+    return folder, reader
+
+
+@pytest.mark.slow
+def test_saved_reader_reads_the_same_after_loading(saved):
+    folder, reader = saved
+    reader.bf16 = False
+    loaded = SpanReader.load(folder / "r.safetensors", folder / "r.json", bf16=False)
+    sentences = ["Human LIF has the Entrez Gene ID 3976.", "Mice were housed in cages."]
+    before = reader.spans("What is the Entrez Gene ID of LIF?", sentences)
+    after = loaded.spans("What is the Entrez Gene ID of LIF?", sentences)
+    assert [b[:2] for b in before] == [a[:2] for a in after]
+    assert np.allclose([b[2] for b in before], [a[2] for a in after], atol=2e-2)  # fp16 storage
+    assert loaded.threshold == 0.4 and json.loads((folder / "r.json").read_text())["sha256"] == file_sha256(folder / "r.safetensors")
+    for sentence, (start, end, _) in zip(sentences, after):
+        assert 0 <= start < end <= len(sentence)
+
+
+@pytest.mark.slow
+def test_damaged_or_missing_reader_is_refused_by_name(saved, tmp_path):
+    folder, _ = saved
+    damaged = tmp_path / "r.safetensors"
+    data = bytearray((folder / "r.safetensors").read_bytes())
+    data[-10] ^= 0xFF
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(SettingsError, match="span reader file r.safetensors does not match the sha256 in r.json"):
+        SpanReader.load(damaged, folder / "r.json")
+    with pytest.raises(SettingsError, match="no span reader here: none.json is missing.*make span-reader"):
+        SpanReader.load(folder / "r.safetensors", tmp_path / "none.json")
+
+
+def test_shipped_reader_is_compact_and_checksummed():
+    weights, record = bundled_paths()
+    info = json.loads(record.read_text(encoding="utf-8"))
+    assert weights.stat().st_size <= 12 * 1024 * 1024
+    assert info["sha256"] == file_sha256(weights)
+    training = info["training"]
+    assert 0.0 < training["threshold"] < 1.0
+    assert {s["name"] for s in training["sources"]} >= {"lif_questions"}
+
+
+@pytest.mark.slow
+def test_value_question_gets_its_short_answer_inside_the_cited_sentence(engine):
+    answer = engine.ask("What is the NCBI Entrez Gene ID for human LIF?")
+    short = answer.short_answer
+    assert short is not None and "3976" in short.text and len(short.text.split()) <= 3
+    sentence = answer.sentences[short.sentence]
+    assert sentence.text[short.char_start:short.char_end] == short.text
+    cited = answer.citations[sentence.citation_keys[0] - 1]
+    assert short.text in cited.text
+    assert answer.to_dict()["short_answer"]["text"] == short.text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("question", ["What is leukemia inhibitory factor?", "How does LIF maintain the pluripotency of embryonic stem cells?"])
+def test_definitions_and_explanations_get_no_short_answer(engine, question):
+    answer = engine.ask(question)
+    assert not answer.abstained and answer.sentences
+    assert answer.short_answer is None and answer.to_dict()["short_answer"] is None
+
+
+@pytest.mark.slow
+def test_short_answers_can_be_turned_off(engine):
+    answer = engine.with_settings(short_answer=False).ask("What is the NCBI Entrez Gene ID for human LIF?")
+    assert answer.sentences and answer.short_answer is None and "short_answer_ms" not in answer.timings_ms
