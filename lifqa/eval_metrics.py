@@ -3,7 +3,8 @@
 Ranking metrics are computed at document level (a document's rank is its best
 chunk's rank) by pytrec_eval, the Python binding of trec_eval, rather than by
 hand-written formulas. Answer metrics (answer recall, answer hit, citation precision,
-abstention) are measured on the answers ``Engine.ask`` gives.
+abstention) are measured on the answers ``Engine.ask`` gives; short-answer metrics score the span reader's
+``Answer.short_answer`` with SQuAD's token F1 and exact match, beside the same F1 of the whole answer sentences.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import numpy as np
 
 RANK_CUTOFFS = (5, 10, 100)
 METRICS = ("ndcg@10", "recall@5", "recall@10", "recall@100", "mrr@10", "answer_recall@k", "answer_hit", "answer_hit_any_part", "answer_token_recall",
-           "answer_words", "citation_precision", "abstention_accuracy", "wrong_abstention", "latency_p50_ms", "latency_p95_ms")
+           "answer_words", "sentence_f1", "short_answer_f1", "short_answer_em", "short_answer_f1_held", "short_answer_shown",
+           "short_answer_precision", "citation_precision", "abstention_accuracy", "wrong_abstention", "latency_p50_ms", "latency_p95_ms")
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,14 @@ class QuestionResult:
     answer_hit_any_part: bool | None = None  # a key phrase of any part: the same as answer_hit for a one-part question
     answer_token_recall: float | None = None  # best share of a key phrase's words found in the answer's sentences
     answer_words: int | None = None  # words in the answer's sentences (None: abstained)
+    short_answer: str | None = None  # the short answer's text as shown (None: none shown, or abstained)
+    # Scores of the short answer, beside the whole sentences' (None: unanswerable; F1/EM/precision also: no answers)
+    sentence_f1: float | None = None  # SQuAD token F1 of the answer's sentences (0: abstained)
+    short_answer_f1: float | None = None  # SQuAD token F1 of the short answer (0: none shown, or abstained)
+    short_answer_em: float | None = None  # SQuAD exact match of the short answer (0: none shown, or abstained)
+    short_answer_f1_held: float | None = None  # short_answer_f1 when answer_hit is True (None otherwise)
+    short_answer_shown: bool | None = None  # a short answer was shown
+    short_answer_precision: bool | None = None  # the shown short answer overlaps a gold answer (None: none shown)
 
 
 @dataclass(frozen=True)
@@ -163,6 +173,24 @@ def squad_exact(answers: Sequence[str], text: str | None) -> float | None:
     return float(text is not None and squad_tokens(text) in golds)
 
 
+def short_answer_scores(answers: Sequence[str], said: str, short: str | None,
+                        held: bool | None) -> dict[str, float | bool | None]:
+    """One answerable question's short-answer fields of ``QuestionResult``: ``said`` is the answer's sentences joined
+    ("" when abstained), ``short`` the short answer's text (None when none was shown), ``held`` its answer_hit.
+
+    A missing short answer scores 0 in F1 and EM, as a wrong one does, so they measure what a reader gets over every
+    question; precision is over the short answers shown only, so it says how far a shown one can be trusted."""
+    f1 = squad_f1(answers, short)
+    return {
+        "sentence_f1": squad_f1(answers, said),
+        "short_answer_f1": f1,
+        "short_answer_em": squad_exact(answers, short),
+        "short_answer_f1_held": f1 if held else None,
+        "short_answer_shown": short is not None,
+        "short_answer_precision": f1 > 0 if short is not None and f1 is not None else None,
+    }
+
+
 def mean_of_known(values: Iterable[float | bool | None]) -> float | None:
     """The mean of the values that were measured (None: does not apply), to 4 places; None when none was."""
     kept = [float(v) for v in values if v is not None]
@@ -182,6 +210,8 @@ def mode_metrics(results: Sequence[QuestionResult], per_query: Mapping[str, Mapp
     out["answer_token_recall"] = mean_of_known(r.answer_token_recall for r in answerable)
     words = [r.answer_words for r in results if r.answer_words is not None]
     out["answer_words"] = round(float(np.mean(words)), 1) if words else None
+    for name in ("sentence_f1", "short_answer_f1", "short_answer_em", "short_answer_f1_held", "short_answer_shown", "short_answer_precision"):
+        out[name] = mean_of_known(getattr(r, name) for r in answerable)
     out["citation_precision"] = mean_of_known(r.citation_precision for r in answerable)
     out["abstention_accuracy"] = mean_of_known(r.abstained for r in unanswerable)
     out["wrong_abstention"] = mean_of_known(r.abstained for r in answerable)

@@ -37,6 +37,12 @@ def report_markdown(result: EvalResult) -> str:
               "answer_hit: share of answerable questions whose answer's own sentences contain a key phrase, of every part for a "
               "question asking several things (abstaining counts as a miss); answer_hit_any_part: of any part; "
               "answer_token_recall: share of a key phrase's words in the answer; answer_words: mean words per answer given. "
+              "sentence_f1: SQuAD token F1 of the answer's sentences against the best-matching key phrase, over answerable "
+              "questions (abstaining scores 0); short_answer_f1 and short_answer_em: SQuAD token F1 and exact match of the short "
+              "answer, over the same questions (no short answer, or abstaining, scores 0); short_answer_f1_held: short_answer_f1 "
+              "over the answerable questions whose answer sentences hold a key phrase (answer_hit); short_answer_shown: share of "
+              "answerable questions shown a short answer; short_answer_precision: share of the short answers shown to answerable "
+              "questions that share a word with a key phrase (F1 > 0). "
               "citation_precision: share of passages cited in answers that come from a relevant document. "
               "abstention_accuracy: share of unanswerable questions that abstained; wrong_abstention: share of answerable ones that did.",
               "", f"Settings: `{json.dumps(info.get('settings', {}))}`"]

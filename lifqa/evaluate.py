@@ -18,7 +18,7 @@ from lifqa.data import params_fingerprint
 from lifqa.errors import InputError
 from lifqa.eval_cache import DEFAULT_CACHE, cached_index, index_settings_fingerprint
 from lifqa.eval_metrics import (EvalResult, QuestionResult, answer_found, answer_hit, answer_text, answer_token_recall, document_ranking,
-                                mean_of_known, mode_metrics, ranking_metrics)
+                                mean_of_known, mode_metrics, ranking_metrics, short_answer_scores)
 from lifqa.gold import GoldQuestion, GoldSet, load_beir, load_gold
 from lifqa.index.layout import file_sha256
 from lifqa.settings import MODES, make_settings
@@ -132,6 +132,8 @@ def _question_result(q: GoldQuestion, mode: str, ranked: list[str], answer: Any,
     cited = [c for c in answer.citations if c.key in cited_keys]
     first = next((i + 1 for i, doc in enumerate(ranked) if doc in relevant), None)
     said = "" if answer.abstained else answer_text(answer.sentences)
+    short = None if answer.abstained or answer.short_answer is None else answer.short_answer.text
+    held = answer_hit(q.answers, said, q.answer_parts) if q.answerable else None
     return QuestionResult(
         id=q.id, question=q.question, mode=mode, answerable=q.answerable,
         relevant_doc_ids=tuple(relevant), retrieved_doc_ids=tuple(ranked[:10]), first_relevant_rank=first,
@@ -142,10 +144,12 @@ def _question_result(q: GoldQuestion, mode: str, ranked: list[str], answer: Any,
         answer_found=answer_found(q.answers, [c.text for c in answer.citations[:k]]) if q.answerable else None,
         citation_precision=mean_of_known(c.doc_id in relevant for c in cited) if q.answerable and cited else None,
         latency_ms=float(answer.timings_ms.get("total_ms", 0.0)),
-        answer_hit=answer_hit(q.answers, said, q.answer_parts) if q.answerable else None,
+        answer_hit=held,
         answer_hit_any_part=answer_hit(q.answers, said) if q.answerable else None,
         answer_token_recall=answer_token_recall(q.answers, said) if q.answerable else None,
         answer_words=None if answer.abstained else len(said.split()),
+        short_answer=short,
+        **(short_answer_scores(q.answers, said, short, held) if q.answerable else {}),
     )
 
 

@@ -205,3 +205,97 @@ def test_the_shipped_report_was_made_with_what_ships():
     assert made_with.get("index_settings") == index_settings_fingerprint(make_settings()), "stale report: make eval"
     assert made_with.get("gold_sha256") == hashlib.sha256(gold.read_bytes()).hexdigest(), "stale report: make eval"
     assert summary["corpus_fingerprint"] == corpus_fingerprint(root / "corpus"), "stale report: make eval"
+
+
+def _short_case(qid, answers, sentence, short=None, abstained=False, answerable=True):
+    """A gold question and the answer an engine might give it, with a short answer inside its one sentence."""
+    from lifqa.gold import GoldQuestion
+    from lifqa.types import Answer, AnswerSentence, ShortAnswer
+
+    start = sentence.find(short) if short else 0
+    answer = Answer(question=f"question {qid}", answer=sentence, abstained=abstained, citations=(), mode="hybrid",
+                    sentences=(AnswerSentence(sentence, (1,)),),
+                    short_answer=ShortAnswer(short, 0, start, start + len(short), 0.9) if short else None)
+    return GoldQuestion(qid, f"question {qid}", answers=tuple(answers), answerable=answerable), answer
+
+
+def _short_results():
+    from lifqa.evaluate import _question_result
+
+    cases = [
+        _short_case("a", ["P15018"], "The UniProt accession of LIF is P15018.", "P15018"),  # exact
+        _short_case("b", ["Cys12 and Cys134"], "Disulfide bonds link Cys12 and Cys134.", "Cys12"),  # a third of the answer
+        _short_case("c", ["3976"], "LIF is a cytokine.", None),  # no short answer, sentence misses too
+        _short_case("d", ["gp130"], "LIF binds its receptor.", "its receptor"),  # shown, but wrong
+        _short_case("e", ["IL-6"], "IL-6 is a cytokine.", "IL-6", abstained=True),  # abstained: nothing was shown
+        _short_case("f", [], "LIF was cloned in 1988.", "1988", answerable=False),  # unanswerable
+        _short_case("g", [], "LIF was cloned in 1988.", "1988"),  # answerable, but no gold answers to score against
+    ]
+    return {q.id: _question_result(q, "hybrid", [], answer, {}, None, 5) for q, answer in cases}
+
+
+def test_short_answer_scores_per_question():
+    rows = _short_results()
+    a, b, c, d, e, f, g = (rows[x] for x in "abcdefg")
+    # SQuAD normalisation drops "the": "uniprot accession of lif is p15018" against "p15018": P 1/6, R 1 -> F1 2/7
+    assert (a.short_answer, a.short_answer_f1, a.short_answer_em, a.short_answer_f1_held) == ("P15018", 1.0, 1.0, 1.0)
+    assert a.sentence_f1 == pytest.approx(2 / 7) and a.short_answer_shown is True and a.short_answer_precision is True
+    # "cys12" against "cys12 and cys134": P 1, R 1/3 -> F1 1/2; the sentence holds all 3 of its 6 words -> F1 2/3
+    assert b.short_answer_f1 == pytest.approx(0.5) and b.short_answer_em == 0.0 and b.short_answer_f1_held == pytest.approx(0.5)
+    assert b.sentence_f1 == pytest.approx(2 / 3) and b.short_answer_precision is True
+    # no short answer: 0 in F1 and EM, not shown, left out of precision; the sentence misses, so left out of held F1
+    assert (c.short_answer, c.short_answer_f1, c.short_answer_em, c.short_answer_shown) == (None, 0.0, 0.0, False)
+    assert c.short_answer_precision is None and c.short_answer_f1_held is None and c.answer_hit is False
+    assert (d.short_answer, d.short_answer_f1, d.short_answer_shown, d.short_answer_precision) == ("its receptor", 0.0, True, False)
+    # an abstained answer shows no short answer even if one was computed, and its sentences count as nothing said
+    assert (e.short_answer, e.short_answer_f1, e.short_answer_em, e.sentence_f1, e.short_answer_shown) == (None, 0.0, 0.0, 0.0, False)
+    # unanswerable: the text is kept for error analysis, no score applies
+    assert f.short_answer == "1988" and all(getattr(f, name) is None for name in
+                                            ("sentence_f1", "short_answer_f1", "short_answer_em", "short_answer_f1_held",
+                                             "short_answer_shown", "short_answer_precision"))
+    # no gold answers: shown, but nothing to score it against
+    assert g.short_answer_shown is True and (g.short_answer_f1, g.short_answer_em, g.sentence_f1, g.short_answer_precision) == (None,) * 4
+
+
+def test_short_answer_means_per_mode_and_in_the_report():
+    from lifqa.eval_metrics import EvalResult, mode_metrics
+    from lifqa.eval_report import report_markdown
+
+    rows = _short_results()
+    metrics = mode_metrics(list(rows.values()), {})
+    assert metrics["short_answer_f1"] == 0.3  # (1 + 0.5 + 0 + 0 + 0) / 5: g has no gold answers
+    assert metrics["short_answer_em"] == 0.2
+    assert metrics["short_answer_f1_held"] == 0.75  # a and b only: their sentences hold the answer
+    assert metrics["short_answer_shown"] == round(4 / 6, 4)  # a, b, d, g of the six answerable questions
+    assert metrics["short_answer_precision"] == round(2 / 3, 4)  # a and b of the shown a, b, d (g cannot be judged)
+    assert metrics["sentence_f1"] == round((2 / 7 + 2 / 3) / 5, 4)
+    assert metrics["answer_hit"] == 0.4 and set(metrics) == set(METRICS)  # the existing figures stay as they were
+    report = report_markdown(EvalResult({"hybrid": metrics}, tuple(rows.values()), {}))
+    assert "| short_answer_f1 | 0.300 |" in report and "| short_answer_precision | 0.667 |" in report
+    assert "| sentence_f1 | 0.191 |" in report and "| answer_words | 5.2 |" in report  # words: (7+6+4+4+5+5) / 6 answers given
+
+
+def test_cli_eval_measures_short_answers_in_every_column(lif_index, tmp_path):
+    gold = tmp_path / "gold.jsonl"
+    rows = [{"id": "a", "question": "What is the UniProt accession of LIF?", "relevant_doc_ids": ["002_ce8a4941deb8f87d"], "answers": ["P15018"]},
+            {"id": "b", "question": "Which residues form LIF's disulfide bonds?", "relevant_doc_ids": ["000_b2d3b1681d340735"], "answers": ["Cys12"]},
+            {"id": "c", "question": "Who won the 2014 FIFA World Cup final?", "answerable": False}]
+    gold.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "lifqa.cli", "eval", "--gold", str(gold), "--index", str(lif_index),
+                           "--modes", "hybrid+rerank", "--split", "all", "--set", "short_answer_threshold=0.0",
+                           "--compare", "before:answer_selector=heuristic", "--json", "--report", str(tmp_path / "r")],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert list(summary["modes"]) == ["hybrid+rerank", "hybrid+rerank:before"]
+    new = ("sentence_f1", "short_answer_f1", "short_answer_em", "short_answer_f1_held", "short_answer_shown", "short_answer_precision")
+    for column, values in summary["modes"].items():
+        for name in new:
+            assert values[name] is not None and 0.0 <= values[name] <= 1.0, (column, name, values[name])
+        assert values["short_answer_shown"] > 0, column  # threshold 0: an answered question asking for a value shows one
+    per_question = [json.loads(line) for line in (tmp_path / "r" / "per_question.jsonl").read_text().splitlines()]
+    assert all("short_answer" in row for row in per_question)
+    shown = [row for row in per_question if row["short_answer"] is not None]
+    assert shown and all(isinstance(row["short_answer"], str) and row["short_answer"] in row["answer"] for row in shown)
+    report = (tmp_path / "r" / "report.md").read_text()
+    assert all(f"| {name} |" in report for name in new) and (tmp_path / "r" / "short_answer_f1.png").is_file()
