@@ -15,7 +15,7 @@ def test_ask_json_has_the_documented_fields(lif_index):
     result = run("ask", "Which subunit does LIF share with IL-6?", "--index", str(lif_index), "--json")
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)
-    assert {"question", "answer", "abstained", "citations", "mode", "timings_ms"} <= set(out)
+    assert {"question", "answer", "abstained", "citations", "mode", "timings_ms", "short_answer"} <= set(out)
     assert {"key", "doc_id", "title", "chunk_id", "section", "text", "char_start", "char_end", "score"} <= set(out["citations"][0])
     assert "gp130" in out["answer"].lower()
 
