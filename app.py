@@ -26,9 +26,9 @@ def page_image(target: page_view.PageTarget) -> tuple[bytes, bool]:
     return page_view.page_png(target)
 
 
-def show_card(citation, sentences, cited: bool) -> None:
+def show_card(citation, sentences, cited: bool, short) -> None:
     """A passage card; for a PDF passage, a "Show on page" switch renders its page with the sentence marked."""
-    st.html(answer_view.citation_card(citation, sentences, cited=cited))
+    st.html(answer_view.citation_card(citation, sentences, cited=cited, short=short))
     target = page_view.page_target(engine.source(citation.doc_id), citation, sentences)
     if target is not None and st.toggle(f"Show on page {target.name}", key=f"page_{citation.chunk_id}_{citation.key}"):
         png, found = page_image(target)
@@ -158,11 +158,11 @@ with ask_tab:
         if first:
             st.subheader("Evidence")
             for citation in first:
-                show_card(citation, answer.sentences, cited=True)
+                show_card(citation, answer.sentences, cited=True, short=answer.short_answer)
         if rest:
             st.subheader("Closest passages" if answer.abstained else "Other retrieved passages")
             for citation in rest:
-                show_card(citation, answer.sentences, cited=False)
+                show_card(citation, answer.sentences, cited=False, short=answer.short_answer)
     else:
         st.info("Type a question or pick an example. Answers are sentences copied from the sources, each with its citation; "
                 "when no passage supports an answer, lifqa says so.")

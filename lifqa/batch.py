@@ -24,7 +24,7 @@ OUTPUT_FORMATS = ("jsonl", "csv")
 # above) and the export file is rewritten from all of them at the end of every run.
 EXPORT_FORMATS = ("markdown", "bibtex", "ris", "csl-json")
 _EXPORT_SUFFIX = {".md": "markdown", ".markdown": "markdown", ".bib": "bibtex", ".ris": "ris"}
-CSV_COLUMNS = ("id", "question", "answer", "abstained", "mode", "citations", "error", "line")
+CSV_COLUMNS = ("id", "question", "answer", "short_answer", "abstained", "mode", "citations", "error", "line")
 _SUFFIX_FORMAT = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".txt": "txt", ".text": "txt"}
 
 
@@ -190,12 +190,14 @@ def _compact_citation(citation: dict) -> str:
 
 
 def csv_row(record: dict) -> dict[str, Any]:
-    """The flat CSV columns of one record; citations compacted to ``key|doc_id|chunk_id|score|tier|flag kinds``."""
+    """The flat CSV columns of one record; the short answer's text (empty without one); citations compacted to
+    ``key|doc_id|chunk_id|score|tier|flag kinds``."""
     abstained = record.get("abstained")
     return {
         "id": record.get("id") or "",
         "question": record.get("question", ""),
         "answer": record.get("answer", ""),
+        "short_answer": (record.get("short_answer") or {}).get("text", ""),
         "abstained": "" if abstained is None else str(bool(abstained)).lower(),
         "mode": record.get("mode", ""),
         "citations": ";".join(_compact_citation(c) for c in record.get("citations", [])),
@@ -292,7 +294,10 @@ def read_done(output: str | Path, format: str | None = None) -> Done:  # noqa: A
     _cut_partial_line(path)
     text = path.read_text(encoding="utf-8", errors="replace")
     if output_format(path, format) == "csv":
-        rows = list(csv.DictReader(io.StringIO(text, newline="")))
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        rows = list(reader)
+        if reader.fieldnames is not None:  # None: nothing but a cut-off first line, so the run starts afresh
+            _check_csv_columns(path, list(reader.fieldnames))
         records = [{**row, "line": int(row["line"]) if str(row.get("line", "")).isdigit() else None} for row in rows]
     else:
         records = []
@@ -308,6 +313,14 @@ def read_done(output: str | Path, format: str | None = None) -> Done:  # noqa: A
         elif record.get("id"):
             ids.add(str(record["id"]))
     return Done(frozenset(ids), frozenset(errors))
+
+
+def _check_csv_columns(path: Path, columns: list[str]) -> None:
+    """Rows are appended under the file's header, so a file with other columns (another program's, or an earlier lifqa's
+    without the short_answer column) cannot be resumed without shifting every later cell."""
+    if tuple(columns) != CSV_COLUMNS:
+        raise InputError(f"{path} has the columns {','.join(columns)}, not the batch columns {','.join(CSV_COLUMNS)}; "
+                         "choose another output file (or rename this one) to start a fresh run")
 
 
 def _cut_partial_line(path: Path) -> None:

@@ -3,16 +3,64 @@
 from __future__ import annotations
 
 import textwrap
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from lifqa.index.store import SourceRecord
-from lifqa.types import Answer
+from lifqa.types import Answer, ShortAnswer
+
+
+def short_answer_of(answer: Answer) -> ShortAnswer | None:
+    """The answer's short answer when it is a verbatim slice of the sentence it names (a stored record may not be)."""
+    short = answer.short_answer
+    if short is None or answer.abstained or not 0 <= short.sentence < len(answer.sentences):
+        return None
+    return short if answer.sentences[short.sentence].text[short.char_start:short.char_end] == short.text else None
+
+
+def short_answer_keys(answer: Answer) -> tuple[int, ...]:
+    """The citation keys of the sentence holding the short answer (none without one)."""
+    short = short_answer_of(answer)
+    return answer.sentences[short.sentence].citation_keys if short else ()
+
+
+def emphasised(text: str, span: tuple[int, int] | None, escape: Callable[[str], str], strong: Callable[[str], str]) -> str:
+    """``text`` escaped for its format with the characters of ``span`` wrapped by ``strong`` (spaces at the span's
+    edges left outside, where Markdown needs them); the one place a short answer is cut out of the text holding it."""
+    start, end = span if span else (0, 0)
+    start, end = max(0, start), min(len(text), end)
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if start >= end:
+        return escape(text)
+    return escape(text[:start]) + strong(escape(text[start:end])) + escape(text[end:])
+
+
+def sentence_with_short_answer(answer: Answer, index: int, escape: Callable[[str], str], strong: Callable[[str], str]) -> str:
+    """Answer sentence ``index`` escaped for its format, the short answer inside it (if it is this one's) in ``strong``."""
+    short = short_answer_of(answer)
+    span = (short.char_start, short.char_end) if short and short.sentence == index else None
+    return emphasised(answer.sentences[index].text, span, escape, strong)
+
+
+def short_answer_line(answer: Answer) -> str:
+    """"3976 [1]": the short answer and the markers of the sentence it is in; "" without one."""
+    short = short_answer_of(answer)
+    return f"{' '.join(short.text.split())} {markers_text(short_answer_keys(answer))}" if short else ""
+
+
+def markers_text(keys: Iterable[int]) -> str:
+    """"[1][2]": citation markers as every answer rendering writes them."""
+    return "".join(f"[{key}]" for key in keys)
 
 
 def answer_text(answer: Answer, width: int = 100) -> str:
     lines = []
     for notice in answer.notices:
         lines.append(f"note: {notice}")
+    if short := short_answer_line(answer):
+        lines.append(short)
     lines.append(textwrap.fill(answer.answer, width))
     lines.append("")
     cited = {key for s in answer.sentences for key in s.citation_keys}

@@ -65,6 +65,16 @@ class SentenceOut(_Out):
     disputed_by: list[dict[str, Any]] = Field(description="other values of a fact this sentence states, from other sources")
 
 
+class ShortAnswerOut(_Out):
+    """The exact words inside one answer sentence that answer the question, a verbatim slice of it."""
+
+    text: str = Field(description='e.g. "3976"; always sentences[sentence].text[char_start:char_end]')
+    sentence: int = Field(description="index into the answer's sentences")
+    char_start: int = Field(description="span of the short answer inside that sentence's text")
+    char_end: int
+    score: float = Field(description="the span reader's probability that this is the answer's exact span")
+
+
 class AnswerOut(_Out):
     """What ``ask`` returns: verbatim sentences, their citations, and the flags of every source."""
 
@@ -75,6 +85,9 @@ class AnswerOut(_Out):
     sentences: list[SentenceOut]
     mode: str
     support: float = Field(description="probability that the best passage answers the question")
+    short_answer: ShortAnswerOut | None = Field(description="the exact words that answer the question, inside one answer "
+                                                "sentence; null when the span reader is not confident, for why/how/definition "
+                                                "questions, and when the answer abstained")
     timings_ms: dict[str, float]
     notices: list[str]
     conflicts: list[dict[str, Any]] = Field(description="facts on which cited sources disagree")
@@ -154,4 +167,4 @@ def dump(model: BaseModel | list[BaseModel]) -> Any:
     return model.model_dump(mode="json")
 
 
-__all__ = ["AnswerOut", "CitationOut", "FlagOut", "HitOut", "SentenceOut", "SourceOut", "SourceTextOut", "dump"]
+__all__ = ["AnswerOut", "CitationOut", "FlagOut", "HitOut", "SentenceOut", "ShortAnswerOut", "SourceOut", "SourceTextOut", "dump"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
@@ -16,7 +17,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import run_app
-from lifqa.types import Flag
+from lifqa.types import Answer, AnswerSentence, Citation, Flag, ShortAnswer
 from lifqa.web import answer_view, ask_options, batch_view, index_setup, page_view, widgets
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,6 +70,72 @@ def test_url_question_is_answered_on_load_with_citations_and_badges(app_env, eng
             assert f'data-flag="{kind}"' in card
     assert "<mark>" in html  # the answer sentence is highlighted inside its passage
     assert at.query_params.get("q") == QUESTION
+
+
+def test_the_page_shows_the_short_answer_first_and_in_bold_inside_its_passage(app_env, engine):
+    """The engine's own answer with a short answer set (the shipped reader's threshold decides when there is one)."""
+    real = engine.ask(QUESTION)
+    index = next(i for i, s in enumerate(real.sentences) if "gp130" in s.text)
+    sentence = real.sentences[index]
+    start = sentence.text.index("gp130")
+    answer = replace(real, short_answer=ShortAnswer("gp130", index, start, start + 5, 0.9))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    at.query_params["q"] = QUESTION
+    at.session_state["answer"] = answer  # as if just asked: the page shows the answer of these options
+    at.session_state["answered_options"] = ask_options.AskOptions(QUESTION)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    keys = sentence.citation_keys
+    box = answer_box(at)
+    assert box.startswith('<div class="lq-answer"><div class="lq-short"><b>gp130</b>'
+                          + "".join(f'<a class="lq-cite" href="#lq-cite-{key}"' for key in keys[:1]))
+    assert escape(sentence.text[:start]) + "<b>gp130</b>" in box and box.count("<b>") == 2
+    html = page_html(at)
+    card = html[html.index(f'id="lq-cite-{keys[0]}"'):]
+    passage = card[card.index('<div class="lq-passage">'):card.index('<div class="lq-id">')]
+    assert re.search(r"<mark>[^<]*<b>gp130</b>[^<]*</mark>", passage), passage
+    markdown = next(c.value for c in at.code if "## References" in c.value)
+    assert f"**Answer:** **gp130** {''.join(f'[{k}]' for k in keys)}" in markdown.splitlines()
+
+
+def _short_answer_case(short: ShortAnswer | None) -> tuple[Answer, tuple[Citation, ...]]:
+    """Two sentences, one passage each; the span of the short answer carries markup that must stay text."""
+    first, second = "LIF signals through gp130.", 'Its gene is <img src=x onerror=alert(1)> 3976 & "LIF".'
+    citations = (Citation(1, "a", "A <b>", "a#0", "", f"Intro. {first}", 0, 40, 0.9),
+                 Citation(2, "b", "B", "b#0", "Results", f"{second} More.", 0, 60, 0.8))
+    sentences = (AnswerSentence(first, (1,), 7, 7 + len(first)), AnswerSentence(second, (2,), 0, len(second)))
+    return Answer("q", f"{first} [1] {second} [2]", False, citations, "hybrid+rerank", sentences, short_answer=short), citations
+
+
+HOSTILE_SPAN = "<img src=x onerror=alert(1)> 3976"
+SECOND = 'Its gene is <img src=x onerror=alert(1)> 3976 & "LIF".'
+HOSTILE_SHORT = ShortAnswer(HOSTILE_SPAN, 1, SECOND.index("<"), SECOND.index("<") + len(HOSTILE_SPAN), 0.9)
+
+
+def test_short_answer_html_is_escaped_bold_and_first():
+    answer, citations = _short_answer_case(HOSTILE_SHORT)
+    box = answer_view.answer_html(answer)
+    marker_2 = '<a class="lq-cite" href="#lq-cite-2" title="B — Results">[2]</a>'
+    assert box.startswith(f'<div class="lq-answer"><div class="lq-short"><b>{escape(HOSTILE_SPAN)}</b>{marker_2}</div>'
+                          "LIF signals through gp130.")
+    assert f"Its gene is <b>{escape(HOSTILE_SPAN)}</b> &amp; &quot;LIF&quot;.{marker_2}" in box
+    assert _tags(box) == {"div", "b", "a"}  # the span's markup is text
+    card = answer_view.citation_card(citations[1], answer.sentences, True, answer.short_answer)
+    assert f'<div class="lq-passage"><mark>Its gene is <b>{escape(HOSTILE_SPAN)}</b> &amp; &quot;LIF&quot;.</mark> More.</div>' in card
+    other = answer_view.citation_card(citations[0], answer.sentences, True, answer.short_answer)
+    assert "<b>" not in other and "<mark>LIF signals through gp130.</mark>" in other  # the short answer is not in this passage
+
+
+def test_without_a_short_answer_the_answer_html_is_as_before():
+    answer, citations = _short_answer_case(None)
+    box = answer_view.answer_html(answer)
+    assert box == ('<div class="lq-answer">LIF signals through gp130.<a class="lq-cite" href="#lq-cite-1" title="A &lt;b&gt;">[1]</a> '
+                   f'{escape(SECOND)}<a class="lq-cite" href="#lq-cite-2" title="B — Results">[2]</a></div>')
+    card = answer_view.citation_card(citations[1], answer.sentences, True)
+    assert f'<div class="lq-passage"><mark>{escape(SECOND)}</mark> More.</div>' in card
+    stale = replace(HOSTILE_SHORT, text="3977")  # not a slice of its sentence: not shown anywhere
+    assert answer_view.answer_html(replace(answer, short_answer=stale)) == box
+    assert answer_view.citation_card(citations[1], answer.sentences, True, stale) == card
 
 
 def test_asking_in_the_page_updates_the_url_and_controls_rerun(app_env):
@@ -280,6 +347,7 @@ def test_query_params_round_trip_and_snippets_escape():
     chip = widgets.flag_chip([flag])
     assert "<script>" not in chip and "&lt;script&gt;" in chip and 'data-flag="commercial"' in chip
     assert widgets.highlight("a <b> c & d", [(2, 5), (4, 7), (50, 60)]) == "a <mark>&lt;b&gt; c</mark> &amp; d"
+    assert widgets.highlight("a <b> c & d", [(2, 7)], strong=(6, 11)) == "a <mark>&lt;b&gt; <b>c</b></mark> <b>&amp; d</b>"
 
 
 def test_index_is_checked_against_its_own_corpus_unless_one_is_given(lif_index: Path, tmp_path: Path):

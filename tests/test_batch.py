@@ -10,12 +10,14 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 
 import pytest
 
-from lifqa.batch import (BatchInput, BatchItem, answer_file, read_done, read_questions, run_batch, to_csv, to_jsonl,
-                         write_batch)
+from lifqa.batch import (BatchInput, BatchItem, answer_file, answer_record, read_done, read_questions, run_batch, to_csv,
+                         to_jsonl, write_batch)
 from lifqa.errors import InputError
+from lifqa.types import Answer, AnswerSentence, Citation, ShortAnswer
 
 JSONL = (
     '{"id": "q1", "question": "Which receptor does LIF bind?"}\n'
@@ -77,11 +79,47 @@ def test_csv_output_is_flat_with_compact_citations(engine):
     item = BatchItem("q1", "Which receptor does LIF bind?", 2)
     records = list(run_batch(engine, BatchInput((item,), ({"id": None, "line": 3, "error": "x:3: bad"},)), k=2))
     rows = list(csv.DictReader(io.StringIO(to_csv(records))))
-    assert list(rows[0])[:7] == ["id", "question", "answer", "abstained", "mode", "citations", "error"]
+    assert list(rows[0])[:8] == ["id", "question", "answer", "short_answer", "abstained", "mode", "citations", "error"]
     citations = rows[0]["citations"].split(";")
     assert len(citations) == 2 and citations[0].split("|")[0] == "1" and len(citations[0].split("|")) == 6
     assert rows[1]["error"] == "x:3: bad" and rows[1]["line"] == "3"
     assert json.loads(to_jsonl(records).splitlines()[0])["id"] == "q1"
+
+
+GENE = "The NCBI Entrez Gene ID of human LIF is 3976."
+SHORT = ShortAnswer("3976", 0, GENE.index("3976"), GENE.index("3976") + 4, 0.93)
+
+
+def _gene_answer(short: ShortAnswer | None) -> Answer:
+    citation = Citation(key=1, doc_id="d", title="LIF", chunk_id="d#0", section="", text=GENE, char_start=0, char_end=len(GENE),
+                        score=0.9)
+    return Answer(question="What is the Entrez Gene ID of human LIF?", answer=f"{GENE} [1]", abstained=False,
+                  citations=(citation,), mode="hybrid+rerank", sentences=(AnswerSentence(GENE, (1,), 0, len(GENE)),),
+                  support=0.8, short_answer=short)
+
+
+def test_short_answer_is_a_csv_column_and_an_object_in_jsonl():
+    item = BatchItem("q1", "What is the Entrez Gene ID of human LIF?", 2)
+    records = [answer_record(item, _gene_answer(SHORT)), answer_record(replace(item, id="q2"), _gene_answer(None)),
+               {"id": "q3", "line": 4, "error": "x:4: bad"}]
+    rows = list(csv.DictReader(io.StringIO(to_csv(records))))
+    assert [r["short_answer"] for r in rows] == ["3976", "", ""]
+    assert list(rows[0]).index("short_answer") == list(rows[0]).index("answer") + 1
+    lines = [json.loads(line) for line in to_jsonl(records).splitlines()]
+    assert lines[0]["short_answer"] == {"text": "3976", "sentence": 0, "char_start": 40, "char_end": 44, "score": 0.93}
+    assert lines[1]["short_answer"] is None and "short_answer" not in lines[2]
+
+
+def test_a_csv_written_with_other_columns_is_not_resumed(tmp_path):
+    """Appending rows of the new columns under an older header would shift every later cell."""
+    output = tmp_path / "out.csv"
+    output.write_text("id,question,answer,abstained,mode,citations,error,line\nq1,What is LIF?,LIF is a cytokine.,false,bm25,,,2\n",
+                      encoding="utf-8")
+    with pytest.raises(InputError, match="not the batch columns id,question,answer,short_answer,.*choose another output file"):
+        read_done(output)
+    fresh = tmp_path / "fresh.csv"
+    write_batch([{"id": "q1", "line": 2, "error": "x:2: bad"}], fresh)
+    assert read_done(fresh).errors == {("q1", 2)}
 
 
 def test_a_run_that_dies_keeps_its_records_and_the_rerun_does_the_rest(engine, tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import bibtexparser
 import pytest
@@ -13,7 +14,7 @@ from lifqa.export import answer_from_record, answer_references, batch_export, ex
 from lifqa.export import bibtex as bibtex_export
 from lifqa.export import csljson, ris
 from lifqa.references import citation_label, make_key, normalise_doi, page_text, parse_names, reference_of
-from lifqa.types import Answer, AnswerSentence, Citation, Document, Flag
+from lifqa.types import Answer, AnswerSentence, Citation, Document, Flag, ShortAnswer
 
 DATTA = Document("datta", "Leukemia inhibitory factor signals through gp130", "text", metadata={
     "authors": ["Datta, Sandeep", "Smith, Jane", "Ng, Wei"], "year": 2010, "journal": "Cell {Reports}", "doi": "10.1016/J.CELREP.2010.01.009",
@@ -110,6 +111,29 @@ def test_markdown_answer_and_reference_list():
     assert "wiki" not in text.lower().split("## references")[1]
 
 
+CYTOKINE = "It is a *cytokine* of [the] IL-6 family."
+SHORT = ShortAnswer("*cytokine* of [the]", 1, CYTOKINE.index("*"), CYTOKINE.index("]") + 1, 0.9)
+SHORT_ANSWER = replace(ANSWER, sentences=(ANSWER.sentences[0], AnswerSentence(CYTOKINE, (3,))), short_answer=SHORT)
+
+
+def test_markdown_short_answer_is_the_first_line_in_bold_and_bold_in_its_sentence():
+    assert CYTOKINE[SHORT.char_start:SHORT.char_end] == SHORT.text
+    lines = export_answer(SHORT_ANSWER, DOCS.__getitem__, "markdown").splitlines()
+    answer = lines.index(r"**Answer:** **\*cytokine\* of \[the\]** [3]")  # escaped: no emphasis or link from the span
+    assert answer == 2 and lines[answer + 1] == ""
+    assert lines[answer + 2] == (r"LIF binds gp130. [1] (Datta et al. 2010) It is a **\*cytokine\* of \[the\]** IL-6 family. [3] "
+                                 "(World Health Organization 2021)")
+    assert lines[answer + 3] == "" and lines[answer + 4] == "## References"
+
+
+def test_markdown_without_a_short_answer_is_as_before():
+    text = export_answer(replace(SHORT_ANSWER, short_answer=None), DOCS.__getitem__, "markdown")
+    assert text.splitlines()[:4] == ["**Question:** Which receptor does LIF bind?", "",
+                                     r"**Answer:** LIF binds gp130. [1] (Datta et al. 2010) It is a \*cytokine\* of \[the\] "
+                                     "IL-6 family. [3] (World Health Organization 2021)", ""]
+    assert "**" not in text.split("\n")[2].removeprefix("**Answer:**")
+
+
 def test_bibtex_round_trip_with_bibtexparser():
     refs = [ref for _, ref in answer_references(ANSWER, DOCS.__getitem__)]
     text = bibtex_export.write(refs)
@@ -161,3 +185,11 @@ def test_batch_export_from_records():
     assert md.startswith("# q1") and "## References" in md
     bib = bibtexparser.parse_string(batch_export(records + records[:1], DOCS.__getitem__, "bibtex"))
     assert len(bib.entries) == 2  # sources cited by several answers appear once
+
+
+def test_batch_markdown_keeps_the_short_answer_of_each_record():
+    record = {"id": "q1", **SHORT_ANSWER.to_dict()}
+    assert answer_from_record(record).short_answer == SHORT
+    assert answer_from_record({"id": "q2", **ANSWER.to_dict()}).short_answer is None
+    md = batch_export([record], DOCS.__getitem__, "markdown")
+    assert r"**Answer:** **\*cytokine\* of \[the\]** [3]" in md.splitlines()

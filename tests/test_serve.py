@@ -80,6 +80,22 @@ def test_ask_returns_the_ask_json_object_of_the_cli(client, lif_index, engine, c
     assert response.headers["x-lifqa-build"].startswith("build-")
 
 
+def test_the_answer_model_carries_the_short_answer_as_to_dict_gives_it():
+    """/ask, ask --json, batch records and the MCP ask tool all dump AnswerOut: the short answer, or null, in to_dict's shape."""
+    from dataclasses import replace
+
+    from lifqa.types import Answer, AnswerSentence, ShortAnswer
+
+    sentence = "The NCBI Entrez Gene ID of human LIF is 3976."
+    answer = Answer("What is the Entrez Gene ID of human LIF?", f"{sentence} [1]", False, (), "hybrid+rerank",
+                    (AnswerSentence(sentence, (1,)),), short_answer=ShortAnswer("3976", 0, 40, 44, 0.93))
+    for case in (answer, replace(answer, short_answer=None)):
+        dumped = AnswerOut.of(case).model_dump(mode="json")
+        assert dumped == json.loads(json.dumps(case.to_dict())) and list(dumped) == list(case.to_dict())
+    schema = AnswerOut.model_json_schema()  # what the OpenAPI page and the MCP tool's output schema publish
+    assert set(schema["$defs"]["ShortAnswerOut"]["properties"]) == {"text", "sentence", "char_start", "char_end", "score"}
+
+
 def test_ask_options_and_formats(client, engine):
     body = client.post("/ask", json={"question": QUESTION, "k": 3, "mode": "bm25", "min_tier": "medium"}).json()
     expected = engine.ask(QUESTION, k=3, mode="bm25", min_tier="medium")

@@ -84,7 +84,7 @@ def merge_references(groups: Iterable[Sequence[tuple[Sequence[int], Reference]]]
 
 def answer_from_record(record: dict[str, Any]) -> Answer:
     """An Answer back from its ``to_dict`` form (a batch record), for exporting stored answers."""
-    from lifqa.types import AnswerSentence, Citation, Flag
+    from lifqa.types import AnswerSentence, Citation, Flag, ShortAnswer
 
     fields = set(Citation.__dataclass_fields__)
     citations = []
@@ -95,9 +95,11 @@ def answer_from_record(record: dict[str, Any]) -> Answer:
         citations.append(Citation(**data))
     sentences = tuple(AnswerSentence(s["text"], tuple(s.get("citation_keys", ())), s.get("char_start", 0), s.get("char_end", 0))
                       for s in record.get("sentences", []))
+    short = record.get("short_answer")
+    short_answer = ShortAnswer(**{k: short[k] for k in ShortAnswer.__dataclass_fields__}) if isinstance(short, dict) else None
     return Answer(question=record.get("question", ""), answer=record.get("answer", ""), abstained=bool(record.get("abstained")),
                   citations=tuple(citations), mode=record.get("mode", ""), sentences=sentences,
-                  notices=tuple(record.get("notices", ())), support=float(record.get("support", 0.0)))
+                  notices=tuple(record.get("notices", ())), support=float(record.get("support", 0.0)), short_answer=short_answer)
 
 
 def batch_export(records: Iterable[dict[str, Any]], document_of: DocumentOf, fmt: str) -> str:

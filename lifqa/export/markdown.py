@@ -1,4 +1,4 @@
-"""An answer as Markdown: the answer with its [n] markers, then a numbered reference list.
+"""An answer as Markdown: the short answer in bold, the answer with its [n] markers, then a numbered reference list.
 
 Written by hand: Markdown is plain text with a few characters to escape, no library needed.
 """
@@ -9,14 +9,25 @@ import re
 from typing import Sequence
 
 from lifqa.references import Reference, author_label
+from lifqa.render import markers_text, sentence_with_short_answer, short_answer_keys, short_answer_of
 from lifqa.types import Answer
 
 _SPECIAL = re.compile(r"([\\`*_\[\]<>#|])")
+_SPACES = re.compile(r"\s+")
 
 
 def escape(text: str) -> str:
     """Corpus text shown literally (no emphasis, links or HTML from a title)."""
     return _SPECIAL.sub(r"\\\1", " ".join(text.split()))
+
+
+def _inline(text: str) -> str:
+    """A piece of a line escaped like ``escape``, keeping one space at its edges where it joins the next piece."""
+    return _SPECIAL.sub(r"\\\1", _SPACES.sub(" ", text))
+
+
+def _bold(escaped: str) -> str:
+    return f"**{escaped}**"
 
 
 def reference_line(ref: Reference) -> str:
@@ -54,18 +65,25 @@ def reference_line(ref: Reference) -> str:
     return " ".join(parts) + " — " + "; ".join(notes)
 
 
-def answer_markdown(answer: Answer, references: Sequence[tuple[Sequence[int], Reference]]) -> str:
-    labels = {c.key: c.label for c in answer.citations if c.label}
-    lines = [f"**Question:** {escape(answer.question)}", ""]
+def _answer_lines(answer: Answer) -> list[str]:
+    """The answer's paragraph(s): the short answer in bold with its markers as the first line when there is one, then
+    the sentences with their markers and labels (the short answer in bold inside its sentence)."""
     if answer.abstained:
-        lines += [f"**Answer:** {escape(answer.answer)}", ""]
-    else:
-        sentences = []
-        for s in answer.sentences:
-            markers = "".join(f"[{k}]" for k in s.citation_keys)
-            who = "; ".join(labels[k] for k in s.citation_keys if k in labels)
-            sentences.append(f"{escape(s.text)} {markers}" + (f" ({escape(who)})" if who else ""))
-        lines += ["**Answer:** " + " ".join(sentences), ""]
+        return [f"**Answer:** {escape(answer.answer)}", ""]
+    labels = {c.key: c.label for c in answer.citations if c.label}
+    sentences = []
+    for i, s in enumerate(answer.sentences):
+        who = "; ".join(labels[k] for k in s.citation_keys if k in labels)
+        text = sentence_with_short_answer(answer, i, _inline, _bold).strip()
+        sentences.append(f"{text} {markers_text(s.citation_keys)}" + (f" ({escape(who)})" if who else ""))
+    short = short_answer_of(answer)
+    if short is None:
+        return ["**Answer:** " + " ".join(sentences), ""]
+    return [f"**Answer:** {_bold(escape(short.text))} {markers_text(short_answer_keys(answer))}", "", " ".join(sentences), ""]
+
+
+def answer_markdown(answer: Answer, references: Sequence[tuple[Sequence[int], Reference]]) -> str:
+    lines = [f"**Question:** {escape(answer.question)}", "", *_answer_lines(answer)]
     lines.append("## Closest passages (none supports an answer)" if answer.abstained else "## References")
     lines.append("")
     for number, (keys, ref) in enumerate(references, 1):

@@ -1,14 +1,15 @@
-"""The Ask tab's answer: sentences with [n] markers, a low-tier caution, passage cards, Markdown and bibliography downloads."""
+"""The Ask tab's answer: the short answer, sentences with [n] markers, a low-tier caution, passage cards, Markdown and bibliography downloads."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from html import escape
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
-from lifqa.types import Answer, AnswerSentence, Citation
-from lifqa.web.widgets import SEVERITY_RANK, badges_html, flag_notes_html, highlight
+from lifqa.render import sentence_with_short_answer, short_answer_keys, short_answer_of
+from lifqa.types import Answer, AnswerSentence, Citation, ShortAnswer
+from lifqa.web.widgets import SEVERITY_RANK, badges_html, bold_html, flag_notes_html, highlight
 
 
 def answer_spans(citation: Citation, sentences: Sequence[AnswerSentence]) -> list[tuple[int, int]]:
@@ -31,12 +32,22 @@ def answer_html(answer: Answer) -> str:
         return (f'<div class="lq-answer lq-abstain"><b>{escape(answer.answer)}</b>'
                 f'<span class="lq-why">{escape(why)}</span></div>')
     titles = {c.key: f"{c.title} — {c.section}" if c.section else c.title for c in answer.citations}
-    parts = []
-    for sentence in answer.sentences:
-        markers = "".join(f'<a class="lq-cite" href="#lq-cite-{key}" title="{escape(titles.get(key, ""))}">[{key}]</a>'
-                          for key in sentence.citation_keys)
-        parts.append(f"{escape(sentence.text)}{markers}")
-    return f'<div class="lq-answer">{" ".join(parts)}</div>'
+    parts = [f"{sentence_with_short_answer(answer, i, escape, bold_html)}{_markers_html(sentence.citation_keys, titles)}"
+             for i, sentence in enumerate(answer.sentences)]
+    return f'<div class="lq-answer">{_short_answer_html(answer, titles)}{" ".join(parts)}</div>'
+
+
+def _short_answer_html(answer: Answer, titles: Mapping[int, str]) -> str:
+    """The answer's first line: the short answer in bold with the markers of its sentence ("" without one)."""
+    short = short_answer_of(answer)
+    if short is None:
+        return ""
+    return f'<div class="lq-short"><b>{escape(short.text)}</b>{_markers_html(short_answer_keys(answer), titles)}</div>'
+
+
+def _markers_html(keys: Sequence[int], titles: Mapping[int, str]) -> str:
+    """Clickable [n] markers, each linking to its passage card and naming its source on hover."""
+    return "".join(f'<a class="lq-cite" href="#lq-cite-{key}" title="{escape(titles.get(key, ""))}">[{key}]</a>' for key in keys)
 
 
 def reliability_note_html(answer: Answer) -> str:
@@ -56,17 +67,29 @@ def reliability_note_html(answer: Answer) -> str:
             "Set a minimum source tier in the sidebar to answer from stronger sources only.</div>")
 
 
-def citation_card(citation: Citation, sentences: Sequence[AnswerSentence], cited: bool) -> str:
-    """One passage: source title, section, tier badge and flag chips, the passage with the answer sentence marked."""
+def short_answer_span(citation: Citation, sentences: Sequence[AnswerSentence], short: ShortAnswer | None) -> tuple[int, int] | None:
+    """Where the short answer sits inside this cited passage (None when its sentence is not marked in it)."""
+    if short is None or not 0 <= short.sentence < len(sentences):
+        return None
+    sentence = sentences[short.sentence]
+    if not answer_spans(citation, [sentence]) or sentence.text[short.char_start:short.char_end] != short.text:
+        return None
+    return sentence.char_start + short.char_start, sentence.char_start + short.char_end
+
+
+def citation_card(citation: Citation, sentences: Sequence[AnswerSentence], cited: bool, short: ShortAnswer | None = None) -> str:
+    """One passage: source title, section, tier badge and flag chips, the passage with the answer sentence marked
+    (and the short answer in it in bold)."""
     show_section = citation.section and citation.section != citation.title
     section = f'<span class="lq-section">· {escape(citation.section)}</span>' if show_section else ""
     pages = f'<span class="lq-pages" data-page="{citation.page_start}">{escape(citation.pages)}</span>' if citation.page_start else ""
+    passage = highlight(citation.text, answer_spans(citation, sentences), strong=short_answer_span(citation, sentences, short))
     return (
         f'<div class="lq-card{" lq-cited" if cited else ""}" id="lq-cite-{citation.key}" data-doc-id="{escape(citation.doc_id)}">'
         f'<div class="lq-head"><span class="lq-key">[{citation.key}]</span>{_label_html(citation)}<span class="lq-title">{escape(citation.title)}</span>{pages}{section}'
         f'<span class="lq-score" title="final ranking score">score {citation.score:.3f}</span></div>'
         f'{badges_html(citation.tier, citation.flags)}'
-        f'<div class="lq-passage">{highlight(citation.text, answer_spans(citation, sentences))}</div>'
+        f'<div class="lq-passage">{passage}</div>'
         f'<div class="lq-id">{escape(citation.doc_id)} · characters {citation.char_start}–{citation.char_end}</div>'
         f"{flag_notes_html(citation.flags)}</div>"
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from html import escape
 from typing import Iterable, Sequence
 
+from lifqa.render import emphasised
 from lifqa.types import Flag
 
 TIER_LABELS = {"high": "High reliability", "medium": "Medium reliability", "low": "Low reliability", "unknown": "Tier not assessed"}
@@ -15,6 +16,7 @@ PAGE_CSS = """<style>
 .lq-legend .lq-tier{display:inline-block;margin:.1rem .25rem .1rem 0}
 .lq-answer{font-size:1.1rem;line-height:1.65;padding:.9rem 1.2rem;border-left:4px solid #2563eb;background:#f4f7ff;border-radius:0 8px 8px 0;color:#111827}
 .lq-answer.lq-abstain{border-left-color:#9ca3af;background:#f6f6f7}
+.lq-answer .lq-short{margin-bottom:.3rem}
 .lq-answer .lq-why{display:block;margin-top:.35rem;font-size:.88rem;color:#4b5563}
 .lq-cite{font-size:.72em;vertical-align:super;text-decoration:none!important;color:#2563eb!important;font-weight:700;margin:0 1px;padding:0 2px;border-radius:3px}
 .lq-cite:hover{background:#dbeafe}
@@ -131,8 +133,18 @@ def flag_notes_html(flags: Sequence[Flag], open_: bool = False) -> str:
             f'note{"s" if count != 1 else ""} with evidence</summary>{"".join(items)}</details>')
 
 
-def highlight(text: str, spans: Iterable[tuple[int, int]], tag: str = "mark") -> str:
-    """Escaped ``text`` with the given character spans wrapped in ``tag`` (overlaps merged, bad spans skipped)."""
+def bold_html(escaped: str) -> str:
+    """Already escaped text in bold (the short answer inside its sentence)."""
+    return f"<b>{escaped}</b>"
+
+
+def highlight(text: str, spans: Iterable[tuple[int, int]], tag: str = "mark", strong: tuple[int, int] | None = None) -> str:
+    """Escaped ``text`` with the given character spans wrapped in ``tag`` (overlaps merged, bad spans skipped) and the
+    characters of ``strong`` in bold."""
+    def piece(start: int, end: int) -> str:
+        inner = (strong[0] - start, strong[1] - start) if strong else None
+        return emphasised(text[start:end], inner, escape, bold_html)
+
     merged: list[list[int]] = []
     for start, end in sorted((max(0, s), min(len(text), e)) for s, e in spans):
         if start >= end:
@@ -143,10 +155,10 @@ def highlight(text: str, spans: Iterable[tuple[int, int]], tag: str = "mark") ->
             merged.append([start, end])
     out, cursor = [], 0
     for start, end in merged:
-        out.append(escape(text[cursor:start]))
-        out.append(f"<{tag}>{escape(text[start:end])}</{tag}>")
+        out.append(piece(cursor, start))
+        out.append(f"<{tag}>{piece(start, end)}</{tag}>")
         cursor = end
-    out.append(escape(text[cursor:]))
+    out.append(piece(cursor, len(text)))
     return "".join(out)
 
 
