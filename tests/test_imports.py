@@ -30,6 +30,8 @@ QUERY_SIDE = {
     "lifqa.answer.selector": "chooses the answer sentences (and the earlier heuristic, still selectable)",
     "lifqa.answer.compose": "the answer: sentences chosen, parts covered, passages shown, citations, disagreements",
     "lifqa.relevance": "the relevance model (cross-encoder fine-tuned here) that rates answer sentences, loaded on first use",
+    "lifqa.answer.short": "the span reader that marks the short answer inside an answer sentence, loaded on first use",
+    "lifqa.finetuned": "puts a model fine-tuned here back together from its delta file, sha256 checked",
     "lifqa.tokenize": "the question's BM25 terms and identifiers",
     "lifqa.reliability": "the reliability package; it imports only the tiers",
     "lifqa.reliability.tiers": "tier and flag-kind names, and why a source's flags earn its tier",
@@ -94,6 +96,7 @@ BUILD_SIDE = {
     "lifqa.train": "trains the reranker",
     "lifqa.train_selector": "trains the sentence selector",
     "lifqa.train_relevance": "fine-tunes the relevance model",
+    "lifqa.train_span": "fine-tunes the span reader",
     "lifqa.calibrate": "fits an index's abstention calibration (the stored record is lifqa.search.rerank.Calibration)",
     "lifqa.evaluate": "evaluation runs: every mode against a gold set",
     "lifqa.eval_metrics": "ranking (pytrec_eval) and answer metrics of an evaluation run",
@@ -107,7 +110,7 @@ BUILD_SIDE = {
     "lifqa.service.papers": "the app's add and remove papers, then a rebuild",
     "lifqa.commands.index": "lifqa index, status and verify",
     "lifqa.commands.evaluation": "lifqa eval",
-    "lifqa.commands.training": "lifqa train-reranker, train-selector, train-cross-encoder and calibrate",
+    "lifqa.commands.training": "lifqa train-reranker, train-selector, train-cross-encoder, train-span-reader and calibrate",
 }
 
 # Neither side: entry points that run both (each imports the build side inside the command or action that
