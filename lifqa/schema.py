@@ -72,7 +72,7 @@ class ShortAnswerOut(_Out):
     sentence: int = Field(description="index into the answer's sentences")
     char_start: int = Field(description="span of the short answer inside that sentence's text")
     char_end: int
-    score: float = Field(description="the span reader's probability that this is the answer's exact span")
+    score: float = Field(description="the span reader's probability for this span against 'no answer in this sentence'; shown from the threshold chosen on train")
 
 
 class AnswerOut(_Out):

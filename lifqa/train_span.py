@@ -32,7 +32,8 @@ from lifqa.train import SEED, TrainingSet, gold_training_set, questions_fingerpr
 from lifqa.train_relevance import split_rows
 from lifqa.train_selector import QuestionRows, collect_sets, out_of_fold
 
-THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.0, 0.96, 0.05))
+THRESHOLDS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.998, 0.999)
+MIN_SHOWN = 10  # a precision over fewer shown answers is noise: such a threshold is not chosen
 
 
 @dataclass(frozen=True)
@@ -172,22 +173,24 @@ def figures(shown: Sequence[Shown], threshold: float, rule: bool = True) -> dict
     holding = [f for f, s in zip(f1, shown) if s.holds]
     return {"threshold": threshold, "f1": round(float(np.mean(f1)), 4), "em": round(float(np.mean(em)), 4),
             "f1_where_sentences_hold": round(float(np.mean(holding)), 4) if holding else 0.0,
-            "shown": round(len(shown_f1) / max(1, len(shown)), 4),
-            "precision": round(float(np.mean([f > 0 for f in shown_f1])), 4) if shown_f1 else 1.0}
+            "shown": round(len(shown_f1) / max(1, len(shown)), 4), "shown_questions": len(shown_f1),
+            "precision": round(float(np.mean([f > 0 for f in shown_f1])), 4) if shown_f1 else None}
 
 
-def choose_threshold(shown: Sequence[Shown], precision: float) -> dict[str, float]:
-    """The threshold with the best F1 among those whose shown answers overlap the gold answer ``precision`` of the time
-    (the highest threshold when none does)."""
+def choose_threshold(shown: Sequence[Shown], precision: float) -> dict[str, Any]:
+    """The threshold with the best F1 among those whose shown answers (at least ``MIN_SHOWN``) overlap the gold answer
+    ``precision`` of the time; when none does, the one with the most precise shown answers (the record says so)."""
     grid = [figures(shown, t) for t in THRESHOLDS]
-    good = [g for g in grid if g["precision"] >= precision]
-    return max(good, key=lambda g: (g["f1"], g["threshold"])) if good else grid[-1]
+    counted = [g for g in grid if g["shown_questions"] >= MIN_SHOWN]
+    good = [g for g in counted if g["precision"] >= precision]
+    if good:
+        return {**max(good, key=lambda g: (g["f1"], g["threshold"])), "precision_target_met": True}
+    best = max(counted or grid, key=lambda g: (g["precision"] or 0.0, g["threshold"]))
+    return {**best, "precision_target_met": False}
 
 
 def train_span_reader(sets: Sequence[TrainingSet], recipe: Recipe, weights: Path, record: Path,
                       progress: Callable[[str, float], None] | None = None) -> dict[str, Any]:
-    import torch
-
     rows: list[QuestionRows] = []
     selector_rows: list[QuestionRows] = []
     described = []
@@ -196,6 +199,15 @@ def train_span_reader(sets: Sequence[TrainingSet], recipe: Recipe, weights: Path
         selector_rows += part
         described.append({"name": s.name, "questions": len(s.questions), "rows": len(answered), "corpus_fingerprint": corpus,
                           "questions_fingerprint": questions_fingerprint(s.questions)})
+    return train_on_rows(rows, selector_rows, described, recipe, weights, record, progress)
+
+
+def train_on_rows(rows: Sequence[QuestionRows], selector_rows: Sequence[QuestionRows], described: list[dict[str, Any]],
+                  recipe: Recipe, weights: Path, record: Path,
+                  progress: Callable[[str, float], None] | None = None) -> dict[str, Any]:
+    """Fine-tune on the larger fold, pick the epoch and the threshold on the held one, write the two files."""
+    import torch
+
     tuning, held = split_rows(rows, recipe.held_share, recipe.seed)
     rng = np.random.default_rng(recipe.seed)
     train = examples(tuning, recipe, rng)
@@ -219,20 +231,22 @@ def train_span_reader(sets: Sequence[TrainingSet], recipe: Recipe, weights: Path
         batches = [[train[i] for i in order[k:k + recipe.batch]] for k in range(0, len(train), recipe.batch)]
         loss, used = fine_tune_epoch(reader, batches, optimiser, schedule)
         shown = held_spans(reader, held, chosen)
-        chosen_rule = choose_threshold(shown, recipe.precision)
-        epochs.append({"epoch": epoch + 1, "loss": round(loss, 4), "examples": used, "held": chosen_rule,
+        every = figures(shown, 0.0)  # the spans' quality, before any is withheld
+        epochs.append({"epoch": epoch + 1, "loss": round(loss, 4), "examples": used, "held_all_shown": every,
                        "seconds": round(time.perf_counter() - started, 1)})
-        if best is None or chosen_rule["f1"] > best[0]["f1"]:
-            best = (chosen_rule, {n: p.detach().clone() for n, p in reader.body.named_parameters() if p.requires_grad},
+        if best is None or every["f1_where_sentences_hold"] > best[0]["f1_where_sentences_hold"]:
+            best = (every, {n: p.detach().clone() for n, p in reader.body.named_parameters() if p.requires_grad},
                     {n: p.detach().clone() for n, p in reader.head.named_parameters()}, epoch + 1)
         if progress:
             progress("fine-tuning the span reader", (epoch + 1) / recipe.epochs)
-    rule, body_state, head_state, best_epoch = best
+    _, body_state, head_state, best_epoch = best
     reader.body.load_state_dict(body_state, strict=False)
     reader.head.load_state_dict(head_state)
     shown = held_spans(reader, held, chosen)
+    rule = choose_threshold(shown, recipe.precision)
     recipe_record = {k: v for k, v in recipe.__dict__.items() if k != "extra"} | recipe.extra
-    trained = {"recipe": recipe_record, "sources": described, "threshold": rule["threshold"], "epoch": best_epoch,
+    trained = {"recipe": recipe_record, "sources": described, "threshold": rule["threshold"],
+               "precision_target_met": rule["precision_target_met"], "epoch": best_epoch,
                "epochs": epochs, "held_questions": len(held), "held": figures(shown, rule["threshold"]),
                "held_every_threshold": [figures(shown, t) for t in THRESHOLDS],
                # what the explanation/definition rule costs or saves on held questions, at the chosen threshold

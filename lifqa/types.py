@@ -154,7 +154,7 @@ class ShortAnswer:
     sentence: int  # index into Answer.sentences
     char_start: int  # span inside that sentence's text
     char_end: int
-    score: float  # the span reader's probability that this is the answer's exact span
+    score: float  # the span reader's probability for this span against 'no answer in this sentence'
 
 
 @dataclass(frozen=True, slots=True)

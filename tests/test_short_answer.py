@@ -37,9 +37,8 @@ def test_best_span_is_the_most_probable_band_inside_the_sentence():
     end = np.array([0.0, 9.0, 9.0, 0.0, 0.0, 1.0, 6.0, 9.0])
     char_start, char_end, probability = best_span(start, end, inside, offsets)
     assert (char_start, char_end) == (4, 14)
-    p_start = np.exp(5.0) / (np.exp(0.0) + np.exp(1.0) + np.exp(5.0) + np.exp(0.0))
-    p_end = np.exp(6.0) / (np.exp(0.0) + np.exp(0.0) + np.exp(1.0) + np.exp(6.0))
-    assert probability == pytest.approx(p_start * p_end)
+    margin = (5.0 + 6.0) - (0.0 + 0.0)  # the span's start + end logits against [CLS]'s
+    assert probability == pytest.approx(1 / (1 + np.exp(-margin)))
     # an end before the start is never chosen, however probable
     end_first = np.array([0.0, 0.0, 0.0, 0.0, 9.0, 0.0, 0.0, 0.0])
     start_last = np.array([0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 9.0, 0.0])

@@ -72,7 +72,7 @@ class SpanReader:
 
     @property
     def threshold(self) -> float:
-        """The span probability a short answer needs to be shown, chosen on held train questions."""
+        """The score a short answer needs to be shown, chosen on held train questions."""
         return float(self.record.training.get("threshold", 0.5))
 
     def parameters(self) -> list[Any]:
@@ -108,25 +108,18 @@ class SpanReader:
 
 def best_span(start: np.ndarray, end: np.ndarray, inside: np.ndarray, offsets: np.ndarray,
               max_tokens: int = MAX_ANSWER_TOKENS) -> tuple[int, int, float] | None:
-    """The span of sentence tokens with the highest start x end probability, the probabilities taken over the
-    sentence's tokens and [CLS] ("no answer"), so a sentence that does not answer leaves its spans improbable."""
-    allowed = inside.copy()
-    allowed[0] = True  # [CLS]
-    p_start, p_end = _softmax(start, allowed), _softmax(end, allowed)
+    """The sentence's span with the highest start + end logit, and its score: the reader's probability for that span
+    against "no answer in this sentence" ([CLS]), p(span) / (p(span) + p(none)), the SQuAD 2.0 margin as a number
+    in [0, 1]. None when the sentence has no token the reader may point at."""
     tokens = np.flatnonzero(inside)
     if not len(tokens):
         return None
-    joint = np.outer(p_start[tokens], p_end[tokens])
+    joint = start[tokens].astype(np.float64)[:, None] + end[tokens].astype(np.float64)[None, :]
     band = np.triu(np.ones_like(joint, dtype=bool)) & ~np.triu(np.ones_like(joint, dtype=bool), k=max_tokens)
-    joint = np.where(band, joint, -1.0)
+    joint = np.where(band, joint, -np.inf)
     i, j = np.unravel_index(int(np.argmax(joint)), joint.shape)
-    return int(offsets[tokens[i]][0]), int(offsets[tokens[j]][1]), float(joint[i, j])
-
-
-def _softmax(logits: np.ndarray, allowed: np.ndarray) -> np.ndarray:
-    z = np.where(allowed, logits.astype(np.float64), -np.inf)
-    z = np.exp(z - z.max())
-    return z / z.sum()
+    margin = float(joint[i, j]) - float(start[0]) - float(end[0])
+    return int(offsets[tokens[i]][0]), int(offsets[tokens[j]][1]), float(1.0 / (1.0 + np.exp(-margin)))
 
 
 def short_answer(reader: SpanReader, question: str, kind: str, sentences: Sequence[AnswerSentence],
