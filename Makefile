@@ -58,7 +58,8 @@ cross-encoder: install
 		--gold $(CORPUS)/gold/lif_questions.jsonl $(CORPUS)
 
 # Retrain the shipped span reader (lifqa/data/span_reader.safetensors + .json), which marks the short answer, on train
-# splits only (COVID-QA train, LIF gold train); seeded. Run after make selector: held questions are answered with it.
+# splits only (COVID-QA train, LIF gold train); seeded, about 25 minutes on 2 cores. Run after make selector: held
+# questions are answered with the shipped selector.
 span-reader: install
 	$(BIN)/lifqa train-span-reader --gold $(EVAL_DATA)/covid-qa/gold.jsonl $(EVAL_DATA)/covid-qa/corpus.jsonl \
 		--gold $(CORPUS)/gold/lif_questions.jsonl $(CORPUS)

@@ -75,7 +75,7 @@ def test_trained_on_the_lif_train_split_it_marks_short_answers_through_the_engin
     assert 0.0 <= trained["threshold"] <= 1.0 and len(trained["epochs"]) == 1
     monkeypatch.setattr(short, "bundled_paths", lambda: (weights, record))
     monkeypatch.setattr(short, "_shared", {})
-    answer = engine.with_settings(short_answer_threshold=0.0).ask("Which STAT transcription factor does LIF activate?")
+    answer = engine.with_settings(short_answer=True, short_answer_threshold=0.0).ask("Which STAT transcription factor does LIF activate?")
     assert short._shared  # the trained reader read the answer sentences
     assert answer.short_answer is not None
     sentence = answer.sentences[answer.short_answer.sentence]
