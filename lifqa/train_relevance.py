@@ -27,8 +27,8 @@ from lifqa.errors import InputError
 from lifqa.relevance import (STACK_FEATURES, RelevanceModel, bundled_paths, combined_probabilities, heuristic_scores,
                              stack_features)
 from lifqa.answer.selector import FEATURES, SentenceSelector
-from lifqa.train import SEED, TrainingSet, source_commit, gold_training_set, questions_fingerprint, training_fingerprint
-from lifqa.train_selector import QuestionRows, collect_sets, holds_answer, keep_rule, out_of_fold
+from lifqa.train import SEED, TrainingSet, gold_training_set, source_commit, training_fingerprint
+from lifqa.train_selector import QuestionRows, answered_rows, holds_answer, keep_rule, out_of_fold
 
 
 @dataclass(frozen=True)
@@ -160,14 +160,7 @@ def train_relevance(sets: Sequence[TrainingSet], recipe: Recipe, weights: Path, 
                     progress: Callable[[str, float], None] | None = None) -> dict[str, Any]:
     from lifqa.answer.selector import load_params
 
-    rows: list[QuestionRows] = []
-    selector_rows: list[QuestionRows] = []
-    described = []
-    for s, part, answered, corpus in collect_sets(sets):
-        rows += answered
-        selector_rows += part
-        described.append({"name": s.name, "questions": len(s.questions), "rows": len(answered), "corpus_fingerprint": corpus,
-                          "questions_fingerprint": questions_fingerprint(s.questions)})
+    rows, selector_rows, described = answered_rows(sets)
     tuning, held = split_rows(rows, recipe.held_share, recipe.seed)
     model = RelevanceModel.from_bundled(recipe.layers, recipe.frozen_layers, recipe.max_length, recipe.seed)
     training = fine_tune(model, tuning, recipe, progress)

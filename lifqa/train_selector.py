@@ -209,6 +209,20 @@ def collect_sets(sets: Sequence[TrainingSet]) -> list[tuple[TrainingSet, list[Qu
     return out
 
 
+def answered_rows(sets: Sequence[TrainingSet]) -> tuple[list[QuestionRows], list[QuestionRows], list[dict[str, Any]]]:
+    """What the fine-tuned models train on: every set's rows as answers are given, its selector rows (for the
+    selector's out-of-fold probabilities) and a description of each set for the training record."""
+    rows: list[QuestionRows] = []
+    selector_rows: list[QuestionRows] = []
+    described = []
+    for s, part, answered, corpus in collect_sets(sets):
+        rows += answered
+        selector_rows += part
+        described.append({"name": s.name, "questions": len(s.questions), "rows": len(answered), "corpus_fingerprint": corpus,
+                          "questions_fingerprint": questions_fingerprint(s.questions)})
+    return rows, selector_rows, described
+
+
 def train_selector(sets: Sequence[TrainingSet], shares: Mapping[str, float] | None = None, c: float = 1.0,
                    model: str = "trees") -> dict[str, Any]:
     rows: list[QuestionRows] = []

@@ -28,9 +28,9 @@ from lifqa.answer.short import SpanReader, asks_for_short_answer, bundled_paths
 from lifqa.errors import InputError
 from lifqa.eval_metrics import squad_exact, squad_f1
 from lifqa.search.question import question_kind
-from lifqa.train import SEED, TrainingSet, gold_training_set, questions_fingerprint, source_commit, training_fingerprint
+from lifqa.train import SEED, TrainingSet, gold_training_set, source_commit, training_fingerprint
 from lifqa.train_relevance import split_rows
-from lifqa.train_selector import QuestionRows, collect_sets, out_of_fold
+from lifqa.train_selector import QuestionRows, answered_rows, out_of_fold
 
 THRESHOLDS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.998, 0.999)
 MIN_SHOWN = 10  # a precision over fewer shown answers is noise: such a threshold is not chosen
@@ -191,14 +191,7 @@ def choose_threshold(shown: Sequence[Shown], precision: float) -> dict[str, Any]
 
 def train_span_reader(sets: Sequence[TrainingSet], recipe: Recipe, weights: Path, record: Path,
                       progress: Callable[[str, float], None] | None = None) -> dict[str, Any]:
-    rows: list[QuestionRows] = []
-    selector_rows: list[QuestionRows] = []
-    described = []
-    for s, part, answered, corpus in collect_sets(sets):
-        rows += answered
-        selector_rows += part
-        described.append({"name": s.name, "questions": len(s.questions), "rows": len(answered), "corpus_fingerprint": corpus,
-                          "questions_fingerprint": questions_fingerprint(s.questions)})
+    rows, selector_rows, described = answered_rows(sets)
     return train_on_rows(rows, selector_rows, described, recipe, weights, record, progress)
 
 

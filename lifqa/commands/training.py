@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from lifqa.commands import DEFAULT_CORPUS
 from lifqa.commands.progress import stage_printer
@@ -36,16 +37,19 @@ def cmd_train_selector(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_train_cross_encoder(args: argparse.Namespace) -> int:
+def _fine_tuning_inputs(args: argparse.Namespace) -> dict[str, Any]:
+    """What a fine-tuning command trains on and writes: the record goes beside the weights as .json."""
     from pathlib import Path
 
+    weights = Path(args.output) if args.output else None
+    return {"golds": args.gold or [(f"{DEFAULT_CORPUS}/gold/lif_questions.jsonl", DEFAULT_CORPUS)], "weights": weights,
+            "record": weights.with_suffix(".json") if weights else None, "cache_root": args.cache}
+
+
+def cmd_train_cross_encoder(args: argparse.Namespace) -> int:
     from lifqa.train_relevance import Recipe, run_training
 
-    golds = args.gold or [(f"{DEFAULT_CORPUS}/gold/lif_questions.jsonl", DEFAULT_CORPUS)]
-    weights = Path(args.output) if args.output else None
-    record = weights.with_suffix(".json") if weights else None
-    trained = run_training(golds, Recipe(epochs=args.epochs), weights=weights, record=record, cache_root=args.cache,
-                           progress=stage_printer())
+    trained = run_training(recipe=Recipe(epochs=args.epochs), progress=stage_printer(), **_fine_tuning_inputs(args))
     print(f"fine-tuned on {trained['fine_tuning']['questions']} questions in {trained['fine_tuning']['seconds']} s; "
           f"on {trained['held_questions']} held questions, top-1 sentence holds the answer: "
           + ", ".join(f"{name} {value}" for name, value in trained["held_top1"].items()))
@@ -55,15 +59,9 @@ def cmd_train_cross_encoder(args: argparse.Namespace) -> int:
 
 
 def cmd_train_span_reader(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from lifqa.train_span import Recipe, run_training
 
-    golds = args.gold or [(f"{DEFAULT_CORPUS}/gold/lif_questions.jsonl", DEFAULT_CORPUS)]
-    weights = Path(args.output) if args.output else None
-    record = weights.with_suffix(".json") if weights else None
-    trained = run_training(golds, Recipe(epochs=args.epochs), weights=weights, record=record, cache_root=args.cache,
-                           progress=stage_printer())
+    trained = run_training(recipe=Recipe(epochs=args.epochs), progress=stage_printer(), **_fine_tuning_inputs(args))
     held = trained["held"]
     print(f"trained on {trained['examples']['answers']} answer sentences and {trained['examples']['no_answer']} others; "
           f"kept epoch {trained['epoch']}, threshold {trained['threshold']}")
