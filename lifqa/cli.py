@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pdf-max-seconds", type=float, help="seconds spent on one PDF (default 120); the rest is skipped with a warning")
     p.add_argument("--encode-workers", metavar="N|auto", help="processes that embed, one single-threaded encoder each; 1: this "
                         "process alone (default auto: one per core when a stage has at least 10,000 texts to embed)")
-    p.add_argument("--encoder", metavar="VARIANT", help="encoder variant: auto (default: bf16 where the CPU has bf16 units, else fp32), "
+    p.add_argument("--encoder", metavar="VARIANT", help="encoder variant: auto (default: torch-bf16 where the CPU has bf16 units, else onnx-fp32), "
                         "torch-fp32, torch-bf16, onnx-fp32, onnx-int8")
     p.add_argument("--sentence-pooling", choices=("chunk", "encode"),
                    help="encode (default): each sentence encoded on its own, spread over --encode-workers or --ray; chunk: sentence "

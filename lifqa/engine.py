@@ -27,7 +27,7 @@ from lifqa.answer.compose import Answerer
 from lifqa.answer.selector import SentenceSelector, best_score
 from lifqa.answer.selector import load_params as load_selector_params
 from lifqa.answer.sentences import Candidate
-from lifqa.encoder import get_encoder
+from lifqa.encoder import get_encoder, onnx_runtime_installed
 from lifqa.errors import IndexCorruptError, InputError
 from lifqa.index import layout
 from lifqa.index.bm25 import BM25Index
@@ -42,9 +42,13 @@ from lifqa.types import Answer, Hit
 
 
 def encoder_variant(manifest: dict[str, Any]) -> str:
-    """The encoder variant an index was built with, as its manifest records it."""
+    """The encoder variant that encodes an index's queries: the one that built it, as its manifest records it. An index
+    built with ONNX Runtime fp32 is queried with torch fp32 (the same vectors) where ONNX Runtime is not installed."""
     recorded = manifest.get("encoder")
-    return recorded.get("variant", "torch-fp32") if isinstance(recorded, dict) else "torch-fp32"
+    variant = recorded.get("variant", "torch-fp32") if isinstance(recorded, dict) else "torch-fp32"
+    if variant == "onnx-fp32" and not onnx_runtime_installed():
+        return "torch-fp32"
+    return variant
 
 
 class Engine:

@@ -58,8 +58,9 @@ class Settings(BaseModel):
     model_id: str = Field("all-MiniLM-L6-v2", description="Name recorded in the manifest; an index is refused if it differs.")
     encode_batch_size: int = Field(64, ge=1, le=4096)
     encoder: Literal["auto", "torch-fp32", "torch-bf16", "onnx-fp32", "onnx-int8"] = Field(
-        "auto", description="Encoder backend and precision; auto: bf16 where the CPU has bf16 instructions, else fp32 "
-                            "(BENCHMARKS.md). The variant that built an index also encodes its queries.")
+        "auto", description="Encoder backend and precision; auto: torch bf16 where the CPU has bf16 instructions, else "
+                            "ONNX Runtime fp32 (torch fp32's vectors, faster; BENCHMARKS.md). The variant that built an "
+                            "index also encodes its queries.")
     encode_workers: int | Literal["auto"] = Field(
         "auto", description="Processes that embed a build's texts, each with a one-thread encoder of the same variant; "
                             "1: the build process alone. auto: one per usable core when a stage has at least 10,000 texts "

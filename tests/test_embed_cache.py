@@ -57,6 +57,19 @@ def test_forced_rebuild_embeds_nothing_and_keeps_the_vectors(corpus: Path, tmp_p
     assert np.array_equal(_vectors(index), vectors)
 
 
+def test_fp32_variants_share_vectors_and_other_precisions_never_mix(corpus: Path, tmp_path: Path):
+    """A library built with torch fp32 is not embedded again when `auto` moves it to ONNX Runtime fp32 (the same
+    vectors); int8 vectors are different and get a cache of their own."""
+    index = tmp_path / "index"
+    first = build_index(corpus, index, make_settings(encoder="torch-fp32"))
+    texts = first.manifest["counts"]["chunks"] + first.manifest["counts"]["sentences"]
+    onnx = build_index(corpus, index, make_settings(encoder="onnx-fp32"))
+    assert onnx.rebuilt and onnx.manifest["encoder"]["variant"] == "onnx-fp32"
+    assert onnx.manifest["embedding_cache"] == {"embedded": 0, "reused": texts}
+    int8 = build_index(corpus, index, make_settings(encoder="onnx-int8"))
+    assert int8.manifest["embedding_cache"]["reused"] == 0 and int8.manifest["embedding_cache"]["embedded"] > 0
+
+
 def test_added_document_embeds_only_its_own_text(corpus: Path, tmp_path: Path):
     index = tmp_path / "index"
     first = build_index(corpus, index, make_settings())

@@ -17,9 +17,17 @@ TEXTS = ["LIF binds the LIFR and gp130 receptor complex.", "STAT3 is phosphoryla
          "Leukemia inhibitory factor keeps mouse embryonic stem cells pluripotent in culture. " * 6]
 
 
-def test_auto_follows_the_cpu_flags_and_bad_names_list_the_valid_ones():
+def test_auto_follows_the_cpu_flags_and_bad_names_list_the_valid_ones(monkeypatch):
+    import lifqa.encoder as encoder_module
+
     assert fast_bf16() == bool({"avx512_bf16", "amx_bf16"} & cpu_flags())
-    assert resolve_variant("auto") == ("torch-bf16" if fast_bf16() else "torch-fp32")
+    assert resolve_variant("auto") == ("torch-bf16" if fast_bf16() else "onnx-fp32")
+    monkeypatch.setattr(encoder_module, "cpu_flags", lambda: frozenset({"avx2", "fma"}))  # a CPU without bf16 units
+    assert resolve_variant("auto") == "onnx-fp32"
+    monkeypatch.setattr(encoder_module, "onnx_runtime_installed", lambda: False)
+    assert resolve_variant("auto") == "torch-fp32"
+    monkeypatch.setattr(encoder_module, "cpu_flags", lambda: frozenset({"avx2", "amx_bf16"}))
+    assert resolve_variant("auto") == "torch-bf16"
     with pytest.raises(SettingsError, match="Valid encoders: auto, torch-fp32, torch-bf16, onnx-fp32, onnx-int8"):
         resolve_variant("tpu-fp8")
 
@@ -81,6 +89,16 @@ def test_queries_use_the_variant_that_built_the_index(tmp_path: Path):
     manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
     engine = lifqa.open(str(tmp_path / "fp32"))
     assert engine.encoder.variant == "torch-fp32" and engine.search("Which receptor does LIF bind?", k=1)
+
+
+def test_an_onnx_built_index_is_queried_with_torch_fp32_where_onnx_runtime_is_missing(monkeypatch):
+    import lifqa.engine as engine_module
+
+    built = {"encoder": {"variant": "onnx-fp32"}}
+    assert engine_module.encoder_variant(built) == "onnx-fp32"
+    monkeypatch.setattr(engine_module, "onnx_runtime_installed", lambda: False)
+    assert engine_module.encoder_variant(built) == "torch-fp32"  # the same vectors
+    assert engine_module.encoder_variant({"encoder": {"variant": "onnx-int8"}}) == "onnx-int8"  # not the same: an error later
 
 
 def test_encoding_hands_back_torchs_thread_count():

@@ -21,7 +21,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from lifqa.encoder import model_key
+from lifqa.encoder import SAME_VECTORS_AS_FP32, model_key
 from lifqa.index.cache import SqliteCache
 
 CACHE_DIR = "embeddings"
@@ -60,11 +60,12 @@ class EmbeddingCache(SqliteCache):
 
     @classmethod
     def open(cls, index_dir: Path, model_path: str, dim: int, variant: str = "torch-fp32") -> "EmbeddingCache":
-        """``variant``: the encoder variant (lifqa.encoder.VARIANTS); vectors of different variants never mix.
-        torch-fp32 keeps the name caches had before variants existed: its vectors are the same."""
+        """``variant``: the encoder variant (lifqa.encoder.VARIANTS); vectors of different precisions never mix.
+        The fp32 variants (torch and ONNX Runtime: the same maths, cosine 1.00000 in bench/encode.py) share the name
+        caches had before variants existed, so a library built with one is not embedded again by the other."""
         folder = index_dir / CACHE_DIR
         folder.mkdir(exist_ok=True)
-        suffix = "" if variant == "torch-fp32" else f"-{variant}"
+        suffix = "" if variant in SAME_VECTORS_AS_FP32 else f"-{variant}"
         return cls(folder / f"{model_key(model_path, dim)}{suffix}.sqlite", dim)
 
     def _create(self, con: sqlite3.Connection) -> None:
