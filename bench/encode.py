@@ -15,7 +15,7 @@ Rows:
 - torch-fp32 / torch-bf16 / onnx-fp32 / onnx-int8: lifqa.encoder variants (length-sorted, own pooling)
 - onnx-fp32 no graph opt: the graph-optimisation lever alone
 - torch-bf16 1 thread: the thread lever (default: one thread per core)
-- torch-bf16 / torch-fp32, N processes x 1 thread: lifqa.encoder_pool (a build's `encode_workers`), one
+- torch-bf16 / torch-fp32 / onnx-fp32, N processes x 1 thread: lifqa.encoder_pool (a build's `encode_workers`), one
   single-threaded encoder per process; their start-up (spawn, import torch, load the model) is timed apart
   and left out of the rates, and the texts a build needs before the pool pays for it are derived from it
 - pooled: chunks plus their sentences from one forward pass, against chunks then sentences encoded
@@ -123,7 +123,7 @@ def run(args: argparse.Namespace) -> dict:
     rows["onnx-fp32 no graph opt"] = noopt.encode
     rows["torch-bf16 1 thread"] = one_thread(encoders["torch-bf16"])
     pools, startup = {}, {}
-    for variant in ("torch-bf16", "torch-fp32"):
+    for variant in ("torch-bf16", "torch-fp32", "onnx-fp32"):
         clock = time.perf_counter()
         pools[variant] = EncoderPool(base.model_path, 64, variant, args.workers)
         pools[variant].encode(sentences[:64 * args.workers])  # every worker started, torch imported, model loaded
@@ -149,7 +149,7 @@ def run(args: argparse.Namespace) -> dict:
     # chunks and their sentences: two passes against one pooled pass
     pooled_best: dict[str, float] = {}
     for round_ in range(args.rounds):
-        for variant in ("torch-fp32", "torch-bf16"):
+        for variant in ("torch-fp32", "torch-bf16", "onnx-fp32"):
             enc = encoders[variant]
             same_threads(variant)
             clock = time.perf_counter()
