@@ -10,7 +10,6 @@ process opens the index and answers one question (model loads included), per pre
 
 from __future__ import annotations
 
-import argparse
 import os
 import subprocess
 import sys
@@ -24,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from common import run, save_result  # noqa: E402
+from common import ask_latency_args, run, save_result  # noqa: E402
 
 FIRST_ANSWER = """
 import sys, time
@@ -51,19 +50,8 @@ def main() -> int:
     from lifqa import relevance
     from lifqa.encoder import fast_bf16
     from lifqa.engine import Engine
-    from lifqa.gold import load_gold
 
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--index", required=True)
-    parser.add_argument("--gold", default=str(ROOT / "corpus" / "gold" / "lif_questions.jsonl"))
-    parser.add_argument("--split", default=None, help="only this split's questions (default: all)")
-    parser.add_argument("--limit", type=int, default=0, help="at most this many questions (0: all)")
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--out", type=Path, required=True)
-    args = parser.parse_args()
-    questions = [q.question for q in load_gold(args.gold).questions if args.split in (None, q.split)]
-    questions = questions[: args.limit or len(questions)]
+    args, questions = ask_latency_args(__doc__)
     engine = Engine.open(args.index)
     model = relevance.get_relevance_model()
     report: dict[str, Any] = {"index": Path(args.index).name, "questions": len(questions), "repeats": args.repeats,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -28,3 +29,21 @@ def save_result(path: Path, result: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text + "\n", encoding="utf-8")
     print(text)
+
+
+def ask_latency_args(description: str) -> tuple[argparse.Namespace, list[str]]:
+    """What the ask-latency benches share: an index, gold questions (optionally one split, a limit), repeats, a batch
+    size and an output file; returns the parsed arguments and the questions."""
+    from lifqa.gold import load_gold
+
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--index", required=True)
+    parser.add_argument("--gold", default=str(ROOT / "corpus" / "gold" / "lif_questions.jsonl"))
+    parser.add_argument("--split", default=None, help="only this split's questions (default: all)")
+    parser.add_argument("--limit", type=int, default=0, help="at most this many questions (0: all)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+    questions = [q.question for q in load_gold(args.gold).questions if args.split in (None, q.split)]
+    return args, questions[: args.limit or len(questions)]

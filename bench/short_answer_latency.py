@@ -11,7 +11,6 @@ First answer after start: a fresh process opens the index and answers one questi
 
 from __future__ import annotations
 
-import argparse
 import os
 import subprocess
 import sys
@@ -25,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from common import run, save_result  # noqa: E402
+from common import ask_latency_args, run, save_result  # noqa: E402
 
 FIRST_ANSWER = """
 import sys, time
@@ -43,19 +42,8 @@ def main() -> int:
     from lifqa.answer.short import get_span_reader
     from lifqa.encoder import fast_bf16
     from lifqa.engine import Engine
-    from lifqa.gold import load_gold
 
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--index", required=True)
-    parser.add_argument("--gold", default=str(ROOT / "corpus" / "gold" / "lif_questions.jsonl"))
-    parser.add_argument("--split", default=None, help="only this split's questions (default: all)")
-    parser.add_argument("--limit", type=int, default=0, help="at most this many questions (0: all)")
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--out", type=Path, required=True)
-    args = parser.parse_args()
-    questions = [q.question for q in load_gold(args.gold).questions if args.split in (None, q.split)]
-    questions = questions[: args.limit or len(questions)]
+    args, questions = ask_latency_args(__doc__)
     engine = Engine.open(args.index)
     reader = get_span_reader()
     paths: dict[str, tuple[Any, bool | None]] = {"without short answer": (engine.with_settings(short_answer=False), None),
