@@ -46,9 +46,10 @@ from lifqa.encoder_pool import EncoderPool, usable_cores  # noqa: E402
 DATA = Path(os.environ.get("LIFQA_EVAL_DATA", ROOT.parent / "shared" / "eval"))
 
 
-def load_texts(n_chunks: int, n_sentences: int):
-    source = DATA / "covid-qa" / "corpus.jsonl"
-    documents = list(read_sources(source if source.is_file() else ROOT / "corpus").documents)
+def chunked(documents: list, n_chunks: int, n_sentences: int = 0):
+    """Documents chunked and split as `lifqa index` does, until ``n_chunks`` chunks and ``n_sentences`` sentences:
+    (documents by id, chunks cut to ``n_chunks``, each chunk's range of sentence rows, sentences as (doc, start, end,
+    heading))."""
     by_id = {d.doc_id: d for d in documents}
     chunks, ranges, sentences = [], [], []
     for doc in documents:
@@ -62,7 +63,13 @@ def load_texts(n_chunks: int, n_sentences: int):
             ranges.append((base + int(np.searchsorted(starts, chunk.char_start)), base + int(np.searchsorted(ends, chunk.char_end, side="right"))))
         if len(chunks) >= n_chunks and len(sentences) >= n_sentences:
             break
-    chunks, ranges = chunks[:n_chunks], ranges[:n_chunks]
+    return by_id, chunks[:n_chunks], ranges[:n_chunks], sentences
+
+
+def load_texts(n_chunks: int, n_sentences: int):
+    source = DATA / "covid-qa" / "corpus.jsonl"
+    documents = list(read_sources(source if source.is_file() else ROOT / "corpus").documents)
+    by_id, chunks, ranges, sentences = chunked(documents, n_chunks, n_sentences)
     chunk_texts = [retrieval_text(by_id[c.doc_id], c) for c in chunks]
     sentence_texts = [by_id[d].text[s:e] for d, s, e, _ in sentences[:n_sentences]]
     # sentences of the measured chunks, for the pooled-vs-separate comparison

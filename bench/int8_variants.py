@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 from bench.common import run as run_main, save_result  # noqa: E402
 from bench.encode import cosine, load_texts  # noqa: E402
 from lifqa.encoder import Encoder, onnx_model  # noqa: E402
+from onnxruntime.quantization import CalibrationDataReader  # noqa: E402
 
 
 def ffn_output_matmuls(path: Path) -> list[str]:
@@ -43,7 +44,7 @@ def ffn_output_matmuls(path: Path) -> list[str]:
             and "attention" not in node.name]
 
 
-class Calibration:
+class Calibration(CalibrationDataReader):
     """ONNX Runtime's calibration reader: batches of token ids padded to one width, with their attention mask."""
 
     def __init__(self, encoder: Encoder, texts: list[str], batch: int = 16) -> None:
@@ -66,21 +67,14 @@ class Calibration:
         self._iter = iter(self.batches)
 
 
-def build_variants(fp32: Path, folder: Path, calibration: Calibration) -> dict[str, Path]:
-    from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
-                                          quantize_dynamic, quantize_static)
+def build_variants(fp32: Path, folder: Path, calibration: Calibration) -> tuple[dict[str, Path], dict[str, float]]:
+    """Each variant's graph in ``folder``, and the seconds it took to make."""
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_dynamic, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
-
-    class Reader(CalibrationDataReader):
-        def get_next(self):
-            return calibration.get_next()
-
-        def rewind(self):
-            calibration.rewind()
 
     ffn = ffn_output_matmuls(fp32)
     out: dict[str, Path] = {}
-    made = {}
+    made: dict[str, float] = {}
 
     def dynamic(name: str, **kwargs) -> None:
         clock = time.perf_counter()
@@ -98,7 +92,7 @@ def build_variants(fp32: Path, folder: Path, calibration: Calibration) -> dict[s
         clock = time.perf_counter()
         calibration.rewind()
         path = folder / f"{name}.onnx"
-        quantize_static(str(prepared), str(path), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+        quantize_static(str(prepared), str(path), calibration, quant_format=QuantFormat.QDQ, per_channel=True,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, calibrate_method=method,
                         op_types_to_quantize=["MatMul"], **kwargs)
         out[name], made[name] = path, time.perf_counter() - clock

@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import run, save_result  # noqa: E402
-from lifqa.chunking import chunk_document, retrieval_text, split_sentences  # noqa: E402
+from bench.encode import chunked  # noqa: E402
+from lifqa.chunking import retrieval_text  # noqa: E402
 from lifqa.encoder import Encoder  # noqa: E402
 from lifqa.index.embed import sentence_owners  # noqa: E402
 from lifqa.sources import read_sources  # noqa: E402
@@ -42,20 +43,7 @@ def article_splits() -> tuple[set[str], set[str]]:
 
 def pooled_rows(encoder: Encoder, documents: list, limit: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(pooled sentence vectors, their chunk's vectors, the sentences encoded alone) for up to ``limit`` chunks."""
-    chunks, ranges, sentences, by_id = [], [], [], {}
-    for doc in documents:
-        by_id[doc.doc_id] = doc
-        found = split_sentences(doc.text)
-        base = len(sentences)
-        sentences.extend((doc.doc_id, s.start, s.end, s.is_heading) for s in found)
-        starts, ends = np.asarray([s.start for s in found]), np.asarray([s.end for s in found])
-        for chunk in chunk_document(doc, 700, 150):
-            chunks.append(chunk)
-            ranges.append((base + int(np.searchsorted(starts, chunk.char_start)),
-                           base + int(np.searchsorted(ends, chunk.char_end, side="right"))))
-        if len(chunks) >= limit:
-            break
-    chunks, ranges = chunks[:limit], ranges[:limit]
+    by_id, chunks, ranges, sentences = chunked(documents, limit)
     rows, spans = sentence_owners(by_id, chunks, ranges, sentences)
     texts = [retrieval_text(by_id[c.doc_id], c) for c in chunks]
     chunk_vectors, pooled = encoder.encode_with_spans(texts, spans)
@@ -63,7 +51,9 @@ def pooled_rows(encoder: Encoder, documents: list, limit: int) -> tuple[np.ndarr
     for i, (mine, vectors) in enumerate(zip(rows, pooled)):
         for row, vector in zip(mine, vectors):
             if vector is not None:
-                p.append(vector), c.append(chunk_vectors[i]), owned.append(row)
+                p.append(vector)
+                c.append(chunk_vectors[i])
+                owned.append(row)
     alone = encoder.encode([by_id[sentences[r][0]].text[sentences[r][1]:sentences[r][2]] for r in owned])
     return np.asarray(p), np.asarray(c), alone
 

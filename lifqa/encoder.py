@@ -104,7 +104,7 @@ def onnx_runtime_installed() -> bool:
 
 def resolve_variant(encoder: str = "auto") -> str:
     """``auto`` -> the fastest variant on this machine that keeps retrieval quality (BENCHMARKS.md): bf16 where the CPU
-    has bf16 units; elsewhere ONNX Runtime fp32, the same vectors as torch fp32 (cosine 1.00000) 1.2-2.5x faster;
+    has bf16 units; elsewhere ONNX Runtime fp32, the same vectors as torch fp32 (cosine 1.00000) 1.2-2.6x faster;
     torch fp32 only where ONNX Runtime is not installed."""
     if encoder == "auto":
         if fast_bf16():
