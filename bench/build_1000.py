@@ -2,6 +2,7 @@
 
     PYTHONPATH=. nice -n 10 .venv/bin/python bench/build_1000.py                    # all 1,000 articles
     PYTHONPATH=. nice -n 10 .venv/bin/python bench/build_1000.py --limit 40         # first 40, extrapolated
+    PYTHONPATH=. .venv/bin/python bench/build_1000.py --encoder onnx-fp32           # what a CPU without bf16 runs
     PYTHONPATH=. nice -n 10 .venv/bin/python bench/build_1000.py --compare 4 --base 1b79699
     PYTHONPATH=. .venv/bin/python bench/build_1000.py --compare 5 --base 1b79699 --compare-only --compare-workers 1
     PYTHONPATH=. .venv/bin/python bench/build_1000.py --compare 5 --base 1b79699 --compare-only --compare-encoder torch-fp32
@@ -72,7 +73,7 @@ def _cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def timed_build(corpus: Path, index: Path) -> dict:
+def timed_build(corpus: Path, index: Path, **settings: str) -> dict:
     from lifqa.index.build import build_index
     from lifqa.settings import make_settings
 
@@ -100,7 +101,7 @@ def timed_build(corpus: Path, index: Path) -> dict:
     started, cpu = time.perf_counter(), _cpu_seconds()
     EmbeddingCache.encode = counting_encode
     try:
-        result = build_index(corpus, index, make_settings(), progress=progress)
+        result = build_index(corpus, index, make_settings(**settings), progress=progress)
     finally:
         EmbeddingCache.encode = shipped_encode
     total = time.perf_counter() - started
@@ -212,6 +213,8 @@ def main() -> int:
                         help="--compare also builds with this code and --encoder VARIANT, e.g. torch-fp32 for a CPU without bf16")
     parser.add_argument("--compare-pooling", action="append", default=[], metavar="POOLING",
                         help="--compare also builds with this code and --sentence-pooling POOLING (with each --compare-encoder too)")
+    parser.add_argument("--encoder", default="auto", metavar="VARIANT",
+                        help="encoder of the full and incremental builds (torch-fp32 or onnx-fp32: what a CPU without bf16 runs)")
     parser.add_argument("--new-first", action="store_true", help="--compare builds with this code first (order effects)")
     parser.add_argument("--base", default="HEAD", help="git revision of today's path for --compare")
     parser.add_argument("--repo", type=Path, default=ROOT, help="git repository holding --base (default: this one)")
@@ -237,7 +240,7 @@ def main() -> int:
     index = args.out / ("index" if not args.limit else f"index-{args.limit}")
     shutil.rmtree(index, ignore_errors=True)
     print("full build", file=sys.stderr)
-    full = timed_build(corpus, index)
+    full = timed_build(corpus, index, encoder=args.encoder)
     full["bytes"] = sum(p.stat().st_size for p in corpus.glob("*.txt"))
     result["full"] = full
     if args.limit:
@@ -256,7 +259,7 @@ def main() -> int:
     (corpus / "article_added.txt").write_text((changed[0].read_text(encoding="utf-8")[:20000]).replace("Article", "Added article", 1),
                                               encoding="utf-8")
     print(f"incremental: {len(changed)} changed, 1 added, 1 removed", file=sys.stderr)
-    incremental = timed_build(corpus, index)
+    incremental = timed_build(corpus, index, encoder=args.encoder)
     incremental.update(changed=len(changed), added=1, removed=1, of=len(files),
                        ratio_to_full=round(incremental["seconds"] / full["seconds"], 4))
     import lifqa

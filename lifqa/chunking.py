@@ -227,8 +227,11 @@ def _cap_length(sentences: list[Sentence], text: str, limit: int) -> list[Senten
 
 def retrieval_text(doc: Document, chunk: Chunk) -> str:
     """What BM25 and the encoder see: the chunk with its document title and section as context."""
-    parts = [doc.title]
+    return f"{context_line(doc, chunk)}\n{chunk.text}"
+
+
+def context_line(doc: Document, chunk: Chunk) -> str:
+    """The title (and section, unless the chunk opens with it) that :func:`retrieval_text` puts before a chunk."""
     if chunk.section and not chunk.text.startswith(chunk.section) and chunk.section != doc.title:
-        parts.append(chunk.section)
-    parts.append(chunk.text)
-    return "\n".join(parts)
+        return f"{doc.title}\n{chunk.section}"
+    return doc.title

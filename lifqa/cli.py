@@ -59,6 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="encode (default): each sentence encoded on its own, spread over --encode-workers or --ray; chunk: sentence "
                         "vectors pooled from their chunk's forward pass in this process (about half the encoder time; the "
                         "shipped models were trained on encode, BENCHMARKS.md)")
+    p.add_argument("--chunk-vectors", choices=("auto", "sentences", "encode"),
+                   help="sentences: each chunk's vector composed from its sentences' vectors and its title/section line's "
+                        "(no pass over the chunk; auto, the default, does this whenever sentences are encoded on their own); "
+                        "encode: each chunk encoded in a pass of its own")
     _ray_options(p, "read, chunk and embed on a Ray cluster")
     p.set_defaults(handler=cmd_index)
 

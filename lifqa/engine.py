@@ -112,7 +112,8 @@ class Engine:
         manifest = layout.read_manifest(build)
         if verify:
             layout.verify_files(build, manifest, full=verify == "full")
-        recorded = {k: v for k, v in manifest.get("settings", {}).items()}
+        # a setting added after the index was built: the value it was built with
+        recorded = {**layout.LEGACY_SETTINGS, **manifest.get("settings", {})}
         settings = make_settings(**{**recorded, **overrides})
         layout.check_compatible(build, manifest, settings)
         return cls(index_dir, build, manifest, settings, reranker_params, selector_params)

@@ -45,6 +45,7 @@ INDEX_SETTINGS = (
     "pq_m",
     "encoder",
     "sentence_pooling",
+    "chunk_vectors",
 )
 
 
@@ -64,7 +65,8 @@ class Settings(BaseModel):
     encode_workers: int | Literal["auto"] = Field(
         "auto", description="Processes that embed a build's texts, each with a one-thread encoder of the same variant; "
                             "1: the build process alone. auto: one per usable core when a stage has at least 10,000 texts "
-                            "to embed, else 1 (BENCHMARKS.md). Not index-shaping: the vectors are the same.")
+                            "to embed, else 1; never for an onnx variant, whose own threads embed sentences faster "
+                            "(BENCHMARKS.md). Not index-shaping: the vectors are the same.")
 
     # chunking (characters)
     chunk_size: int = Field(700, ge=100, le=20000, description="Target chunk length in characters; sentences are never cut.")
@@ -92,6 +94,11 @@ class Settings(BaseModel):
     sentence_pooling: Literal["encode", "chunk"] = Field(
         "encode", description="encode: every sentence is encoded on its own. chunk: pooled from its chunk's token states "
                               "(no second pass; faster, but the shipped reranker abstains wrongly more often, BENCHMARKS.md).")
+    chunk_vectors: Literal["auto", "sentences", "encode"] = Field(
+        "auto", description="sentences: each chunk's retrieval vector is composed from its sentences' vectors and its "
+                            "title/section line's (no pass over the chunk: a build encodes half the text, and retrieves as "
+                            "well or better on the train splits, BENCHMARKS.md). encode: each chunk is encoded in a pass of "
+                            "its own. auto: sentences when sentence vectors are encoded alone, else encode.")
 
     # reading untrusted files (not index-shaping for queries; part of the build key)
     pdf_max_pages: int = Field(2000, ge=1, le=100_000, description="Pages read from one PDF; the rest is skipped with a warning.")
@@ -158,6 +165,20 @@ class Settings(BaseModel):
                 f"chunk_overlap ({self.chunk_overlap}) must be smaller than chunk_size ({self.chunk_size})"
             )
         return self
+
+    @model_validator(mode="after")
+    def _composable_chunk_vectors(self) -> "Settings":
+        if self.chunk_vectors == "sentences" and not (self.sentence_vectors and self.sentence_pooling == "encode"):
+            raise ValueError(
+                "chunk_vectors=sentences composes each chunk's vector from its sentences' own vectors, so it needs "
+                "sentence_vectors=true and sentence_pooling=encode; otherwise use chunk_vectors=encode or auto"
+            )
+        return self
+
+    def composes_chunk_vectors(self) -> bool:
+        """Whether a build composes chunk vectors from sentence vectors (``chunk_vectors``, with auto resolved)."""
+        return self.chunk_vectors == "sentences" or (
+            self.chunk_vectors == "auto" and self.sentence_vectors and self.sentence_pooling == "encode")
 
     def index_fingerprint(self) -> dict[str, Any]:
         """The settings that shape an index, as stored in its manifest."""

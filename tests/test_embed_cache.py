@@ -38,6 +38,18 @@ def _cache_rows(index: Path) -> int:
         con.close()
 
 
+def _title_lines(index: Path) -> int:
+    """Distinct title/section lines of a build's chunks: encoded beside its sentences to compose chunk vectors."""
+    from lifqa.chunking import context_line
+    from lifqa.index.store import Store
+
+    store = Store(layout.active_build(index))
+    try:
+        return len({context_line(store.source(c.doc_id).document, c) for c in store.iter_chunks()})
+    finally:
+        store.close()
+
+
 def _vectors(index: Path) -> np.ndarray:
     return np.load(layout.active_build(index) / layout.CHUNK_VECTORS)
 
@@ -46,14 +58,17 @@ def test_forced_rebuild_embeds_nothing_and_keeps_the_vectors(corpus: Path, tmp_p
     index = tmp_path / "index"
     first = build_index(corpus, index, make_settings())
     counts = first.manifest["counts"]
+    lines = _title_lines(index)
     assert first.manifest["embedding_cache"]["reused"] == 0
-    # Every chunk and sentence text was embedded once (a repeated sentence only once).
-    assert 0 < first.manifest["embedding_cache"]["embedded"] <= counts["chunks"] + counts["sentences"]
+    # Every sentence and title/section line was embedded once (a repeated sentence only once); chunk vectors are
+    # composed from them, not embedded.
+    assert 0 < first.manifest["embedding_cache"]["embedded"] <= counts["sentences"] + lines
     vectors = _vectors(index)
 
     second = build_index(corpus, index, make_settings(), force=True)
     assert second.rebuilt
-    assert second.manifest["embedding_cache"] == {"embedded": 0, "reused": counts["chunks"] + counts["sentences"]}
+    # sentences, lines and the composed chunk vectors all come from the cache
+    assert second.manifest["embedding_cache"] == {"embedded": 0, "reused": counts["chunks"] + counts["sentences"] + lines}
     assert np.array_equal(_vectors(index), vectors)
 
 
@@ -62,7 +77,7 @@ def test_fp32_variants_share_vectors_and_other_precisions_never_mix(corpus: Path
     vectors); int8 vectors are different and get a cache of their own."""
     index = tmp_path / "index"
     first = build_index(corpus, index, make_settings(encoder="torch-fp32"))
-    texts = first.manifest["counts"]["chunks"] + first.manifest["counts"]["sentences"]
+    texts = first.manifest["counts"]["chunks"] + first.manifest["counts"]["sentences"] + _title_lines(index)
     onnx = build_index(corpus, index, make_settings(encoder="onnx-fp32"))
     assert onnx.rebuilt and onnx.manifest["encoder"]["variant"] == "onnx-fp32"
     assert onnx.manifest["embedding_cache"] == {"embedded": 0, "reused": texts}
@@ -76,9 +91,8 @@ def test_added_document_embeds_only_its_own_text(corpus: Path, tmp_path: Path):
     (corpus / "005_oncostatin.txt").write_text(NEW_DOCUMENT, encoding="utf-8")
     second = build_index(corpus, index, make_settings())
     before, after = first.manifest["counts"], second.manifest["counts"]
-    new_texts = (after["chunks"] - before["chunks"]) + (after["sentences"] - before["sentences"])
-    assert after["documents"] == 6 and new_texts >= 4  # one chunk, three sentences
-    assert second.manifest["embedding_cache"]["embedded"] == new_texts
+    assert after["documents"] == 6 and after["chunks"] - before["chunks"] == 1 and after["sentences"] - before["sentences"] == 3
+    assert second.manifest["embedding_cache"]["embedded"] == 3 + 1  # its three sentences and its title line
 
 
 def test_cache_holds_only_the_published_build(corpus: Path, tmp_path: Path):

@@ -48,6 +48,9 @@ def test_auto_uses_every_usable_core_only_for_enough_texts():
     assert pool_size("auto", POOL_MIN_TEXTS - 1) == 1
     assert pool_size("auto", POOL_MIN_TEXTS) == usable_cores() == len(os.sched_getaffinity(0))
     assert pool_size(3, 1) == 3 and pool_size(1, 10**6) == 1
+    assert pool_size("auto", POOL_MIN_TEXTS, "torch-fp32") == usable_cores()
+    assert pool_size("auto", 10**6, "onnx-fp32") == pool_size("auto", 10**6, "onnx-int8") == 1  # ONNX Runtime's own threads
+    assert pool_size(2, 10**6, "onnx-fp32") == 2  # asked for: a pool
     before = set(multiprocessing.active_children())
     embed = PoolEmbedder(get_encoder(), "auto")
     embed.expect(POOL_MIN_TEXTS - 1)  # a small stage: no processes started, embedded in this process

@@ -16,7 +16,8 @@ def cmd_index(args: argparse.Namespace) -> int:
 
     settings = make_settings(chunk_size=args.chunk_size, chunk_overlap=args.chunk_overlap, model_path=args.model_path,
                              pdf_max_pages=args.pdf_max_pages, pdf_max_seconds=args.pdf_max_seconds, encode_workers=args.encode_workers,
-                             encoder=args.encoder, sentence_pooling=args.sentence_pooling)
+                             encoder=args.encoder, sentence_pooling=args.sentence_pooling,
+                             chunk_vectors=args.chunk_vectors)
     if settings.sentence_vectors and settings.sentence_pooling == "chunk" and (args.ray or args.encode_workers not in (None, "1", "auto")):
         print("warning: with sentence_pooling=chunk the vectors are embedded in this process; pass --sentence-pooling encode "
               "to embed on " + ("the Ray cluster" if args.ray else "encoder workers"), file=sys.stderr)

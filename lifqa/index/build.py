@@ -359,7 +359,8 @@ def _write_build(sources: CorpusScan, out: Path, settings: Settings, key: str, f
         "library": corpus_report.library,
         "dense_index": dense_info["kind"],
         "dense": dense_info,
-        "encoder": {"variant": encoder.variant, "device": encoder.device, "sentence_pooling": settings.sentence_pooling},
+        "encoder": {"variant": encoder.variant, "device": encoder.device, "sentence_pooling": settings.sentence_pooling,
+                    "chunk_vectors": "sentences" if settings.composes_chunk_vectors() else "encode"},
         "embedding_cache": {"embedded": cache.misses, "reused": cache.hits},
         "encode_workers": workers,  # processes that embedded (how the build ran, like build_seconds; not index-shaping)
         "document_cache": document_work,

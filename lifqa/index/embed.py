@@ -1,4 +1,5 @@
-"""A build's vectors: chunk vectors, and sentence vectors encoded alone or pooled from their chunk's forward pass.
+"""A build's vectors: sentence vectors (encoded alone, or pooled from their chunk's forward pass) and chunk vectors
+(composed from their sentences' vectors, or encoded in a pass of their own).
 
 Everything goes through the embedding cache, so a build that is stopped resumes from what it embedded, and a
 rebuild embeds only new text. The embedding is nearly all of a build's time; this stage owns how it is spent.
@@ -13,7 +14,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 from tqdm import tqdm
 
-from lifqa.chunking import retrieval_text
+from lifqa.chunking import context_line, retrieval_text
 from lifqa.index.embed_cache import EmbeddingCache, text_key
 from lifqa.settings import Settings
 from lifqa.types import Chunk, Document
@@ -27,7 +28,16 @@ def embed_build(cache: EmbeddingCache, encoder: Any, runner: Any, settings: Sett
     """Chunk vectors, sentence vectors (None when ``sentence_vectors`` is off) and the processes that embedded
     (None: a runner's own, e.g. Ray). ``texts`` are the chunks' retrieval texts."""
     sentence_texts = [by_id[doc_id].text[s:e] for doc_id, s, e, _ in sentences]
-    if settings.sentence_vectors and settings.sentence_pooling == "chunk":
+    if settings.composes_chunk_vectors():
+        lines, line_of_chunk = context_lines(by_id, chunks)
+        with closing(runner.embedder(encoder)) as embed:
+            # a distributed embedder starts its workers once per call: sentences and lines in one call
+            both = embed_texts(cache, embed, sentence_texts + lines, "embedding sentences", (0.2, 0.95), report)
+            workers = getattr(embed, "workers", 1 if embed == encoder.encode_documents else None)
+        sentence_vectors, line_vectors = both[:len(sentence_texts)], both[len(sentence_texts):]
+        chunk_vectors = composed_through_cache(cache, encoder, texts, chunk_sentences, sentences, sentence_texts, sentence_vectors,
+                                               lines, line_of_chunk, line_vectors)
+    elif settings.sentence_vectors and settings.sentence_pooling == "chunk":
         owners = sentence_owners(by_id, chunks, chunk_sentences, sentences)
         chunk_vectors, sentence_vectors = embed_pooled(cache, encoder, texts, owners, sentence_texts, report)
         workers: int | None = 1  # pooled sentence vectors are embedded in this process
@@ -43,6 +53,61 @@ def embed_build(cache: EmbeddingCache, encoder: Any, runner: Any, settings: Sett
                                     if settings.sentence_vectors else None)
             workers = getattr(embed, "workers", 1 if embed == encoder.encode_documents else None)  # None: a runner's own (Ray)
     return chunk_vectors, sentence_vectors, workers
+
+
+def context_lines(documents_by_id: dict[str, Document], chunks: list[Chunk]) -> tuple[list[str], np.ndarray]:
+    """The distinct title/section lines that open the chunks' retrieval texts, and which one opens each chunk."""
+    lines: dict[str, int] = {}
+    line_of_chunk = np.fromiter((lines.setdefault(context_line(documents_by_id[c.doc_id], c), len(lines)) for c in chunks),
+                                dtype=np.int64, count=len(chunks))
+    return list(lines), line_of_chunk
+
+
+def token_weights(encoder: Any, texts: list[str]) -> np.ndarray:
+    """How many tokens of each text its vector averages over (the encoder's mean pooling; at most its length limit)."""
+    if not texts:
+        return np.zeros(0, dtype=np.float32)
+    counts = [len(ids) for ids in encoder.tokenizer(texts, add_special_tokens=False)["input_ids"]]
+    return np.minimum(np.asarray(counts, dtype=np.float32), max(encoder.max_length - 2, 1))
+
+
+def compose_chunk_vectors(sentence_vectors: np.ndarray, chunk_sentences: list[tuple[int, int]], sentence_weights: np.ndarray,
+                          line_vectors: np.ndarray, line_of_chunk: np.ndarray, line_weights: np.ndarray) -> np.ndarray:
+    """Each chunk's retrieval vector from vectors the build already has: the mean of its sentences' vectors and its
+    title/section line's vector, each weighted by its tokens, as mean pooling weighs them in a pass over the whole
+    retrieval text, then normalised. On the train splits this retrieves as well as the chunk's own pass or better
+    (bench/composed_vectors.py, BENCHMARKS.md), and it halves the texts a build encodes."""
+    out = np.zeros((len(chunk_sentences), line_vectors.shape[1] if len(line_vectors) else sentence_vectors.shape[1]), dtype=np.float32)
+    for row, (lo, hi) in enumerate(chunk_sentences):
+        line = line_of_chunk[row]
+        total = sentence_weights[lo:hi] @ sentence_vectors[lo:hi] + line_weights[line] * line_vectors[line]
+        out[row] = total / max(float(np.linalg.norm(total)), 1e-12)
+    return out
+
+
+def composed_key(text: str, sentence_spans: list[tuple[int, int]]) -> int:
+    """Cache key of a chunk vector composed from its sentences (their spans and the retrieval text decide it): never
+    equal to the key of the text encoded in a pass of its own."""
+    return text_key(f"\0composed\0{';'.join(f'{s}:{e}' for s, e in sentence_spans)}\0{text}")
+
+
+def composed_through_cache(cache: EmbeddingCache, encoder: Any, texts: list[str], chunk_sentences: list[tuple[int, int]],
+                           sentences: list[tuple[str, int, int, bool]], sentence_texts: list[str], sentence_vectors: np.ndarray,
+                           lines: list[str], line_of_chunk: np.ndarray, line_vectors: np.ndarray) -> np.ndarray:
+    """Chunk vectors composed from sentence and line vectors, kept in the cache so that a rebuild composes (and counts
+    the tokens of) only the chunks that changed."""
+    keys = [composed_key(text, [(sentences[r][1], sentences[r][2]) for r in range(lo, hi)])
+            for text, (lo, hi) in zip(texts, chunk_sentences)]
+    chunk_vectors, found = cache.lookup(keys)
+    todo = np.flatnonzero(~found)
+    if len(todo):
+        rows = sorted({r for c in todo for r in range(*chunk_sentences[c])})
+        weights = np.zeros(len(sentence_texts), dtype=np.float32)
+        weights[rows] = token_weights(encoder, [sentence_texts[r] for r in rows])
+        chunk_vectors[todo] = compose_chunk_vectors(sentence_vectors, [chunk_sentences[c] for c in todo], weights,
+                                                    line_vectors, line_of_chunk[todo], token_weights(encoder, lines))
+        cache.store([keys[c] for c in todo], chunk_vectors[todo], computed=False)
+    return chunk_vectors
 
 
 def chunk_offset(doc: Document, chunk: Chunk) -> int:

@@ -128,7 +128,7 @@ def verify_files(build: Path, manifest: dict[str, Any], full: bool = False) -> N
 
 
 # settings added after indexes existed, with the value such an index was built with
-_LEGACY_SETTINGS = {"encoder": "auto", "sentence_pooling": "encode"}
+LEGACY_SETTINGS = {"encoder": "auto", "sentence_pooling": "encode", "chunk_vectors": "encode"}
 
 
 def check_compatible(build: Path, manifest: dict[str, Any], settings: "Settings") -> None:
@@ -138,7 +138,7 @@ def check_compatible(build: Path, manifest: dict[str, Any], settings: "Settings"
         raise IndexCorruptError(f"the index in {build.parent} has format {manifest.get('format_version')}, this lifqa reads format {FORMAT_VERSION}; {hint}")
     recorded = manifest.get("settings", {})
     for name, wanted in settings.index_fingerprint().items():
-        if name not in recorded and _LEGACY_SETTINGS.get(name, object()) == wanted:
+        if name not in recorded and LEGACY_SETTINGS.get(name, object()) == wanted:
             continue  # an index from before the setting existed was built the default way (its variant: the manifest's)
         if recorded.get(name) != wanted:
             raise IndexCorruptError(f"the index in {build.parent} was built with {name}={recorded.get(name)!r}, but the settings ask for {wanted!r}; {hint}")
