@@ -57,8 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "torch-fp32, torch-bf16, onnx-fp32, onnx-int8")
     p.add_argument("--sentence-pooling", choices=("chunk", "encode"),
                    help="encode (default): each sentence encoded on its own, spread over --encode-workers or --ray; chunk: sentence "
-                        "vectors pooled from their chunk's forward pass in this process (about half the encoder time; the "
-                        "shipped models were trained on encode, BENCHMARKS.md)")
+                        "vectors pooled from their chunk's forward pass in this process, chunks then encoded in a pass of their own "
+                        "(slower than the default now; the shipped models were trained on encode, BENCHMARKS.md)")
     p.add_argument("--chunk-vectors", choices=("auto", "sentences", "encode"),
                    help="sentences: each chunk's vector composed from its sentences' vectors and its title/section line's "
                         "(no pass over the chunk; auto, the default, does this whenever sentences are encoded on their own); "

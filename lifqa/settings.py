@@ -92,8 +92,9 @@ class Settings(BaseModel):
                                                          "with the stored vectors (query time).")
     sentence_vectors: bool = Field(True, description="Store one vector per sentence for reranking and answer extraction.")
     sentence_pooling: Literal["encode", "chunk"] = Field(
-        "encode", description="encode: every sentence is encoded on its own. chunk: pooled from its chunk's token states "
-                              "(no second pass; faster, but the shipped reranker abstains wrongly more often, BENCHMARKS.md).")
+        "encode", description="encode: every sentence is encoded on its own. chunk: pooled from its chunk's token states, "
+                              "chunks then encoded in a pass of their own (slower than the default now that chunk vectors "
+                              "are composed from sentence vectors; the shipped models were trained on encode, BENCHMARKS.md).")
     chunk_vectors: Literal["auto", "sentences", "encode"] = Field(
         "auto", description="sentences: each chunk's retrieval vector is composed from its sentences' vectors and its "
                             "title/section line's (no pass over the chunk: a build encodes half the text, and retrieves as "
