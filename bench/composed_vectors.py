@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import run as run_main, save_result  # noqa: E402
+from lifqa.index import layout  # noqa: E402
 
 # How a chunk's vector is composed: which parts take part and how each is weighted.
 WAYS = {
@@ -38,16 +39,11 @@ WAYS = {
 }
 
 
-def build_of(index: Path) -> Path:
-    return index / (index / "CURRENT").read_text().strip()
-
-
-def composed(build: Path, way: str, parts: dict) -> np.ndarray:
+def composed(way: str, parts: dict) -> np.ndarray:
     """One vector per chunk, normalised, composed the given way (length-weighted: what a build does)."""
     from lifqa.index.embed import compose_chunk_vectors
 
-    spans = np.load(build / "chunk_sentences.npy")
-    sentences = np.asarray(np.load(build / "sentence_vectors.npy"), dtype=np.float32)
+    sentences, spans = parts["sentence_vectors"], parts["chunk_sentences"]
     if way == "length-weighted":
         return compose_chunk_vectors(sentences, spans, parts["sentence_tokens"], parts["line_vectors"],
                                      parts["line_of_chunk"], parts["line_tokens"])
@@ -57,9 +53,9 @@ def composed(build: Path, way: str, parts: dict) -> np.ndarray:
 
 
 def parts_of(build: Path, encoder: object) -> dict:
-    """What composing needs beside the stored sentence vectors: each chunk's title/section line (as
-    ``retrieval_text`` puts it before the chunk), encoded once per distinct line, and every sentence's and line's
-    token count."""
+    """What composing needs, read once: the stored sentence vectors and chunk sentence ranges, each chunk's
+    title/section line (as ``retrieval_text`` puts it before the chunk), encoded once per distinct line, and every
+    sentence's and line's token count."""
     from lifqa.index.embed import context_lines, token_weights
     from lifqa.index.store import Store
 
@@ -67,7 +63,7 @@ def parts_of(build: Path, encoder: object) -> dict:
     chunks = list(store.iter_chunks())
     documents = {doc_id: store.source(doc_id).document for doc_id in dict.fromkeys(c.doc_id for c in chunks)}
     lines, line_of_chunk = context_lines(documents, chunks)
-    spans = np.load(build / "sentence_spans.npy")
+    spans = np.load(build / layout.SENTENCE_SPANS)
     sentence_texts = [""] * len(spans)
     for row, chunk in enumerate(chunks):  # every sentence lies inside its document's text
         lo, hi = store.chunk_sentences[row]
@@ -78,7 +74,8 @@ def parts_of(build: Path, encoder: object) -> dict:
     line_vectors = encoder.encode_documents(lines)
     print(f"{len(lines)} title/section lines encoded in {time.perf_counter() - started:.1f} s "
           f"for {len(chunks)} chunks and {len(sentence_texts)} sentences", flush=True)
-    return {"line_vectors": line_vectors, "line_of_chunk": line_of_chunk, "line_tokens": token_weights(encoder, lines),
+    return {"sentence_vectors": np.asarray(np.load(build / layout.SENTENCE_VECTORS), dtype=np.float32),
+            "chunk_sentences": np.load(build / layout.CHUNK_SENTENCES), "line_vectors": line_vectors, "line_of_chunk": line_of_chunk, "line_tokens": token_weights(encoder, lines),
             "sentence_tokens": token_weights(encoder, sentence_texts)}
 
 
@@ -89,23 +86,23 @@ def copy_with(index: Path, folder: Path, vectors: np.ndarray) -> Path:
     from lifqa.index.layout import file_checksums
     from lifqa.settings import make_settings
 
-    source = build_of(index)
+    source = layout.active_build(index)
     build = folder / source.name
     build.mkdir(parents=True)
     for path in source.rglob("*"):
         target = build / path.relative_to(source)
         if path.is_dir():
             target.mkdir(exist_ok=True)
-        elif path.name not in ("chunk_vectors.npy", "dense.faiss", "manifest.json"):
+        elif path.name not in (layout.CHUNK_VECTORS, layout.FAISS_FILE, layout.MANIFEST):
             os.link(path, target)
-    (folder / "CURRENT").write_text(source.name)
-    manifest = json.loads((source / "manifest.json").read_text())
+    (folder / layout.CURRENT).write_text(source.name)
+    manifest = layout.read_manifest(source)
     if manifest.get("dense_index") != "flat":
         raise SystemExit(f"{index}: only flat dense indexes are composed here (this one is {manifest.get('dense_index')})")
-    np.save(build / "chunk_vectors.npy", vectors)
-    build_faiss(vectors, build / "dense.faiss", make_settings(**{k: v for k, v in manifest["settings"].items() if k != "model_id"}))
+    np.save(build / layout.CHUNK_VECTORS, vectors)
+    build_faiss(vectors, build / layout.FAISS_FILE, make_settings(**{k: v for k, v in manifest["settings"].items() if k != "model_id"}))
     manifest["files"] = file_checksums(build)
-    (build / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    (build / layout.MANIFEST).write_text(json.dumps(manifest, indent=2))
     return folder
 
 
@@ -135,18 +132,19 @@ def main() -> int:
     from lifqa.encoder import get_encoder
 
     index = Path(args.index)
-    manifest = json.loads((build_of(index) / "manifest.json").read_text())
+    build = layout.active_build(index)
+    manifest = layout.read_manifest(build)
     encoder = get_encoder(variant=manifest["encoder"]["variant"])
-    parts = parts_of(build_of(index), encoder)
+    parts = parts_of(build, encoder)
     result = {"what": "chunk vectors from the chunk's own pass vs composed from its sentence vectors and title/section line",
               "index": manifest["corpus"]["fingerprint"][:12], "encoder": manifest["encoder"]["variant"],
               "split": args.split, "load_1min_start": os.getloadavg()[0], "ways": {}, "runs": {}}
-    original = np.load(build_of(index) / "chunk_vectors.npy")
+    original = np.load(build / layout.CHUNK_VECTORS)
     result["runs"]["chunk pass"] = evaluate(index, args)
     print("chunk pass", json.dumps(result["runs"]["chunk pass"]), flush=True)
     with tempfile.TemporaryDirectory(dir=ROOT / "indexes") as tmp:
         for way in args.ways.split(","):
-            vectors = composed(build_of(index), way, parts)
+            vectors = composed(way, parts)
             cosine = (vectors * original).sum(1)
             result["ways"][way] = {"how": WAYS[way], "cosine_to_chunk_pass_mean": round(float(cosine.mean()), 4),
                                    "cosine_p05": round(float(np.percentile(cosine, 5)), 4)}

@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 from tqdm import tqdm
 
-from lifqa.chunking import context_line, retrieval_text
+from lifqa.chunking import context_line
 from lifqa.index.embed_cache import EmbeddingCache, text_key
 from lifqa.settings import Settings
 from lifqa.types import Chunk, Document
@@ -77,7 +77,7 @@ def compose_chunk_vectors(sentence_vectors: np.ndarray, chunk_sentences: list[tu
     title/section line's vector, each weighted by its tokens, as mean pooling weighs them in a pass over the whole
     retrieval text, then normalised. On the train splits this retrieves as well as the chunk's own pass or better
     (bench/composed_vectors.py, BENCHMARKS.md), and it halves the texts a build encodes."""
-    out = np.zeros((len(chunk_sentences), line_vectors.shape[1] if len(line_vectors) else sentence_vectors.shape[1]), dtype=np.float32)
+    out = np.zeros((len(chunk_sentences), sentence_vectors.shape[1]), dtype=np.float32)
     for row, (lo, hi) in enumerate(chunk_sentences):
         line = line_of_chunk[row]
         total = sentence_weights[lo:hi] @ sentence_vectors[lo:hi] + line_weights[line] * line_vectors[line]
@@ -111,8 +111,8 @@ def composed_through_cache(cache: EmbeddingCache, encoder: Any, texts: list[str]
 
 
 def chunk_offset(doc: Document, chunk: Chunk) -> int:
-    """Where ``chunk.text`` starts inside :func:`retrieval_text` (after the title and section lines)."""
-    return len(retrieval_text(doc, chunk)) - len(chunk.text)
+    """Where ``chunk.text`` starts inside ``lifqa.chunking.retrieval_text`` (after its title/section line and a line break)."""
+    return len(context_line(doc, chunk)) + 1
 
 
 def sentence_owners(documents_by_id: dict[str, Document], chunks: list[Chunk], chunk_sentences: list[tuple[int, int]],
