@@ -29,8 +29,12 @@ def decode_file(path: Path) -> tuple[str | None, str | None]:
     return None, f"skipped {path.name}: it cannot be decoded as text"  # unreachable: latin-1 decodes anything
 
 
+_CONTROLS = bytes(b for b in range(32) if b < 9 or 13 < b)  # control bytes that text files do not hold
+
+
 def _looks_binary(head: bytes) -> bool:
+    """More than 5 % control bytes. Counted by bytes.translate in C: a loop over 64 KiB in Python took 2 ms a file."""
     if not head:
         return False
-    controls = sum(1 for b in head if b < 9 or 13 < b < 32)
+    controls = len(head) - len(head.translate(None, _CONTROLS))
     return controls / len(head) > 0.05
