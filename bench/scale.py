@@ -4,20 +4,23 @@
     PYTHONPATH=. nice -n 10 .venv/bin/python bench/scale.py --passages 1000000 --vector-cache ...
 
 THE DENSE VECTORS ARE STAND-INS. Embedding a million passages takes most of a day on 2 cores, so the
-vectors of the big index are not computed by the encoder: every passage gets the real MiniLM vector of
-the source passage it was copied from plus small Gaussian noise (sigma per dimension, default 0.0128:
-cosine ~0.97 to the source vector), renormalised. Everything else is real and goes through the library's
-own build code: the text (every word of a copy replaced by another word of its document with probability
---perturb, so every passage is distinct text with a larger vocabulary), reading, chunking, reliability
-rules, BM25, the SQLite store, the FAISS index and the manifest. The question vectors are real (the
-engine encodes each question). The stand-ins are injected through ``build_index``'s ``runner`` (the same
-hook a Ray build uses): its ``embedder`` returns the stand-in vectors instead of running the encoder.
+texts of the big index are not run through the encoder: a default build encodes each sentence and each chunk's
+title/section line (its chunk vectors are composed from them), and every such text of a copy gets the real
+MiniLM vector of the same text of its source document (the sentence at the same position, the line of the chunk
+at the same position) plus small Gaussian noise (sigma per dimension, default 0.0128: cosine ~0.97 to the
+source vector), renormalised. Everything else is real and goes through the library's own build code: the text
+(every word of a copy replaced by another word of its document with probability --perturb, so every passage is
+distinct text with a larger vocabulary), reading, chunking, reliability rules, BM25, the embedding cache, the
+composition of chunk vectors (with the encoder's tokenizer), the SQLite store, the FAISS index and the manifest.
+The question vectors are real (the engine encodes each question), and the trained answer models read the
+sentence vectors. The stand-ins are injected through ``build_index``'s ``runner`` (the same hook a Ray build
+uses): its ``embedder`` returns the stand-in vectors instead of running the encoder.
 
 The corpus: SciFact's 5,183 abstracts and COVID-QA's 124 articles ($LIFQA_EVAL_DATA or ../shared/eval),
 copied with distinct ids (``<source>/<id>~<copy>``) until the passages reach --passages. The source
-passages' real vectors are read from the embedding caches of earlier real builds of these corpora
-(--vector-cache, e.g. the evaluation indexes' caches; keyed by passage text) or encoded here
-(--embed-missing); a source document without all its passages' vectors is left out of the copies.
+texts' real vectors are read from the embedding caches of earlier default builds of these corpora
+(--vector-cache, e.g. the evaluation indexes' caches; keyed by text) or encoded here (--embed-missing);
+a source document without all its vectors is left out of the copies.
 Questions: COVID-QA dev questions and SciFact test claims, --questions in all (half each).
 
 Measured: seconds per build stage, size on disk per file, open time (default verification and full
@@ -55,8 +58,9 @@ from lifqa.errors import InputError  # noqa: E402
 
 DATA = Path(os.environ.get("LIFQA_EVAL_DATA", ROOT.parent / "shared" / "eval"))
 MODES = ("bm25", "dense", "hybrid", "hybrid+rerank")
-STAND_IN_NOTE = ("dense vectors are STAND-INS: each passage has the real MiniLM vector of its source passage plus Gaussian "
-                 "noise, renormalised (embedding 1 M passages would take most of a day); question vectors are real")
+STAND_IN_NOTE = ("dense vectors are STAND-INS: each sentence and title line has the real MiniLM vector of the same text of its "
+                 "source document plus Gaussian noise, renormalised, and chunk vectors are composed from them as a default "
+                 "build does (embedding 1 M passages would take most of a day); question vectors are real")
 
 
 def load() -> list[float]:
@@ -76,32 +80,35 @@ def _sources() -> list[dict]:
     return out
 
 
-def source_vectors(work: Path, caches: list[Path], embed_missing: bool) -> dict[str, np.ndarray]:
-    """The real MiniLM vector of every source passage, per source document in chunk order.
+def source_vectors(work: Path, caches: list[Path], embed_missing: bool) -> dict[str, dict[str, np.ndarray]]:
+    """The real MiniLM vectors a default build encodes for every source document: its sentences (in order) and the
+    title/section line of each of its chunks (in chunk order), ``{doc_id: {"sentences": ..., "lines": ...}}``.
 
-    Read from embedding caches of earlier builds (``--vector-cache``, read-only; keyed by the passage's
-    retrieval text, so any build of SciFact/COVID-QA with the default chunking matches), else encoded here
-    (``--embed-missing``), else the document is left out of the copies. Saved in ``work/sources.npz``."""
+    Read from embedding caches of earlier default builds (``--vector-cache``, read-only; keyed by text, so any build
+    of SciFact/COVID-QA with the default chunking and encoder variant matches), else encoded here (``--embed-missing``),
+    else the document is left out of the copies. Saved in ``work/sources-sentences.npz``."""
     import sqlite3
 
-    from lifqa.chunking import chunk_document
-    from lifqa.sources import read_sources
-    from lifqa.chunking import retrieval_text
+    from lifqa.chunking import chunk_document, context_line, split_sentences
     from lifqa.index.embed_cache import text_key
     from lifqa.settings import make_settings
+    from lifqa.sources import read_sources
 
-    saved = work / "sources.npz"
+    saved = work / "sources-sentences.npz"
     if saved.is_file():
         with np.load(saved) as data:  # each data[...] reads the array from the archive again: once each
-            doc_ids, bounds, vectors = data["doc_ids"].tolist(), data["bounds"], data["vectors"]
-        return {doc_id: vectors[a:b] for doc_id, a, b in zip(doc_ids, bounds[:-1], bounds[1:])}
+            doc_ids, vectors = data["doc_ids"].tolist(), data["vectors"]
+            sentence_bounds, line_bounds = data["sentence_bounds"], data["line_bounds"]
+        return {doc_id: {"sentences": vectors[s0:s1], "lines": vectors[l0:l1]}
+                for doc_id, s0, s1, l0, l1 in zip(doc_ids, sentence_bounds[:, 0], sentence_bounds[:, 1], line_bounds[:, 0], line_bounds[:, 1])}
     path = work / "sources.jsonl"
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in _sources()), encoding="utf-8")
     settings = make_settings()
-    texts: dict[str, list[str]] = {}
+    texts: dict[str, tuple[list[str], list[str]]] = {}
     for doc in read_sources(path).documents:
-        texts[doc.doc_id] = [retrieval_text(doc, c) for c in chunk_document(doc, settings.chunk_size, settings.chunk_overlap)]
-    wanted = {text_key(t) for ts in texts.values() for t in ts}
+        chunks = chunk_document(doc, settings.chunk_size, settings.chunk_overlap)
+        texts[doc.doc_id] = ([s.text for s in split_sentences(doc.text)], [context_line(doc, c) for c in chunks])
+    wanted = {text_key(t) for sentences, lines in texts.values() for t in sentences + lines}
     found: dict[int, np.ndarray] = {}
     for cache in caches:
         con = sqlite3.connect(f"file:{cache}?mode=ro", uri=True)
@@ -111,8 +118,8 @@ def source_vectors(work: Path, caches: list[Path], embed_missing: bool) -> dict[
                     found[key] = np.frombuffer(blob, dtype=np.float32)
         finally:
             con.close()
-    missing = [t for ts in texts.values() for t in ts if text_key(t) not in found]
-    print(f"source passages: {len(wanted):,}; {len(wanted) - len(set(map(text_key, missing))):,} vectors from the caches, "
+    missing = sorted({t for sentences, lines in texts.values() for t in sentences + lines if text_key(t) not in found})
+    print(f"source texts: {len(wanted):,}; {len(wanted) - len(missing):,} vectors from the caches, "
           f"{len(missing):,} missing ({'encoding them' if embed_missing else 'their documents are left out'})", file=sys.stderr)
     if embed_missing and missing:
         from lifqa.encoder import get_encoder
@@ -120,11 +127,16 @@ def source_vectors(work: Path, caches: list[Path], embed_missing: bool) -> dict[
         encoder = get_encoder()
         for text, vector in zip(missing, encoder.encode_documents(missing)):
             found[text_key(text)] = np.asarray(vector, dtype=np.float32)
-    out = {doc_id: np.stack([found[text_key(t)] for t in ts]) for doc_id, ts in texts.items()
-           if ts and all(text_key(t) in found for t in ts)}
-    lengths = [len(v) for v in out.values()]
-    np.savez(saved, doc_ids=np.asarray(list(out)), bounds=np.concatenate([[0], np.cumsum(lengths)]),
-             vectors=np.concatenate(list(out.values())))
+    out = {doc_id: {"sentences": np.stack([found[text_key(t)] for t in sentences]), "lines": np.stack([found[text_key(t)] for t in lines])}
+           for doc_id, (sentences, lines) in texts.items() if sentences and lines and all(text_key(t) in found for t in sentences + lines)}
+    blocks, sentence_bounds, line_bounds, at = [], [], [], 0
+    for parts in out.values():
+        for name, bounds in (("sentences", sentence_bounds), ("lines", line_bounds)):
+            bounds.append((at, at + len(parts[name])))
+            blocks.append(parts[name])
+            at += len(parts[name])
+    np.savez(saved, doc_ids=np.asarray(list(out)), vectors=np.concatenate(blocks),
+             sentence_bounds=np.asarray(sentence_bounds), line_bounds=np.asarray(line_bounds))
     return out
 
 
@@ -152,35 +164,43 @@ def make_corpus(path: Path, passages: int, chunks_per_doc: dict[str, int], pertu
 
 
 class StandInRunner:
-    """The local runner, except that its embedder returns stand-in vectors: the source passage's real vector
-    plus Gaussian noise. Chunking records which source passage each chunk's retrieval text comes from."""
+    """The local runner, except that its embedder returns stand-in vectors: the real vector of the same text of the
+    source document plus Gaussian noise. A default build encodes sentences and title/section lines (chunk vectors are
+    composed from them), so chunking records, for every copy, which source sentence each of its sentences is (the
+    same position in the document) and which source line opens each chunk (the same chunk position)."""
 
-    def __init__(self, vectors: dict[str, np.ndarray], sigma: float) -> None:
+    def __init__(self, vectors: dict[str, dict[str, np.ndarray]], sigma: float) -> None:
         from lifqa.index.build import LocalRunner
 
         self._local = LocalRunner()
-        self.first, self.count, start = {}, {}, 0
-        for doc_id, block in vectors.items():
-            self.first[doc_id], self.count[doc_id] = start, len(block)
-            start += len(block)
-        self.vectors = np.concatenate(list(vectors.values()))
+        blocks, self.rows = [], {}
+        start = 0
+        for doc_id, parts in vectors.items():
+            rows = {}
+            for name in ("sentences", "lines"):
+                rows[name] = np.arange(start, start + len(parts[name]))
+                blocks.append(parts[name])
+                start += len(parts[name])
+            self.rows[doc_id] = rows
+        self.vectors = np.concatenate(blocks)
         self.sigma = sigma
-        self.source_row: dict[int, int] = {}  # hash of a chunk's retrieval text -> row of its source passage
+        self.source_row: dict[int, int] = {}  # hash of a text the build will encode -> row of its source text's vector
         self.rng = np.random.default_rng(7)
 
     def read(self, *args):
         return self._local.read(*args)
 
     def chunk(self, documents, chunk_size, chunk_overlap):
-        from lifqa.chunking import retrieval_text
+        from lifqa.chunking import context_line
 
         parts = self._local.chunk(documents, chunk_size, chunk_overlap)
         for doc, part in zip(documents, parts):
-            source = doc.doc_id.rsplit("~", 1)[0]
-            first, count = self.first.get(source, 0), self.count.get(source, 0)
+            rows = self.rows[doc.doc_id.rsplit("~", 1)[0]]
+            sentences, lines = rows["sentences"], rows["lines"]
+            for i, (_, start, end, _) in enumerate(part.sentences):
+                self.source_row.setdefault(hash(doc.text[start:end]), int(sentences[min(i, len(sentences) - 1)]))
             for chunk in part.chunks:
-                row = first + min(chunk.position, count - 1) if count else hash(chunk.chunk_id) % len(self.vectors)
-                self.source_row[hash(retrieval_text(doc, chunk))] = row
+                self.source_row.setdefault(hash(context_line(doc, chunk)), int(lines[min(chunk.position, len(lines) - 1)]))
         return parts
 
     def embedder(self, encoder):
@@ -202,7 +222,7 @@ def build(args: argparse.Namespace) -> dict:
 
     work = args.work
     vectors = source_vectors(work, args.vector_cache, args.embed_missing)
-    chunks_per_doc = {doc_id: len(v) for doc_id, v in vectors.items()}
+    chunks_per_doc = {doc_id: len(v["lines"]) for doc_id, v in vectors.items()}
     corpus = work / f"corpus-{args.passages}.jsonl"
     planned = make_corpus(corpus, args.passages, chunks_per_doc, args.perturb)
     index = index_dir(args)
@@ -214,14 +234,14 @@ def build(args: argparse.Namespace) -> dict:
             marks.append((stage, time.perf_counter(), load()))
             print(f"  {time.strftime('%H:%M:%S')} {stage} (load {load()})", file=sys.stderr, flush=True)
 
-    settings = make_settings(sentence_vectors=False)
+    settings = make_settings()  # what a default build writes: sentence vectors, chunk vectors composed from them
     started = time.perf_counter()
     result = build_index(corpus, index, settings, progress=progress, runner=StandInRunner(vectors, args.sigma))
     total = time.perf_counter() - started
     marks.append(("end", started + total, load()))
     stages = {a[0]: round(b[1] - a[1], 1) for a, b in zip(marks, marks[1:])}
     files = {name: entry["size"] for name, entry in result.manifest["files"].items()}
-    return {"source_documents": len(vectors), "source_passages": sum(chunks_per_doc.values()), "passages_planned": planned, "counts": result.manifest["counts"], "build_seconds": round(total, 1),
+    return {"source_documents": len(vectors), "source_passages": sum(chunks_per_doc.values()), "encoder": result.manifest.get("encoder"), "passages_planned": planned, "counts": result.manifest["counts"], "build_seconds": round(total, 1),
             "stage_seconds": stages, "stage_load": {m[0]: m[2] for m in marks}, "dense": result.manifest.get("dense", result.manifest.get("dense_index")),
             "disk_mb": round(sum(files.values()) / 1e6, 1), "file_mb": {k: round(v / 1e6, 1) for k, v in sorted(files.items())}}
 
