@@ -63,12 +63,18 @@ def context_lines(documents_by_id: dict[str, Document], chunks: list[Chunk]) -> 
     return list(lines), line_of_chunk
 
 
+TOKENIZE_BLOCK = 4096  # texts tokenised at a time to count their tokens: the tokenizer's lists for all at once held
+# about 7 KB per sentence (a million-passage build ran out of 24 GB of memory in this step)
+
+
 def token_weights(encoder: Any, texts: list[str]) -> np.ndarray:
     """How many tokens of each text its vector averages over (the encoder's mean pooling; at most its length limit)."""
-    if not texts:
-        return np.zeros(0, dtype=np.float32)
-    counts = [len(ids) for ids in encoder.tokenizer(texts, add_special_tokens=False)["input_ids"]]
-    return np.minimum(np.asarray(counts, dtype=np.float32), max(encoder.max_length - 2, 1))
+    counts = np.zeros(len(texts), dtype=np.float32)
+    for start in range(0, len(texts), TOKENIZE_BLOCK):
+        block = texts[start:start + TOKENIZE_BLOCK]
+        ids = encoder.tokenizer(block, add_special_tokens=False, return_attention_mask=False, return_token_type_ids=False)["input_ids"]
+        counts[start:start + len(block)] = [len(row) for row in ids]
+    return np.minimum(counts, max(encoder.max_length - 2, 1))
 
 
 def compose_chunk_vectors(sentence_vectors: np.ndarray, chunk_sentences: list[tuple[int, int]], sentence_weights: np.ndarray,
