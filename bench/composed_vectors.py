@@ -130,6 +130,7 @@ def main() -> int:
     if not (args.gold or args.beir):
         parser.error("give --gold or --beir")
     from lifqa.encoder import get_encoder
+    from lifqa.index.dense import read_chunk_vectors
 
     index = Path(args.index)
     build = layout.active_build(index)
@@ -139,7 +140,7 @@ def main() -> int:
     result = {"what": "chunk vectors from the chunk's own pass vs composed from its sentence vectors and title/section line",
               "index": manifest["corpus"]["fingerprint"][:12], "encoder": manifest["encoder"]["variant"],
               "split": args.split, "load_1min_start": os.getloadavg()[0], "ways": {}, "runs": {}}
-    original = np.load(build / layout.CHUNK_VECTORS)
+    original = read_chunk_vectors(build)
     result["runs"]["chunk pass"] = evaluate(index, args)
     print("chunk pass", json.dumps(result["runs"]["chunk pass"]), flush=True)
     with tempfile.TemporaryDirectory(dir=ROOT / "indexes") as tmp:

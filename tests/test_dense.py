@@ -11,7 +11,8 @@ import pytest
 import lifqa
 from lifqa.errors import SettingsError
 from lifqa.index.build import build_index
-from lifqa.index.dense import DenseIndex, build_faiss, exact_top, ivf_lists, measure_recall
+from lifqa.index import layout
+from lifqa.index.dense import DenseIndex, build_faiss, exact_top, ivf_lists, measure_recall, read_chunk_vectors
 from lifqa.settings import make_settings
 
 
@@ -47,6 +48,34 @@ def test_below_the_threshold_the_index_is_exact(tmp_path: Path):
     queries = _clustered(20, seed=1)
     _, rows = dense.search(queries, 100)
     assert (rows == exact_top(vectors, queries, 100)).all()
+
+
+def test_a_flat_index_serves_its_own_vectors_without_a_second_copy(tmp_path: Path):
+    """A flat build writes no chunk_vectors.npy: exact cosines and filtered scans read the index's memory-mapped
+    storage, and give what the same index with a vectors file gives."""
+    vectors = _clustered(2_000)
+    settings = make_settings(ann_threshold=5_000)
+    build_faiss(vectors, tmp_path / layout.FAISS_FILE, settings)
+    alone = DenseIndex(tmp_path / layout.FAISS_FILE, tmp_path / layout.CHUNK_VECTORS, settings)
+    assert np.array_equal(alone.vectors, vectors) and not alone.vectors.flags.writeable
+    np.save(tmp_path / "copy.npy", vectors)
+    with_copy = DenseIndex(tmp_path / layout.FAISS_FILE, tmp_path / "copy.npy", settings)
+    queries = _clustered(20, seed=1)
+    allowed = np.arange(len(vectors)) % 3 == 0
+    for options in ({}, {"allowed": allowed}):
+        a, b = alone.search(queries, 50, **options), with_copy.search(queries, 50, **options)
+        assert np.array_equal(a[1], b[1]) and np.allclose(a[0], b[0], atol=1e-6)
+    rows = np.array([5, 17, 1_999])
+    assert np.allclose(alone.cosine(queries[0], rows), vectors[rows] @ queries[0], atol=1e-6)
+    assert np.array_equal(read_chunk_vectors(tmp_path), vectors)
+
+
+def test_an_approximate_index_without_its_vectors_file_is_refused(tmp_path: Path):
+    vectors = _clustered(3_000)
+    settings = make_settings(ann_threshold=1_000)
+    build_faiss(vectors, tmp_path / layout.FAISS_FILE, settings)
+    with pytest.raises(FileNotFoundError, match="chunk_vectors.npy"):
+        DenseIndex(tmp_path / layout.FAISS_FILE, tmp_path / layout.CHUNK_VECTORS, settings)
 
 
 @pytest.mark.slow

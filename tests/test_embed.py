@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from lifqa.index import layout
+from lifqa.index.dense import read_chunk_vectors
 
 TEXT = ("Leukaemia inhibitory factor\n\nLIF binds a receptor made of LIFR and gp130. The complex signals through "
         "JAK1 and STAT3 in embryonic stem cells. Without LIF, mouse embryonic stem cells differentiate within days.\n\n"
@@ -34,7 +35,7 @@ def test_chunk_vectors_are_composed_from_sentence_and_title_vectors_weighted_by_
     engine = lifqa.open(str(lif_index))
     build = layout.active_build(lif_index)
     assert engine.manifest["encoder"]["chunk_vectors"] == "sentences"
-    chunk_vectors = np.load(build / layout.CHUNK_VECTORS)
+    chunk_vectors = read_chunk_vectors(build)
     spans = np.load(build / layout.CHUNK_SENTENCES)
     sentence_spans = np.load(build / layout.SENTENCE_SPANS)
     encoder = engine.encoder
@@ -110,7 +111,7 @@ def test_a_rebuild_composes_only_the_chunks_that_changed(tmp_path: Path, monkeyp
     corpus = _corpus(tmp_path)
     settings = make_settings(encode_workers=1, chunk_size=120, chunk_overlap=0)
     first = build_index(corpus, tmp_path / "index", settings)
-    vectors = np.load(first.build_dir / layout.CHUNK_VECTORS)
+    vectors = read_chunk_vectors(first.build_dir)
     counted: list[str] = []
     shipped = embed.token_weights
 
@@ -122,7 +123,7 @@ def test_a_rebuild_composes_only_the_chunks_that_changed(tmp_path: Path, monkeyp
     again = build_index(corpus, tmp_path / "index", settings, force=True)
     assert again.manifest["embedding_cache"]["embedded"] == 0
     assert not set(counted) - {"Leukaemia inhibitory factor", "Leukaemia inhibitory factor\nClinical use", "Notes on gp130"}
-    assert np.array_equal(np.load(again.build_dir / layout.CHUNK_VECTORS), vectors)
+    assert np.array_equal(read_chunk_vectors(again.build_dir), vectors)
     (corpus / "notes.txt").write_text("Notes on gp130\n\nThe gp130 subunit is shared by the IL-6 family. "
                                       "Ciliary neurotrophic factor also signals through it.", encoding="utf-8")
     counted.clear()

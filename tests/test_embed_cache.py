@@ -13,6 +13,7 @@ from lifqa.chunking import split_sentences
 from lifqa.encoder import get_encoder, model_key
 from lifqa.index import embed_cache, layout
 from lifqa.index.build import build_index
+from lifqa.index.dense import read_chunk_vectors
 from lifqa.index.embed_cache import EmbeddingCache
 from lifqa.settings import make_settings
 
@@ -51,7 +52,7 @@ def _title_lines(index: Path) -> int:
 
 
 def _vectors(index: Path) -> np.ndarray:
-    return np.load(layout.active_build(index) / layout.CHUNK_VECTORS)
+    return read_chunk_vectors(layout.active_build(index))
 
 
 def test_forced_rebuild_embeds_nothing_and_keeps_the_vectors(corpus: Path, tmp_path: Path):

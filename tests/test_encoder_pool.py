@@ -18,6 +18,7 @@ from lifqa.encoder import get_encoder
 from lifqa.errors import SettingsError, WorkerError
 from lifqa.index import embed_cache, layout
 from lifqa.index.build import build_index, index_status
+from lifqa.index.dense import read_chunk_vectors
 from lifqa.index.embed_cache import EmbeddingCache
 from lifqa.encoder_pool import POOL_MIN_TEXTS, EncoderPool, PoolEmbedder, pool_size, usable_cores
 from lifqa.settings import make_settings
@@ -69,8 +70,8 @@ def test_build_on_two_workers_equals_the_in_process_build(lif_index: Path, corpu
     assert pooled.manifest["encoder"] == local_manifest["encoder"] and pooled.manifest["build_key"] == local_manifest["build_key"]
     for sql in ("SELECT * FROM chunks ORDER BY row", "SELECT * FROM sentences ORDER BY row"):
         assert store_rows(pooled.build_dir, sql) == store_rows(local, sql)
-    for name in (layout.CHUNK_VECTORS, layout.SENTENCE_VECTORS):
-        a, b = np.load(local / name), np.load(pooled.build_dir / name)
+    for name, read in (("chunk vectors", read_chunk_vectors), ("sentence vectors", lambda build: np.load(build / layout.SENTENCE_VECTORS))):
+        a, b = read(local), read(pooled.build_dir)
         assert a.shape == b.shape and _cosines(a, b).min() >= 1 - 1e-4, name
     # the worker count does not shape the index: the pooled build is current for the default settings
     assert index_status(corpus_dir, tmp_path / "pooled", make_settings()) == "current"

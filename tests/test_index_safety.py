@@ -85,7 +85,7 @@ def _flip_a_byte(path: Path) -> None:
 
 DAMAGE = {
     "truncated dense.faiss": ("dense.faiss", _truncate),
-    "truncated chunk_vectors.npy": ("chunk_vectors.npy", _truncate),
+    "truncated sentence_vectors.npy": ("sentence_vectors.npy", _truncate),
     "truncated store.sqlite": ("store.sqlite", _truncate),
     "truncated bm25 scores": ("bm25/data.csc.index.npy", _truncate),
     "altered dense.faiss": ("dense.faiss", _flip_a_byte),

@@ -12,6 +12,7 @@ import numpy as np
 from lifqa.index import layout
 from lifqa.index.bm25 import BM25Index
 from lifqa.index.build import build_index
+from lifqa.index.dense import read_chunk_vectors
 from lifqa.settings import make_settings
 from lifqa.tokenize import Tokenizer
 from store_rows import store_rows
@@ -42,9 +43,9 @@ def test_ray_build_equals_local_build(tmp_path: Path, ray_cluster):
     for sql in ("SELECT doc_id, title, text, also_named, tier, flags FROM documents ORDER BY doc_id",
                 "SELECT * FROM chunks ORDER BY row", "SELECT * FROM sentences ORDER BY row"):
         assert store_rows(remote.build_dir, sql) == store_rows(local.build_dir, sql)
-    for name in (layout.CHUNK_VECTORS, layout.SENTENCE_VECTORS):
-        a = np.load(local.build_dir / name).astype(np.float32)
-        b = np.load(remote.build_dir / name).astype(np.float32)
+    for name, read in (("chunk vectors", read_chunk_vectors), ("sentence vectors", lambda build: np.load(build / layout.SENTENCE_VECTORS))):
+        a = read(local.build_dir).astype(np.float32)
+        b = read(remote.build_dir).astype(np.float32)
         cosine = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
         assert a.shape == b.shape and cosine.min() >= 1 - 1e-4, name
     tokenizer = Tokenizer(stemming=True)

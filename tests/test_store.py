@@ -174,30 +174,30 @@ def test_each_chunk_keeps_the_passage_flags_its_document_earns(engine):
 def test_large_files_are_checked_by_sampled_blocks_and_fully_on_demand(tmp_path: Path, corpus_dir: Path, monkeypatch):
     """Files from layout.SAMPLE_FROM bytes are verified at open by size plus a sampled digest; a change inside a
     sampled block fails the open, a change between blocks passes it but fails the full check (lifqa verify)."""
-    monkeypatch.setattr(layout, "SAMPLE_FROM", 64 * 1024)  # the LIF vectors (118 KB) count as large
+    monkeypatch.setattr(layout, "SAMPLE_FROM", 64 * 1024)  # the LIF dense index (118 KB of vectors) counts as large
     monkeypatch.setattr(layout, "SAMPLE_BLOCKS", 2)  # first and last 1 KiB only
     monkeypatch.setattr(layout, "SAMPLE_BLOCK_SIZE", 1024)
     index = tmp_path / "index"
     build_index(corpus_dir, index, make_settings(sentence_vectors=False))
     build = layout.active_build(index)
     manifest = layout.read_manifest(build)
-    assert "sample_sha256" in manifest["files"]["chunk_vectors.npy"]
+    assert "sample_sha256" in manifest["files"]["dense.faiss"]
     assert "sample_sha256" not in manifest["files"]["documents.json"]
     lifqa.open(str(index))  # whole: passes
 
-    vectors = build / "chunk_vectors.npy"
+    vectors = build / "dense.faiss"
     original = vectors.read_bytes()
     middle = len(original) // 2
     vectors.write_bytes(original[:middle] + bytes([original[middle] ^ 1]) + original[middle + 1:])
     lifqa.open(str(index))  # between the sampled blocks: the quick check cannot see it...
-    with pytest.raises(IndexCorruptError, match="chunk_vectors.npy does not match its recorded checksum"):
+    with pytest.raises(IndexCorruptError, match="dense.faiss does not match its recorded checksum"):
         lifqa.open(str(index), verify="full")  # ...the full one does
     from lifqa.cli import main
 
     assert main(["verify", "--index", str(index)]) == IndexCorruptError.exit_code != 0
 
     vectors.write_bytes(original[:-10] + bytes([original[-10] ^ 1]) + original[-9:])  # inside the last sampled block
-    with pytest.raises(IndexCorruptError, match="chunk_vectors.npy does not match its recorded checksum"):
+    with pytest.raises(IndexCorruptError, match="dense.faiss does not match its recorded checksum"):
         lifqa.open(str(index))
     vectors.write_bytes(original)
     assert main(["verify", "--index", str(index)]) == 0

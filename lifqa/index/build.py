@@ -267,6 +267,16 @@ def _cached(work: DocumentCache, kind: str, items: list[Any], compute: Callable[
     return found
 
 
+def save_float16(path: Path, vectors: np.ndarray, block: int = 65_536) -> None:
+    """``np.save(path, vectors.astype(np.float16))`` without the whole half-precision copy in memory (2.5 GB for the
+    3.3 million sentences of a million passages): converted and written a block of rows at a time."""
+    out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float16, shape=vectors.shape)
+    for start in range(0, len(vectors), block):
+        out[start:start + block] = vectors[start:start + block]
+    out.flush()
+    del out
+
+
 class LocalRunner:
     """Reading, chunking and embedding on this machine: the default runner of :func:`build_index`.
     ``encode_workers`` (the setting): 1 embeds in this process, more (or ``auto``) on a pool of
@@ -338,11 +348,12 @@ def _write_build(sources: CorpusScan, out: Path, settings: Settings, key: str, f
     with EmbeddingCache.open(out.parent, encoder.model_path, encoder.dim, encoder.variant) as cache:
         chunk_vectors, sentence_vectors, workers = embed_build(cache, encoder, runner, settings, by_id, chunks, chunk_sentences,
                                                                sentences, texts, report)
-        np.save(out / layout.CHUNK_VECTORS, chunk_vectors)
         report("dense index", 0.95)
         dense_info = build_faiss(chunk_vectors, out / layout.FAISS_FILE, settings)
+        if dense_info["kind"] != "flat":  # an approximate index re-scores from these; a flat one holds them itself
+            np.save(out / layout.CHUNK_VECTORS, chunk_vectors)
         if sentence_vectors is not None:
-            np.save(out / layout.SENTENCE_VECTORS, sentence_vectors.astype(np.float16))
+            save_float16(out / layout.SENTENCE_VECTORS, sentence_vectors)
         cache.keep_only_used()
 
     report("writing manifest", 0.95)

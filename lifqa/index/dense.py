@@ -7,7 +7,8 @@ default (``ann_index``; 48 bytes a vector, so 1 M vectors take ~50 MB of RAM, wh
 HNSW holds every float, 1.5 GB plus its graph). The approximate index only proposes
 ``ann_rescore`` x k candidates; they are re-scored exactly with the memory-mapped
 vectors, which is what brings recall@100 against exact search to ~0.99 (the
-build measures it and records it in the manifest).
+build measures it and records it in the manifest). A flat index holds the vectors itself, so its build
+writes no second copy of them (151 MB per 1,000 papers): they are read, memory-mapped, from the index file.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import faiss
 import numpy as np
 
 from lifqa.errors import SettingsError
+from lifqa.index import layout
 
 RECALL_QUERIES = 200  # chunk vectors used as queries when a build measures an approximate index's recall@100
 RECALL_K = 100
@@ -104,12 +106,35 @@ def measure_recall(dense: "DenseIndex", queries: np.ndarray, k: int = RECALL_K) 
     return float(np.mean([len(set(e.tolist()) & set(f.tolist())) / len(e) for e, f in zip(exact, found)]))
 
 
+def flat_vectors(index: Any) -> np.ndarray:
+    """The vectors a flat index holds, as a read-only array over its own storage (memory-mapped when the index
+    was read with IO_FLAG_MMAP). The array does not keep the index alive: whoever holds it must."""
+    vectors = faiss.rev_swig_ptr(index.get_xb(), index.ntotal * index.d).reshape(index.ntotal, index.d)
+    vectors.flags.writeable = False
+    return vectors
+
+
+def read_chunk_vectors(build: Path) -> np.ndarray:
+    """A build folder's chunk vectors as an array of its own: their file, or (a flat index's build has none) the index."""
+    if (build / layout.CHUNK_VECTORS).is_file():
+        return np.load(build / layout.CHUNK_VECTORS)
+    index = faiss.read_index(str(build / layout.FAISS_FILE))
+    return np.array(flat_vectors(index))  # copied while ``index`` holds the storage
+
+
 class DenseIndex:
-    """FAISS search plus exact cosine for any chunk, from the memory-mapped vectors."""
+    """FAISS search plus exact cosine for any chunk, from the memory-mapped vectors: ``vectors_path``, or a flat
+    index's own storage when that file does not exist (an index built before flat builds dropped it has both)."""
 
     def __init__(self, faiss_path: Path, vectors_path: Path, settings: Any) -> None:
         index = faiss.read_index(str(faiss_path), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
-        self._setup(index, np.load(vectors_path, mmap_mode="r"), settings)
+        if vectors_path.is_file():
+            vectors = np.load(vectors_path, mmap_mode="r")
+        elif isinstance(index, faiss.IndexFlat):
+            vectors = flat_vectors(index)  # self._index keeps the storage alive
+        else:
+            raise FileNotFoundError(f"{vectors_path.name} (an approximate index re-scores its candidates from it) is missing")
+        self._setup(index, vectors, settings)
 
     def _setup(self, index: Any, vectors: np.ndarray, settings: Any) -> None:
         self._index = index
