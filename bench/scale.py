@@ -229,10 +229,13 @@ def build(args: argparse.Namespace) -> dict:
     shutil.rmtree(index, ignore_errors=True)  # a fresh build: no document or embedding cache from an earlier run
     marks: list[tuple[str, float, list[float]]] = []
 
+    memory: dict[str, dict[str, int]] = {}  # RSS when each stage starts, and the peak so far (MB)
+
     def progress(stage: str, fraction: float) -> None:
         if not marks or marks[-1][0] != stage:
             marks.append((stage, time.perf_counter(), load()))
-            print(f"  {time.strftime('%H:%M:%S')} {stage} (load {load()})", file=sys.stderr, flush=True)
+            memory[stage] = {"rss_mb": round(_status_mb("VmRSS")), "peak_mb": round(_status_mb("VmHWM"))}
+            print(f"  {time.strftime('%H:%M:%S')} {stage} (load {load()}, {memory[stage]})", file=sys.stderr, flush=True)
 
     settings = make_settings()  # what a default build writes: sentence vectors, chunk vectors composed from them
     started = time.perf_counter()
@@ -242,7 +245,8 @@ def build(args: argparse.Namespace) -> dict:
     stages = {a[0]: round(b[1] - a[1], 1) for a, b in zip(marks, marks[1:])}
     files = {name: entry["size"] for name, entry in result.manifest["files"].items()}
     return {"source_documents": len(vectors), "source_passages": sum(chunks_per_doc.values()), "encoder": result.manifest.get("encoder"), "passages_planned": planned, "counts": result.manifest["counts"], "build_seconds": round(total, 1),
-            "stage_seconds": stages, "stage_load": {m[0]: m[2] for m in marks}, "dense": result.manifest.get("dense", result.manifest.get("dense_index")),
+            "stage_seconds": stages, "stage_load": {m[0]: m[2] for m in marks}, "stage_memory": memory,
+            "peak_rss_mb": round(_status_mb("VmHWM")), "dense": result.manifest.get("dense", result.manifest.get("dense_index")),
             "disk_mb": round(sum(files.values()) / 1e6, 1), "file_mb": {k: round(v / 1e6, 1) for k, v in sorted(files.items())}}
 
 
