@@ -66,7 +66,7 @@ class Engine:
             self.bm25 = BM25Index(build / layout.BM25_DIR, self.tokenizer)
             self.dense = DenseIndex(build / layout.FAISS_FILE, build / layout.CHUNK_VECTORS, settings)
             sentence_file = build / layout.SENTENCE_VECTORS
-            self.sentence_vectors = np.load(sentence_file, mmap_mode="r") if sentence_file.is_file() else None
+            self.sentence_vectors = layout.map_rows(sentence_file) if sentence_file.is_file() else None
             self._conflicts = json.loads((build / layout.RELIABILITY).read_text(encoding="utf-8")).get("conflicts", [])
         except IndexCorruptError:
             raise

@@ -7,6 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import lifqa
@@ -24,6 +25,15 @@ def test_file_sha256_is_the_sha256_of_the_bytes(tmp_path: Path):
     assert layout.file_sha256(path) == hashlib.sha256(data).hexdigest()
     (tmp_path / "empty").write_bytes(b"")
     assert layout.file_sha256(tmp_path / "empty") == hashlib.sha256(b"").hexdigest()
+
+
+@pytest.mark.parametrize("array", [np.arange(3 * 384, dtype=np.float16).reshape(3, 384), np.array([True, False, True]),
+                                   np.zeros((0, 384), dtype=np.float32), np.asfortranarray(np.arange(15.0).reshape(5, 3))])
+def test_vector_files_are_mapped_read_only_with_their_shape_and_values(tmp_path: Path, array: np.ndarray):
+    np.save(tmp_path / "rows.npy", array)
+    mapped = layout.map_rows(tmp_path / "rows.npy")
+    assert mapped.dtype == array.dtype and mapped.shape == array.shape and np.array_equal(mapped, array)
+    assert not mapped.flags.writeable
 
 
 def test_manifest_records_what_was_built(lif_index: Path):

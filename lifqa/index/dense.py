@@ -129,7 +129,7 @@ class DenseIndex:
     def __init__(self, faiss_path: Path, vectors_path: Path, settings: Any) -> None:
         index = faiss.read_index(str(faiss_path), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
         if vectors_path.is_file():
-            vectors = np.load(vectors_path, mmap_mode="r")
+            vectors = layout.map_rows(vectors_path)
         elif isinstance(index, faiss.IndexFlat):
             vectors = flat_vectors(index)  # self._index keeps the storage alive
         else:

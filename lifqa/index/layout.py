@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import mmap
 import os
 import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from lifqa.errors import IndexCorruptError, IndexMissingError
 
@@ -125,6 +128,28 @@ def verify_files(build: Path, manifest: dict[str, Any], full: bool = False) -> N
         sampled = not full and size >= SAMPLE_FROM and "sample_sha256" in expected
         if (sampled_sha256(path) != expected["sample_sha256"]) if sampled else (file_sha256(path) != expected.get("sha256")):
             raise IndexCorruptError(f"index file {path} does not match its recorded checksum (altered). Rebuild with: {hint} --force")
+
+
+def map_rows(path: Path) -> np.ndarray:
+    """An npy file of vectors, memory-mapped read-only and advised for random access (MADV_RANDOM): a query reads a
+    few scattered rows, and the kernel's default read-ahead pulled whole neighbourhoods in with each (after 800
+    questions to a million passages, 2.5 GB of the vector files resident instead of 1.3 GB)."""
+    with path.open("rb") as handle:
+        version = np.lib.format.read_magic(handle)
+        if version not in ((1, 0), (2, 0)):
+            raise ValueError(f"{path.name}: npy format {version} is not one lifqa writes")
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, fortran_order, dtype = read_header(handle)
+        offset = handle.tell()
+        count = int(np.prod(shape))
+        if count == 0:  # nothing to map
+            empty = np.zeros(shape, dtype=dtype)
+            empty.flags.writeable = False
+            return empty
+        mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    if hasattr(mapped, "madvise") and hasattr(mmap, "MADV_RANDOM"):
+        mapped.madvise(mmap.MADV_RANDOM)
+    return np.frombuffer(mapped, dtype=dtype, count=count, offset=offset).reshape(shape, order="F" if fortran_order else "C")
 
 
 # settings added after indexes existed, with the value such an index was built with
