@@ -425,7 +425,7 @@ def main() -> int:
         (ROOT / "bench" / "results").mkdir(parents=True, exist_ok=True)
         (ROOT / "bench" / "results" / f"scale_sweep_{args.passages}.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
         return 0
-    result = {"note": STAND_IN_NOTE, "code": str(CODE), "passages": args.passages, "sigma": args.sigma, "perturb": args.perturb, "load_start": load()}
+    result = {"note": STAND_IN_NOTE, "code": "this checkout" if CODE == ROOT else CODE.name, "passages": args.passages, "sigma": args.sigma, "perturb": args.perturb, "load_start": load()}
     print(f"NOTE: {STAND_IN_NOTE}", file=sys.stderr)
     if not args.measure_only:
         result["build"] = build(args)
