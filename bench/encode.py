@@ -80,7 +80,7 @@ def load_texts(n_chunks: int, n_sentences: int):
 
 
 def tokens(encoder: Encoder, texts: list[str]) -> int:
-    return sum(len(ids) for ids in encoder.tokenizer(texts, truncation=True, max_length=encoder.max_length)["input_ids"])
+    return sum(len(ids) for ids in (row.ids for row in encoder.tokenizer.encode(texts)))
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
@@ -113,7 +113,7 @@ def run(args: argparse.Namespace) -> dict:
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
-    noopt._session = ort.InferenceSession(str(onnx_model(noopt._transformer, noopt.model_path, "fp32")), options,
+    noopt._session = ort.InferenceSession(str(onnx_model(lambda: noopt._transformer, noopt.model_path, "fp32")), options,
                                           providers=["CPUExecutionProvider"])
 
     def one_thread(encoder):

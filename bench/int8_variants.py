@@ -48,7 +48,7 @@ class Calibration(CalibrationDataReader):
     """ONNX Runtime's calibration reader: batches of token ids padded to one width, with their attention mask."""
 
     def __init__(self, encoder: Encoder, texts: list[str], batch: int = 16) -> None:
-        ids = encoder.tokenizer(texts, truncation=True, max_length=encoder.max_length)["input_ids"]
+        ids = [row.ids for row in encoder.tokenizer.encode(texts)]
         self.batches = []
         width = max(len(r) for r in ids)  # one width for all: the histogram calibrators stack batches
         for start in range(0, len(ids), batch):
@@ -112,7 +112,7 @@ def run(args: argparse.Namespace) -> dict:
     calibration_texts = more_chunks[args.chunks:] + more_sentences[args.sentences:]
     reference = Encoder(variant="onnx-fp32")
     threads = reference._threads
-    fp32 = onnx_model(reference._transformer, reference.model_path, "fp32")
+    fp32 = onnx_model(lambda: reference._transformer, reference.model_path, "fp32")
     kinds = {"chunks": chunks, "sentences": sentences}
     with tempfile.TemporaryDirectory(prefix="lifqa-int8-") as scratch:
         here = os.getcwd()

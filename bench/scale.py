@@ -305,6 +305,7 @@ def measure(index: Path, n_questions: int) -> dict:
     from lifqa.encoder import get_encoder
     from lifqa.engine import Engine, encoder_variant
     from lifqa.index import layout
+    from lifqa.settings import make_settings
 
     out: dict = {"before_open": _rss()}
     build = layout.active_build(index)
@@ -312,7 +313,7 @@ def measure(index: Path, n_questions: int) -> dict:
     evict_from_page_cache(build)
     out["page_cache"] = "the build's files evicted before open and again after the verification timings (posix_fadvise DONTNEED)"
     started = time.perf_counter()
-    get_encoder(variant=encoder_variant(manifest))  # loaded once per process; timed apart from the index
+    get_encoder(variant=encoder_variant(manifest, make_settings().query_encoder))  # loaded once per process; timed apart from the index
     out["encoder_load_seconds"] = round(time.perf_counter() - started, 2)
     started = time.perf_counter()
     engine = Engine.open(index)
@@ -384,7 +385,7 @@ def sweep(index: Path, n_questions: int) -> list[dict]:
     from lifqa.settings import make_settings
 
     build = layout.active_build(index)
-    vectors = get_encoder(variant=encoder_variant(layout.read_manifest(build))).encode_queries(questions(n_questions, train=True))
+    vectors = get_encoder(variant=encoder_variant(layout.read_manifest(build), make_settings().query_encoder)).encode_queries(questions(n_questions, train=True))
     exact = exact_top(np.load(build / layout.CHUNK_VECTORS, mmap_mode="r"), vectors, 100)
     out = []
     for nprobe in (64, 128, 256, 512):

@@ -28,12 +28,14 @@ instead of encoding every sentence a second time.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import threading
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -128,54 +130,167 @@ def model_cache_dir() -> Path:
 
 
 def model_key(model_path: str, dim: int) -> str:
-    """Names the model by its files' names, sizes and contents, so a changed model never reuses vectors."""
+    """Names the model by its files' names, sizes and contents, so a changed model never reuses vectors. The contents
+    are hashed once per process while no file's size or modification time changes (a 90 MB hash on every open)."""
+    files = sorted(p for p in Path(model_path).rglob("*") if p.is_file())
+    stamps = tuple((str(path.relative_to(model_path)), path.stat().st_size, path.stat().st_mtime_ns) for path in files)
+    return _hashed_model_key(model_path, dim, stamps)
+
+
+@lru_cache(maxsize=8)
+def _hashed_model_key(model_path: str, dim: int, stamps: tuple[tuple[str, int, int], ...]) -> str:
     digest = hashlib.sha256(str(dim).encode())
-    for path in sorted(p for p in Path(model_path).rglob("*") if p.is_file()):
-        digest.update(str(path.relative_to(model_path)).encode() + b"\0" + str(path.stat().st_size).encode())
-        with path.open("rb") as handle:
+    for name, size, _ in stamps:
+        digest.update(name.encode() + b"\0" + str(size).encode())
+        with (Path(model_path) / name).open("rb") as handle:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
     return digest.hexdigest()[:16]
 
 
-@contextmanager
-def _threads_restored() -> Iterator[None]:
-    """torch's thread count is process-wide: the encoder changes it per batch (short batches on one thread) and must
-    hand it back as it found it, or whatever runs next in the process (a benchmark's other path, a build's next
-    stage) silently runs on one thread."""
-    import torch
+@dataclass(frozen=True)
+class ModelLayout:
+    """What a sentence-transformers model folder says about its encoder, read from its JSON files."""
 
-    before = torch.get_num_threads()
+    transformer_dir: Path  # the Transformer module's folder: config.json, weights, tokenizer files
+    dim: int
+    max_length: int  # tokens per text, [CLS] and [SEP] included; longer texts are truncated
+    lowercase: bool  # sentence-transformers lowercases the text before tokenising
+
+
+_SUPPORTED_MODULES = {"Transformer", "Pooling", "Normalize"}
+
+
+def read_model_layout(model_path: str) -> ModelLayout:
+    """The model's transformer folder, width, length limit and pooling, checked against what this encoder computes (mean
+    pooling, normalised). A folder without modules.json is a bare transformer, which sentence-transformers mean-pools."""
+    root = Path(model_path)
+    modules = _read_json(root / "modules.json", default=[])
+    kinds = {str(m.get("type", "")).rsplit(".", 1)[-1]: root / str(m.get("path", "")) for m in modules if isinstance(m, dict)}
+    unsupported = sorted(set(kinds) - _SUPPORTED_MODULES)
+    if unsupported:
+        raise SettingsError(f"model_path '{model_path}' has modules lifqa cannot run ({', '.join(unsupported)}). Supported: "
+                            "a sentence-transformers model of a Transformer, mean Pooling and Normalize (modules.json)")
+    transformer_dir = kinds.get("Transformer", root)
+    pooling = _read_json(kinds["Pooling"] / "config.json", default={}) if "Pooling" in kinds else {}
+    modes = sorted(k[len("pooling_mode_"):] for k, v in pooling.items() if k.startswith("pooling_mode_") and v is True)
+    if modes and modes != ["mean_tokens"]:
+        raise SettingsError(f"model_path '{model_path}' pools by {', '.join(modes)}; lifqa's encoder mean-pools "
+                            "(pooling_mode_mean_tokens in 1_Pooling/config.json). Use a mean-pooling model")
+    config = _read_json(transformer_dir / "config.json", default=None)
+    if not isinstance(config, dict) or "hidden_size" not in config:
+        raise SettingsError(f"model_path '{model_path}' has no transformer config.json with a hidden_size: "
+                            "give a sentence-transformers model folder")
+    sbert = _read_json(transformer_dir / "sentence_bert_config.json", default={})
+    limit = int(config.get("max_position_embeddings", 512))
+    return ModelLayout(transformer_dir=transformer_dir, dim=int(pooling.get("word_embedding_dimension", config["hidden_size"])),
+                       max_length=min(int(sbert.get("max_seq_length") or 256), limit), lowercase=bool(sbert.get("do_lower_case")))
+
+
+def _read_json(path: Path, default: Any) -> Any:
+    if not path.is_file():
+        return default
     try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SettingsError(f"cannot read {path} ({exc}): the model folder is damaged; reinstall or replace it") from None
+
+
+class ModelTokenizer:
+    """The model's word-piece tokenizer, from its tokenizer.json through the ``tokenizers`` library (no transformers
+    import); configured once per use, never per call, so threads can share it. A folder without tokenizer.json
+    (vocab.txt only) is converted by transformers' fast tokenizer, once, on load."""
+
+    def __init__(self, layout: ModelLayout) -> None:
+        from tokenizers import Tokenizer
+
+        source = layout.transformer_dir / "tokenizer.json"
+        if source.is_file():
+            text = source.read_text(encoding="utf-8")
+        else:
+            from transformers import AutoTokenizer
+
+            text = AutoTokenizer.from_pretrained(str(layout.transformer_dir), use_fast=True,
+                                                 local_files_only=True).backend_tokenizer.to_str()
+        self._truncating = Tokenizer.from_str(text)
+        self._truncating.no_padding()
+        self._truncating.enable_truncation(max_length=layout.max_length)
+        self._whole = Tokenizer.from_str(text)
+        self._whole.no_padding()
+        self._whole.no_truncation()
+        self.lowercase = layout.lowercase
+
+    def encode(self, texts: Sequence[str], special_tokens: bool = True, truncate: bool = True) -> list[Any]:
+        """One ``tokenizers.Encoding`` per text (``.ids``, ``.offsets``; special tokens have empty offsets)."""
+        texts = [t.lower() for t in texts] if self.lowercase else list(texts)
+        return (self._truncating if truncate else self._whole).encode_batch(texts, add_special_tokens=special_tokens)
+
+
+def load_transformer(folder: Path, device: str) -> "torch.nn.Module":
+    """The transformer in fp32, in eval mode, from local files only (transformers' AutoModel, as sentence-transformers
+    loads it)."""
+    import torch
+    from transformers import AutoModel
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    try:
+        model = AutoModel.from_pretrained(str(folder), local_files_only=True, dtype=torch.float32)
+    except (OSError, ValueError) as exc:
+        raise SettingsError(f"cannot load the transformer in '{folder}': {exc}. Give a sentence-transformers model folder") from None
+    return model.to(device).eval()
+
+
+def default_threads() -> int:
+    """Threads an encoder computes on: torch's setting when torch is loaded (a build or benchmark may have set it),
+    else OMP_NUM_THREADS, else the CPUs this process may run on."""
+    import sys
+
+    if "torch" in sys.modules:
+        return int(sys.modules["torch"].get_num_threads())
+    configured = os.environ.get("OMP_NUM_THREADS", "")
+    if configured.isdigit() and int(configured) > 0:
+        return int(configured)
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 class Encoder:
-    """Normalised float32 embeddings of one variant; safe to share between threads."""
+    """Normalised float32 embeddings of one variant; safe to share between threads.
+
+    Built from the model folder's own files, not through sentence-transformers: its tokenizer.json read by the
+    ``tokenizers`` library and, for the ONNX variants, the exported graph, so an ONNX encoder loads in a fraction of a
+    second without importing torch or transformers (about 4 s on 2 cores, most of a fresh process's first answer).
+    The torch variants, and the one-off export of a graph, load the transformer with transformers' AutoModel, which is
+    what sentence-transformers itself does; the vectors are the same to the bit."""
 
     def __init__(self, model_path: str | None = None, batch_size: int = 64, variant: str = "auto",
-                 device: str | None = None) -> None:
-        import torch
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()
-
+                 device: str | None = None, threads: int | None = None) -> None:
         self.model_path = resolve_model_path(model_path)
         self.batch_size = batch_size
         self.variant = resolve_variant(variant)
         self.backend, self.precision = self.variant.split("-")
-        self.device = device or default_device()
-        self._model = SentenceTransformer(self.model_path, device=self.device, local_files_only=True)
-        self.dim = int(self._model.get_embedding_dimension() if hasattr(self._model, "get_embedding_dimension") else self._model.get_sentence_embedding_dimension())
-        self.max_length = int(self._model.max_seq_length or 256)
-        self.tokenizer = self._model.tokenizer
-        self._transformer = self._model[0].auto_model.eval()
-        self._threads = torch.get_num_threads()
-        self._session = self._onnx_session() if self.backend == "onnx" else None
+        layout = read_model_layout(self.model_path)
+        self.dim = layout.dim
+        self.max_length = layout.max_length
+        self.tokenizer = ModelTokenizer(layout)
+        self._threads = threads or default_threads()
+        self._transformer_dir = layout.transformer_dir
+        self._loaded: "torch.nn.Module | None" = None
+        if self.backend == "onnx":
+            self.device = "cpu"  # ONNX Runtime's CPU provider
+            self._session = self._onnx_session()
+        else:
+            self.device = device or default_device()
+            self._session = None
+            self._transformer  # noqa: B018 - loaded now, so a broken model folder fails on open, not on the first query
         self._lock = threading.Lock()  # inference on one model is serialised for determinism
+
+    @property
+    def _transformer(self) -> "torch.nn.Module":
+        """The torch model: the torch variants' encoder, and what an ONNX graph is exported from (once per machine)."""
+        if self._loaded is None:
+            self._loaded = load_transformer(self._transformer_dir, self.device if self.backend == "torch" else "cpu")
+        return self._loaded
 
     # ---- public -----------------------------------------------------------
     def encode(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
@@ -195,44 +310,38 @@ class Encoder:
         pooled: list[list[np.ndarray | None]] = [[None] * len(s) for s in spans] if spans is not None else [[] for _ in texts]
         if not len(texts):
             return out, pooled
-        import torch
-
         want_offsets = spans is not None and any(spans)
-        encoded = self.tokenizer(list(texts), truncation=True, max_length=self.max_length, padding=False,
-                                 return_offsets_mapping=want_offsets, return_attention_mask=False,
-                                 return_token_type_ids=False)
-        ids = encoded["input_ids"]
-        order = np.argsort([len(row) for row in ids], kind="stable")  # length-sorted batches: little padding
-        with self._lock, _threads_restored():
+        encoded = self.tokenizer.encode(texts)
+        order = np.argsort([len(row.ids) for row in encoded], kind="stable")  # length-sorted batches: little padding
+        with self._lock, self._threads_restored():
             for start in range(0, len(order), self.batch_size):
                 rows = order[start:start + self.batch_size]
-                width = max(len(ids[r]) for r in rows)
-                # Few texts, or short ones (sentences), run faster on one thread: their small matmuls are dominated
-                # by thread barriers (bench/encode.py: sentences 101 vs 33 texts/s); long chunks use every core.
-                short = len(texts) <= _SINGLE_THREAD_MAX or width <= _SHORT_TOKENS
-                torch.set_num_threads(1 if short else self._threads)
+                width = max(len(encoded[r].ids) for r in rows)
                 input_ids = np.zeros((len(rows), width), dtype=np.int64)
                 mask = np.zeros((len(rows), width), dtype=np.int64)
                 for i, r in enumerate(rows):
-                    input_ids[i, :len(ids[r])] = ids[r]
-                    mask[i, :len(ids[r])] = 1
-                states = self._hidden(input_ids, mask)  # (batch, width, dim) float32
+                    input_ids[i, :len(encoded[r].ids)] = encoded[r].ids
+                    mask[i, :len(encoded[r].ids)] = 1
+                # Few texts, or short ones (sentences), run faster on one torch thread: their small matmuls are
+                # dominated by thread barriers (bench/encode.py: sentences 101 vs 33 texts/s); long chunks use every core.
+                states = self._hidden(input_ids, mask, one_thread=len(texts) <= _SINGLE_THREAD_MAX or width <= _SHORT_TOKENS)
                 weights = mask[..., None].astype(np.float32)
                 vectors = (states * weights).sum(1) / np.maximum(weights.sum(1), 1e-9)
                 out[rows] = _normalise(vectors)
                 if want_offsets:
                     for i, r in enumerate(rows):
                         if spans[r]:
-                            pooled[r] = _pool_spans(states[i, :len(ids[r])], encoded["offset_mapping"][r], spans[r])
+                            pooled[r] = _pool_spans(states[i, :len(encoded[r].ids)], encoded[r].offsets, spans[r])
         return out, pooled
 
     # ---- backends ---------------------------------------------------------
-    def _hidden(self, input_ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        import torch
-
-        if self._session is not None:
+    def _hidden(self, input_ids: np.ndarray, mask: np.ndarray, one_thread: bool = False) -> np.ndarray:
+        if self._session is not None:  # ONNX Runtime keeps its own threads (intra_op_num_threads)
             return self._session.run(None, {"input_ids": input_ids, "attention_mask": mask,
                                             "token_type_ids": np.zeros_like(input_ids)})[0]
+        import torch
+
+        torch.set_num_threads(1 if one_thread else self._threads)
         with torch.inference_mode():
             ids = torch.from_numpy(input_ids).to(self.device)
             attention = torch.from_numpy(mask).to(self.device)
@@ -243,13 +352,29 @@ class Encoder:
                 states = self._transformer(input_ids=ids, attention_mask=attention).last_hidden_state
             return states.float().cpu().numpy()
 
+    @contextmanager
+    def _threads_restored(self) -> Iterator[None]:
+        """torch's thread count is process-wide: the torch variants change it per batch (short batches on one
+        thread) and must hand it back as they found it, or whatever runs next in the process (a benchmark's other
+        path, a build's next stage) silently runs on one thread. ONNX variants never touch it."""
+        if self._session is not None:
+            yield
+            return
+        import torch
+
+        before = torch.get_num_threads()
+        try:
+            yield
+        finally:
+            torch.set_num_threads(before)
+
     def _onnx_session(self):
         try:
             import onnxruntime as ort
         except ImportError:
             raise SettingsError(f"encoder '{self.variant}' needs ONNX Runtime, which lifqa installs but this Python "
                                 "lacks: pip install onnxruntime onnx onnxscript (or build with encoder=torch-fp32)") from None
-        path = onnx_model(self._transformer, self.model_path, self.precision)
+        path = onnx_model(lambda: self._transformer, self.model_path, self.precision)
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.intra_op_num_threads = self._threads
@@ -279,8 +404,9 @@ def _pool_spans(states: np.ndarray, offsets: Sequence[tuple[int, int]], spans: S
     return out
 
 
-def onnx_model(transformer: "torch.nn.Module", model_path: str, precision: str) -> Path:
-    """The model's ONNX graph (int8-quantised for precision 'int8'), exported once into the model cache.
+def onnx_model(transformer: Callable[[], "torch.nn.Module"], model_path: str, precision: str) -> Path:
+    """The model's ONNX graph (int8-quantised for precision 'int8'), exported once into the model cache from the
+    torch model ``transformer()`` loads (called only when the graph is missing: loading it imports torch).
 
     The cache folder is named by the model files' hash; each graph's sha256 is written beside it and
     checked on every load, so a damaged or half-written graph is exported again, never used.
@@ -292,7 +418,7 @@ def onnx_model(transformer: "torch.nn.Module", model_path: str, precision: str) 
     fp32, int8 = folder / "model.onnx", folder / "model-int8.onnx"
     with FileLock(str(folder / ".lock")):
         if not _checksum_ok(fp32):
-            _export_onnx(transformer, fp32)
+            _export_onnx(transformer(), fp32)
         if precision == "int8" and not _checksum_ok(int8):
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -335,6 +461,17 @@ def _seal(tmp: Path, path: Path) -> None:
 def _checksum_ok(path: Path) -> bool:
     recorded = path.with_name(path.name + ".sha256")
     return path.is_file() and recorded.is_file() and recorded.read_text(encoding="utf-8").strip() == file_sha256(path)
+
+
+def export_for_queries(encoder: Encoder) -> None:
+    """Export the ONNX graph that an index built in fp32 or bf16 is queried with (``query_encoder=auto``), from the
+    model the build has loaded anyway, so a fresh process's first question never waits for an export (which would
+    load torch and transformers). The query side checks the graph's checksum when it loads it."""
+    if encoder.precision == "int8" or not onnx_runtime_installed():
+        return
+    graph = model_cache_dir() / f"minilm-{model_key(encoder.model_path, 0)}" / "model.onnx"
+    if not (graph.is_file() and graph.with_name(graph.name + ".sha256").is_file()):
+        onnx_model(lambda: encoder._transformer, encoder.model_path, "fp32")
 
 
 @lru_cache(maxsize=4)

@@ -41,13 +41,17 @@ from lifqa.tokenize import Tokenizer
 from lifqa.types import Answer, Hit
 
 
-def encoder_variant(manifest: dict[str, Any]) -> str:
-    """The encoder variant that encodes an index's queries: the one that built it, as its manifest records it. An index
-    built with ONNX Runtime fp32 is queried with torch fp32 (the same vectors) where ONNX Runtime is not installed."""
+def encoder_variant(manifest: dict[str, Any], query_encoder: str = "build") -> str:
+    """The encoder variant that encodes an index's queries. ``build``: the one that built it, as its manifest records
+    it (an index from before variants: torch-fp32); ONNX Runtime fp32's vectors are torch fp32's, so either stands in
+    for the other where ONNX Runtime is missing. ``auto``: ONNX Runtime fp32 for an fp32 or bf16 index (bf16 rounds
+    torch fp32's maths; one question is encoded in milliseconds either way, and ONNX Runtime loads without torch)."""
     recorded = manifest.get("encoder")
     variant = recorded.get("variant", "torch-fp32") if isinstance(recorded, dict) else "torch-fp32"
-    if variant == "onnx-fp32" and not onnx_runtime_installed():
-        return "torch-fp32"
+    if not onnx_runtime_installed():
+        return "torch-fp32" if variant == "onnx-fp32" else variant
+    if query_encoder == "auto" and variant in ("torch-fp32", "torch-bf16"):
+        return "onnx-fp32"
     return variant
 
 
@@ -74,8 +78,7 @@ class Engine:
             raise IndexCorruptError(f"cannot load the index in {build}: {exc}. Rebuild with: {layout.build_hint(index_dir, manifest)} --force") from None
         if not (self.store.n_chunks == self.bm25.num_docs == self.dense.size):
             raise IndexCorruptError(f"the index in {build} is inconsistent (chunk counts differ). Rebuild with: {layout.build_hint(index_dir, manifest)} --force")
-        # Queries are encoded by the variant that encoded the corpus (an index from before variants: torch-fp32).
-        self.encoder = get_encoder(settings.model_path, settings.encode_batch_size, encoder_variant(manifest))
+        self.encoder = get_encoder(settings.model_path, settings.encode_batch_size, encoder_variant(manifest, settings.query_encoder))
         if manifest.get("embedding_dim", self.encoder.dim) != self.encoder.dim:  # another model: FAISS would assert
             raise IndexCorruptError(
                 f"the index in {build} holds {manifest.get('embedding_dim')}-dimensional vectors, but the model "
@@ -126,6 +129,9 @@ class Engine:
         if {"ivf_nprobe", "ann_rescore", "hnsw_ef_search"} & set(changes):  # the dense search's own parameters
             clone.dense = self.dense.with_settings(clone.settings)
         clone.searcher = self.searcher.with_settings(clone.settings, clone.dense)
+        if "query_encoder" in changes:
+            clone.encoder = get_encoder(clone.settings.model_path, clone.settings.encode_batch_size,
+                                        encoder_variant(self.manifest, clone.settings.query_encoder))
         clone._wire()
         return clone
 

@@ -60,8 +60,12 @@ class Settings(BaseModel):
     encode_batch_size: int = Field(64, ge=1, le=4096)
     encoder: Literal["auto", "torch-fp32", "torch-bf16", "onnx-fp32", "onnx-int8"] = Field(
         "auto", description="Encoder backend and precision; auto: torch bf16 where the CPU has bf16 instructions, else "
-                            "ONNX Runtime fp32 (torch fp32's vectors, faster; BENCHMARKS.md). The variant that built an "
-                            "index also encodes its queries.")
+                            "ONNX Runtime fp32 (torch fp32's vectors, faster; BENCHMARKS.md).")
+    query_encoder: Literal["auto", "build"] = Field(
+        "auto", description="How questions are encoded. auto: with ONNX Runtime fp32 when the index was built in fp32 "
+                            "or bf16 (torch fp32's vectors; an engine opens in about a second, loading neither torch "
+                            "nor transformers), with int8 when it was built in int8; build: with the variant that "
+                            "built the index. Without ONNX Runtime, auto is build.")
     encode_workers: int | Literal["auto"] = Field(
         "auto", description="Processes that embed a build's texts, each with a one-thread encoder of the same variant; "
                             "1: the build process alone. auto: one per usable core when a stage has at least 10,000 texts "

@@ -38,7 +38,12 @@ def test_chunk_vectors_are_composed_from_sentence_and_title_vectors_weighted_by_
     chunk_vectors = read_chunk_vectors(build)
     spans = np.load(build / layout.CHUNK_SENTENCES)
     sentence_spans = np.load(build / layout.SENTENCE_SPANS)
-    encoder = engine.encoder
+    from transformers import AutoTokenizer
+
+    from lifqa.encoder import get_encoder
+
+    encoder = get_encoder(variant=engine.manifest["encoder"]["variant"])  # the build's encoder (queries may use another)
+    words = AutoTokenizer.from_pretrained(encoder.model_path, local_files_only=True)  # counted apart from lifqa's tokenizer
     worst = 1.0
     for row in range(0, engine.store.n_chunks, 7):
         chunk = engine.store.chunk(row)
@@ -46,7 +51,7 @@ def test_chunk_vectors_are_composed_from_sentence_and_title_vectors_weighted_by_
         lo, hi = spans[row]
         texts = [doc.text[s:e] for s, e in sentence_spans[lo:hi]] + [context_line(doc, chunk)]
         vectors = encoder.encode_documents(texts)
-        weights = np.asarray([len(encoder.tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts], dtype=np.float32)
+        weights = np.asarray([len(words(t, add_special_tokens=False)["input_ids"]) for t in texts], dtype=np.float32)
         expected = weights @ vectors
         expected /= np.linalg.norm(expected)
         worst = min(worst, float(expected @ chunk_vectors[row]))

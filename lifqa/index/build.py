@@ -24,7 +24,7 @@ from filelock import FileLock
 
 from lifqa import __version__
 from lifqa.chunking import chunk_document, retrieval_text, split_sentences
-from lifqa.encoder import get_encoder, resolve_model_path, resolve_variant
+from lifqa.encoder import export_for_queries, get_encoder, resolve_model_path, resolve_variant
 from lifqa.errors import InputError, LifqaError
 from lifqa.index import layout
 from lifqa.index.bm25 import build_bm25
@@ -345,6 +345,7 @@ def _write_build(sources: CorpusScan, out: Path, settings: Settings, key: str, f
     # embedded stays cached and the next build resumes from it.
     report("loading the encoder", 0.18)
     encoder = get_encoder(settings.model_path, settings.encode_batch_size, settings.encoder)
+    export_for_queries(encoder)
     with EmbeddingCache.open(out.parent, encoder.model_path, encoder.dim, encoder.variant) as cache:
         chunk_vectors, sentence_vectors, workers = embed_build(cache, encoder, runner, settings, by_id, chunks, chunk_sentences,
                                                                sentences, texts, report)

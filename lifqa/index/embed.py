@@ -72,8 +72,8 @@ def token_weights(encoder: Any, texts: list[str]) -> np.ndarray:
     counts = np.zeros(len(texts), dtype=np.float32)
     for start in range(0, len(texts), TOKENIZE_BLOCK):
         block = texts[start:start + TOKENIZE_BLOCK]
-        ids = encoder.tokenizer(block, add_special_tokens=False, return_attention_mask=False, return_token_type_ids=False)["input_ids"]
-        counts[start:start + len(block)] = [len(row) for row in ids]
+        encoded = encoder.tokenizer.encode(block, special_tokens=False, truncate=False)
+        counts[start:start + len(block)] = [len(row.ids) for row in encoded]
     return np.minimum(counts, max(encoder.max_length - 2, 1))
 
 
