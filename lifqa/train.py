@@ -28,6 +28,12 @@ from lifqa.search.rerank import FEATURES, SUPPORT_FEATURES, _logistic, feature_m
 from lifqa.settings import make_settings
 
 SEED = 13
+# Training reads questions encoded by the variant that built each index, not by the faster query encoder the engine
+# serves with (query_encoder=auto: fp32 for a bf16 index, a rounding apart). The shipped models stay reproducible byte
+# for byte from the indexes; serving with either encoder gives the same answers (BENCHMARKS.md, "The first answer of a
+# fresh process"), while a selector refitted on the fp32 encodings moves its out-of-fold train hit by 0.014 either way
+# of noise, as gradient-boosted trees do on slightly different rows.
+TRAINING_QUERY_ENCODER = "build"
 log = logging.getLogger(__name__)
 
 
@@ -245,7 +251,8 @@ def gold_training_set(gold: str | Path, corpus: str | Path, cache_root: str | Pa
     from lifqa.engine import Engine
 
     index = cached_index(corpus, make_settings(), cache_root, progress)
-    known = set(Engine.open(index, verify=False, reranker_params=untrained_params()).store.sources)
+    engine = Engine.open(index, verify=False, reranker_params=untrained_params(), query_encoder=TRAINING_QUERY_ENCODER)
+    known = set(engine.store.sources)
     gold_set = load_gold(gold, known_doc_ids=known)
     for error in gold_set.errors:
         log.warning("skipped %s", error)
@@ -293,7 +300,7 @@ def train_reranker(sets: Sequence[TrainingSet], *, cross_negatives: int = 300, d
 
     if not sets:
         raise InputError("give at least one training set (--gold FILE CORPUS or --beir DIR)")
-    engines = [Engine.open(s.index, reranker_params=untrained_params()) for s in sets]
+    engines = [Engine.open(s.index, reranker_params=untrained_params(), query_encoder=TRAINING_QUERY_ENCODER) for s in sets]
     sources = [(engine, list(s.questions), s.name) for engine, s in zip(engines, sets)]
     primary = sets[0]
     support_only = [(engines[0], unanswerable_elsewhere(s.questions, cross_negatives), f"{s.name}-asked-of-{primary.name}")

@@ -27,8 +27,8 @@ from lifqa.errors import InputError
 from lifqa.gold import GoldQuestion
 from lifqa.answer.selector import FEATURES, TIER_MARGIN, SentenceSelector, Trees
 from lifqa.answer.sentences import Candidate
-from lifqa.train import (SEED, TrainingSet, beir_training_set, fit_logistic, gold_training_set, questions_fingerprint, training_fingerprint,
-                         write_params)
+from lifqa.train import (SEED, TRAINING_QUERY_ENCODER, TrainingSet, beir_training_set, fit_logistic, gold_training_set,
+                         questions_fingerprint, training_fingerprint, write_params)
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "data" / "selector.json"
 KEEP_RATIOS = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 1.01)
@@ -203,7 +203,8 @@ def collect_sets(sets: Sequence[TrainingSet]) -> list[tuple[TrainingSet, list[Qu
         raise InputError("give at least one training set (--gold FILE CORPUS)")
     out = []
     for s in sets:
-        engine = Engine.open(s.index, selector_params=untrained_params(), use_calibration=False, short_answer=False)
+        engine = Engine.open(s.index, selector_params=untrained_params(), use_calibration=False, short_answer=False,
+                             query_encoder=TRAINING_QUERY_ENCODER)
         out.append((s, collect(engine, s.questions, s.name), collect(engine, s.questions, s.name, as_answered=True),
                     engine.manifest.get("corpus", {}).get("fingerprint", "")))
     return out

@@ -103,3 +103,25 @@ def test_fit_logistic_exports_what_the_reranker_reads_and_fits_as_before():
     assert np.array_equal(probability(x), model.predict_proba(scaler.transform(x))[:, 1])
     scored = _logistic(x, np.array(params["mean"]), np.array(params["scale"]), np.array(params["coef"]), params["intercept"])
     assert np.allclose(scored, probability(x), atol=1e-6)
+
+
+def test_training_encodes_questions_with_the_variant_that_built_the_index(lif_index, gold, monkeypatch):
+    """The shipped models are reproduced byte for byte from the indexes, so training must not follow the serving
+    query encoder (ONNX Runtime fp32 for a bf16 index), whose vectors are a rounding apart."""
+    import lifqa.train_selector as selector_module
+    from lifqa.engine import Engine
+
+    opened = []
+    real_open = Engine.open
+
+    def recording_open(*args, **kwargs):
+        engine = real_open(*args, **kwargs)
+        opened.append(engine)
+        return engine
+
+    monkeypatch.setattr(Engine, "open", recording_open)
+    first, second = _train_questions(gold)
+    train_reranker([TrainingSet("lif-a", lif_index, tuple(first))], cross_negatives=0, depth=5)
+    selector_module.answered_rows([TrainingSet("lif-a", lif_index, tuple(first[:3]))])
+    assert len(opened) >= 2
+    assert all(e.encoder.variant == e.manifest["encoder"]["variant"] for e in opened)
