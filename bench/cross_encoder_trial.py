@@ -35,15 +35,30 @@ from common import run, save_result  # noqa: E402
 
 EVAL = Path(os.environ.get("LIFQA_EVAL_DATA", ROOT.parent / "shared" / "eval")) / "covid-qa"
 SEED = 13
+CONTEXT = {"on": False}  # --context: each sentence read with its passage neighbours
+
+
+def candidate_texts(row: Any) -> list[str]:
+    """What the model reads of each candidate: the sentence, and with --context after a [SEP] the sentences before and
+    after it in its passage (where they are candidates too), so "it" and "this virus" have something to point at."""
+    if not CONTEXT["on"]:
+        return [c.text for c in row.candidates]
+    by_place = {(c.citation_key, c.index_in_passage): c.text for c in row.candidates}
+    out = []
+    for c in row.candidates:
+        around = " ".join(t for t in (by_place.get((c.citation_key, c.index_in_passage - 1)),
+                                      by_place.get((c.citation_key, c.index_in_passage + 1))) if t)
+        out.append(f"{c.text} [SEP] {around}" if around else c.text)
+    return out
 
 
 def collect_rows(cache: str) -> list[Any]:
     from lifqa.engine import Engine
-    from lifqa.train import gold_training_set
+    from lifqa.train import TRAINING_QUERY_ENCODER, gold_training_set
     from lifqa.train_selector import collect
 
     s = gold_training_set(EVAL / "gold.jsonl", EVAL / "corpus.jsonl", cache)
-    engine = Engine.open(s.index, use_calibration=False)
+    engine = Engine.open(s.index, use_calibration=False, query_encoder=TRAINING_QUERY_ENCODER)
     return [r for r in collect(engine, s.questions, s.name, as_answered=True) if len(r.candidates) > 1]
 
 
@@ -102,7 +117,8 @@ def train(model: Any, rows: list[Any], minutes: float, negatives: int, lr: float
         for row in picked:
             positive, negative = hardest(row, negatives, rng, random_negatives)
             chosen = [positive, *negative]
-            texts = [row.candidates[i].text for i in chosen]
+            every = candidate_texts(row)
+            texts = [every[i] for i in chosen]
             with autocast:
                 logits = model.logits(row.question.question, texts)
             if residual:
@@ -135,7 +151,7 @@ def ce_scores(model: Any, rows: list[Any], bf16: bool) -> tuple[list[np.ndarray]
     out, pairs, started = [], 0, time.perf_counter()
     with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
         for row in rows:
-            out.append(model.logits(row.question.question, [c.text for c in row.candidates]).numpy())
+            out.append(model.logits(row.question.question, candidate_texts(row)).numpy())
             pairs += len(row.candidates)
     return out, pairs / (time.perf_counter() - started)
 
@@ -166,9 +182,11 @@ def main() -> int:
     parser.add_argument("--frozen-layers", type=int, default=0, help="lower layers kept as shipped (embeddings always are)")
     parser.add_argument("--residual", action="store_true", help="learn on top of today's heuristic score")
     parser.add_argument("--max-length", type=int, default=128, help="tokens of question + sentence")
+    parser.add_argument("--context", action="store_true", help="read each sentence with its passage neighbours")
     parser.add_argument("--cache", default=str(ROOT / "indexes" / "eval"))
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "cross_encoder_trial.json")
     args = parser.parse_args()
+    CONTEXT["on"] = args.context
     torch.manual_seed(SEED)
     clock = time.perf_counter()
     rows = collect_rows(args.cache)
@@ -208,6 +226,7 @@ def main() -> int:
         "random_negatives": args.random_negatives,
         "collect_seconds": round(collect_seconds, 1), "layers": args.layers, "negatives": args.negatives, "lr": args.lr,
         "frozen_layers": args.frozen_layers, "residual": args.residual, "max_length": args.max_length, "per_step": args.per_step,
+        "context": args.context,
         "training": training,
         "held_out_top1": {
             "heuristic score": round(top1(held, heuristic(held)), 4),
