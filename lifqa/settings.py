@@ -145,6 +145,10 @@ class Settings(BaseModel):
                                "(target 0.85; BENCHMARKS.md, \"Short answers\").")
     short_answer_threshold: float | None = Field(None, ge=0.0, le=1.0, description="Span probability a short answer "
                                                  "needs to be shown; default: the one chosen on train, shipped with the reader.")
+    short_answer_confidence: float | None = Field(None, ge=0.0, le=1.0, description="The selector's probability that the "
+                                                  "sentence holding a short answer answers the question, needed for it to be "
+                                                  "shown; default: the one chosen on train with the threshold, shipped with "
+                                                  "the reader.")
     abstain_threshold: float | None = Field(None, ge=0.0, le=1.0, description="Minimum support score to answer; default: the index's own calibration (lifqa calibrate), else the value shipped with the reranker.")
     use_calibration: bool = Field(True, description="Use the abstention threshold stored with the index by 'lifqa calibrate' (when abstain_threshold is not set).")
     max_question_chars: int = Field(2000, ge=10, le=100_000)
@@ -203,7 +207,7 @@ def make_settings(**values: Any) -> Settings:
         raise SettingsError(_explain(exc)) from None
 
 
-_NULLABLE = {"model_path", "abstain_threshold", "cross_encoder_path", "short_answer_threshold"}
+_NULLABLE = {"model_path", "abstain_threshold", "cross_encoder_path", "short_answer_threshold", "short_answer_confidence"}
 
 
 def _explain(exc: ValidationError) -> str:

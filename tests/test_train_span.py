@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from lifqa.index.layout import file_sha256
-from lifqa.train_span import MIN_SHOWN, Shown, answer_span, choose_threshold, figures, token_targets
+from lifqa.train_span import MIN_SHOWN, Shown, answer_span, choose_rule, figures, token_targets
 
 
 def test_answer_span_ignores_case_and_runs_of_whitespace():
@@ -32,9 +32,10 @@ def test_token_targets_point_at_the_span_or_at_no_answer():
     assert token_targets(offsets, inside, (10, 20)) is None  # truncation cut the answer off
 
 
-def _shown(n_right: int, n_wrong: int, right_score: float, wrong_score: float) -> list[Shown]:
-    return ([Shown(("3976",), "3976", right_score, True, True)] * n_right
-            + [Shown(("3976",), "chromosome", wrong_score, True, True)] * n_wrong)
+def _shown(n_right: int, n_wrong: int, right_score: float, wrong_score: float,
+           right_confidence: float = 1.0, wrong_confidence: float = 1.0) -> list[Shown]:
+    return ([Shown(("3976",), "3976", right_score, True, True, right_confidence)] * n_right
+            + [Shown(("3976",), "chromosome", wrong_score, True, True, wrong_confidence)] * n_wrong)
 
 
 def test_figures_count_a_withheld_answer_as_zero_and_leave_it_out_of_precision():
@@ -50,11 +51,31 @@ def test_figures_count_a_withheld_answer_as_zero_and_leave_it_out_of_precision()
 
 def test_threshold_is_the_best_f1_at_the_precision_asked_for_and_never_from_a_handful():
     shown = _shown(2 * MIN_SHOWN, 2, 0.97, 0.5) + _shown(0, 2 * MIN_SHOWN, 0.0, 0.15)
-    rule = choose_threshold(shown, 0.85)
+    rule = choose_rule(shown, 0.85)
     assert rule["precision_target_met"] and rule["precision"] >= 0.85 and 0.5 < rule["threshold"] <= 0.97
     few = _shown(3, 0, 0.999, 0.0) + _shown(0, 30, 0.0, 0.5)
-    rule = choose_threshold(few, 0.85)  # only 3 answers reach 0.85 precision: too few to choose on
+    rule = choose_rule(few, 0.85)  # only 3 answers reach 0.85 precision: too few to choose on
     assert not rule["precision_target_met"] and rule["shown_questions"] >= MIN_SHOWN
+
+
+def test_the_sentence_confidence_gates_where_the_span_probability_cannot_tell_right_from_wrong():
+    # right and wrong spans score alike; the selector is surer of the sentences that hold the right ones
+    shown = _shown(2 * MIN_SHOWN, 2 * MIN_SHOWN, 0.6, 0.6, right_confidence=0.97, wrong_confidence=0.5)
+    assert choose_rule(shown, 0.85, confidences=(0.0,))["precision"] == 0.5  # the span threshold alone cannot
+    rule = choose_rule(shown, 0.85)
+    assert rule["precision_target_met"] and rule["precision"] == 1.0 and 0.5 < rule["confidence"] <= 0.97
+    assert figures(shown, rule["threshold"], confidence=rule["confidence"])["shown_questions"] == 2 * MIN_SHOWN
+
+
+def test_short_of_the_precision_asked_for_precision_still_comes_first_then_f1():
+    # 0.80 precise on 10 shown (confidence gate), or 0.795 on 39 (no gate): equally precise within 0.01, far more F1
+    sure = _shown(8, 2, 0.5, 0.5, right_confidence=0.99, wrong_confidence=0.99)
+    unsure = _shown(23, 6, 0.5, 0.5, right_confidence=0.4, wrong_confidence=0.4)
+    rule = choose_rule(sure + unsure, 0.85)
+    assert not rule["precision_target_met"] and rule["shown_questions"] == 39 and rule["confidence"] == 0.0
+    worse = _shown(20, 9, 0.5, 0.5, right_confidence=0.4, wrong_confidence=0.4)  # 0.72 precise without the gate
+    rule = choose_rule(sure + worse, 0.85)
+    assert rule["shown_questions"] == 10 and rule["precision"] == 0.8
 
 
 @pytest.mark.slow
@@ -75,7 +96,7 @@ def test_trained_on_the_lif_train_split_it_marks_short_answers_through_the_engin
     assert 0.0 <= trained["threshold"] <= 1.0 and len(trained["epochs"]) == 1
     monkeypatch.setattr(short, "bundled_paths", lambda: (weights, record))
     monkeypatch.setattr(short, "_shared", {})
-    answer = engine.with_settings(short_answer=True, short_answer_threshold=0.0).ask("Which STAT transcription factor does LIF activate?")
+    answer = engine.with_settings(short_answer=True, short_answer_threshold=0.0, short_answer_confidence=0.0).ask("Which STAT transcription factor does LIF activate?")
     assert short._shared  # the trained reader read the answer sentences
     assert answer.short_answer is not None
     sentence = answer.sentences[answer.short_answer.sentence]

@@ -82,8 +82,11 @@ class Answerer:
         sentences: list[AnswerSentence] = []
         if deep and features is None and top_support >= threshold:  # an abstaining question needs no sentences
             candidates, features = self.selector_inputs(question, hits, passages)
+        sure: dict[tuple[str, int], float] = {}  # the selector's probability of each chosen sentence, by text and place
         if deep:
-            picked = self.choose(question, candidates, features) if top_support >= threshold else []
+            rated = self.choose(question, candidates, features) if top_support >= threshold else []
+            sure = {(sentence.text, sentence.char_start): probability for sentence, probability in rated}
+            picked = [sentence for sentence, _ in rated]
             if picked and len(question.parts) > 1:
                 hits, picked = self.cover_parts(question, hits, picked, mode, allowed, timings, passages)
             hits, sentences = show_answer_passages(hits, picked, k)
@@ -94,7 +97,8 @@ class Answerer:
             candidates = passages.heuristic_candidates(hits[: min(3, len(hits))])
             sentences = select_sentences(question, candidates, s.answer_max_sentences)
         abstained = not sentences
-        short = self.short_answer(question, sentences, timings) if sentences and s.short_answer else None
+        short = self.short_answer(question, sentences, [sure.get((x.text, x.char_start)) for x in sentences], timings) \
+            if sentences and s.short_answer else None
         notices = question.notices
         if abstained and not hits:
             notices = notices + ("No passages passed the filters; relax --exclude, --min-tier, --tag or --collection.",)
@@ -116,12 +120,15 @@ class Answerer:
             short_answer=short,
         )
 
-    def short_answer(self, question: Question, sentences: Sequence[AnswerSentence], timings: dict[str, float]) -> ShortAnswer | None:
-        """The exact words inside one answer sentence that answer the question, when the span reader is confident."""
+    def short_answer(self, question: Question, sentences: Sequence[AnswerSentence], confidences: Sequence[float | None],
+                     timings: dict[str, float]) -> ShortAnswer | None:
+        """The exact words inside one answer sentence that answer the question, when the span reader is confident and the
+        selector sure of the sentence (``confidences``, None for a sentence it did not rate)."""
         from lifqa.answer.short import get_span_reader, short_answer
 
         clock = time.perf_counter()
-        short = short_answer(get_span_reader(), question.text, question.kind, sentences, self.settings.short_answer_threshold)
+        short = short_answer(get_span_reader(), question.text, question.kind, sentences, self.settings.short_answer_threshold,
+                             confidences, self.settings.short_answer_confidence)
         timings["short_answer_ms"] = _ms(clock)
         return short
 
@@ -142,10 +149,11 @@ class Answerer:
 
         return rated_by_relevance(question.text, candidates, features, probabilities, self.selector, self.settings)
 
-    def choose(self, question: Question, candidates: Sequence[Candidate], features: np.ndarray) -> list[AnswerSentence]:
+    def choose(self, question: Question, candidates: Sequence[Candidate], features: np.ndarray) -> list[tuple[AnswerSentence, float]]:
+        """The answer sentences, each with the selector's probability that it answers the question."""
         probabilities, selector = self.rate(question, candidates, features)
         chosen = selector.choose(candidates, probabilities, self.settings.answer_max_sentences, self.settings.answer_tier_lead)
-        return [AnswerSentence(c.text, (c.citation_key,), c.chunk_start, c.chunk_end) for c, _ in chosen]
+        return [(AnswerSentence(c.text, (c.citation_key,), c.chunk_start, c.chunk_end), float(p)) for c, p in chosen]
 
     def cover_parts(self, question: Question, hits: list[Hit], picked: list[AnswerSentence], mode: Mode,
                     allowed: np.ndarray | None, timings: dict[str, float], passages: Passages) -> tuple[list[Hit], list[AnswerSentence]]:

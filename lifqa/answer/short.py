@@ -75,6 +75,12 @@ class SpanReader:
         """The score a short answer needs to be shown, chosen on held train questions."""
         return float(self.record.training.get("threshold", 0.5))
 
+    @property
+    def confidence(self) -> float:
+        """The selector's probability the sentence holding a short answer needs, chosen with the threshold (0: none,
+        as for a reader trained before the selector's confidence was a gate)."""
+        return float(self.record.training.get("confidence", 0.0))
+
     def parameters(self) -> list[Any]:
         return [p for p in self.body.parameters() if p.requires_grad] + list(self.head.parameters())
 
@@ -123,9 +129,12 @@ def best_span(start: np.ndarray, end: np.ndarray, inside: np.ndarray, offsets: n
 
 
 def short_answer(reader: SpanReader, question: str, kind: str, sentences: Sequence[AnswerSentence],
-                 threshold: float | None = None) -> ShortAnswer | None:
-    """The short answer inside one of the answer's sentences, or None (no short answer to this kind of question, or the
-    reader is not confident enough)."""
+                 threshold: float | None = None, confidences: Sequence[float | None] | None = None,
+                 confidence: float | None = None) -> ShortAnswer | None:
+    """The short answer inside one of the answer's sentences, or None: no short answer to this kind of question, or the
+    reader's best span is not probable enough, or the selector is not sure enough of the sentence holding it
+    (``confidences``: its probability for each sentence, None where it has none, e.g. a sentence quoted from another
+    source that disagrees)."""
     if not sentences or not asks_for_short_answer(question, kind):
         return None
     found = reader.spans(question, [s.text for s in sentences])
@@ -134,6 +143,10 @@ def short_answer(reader: SpanReader, question: str, kind: str, sentences: Sequen
         return None
     score, index, (start, end, _) = max(scored, key=lambda item: (item[0], -item[1]))
     if score < (reader.threshold if threshold is None else threshold):
+        return None
+    gate = reader.confidence if confidence is None else confidence
+    sure = confidences[index] if confidences is not None and index < len(confidences) else None
+    if gate > 0 and (sure is None or sure < gate):
         return None
     text = sentences[index].text
     start, end = _trimmed(text, start, end)
