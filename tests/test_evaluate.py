@@ -283,6 +283,7 @@ def test_cli_eval_measures_short_answers_in_every_column(lif_index, tmp_path):
     gold.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     done = subprocess.run([sys.executable, "-m", "lifqa.cli", "eval", "--gold", str(gold), "--index", str(lif_index),
                            "--modes", "hybrid+rerank", "--split", "all", "--set", "short_answer=true", "--set", "short_answer_threshold=0.0",
+                           "--set", "short_answer_confidence=0.0",
                            "--compare", "before:answer_selector=heuristic", "--json", "--report", str(tmp_path / "r")],
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr

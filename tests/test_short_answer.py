@@ -108,7 +108,7 @@ def test_shipped_reader_is_compact_and_checksummed():
 @pytest.mark.slow
 def test_short_answer_is_a_verbatim_slice_of_its_cited_sentence(engine):
     """The path, whatever the reader's confidence: the span lies inside the sentence and the sentence in its passage."""
-    answer = engine.with_settings(short_answer=True, short_answer_threshold=0.0).ask(
+    answer = engine.with_settings(short_answer=True, short_answer_threshold=0.0, short_answer_confidence=0.0).ask(
         "Which shared signal-transducing receptor subunit does LIF use?")
     short = answer.short_answer
     assert short is not None and 0 < len(short.text) < len(answer.sentences[short.sentence].text)
@@ -118,6 +118,20 @@ def test_short_answer_is_a_verbatim_slice_of_its_cited_sentence(engine):
     assert cited.text[sentence.char_start:sentence.char_end] == sentence.text
     assert answer.to_dict()["short_answer"]["text"] == short.text and 0.0 <= short.score <= 1.0
     assert "short_answer_ms" in answer.timings_ms
+
+
+@pytest.mark.slow
+def test_a_short_answer_needs_the_selector_to_be_sure_of_its_sentence(engine):
+    """The second gate: the same span is withheld when the selector's probability for its sentence is below the
+    confidence asked for, and the shipped reader carries the confidence chosen on held train questions."""
+    from lifqa.answer.short import get_span_reader
+
+    question = "Which shared signal-transducing receptor subunit does LIF use?"
+    shown = engine.with_settings(short_answer=True, short_answer_threshold=0.0, short_answer_confidence=0.0).ask(question)
+    assert shown.short_answer is not None
+    withheld = engine.with_settings(short_answer=True, short_answer_threshold=0.0, short_answer_confidence=1.0).ask(question)
+    assert withheld.short_answer is None and withheld.sentences == shown.sentences
+    assert 0.0 < get_span_reader().confidence < 1.0
 
 
 @pytest.mark.slow
