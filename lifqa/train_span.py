@@ -24,7 +24,7 @@ import numpy as np
 
 from lifqa import __version__
 from lifqa.answer.selector import FEATURES, SentenceSelector, load_params
-from lifqa.answer.short import SpanReader, asks_for_short_answer, bundled_paths
+from lifqa.answer.short import SpanReader, answer_bounds, asks_for_short_answer, bundled_paths
 from lifqa.errors import InputError
 from lifqa.eval_metrics import squad_exact, squad_f1
 from lifqa.search.question import question_kind
@@ -162,7 +162,8 @@ def held_spans(reader: SpanReader, rows: Sequence[QuestionRows], chosen: Sequenc
         if sentences:
             for (sentence, confidence), span in zip(rated, reader.spans(question, sentences)):
                 if span and span[1] > span[0] and (best is None or span[2] > best[0]):
-                    best = (span[2], sentence[span[0]:span[1]].strip(), float(confidence))
+                    lo, hi = answer_bounds(sentence, span[0], span[1])  # what the answer would show
+                    best = (span[2], sentence[lo:hi], float(confidence))
         out.append(Shown(tuple(row.question.answers), best[1] if best else None, best[0] if best else 0.0, holds,
                          asks_for_short_answer(question, question_kind(question)), best[2] if best else 0.0))
     return out

@@ -154,3 +154,23 @@ def test_definitions_and_explanations_get_no_short_answer(engine, question):
 def test_short_answers_are_off_by_default(engine):
     answer = engine.ask("Which shared signal-transducing receptor subunit does LIF use?")
     assert answer.sentences and answer.short_answer is None and "short_answer_ms" not in answer.timings_ms
+
+
+def test_a_short_answer_is_never_cut_inside_a_word():
+    """The reader scores word pieces and may stop inside a value ("22q12" of "22q12.2"); the answer shows whole words,
+    without the sentence's closing stop or a trailing comma, and never takes in brackets around them."""
+    from lifqa.answer.short import answer_bounds
+
+    def shown(text: str, part: str) -> str:
+        start = text.index(part)
+        lo, hi = answer_bounds(text, start, start + len(part))
+        return text[lo:hi]
+
+    text = "The human LIF gene maps to 22q12.2, and its receptor (GP130) binds IL-6 at 1/1000 of 3,976 sites."
+    assert shown(text, "22q12") == "22q12.2"
+    assert shown(text, "q12.2,") == "22q12.2"
+    assert shown(text, "GP130") == "GP130"
+    assert shown(text, "IL") == "IL-6"
+    assert shown(text, "1/10") == "1/1000"
+    assert shown(text, "976 sites.") == "3,976 sites"
+    assert shown("Entrez Gene ID: 3976.", "3976.") == "3976"

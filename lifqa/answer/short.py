@@ -149,17 +149,35 @@ def short_answer(reader: SpanReader, question: str, kind: str, sentences: Sequen
     if gate > 0 and (sure is None or sure < gate):
         return None
     text = sentences[index].text
-    start, end = _trimmed(text, start, end)
+    start, end = answer_bounds(text, start, end)
     return ShortAnswer(text=text[start:end], sentence=index, char_start=start, char_end=end, score=round(score, 4))
 
 
-def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
-    """The span without surrounding spaces, a trailing comma, semicolon or colon, or the sentence's closing full stop."""
+def answer_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+    """Where a span the reader marked becomes a short answer: widened to whole words, so a value is never cut inside
+    ("22q12" of "22q12.2", "IL" of "IL-6": word pieces the reader may stop at), then trimmed of surrounding spaces, a
+    trailing comma, semicolon or colon, and the sentence's closing full stop."""
+    start, end = _whole_words(text, start, end)
     while start < end and text[start].isspace():
         start += 1
     while end > start and (text[end - 1].isspace() or text[end - 1] in ",;:"
                            or (text[end - 1] == "." and end == len(text.rstrip()))):
         end -= 1
+    return start, end
+
+
+_JOINER = ".-/,"  # inside a word when letters or digits stand on both sides: 22q12.2, IL-6, 3,976, 1/1000
+
+
+def _whole_words(text: str, start: int, end: int) -> tuple[int, int]:
+    def inside(i: int) -> bool:  # text[i] belongs to the word around it
+        return 0 <= i < len(text) and (text[i].isalnum() or (text[i] in _JOINER and 0 < i < len(text) - 1
+                                                              and text[i - 1].isalnum() and text[i + 1].isalnum()))
+
+    while start > 0 and inside(start - 1) and inside(start):
+        start -= 1
+    while end < len(text) and inside(end) and inside(end - 1):
+        end += 1
     return start, end
 
 
