@@ -404,6 +404,11 @@ def _pool_spans(states: np.ndarray, offsets: Sequence[tuple[int, int]], spans: S
     return out
 
 
+def graph_folder(model_path: str) -> Path:
+    """Where the model's exported ONNX graphs live: the model cache, named by the model files' hash."""
+    return model_cache_dir() / f"minilm-{model_key(model_path, 0)}"
+
+
 def onnx_model(transformer: Callable[[], "torch.nn.Module"], model_path: str, precision: str) -> Path:
     """The model's ONNX graph (int8-quantised for precision 'int8'), exported once into the model cache from the
     torch model ``transformer()`` loads (called only when the graph is missing: loading it imports torch).
@@ -413,7 +418,7 @@ def onnx_model(transformer: Callable[[], "torch.nn.Module"], model_path: str, pr
     """
     from filelock import FileLock
 
-    folder = model_cache_dir() / f"minilm-{model_key(model_path, 0)}"
+    folder = graph_folder(model_path)
     folder.mkdir(parents=True, exist_ok=True)
     fp32, int8 = folder / "model.onnx", folder / "model-int8.onnx"
     with FileLock(str(folder / ".lock")):
@@ -469,7 +474,7 @@ def export_for_queries(encoder: Encoder) -> None:
     load torch and transformers). The query side checks the graph's checksum when it loads it."""
     if encoder.precision == "int8" or not onnx_runtime_installed():
         return
-    graph = model_cache_dir() / f"minilm-{model_key(encoder.model_path, 0)}" / "model.onnx"
+    graph = graph_folder(encoder.model_path) / "model.onnx"
     if not (graph.is_file() and graph.with_name(graph.name + ".sha256").is_file()):
         onnx_model(lambda: encoder._transformer, encoder.model_path, "fp32")
 

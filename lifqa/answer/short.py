@@ -137,6 +137,10 @@ def short_answer(reader: SpanReader, question: str, kind: str, sentences: Sequen
     source that disagrees)."""
     if not sentences or not asks_for_short_answer(question, kind):
         return None
+    gate = reader.confidence if confidence is None else confidence
+    sure = list(confidences) if confidences is not None else [None] * len(sentences)
+    if gate > 0 and not any(c is not None and c >= gate for c in sure):
+        return None  # no sentence could hold a short answer shown: the reader need not read them
     found = reader.spans(question, [s.text for s in sentences])
     scored = [(span[2], index, span) for index, span in enumerate(found) if span and span[1] > span[0]]
     if not scored:
@@ -144,9 +148,7 @@ def short_answer(reader: SpanReader, question: str, kind: str, sentences: Sequen
     score, index, (start, end, _) = max(scored, key=lambda item: (item[0], -item[1]))
     if score < (reader.threshold if threshold is None else threshold):
         return None
-    gate = reader.confidence if confidence is None else confidence
-    sure = confidences[index] if confidences is not None and index < len(confidences) else None
-    if gate > 0 and (sure is None or sure < gate):
+    if gate > 0 and (index >= len(sure) or sure[index] is None or sure[index] < gate):
         return None
     text = sentences[index].text
     start, end = answer_bounds(text, start, end)
