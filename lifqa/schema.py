@@ -9,7 +9,7 @@ added to a record's ``to_dict`` but not here fails loudly instead of vanishing.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -72,7 +72,9 @@ class ShortAnswerOut(_Out):
     sentence: int = Field(description="index into the answer's sentences")
     char_start: int = Field(description="span of the short answer inside that sentence's text")
     char_end: int
-    score: float = Field(description="the span reader's probability for this span against 'no answer in this sentence'; shown from the threshold chosen on train")
+    score: float = Field(description="the span reader's probability for this span against 'no answer in this sentence'; shown from the threshold chosen on train; 1.0 for a labelled row's value")
+    method: Literal["reader", "row"] = Field(description="'reader': marked by the span reader; 'row': the value of a "
+                                             "labelled row (\"Entrez 3976\") whose label the question names")
 
 
 class AnswerOut(_Out):

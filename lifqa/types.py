@@ -154,7 +154,8 @@ class ShortAnswer:
     sentence: int  # index into Answer.sentences
     char_start: int  # span inside that sentence's text
     char_end: int
-    score: float  # the span reader's probability for this span against 'no answer in this sentence'
+    score: float  # the span reader's probability for this span against 'no answer in this sentence'; 1.0 for a row
+    method: str = "reader"  # "reader": marked by the span reader; "row": the value of a labelled row the question names
 
 
 @dataclass(frozen=True, slots=True)

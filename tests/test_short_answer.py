@@ -135,11 +135,48 @@ def test_a_short_answer_needs_the_selector_to_be_sure_of_its_sentence(engine):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="the shipped reader does not yet mark identifiers in 'label: value' rows "
-                                       "(BENCHMARKS.md, 'Short answers'); strict, so this fails once it does")
 def test_value_question_gets_its_short_answer(engine):
+    """The bundled article's infobox row "Entrez 3976" answers it: the row's label is named in the question."""
     answer = engine.with_settings(short_answer=True).ask("What is the NCBI Entrez Gene ID for human LIF?")
-    assert answer.short_answer is not None and "3976" in answer.short_answer.text
+    short = answer.short_answer
+    assert short is not None and short.text == "3976" and short.method == "row"
+    assert answer.sentences[short.sentence].text[short.char_start:short.char_end] == "3976"
+    assert answer.to_dict()["short_answer"]["method"] == "row"
+
+
+@pytest.mark.parametrize("question, sentence, value", [
+    ("What is the NCBI Entrez Gene ID for human LIF?", "Entrez 3976", "3976"),
+    ("What is the Ensembl gene identifier of human LIF?", "Ensembl ID: ENSG00000128342", "ENSG00000128342"),
+    ("What is the HGNC (HUGO) identifier for LIF?", "HUGO 6596.", "6596"),
+    ("What is the chromosomal location of LIF?", "Chromosomal Location: 22q12.2", "22q12.2"),
+    ("Which protein has UniProt accession P15018?", "UniProt P15018", None),  # the question states the value
+    ("What is the Entrez Gene ID of LIF?", "UniProt P15018", None),  # the label is not what is asked
+    ("What is the Entrez Gene ID of LIF?", "Entrez Gene", None),  # no value: no digit
+    ("What is the incubation period?", "The incubation period is about 5.2", None),  # prose, not a row
+    ("What was the value?", "The total 52", None),  # only a stop word is shared
+])
+def test_a_labelled_row_gives_its_value_when_the_question_names_its_label(question, sentence, value):
+    from lifqa.answer.short import row_value
+
+    found = row_value(question, sentence)
+    assert (sentence[found[0]:found[1]] if found else None) == value
+
+
+def test_a_row_is_read_before_the_reader_and_without_its_gates():
+    """The reader puts a near-zero probability on values in rows; the row's label is the evidence, so no reader runs."""
+    from lifqa.answer.short import short_answer
+    from lifqa.types import AnswerSentence
+
+    class NoReader:
+        confidence, threshold = 0.95, 0.6
+
+        def spans(self, question, sentences):
+            raise AssertionError("the reader is not needed for a row")
+
+    sentences = [AnswerSentence("LIF is a cytokine of the IL-6 family.", (1,)), AnswerSentence("OMIM 159540", (1,))]
+    found = short_answer(NoReader(), "What OMIM entry number is assigned to the LIF gene?", "identifier", sentences,
+                         confidences=[0.99, 0.5])
+    assert (found.text, found.sentence, found.score, found.method) == ("159540", 1, 1.0, "row")
 
 
 @pytest.mark.slow

@@ -96,7 +96,7 @@ def answer_from_record(record: dict[str, Any]) -> Answer:
     sentences = tuple(AnswerSentence(s["text"], tuple(s.get("citation_keys", ())), s.get("char_start", 0), s.get("char_end", 0))
                       for s in record.get("sentences", []))
     short = record.get("short_answer")
-    short_answer = ShortAnswer(**{k: short[k] for k in ShortAnswer.__dataclass_fields__}) if isinstance(short, dict) else None
+    short_answer = ShortAnswer(**{k: short[k] for k in ShortAnswer.__dataclass_fields__ if k in short}) if isinstance(short, dict) else None
     return Answer(question=record.get("question", ""), answer=record.get("answer", ""), abstained=bool(record.get("abstained")),
                   citations=tuple(citations), mode=record.get("mode", ""), sentences=sentences,
                   notices=tuple(record.get("notices", ())), support=float(record.get("support", 0.0)), short_answer=short_answer)
