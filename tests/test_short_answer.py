@@ -154,6 +154,8 @@ def test_value_question_gets_its_short_answer(engine):
     ("What is the Entrez Gene ID of LIF?", "Entrez Gene", None),  # no value: no digit
     ("What is the incubation period?", "The incubation period is about 5.2", None),  # prose, not a row
     ("What was the value?", "The total 52", None),  # only a stop word is shared
+    ("How many people were affected as of Feb. 10?", "epidemic control on Feb 15.", None),  # the end of a sentence
+    ("How many were affected by Feb 10?", "Cases by Feb 15", None),  # a label with a stop word is prose
 ])
 def test_a_labelled_row_gives_its_value_when_the_question_names_its_label(question, sentence, value):
     from lifqa.answer.short import row_value

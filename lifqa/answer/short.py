@@ -39,8 +39,9 @@ _DEFINITION = re.compile(r"^\s*(?:define\b|describe\b|what (?:kind|type|class) o
                          r"what (?:is|are|was|were) (?:an? )?[\w-]+(?: [\w-]+){0,3}\s*\?*\s*$)", re.I)
 
 
-# A row: a label of up to four words, an optional colon, then one value holding a digit (an identifier, a count, a locus)
-_ROW = re.compile(r"^\s*(?P<label>[A-Za-z][\w().\-/ ]{0,40}?)\s*(?::\s*|\s+)"
+# A row: a capitalised label of up to four words, an optional colon, then one value holding a digit (an identifier, a
+# count, a locus). A label holds no stop word: "epidemic control on Feb 15." ends a sentence, it is not a row.
+_ROW = re.compile(r"^\s*(?P<label>[A-Z][\w().\-/ ]{0,40}?)\s*(?::\s*|\s+)"
                   r"(?P<value>[A-Za-z0-9][\w.\-:/]*\d[\w.\-:/]*?)\s*\.?\s*$")
 _WORD = re.compile(r"[A-Za-z][\w-]*")
 _LABEL_WORDS = 4
@@ -151,8 +152,10 @@ def row_value(question: str, sentence: str) -> tuple[int, int] | None:
         return None
     label = [w.lower() for w in _WORD.findall(match.group("label"))]
     asked = {w.lower() for w in _WORD.findall(question)}
-    named = [w for w in label if len(w) >= 3 and w not in _STOPWORDS and w in asked]
-    if not named or len(label) > _LABEL_WORDS or match.group("value").lower() in question.lower():
+    if len(label) > _LABEL_WORDS or _STOPWORDS.intersection(label):
+        return None
+    named = [w for w in label if len(w) >= 3 and w in asked]
+    if not named or match.group("value").lower() in question.lower():
         return None
     return match.start("value"), match.end("value")
 
