@@ -224,6 +224,8 @@ def _query_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--exclude", default="", help="comma-separated flag kinds whose sources are left out, e.g. ai_generated,commercial")
     p.add_argument("--min-tier", help="leave out sources below this tier: high, medium or low")
     p.add_argument("--reliability-weighting", action="store_true", help="down-weight low-tier sources in the ranking")
+    p.add_argument("--short-answer", action=argparse.BooleanOptionalAction, default=None,
+                   help="mark the short answer (\"3976\") inside an answer sentence when confident (default: on)")
     p.add_argument("--tag", action="append", default=[], help="only sources with this library tag (repeatable or comma-separated: any of them)")
     p.add_argument("--collection", action="append", default=[],
                    help="only sources in this library collection or its subcollections (repeatable or comma-separated: any of them)")

@@ -422,14 +422,14 @@ def onnx_model(transformer: Callable[[], "torch.nn.Module"], model_path: str, pr
     folder.mkdir(parents=True, exist_ok=True)
     fp32, int8 = folder / "model.onnx", folder / "model-int8.onnx"
     with FileLock(str(folder / ".lock")):
-        if not _checksum_ok(fp32):
+        if not graph_intact(fp32):
             _export_onnx(transformer(), fp32)
-        if precision == "int8" and not _checksum_ok(int8):
+        if precision == "int8" and not graph_intact(int8):
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
             tmp = int8.with_suffix(".tmp.onnx")
             quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8, per_channel=True)
-            _seal(tmp, int8)
+            seal_graph(tmp, int8)
     return int8 if precision == "int8" else fp32
 
 
@@ -454,16 +454,16 @@ def _export_onnx(transformer: "torch.nn.Module", path: Path) -> None:
         torch.onnx.export(Hidden(transformer.cpu()).eval(), (example, example, torch.zeros_like(example)), str(tmp),
                           input_names=names, output_names=["last_hidden_state"], opset_version=17, dynamo=False,
                           dynamic_axes={name: {0: "batch", 1: "tokens"} for name in names + ["last_hidden_state"]})
-    _seal(tmp, path)
+    seal_graph(tmp, path)
 
 
-def _seal(tmp: Path, path: Path) -> None:
+def seal_graph(tmp: Path, path: Path) -> None:
     digest = file_sha256(tmp)
     os.replace(tmp, path)
     path.with_name(path.name + ".sha256").write_text(digest + "\n", encoding="utf-8")
 
 
-def _checksum_ok(path: Path) -> bool:
+def graph_intact(path: Path) -> bool:
     recorded = path.with_name(path.name + ".sha256")
     return path.is_file() and recorded.is_file() and recorded.read_text(encoding="utf-8").strip() == file_sha256(path)
 

@@ -4,6 +4,10 @@ The relevance model and the span reader both start from all-MiniLM-L6-v2 (``gt-a
 embeddings and lower layers as shipped, fine-tune the layers above and add a small linear head. Only those layers and
 the head are written (fp16 safetensors), beside a JSON record holding the file's sha256 and how it was trained.
 Loading checks the sha256 before reading a byte of the weights, never unpickles and never touches the network.
+
+Answering runs them with ONNX Runtime in fp32 (``graph_runner``): the model put back together is exported once into the
+model cache, named by the delta file's sha256, so a question never imports torch or transformers (seconds on a fresh
+process) once the graph is there. Training, and ``runtime="torch"``, use the torch model itself.
 """
 
 from __future__ import annotations
@@ -11,10 +15,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
+
+import numpy as np
 
 from lifqa.errors import SettingsError
 from lifqa.index.layout import file_sha256
+
+GRAPH = "model.onnx"
+INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 
 @dataclass(frozen=True)
@@ -25,6 +34,7 @@ class Kind:
     remedy: str  # how to get a good file again
     missing: str  # what to do when there is no model at all
     outputs: int  # the head's width
+    slug: str = "finetuned"  # names its exported graphs in the model cache
 
 
 @dataclass(frozen=True)
@@ -81,16 +91,22 @@ def fresh_parts(layers: int, frozen_layers: int, max_length: int, seed: int, kin
     return tokenizer, body, head, DeltaRecord(layers, frozen_layers, max_length, "", {})
 
 
-def load_parts(weights: Path, record_path: Path, kind: Kind) -> tuple[Any, Any, Any, DeltaRecord]:
-    """A delta file and its record put back on the bundled MiniLM: sha256 checked first, every name accounted for."""
-    from safetensors.torch import load_file
-
+def checked_record(weights: Path, record_path: Path, kind: Kind) -> DeltaRecord:
+    """The record of a delta file whose sha256 matches it."""
     info = DeltaRecord.read(record_path, kind)
     if not weights.is_file():
         raise SettingsError(f"{kind.name} file {weights.name} is missing; {kind.remedy}")
     if file_sha256(weights) != info.sha256:
         raise SettingsError(f"{kind.name} file {weights.name} does not match the sha256 in {record_path.name} "
                             f"(damaged or replaced); {kind.remedy}")
+    return info
+
+
+def load_parts(weights: Path, record_path: Path, kind: Kind) -> tuple[Any, Any, Any, DeltaRecord]:
+    """A delta file and its record put back on the bundled MiniLM: sha256 checked first, every name accounted for."""
+    from safetensors.torch import load_file
+
+    info = checked_record(weights, record_path, kind)
     tokenizer, body, head = bundled_parts(info.layers, kind.outputs, kind)
     delta = {name: tensor.float() for name, tensor in load_file(str(weights)).items()}
     head_state = {k.removeprefix("head."): v for k, v in delta.items() if k.startswith("head.")}
@@ -133,3 +149,122 @@ def trainable_names(body: Any, frozen_layers: int) -> list[str]:
     keep = tuple(f"encoder.layer.{i}." for i in range(frozen_layers, len(body.encoder.layer)))
     return [name for name, _ in body.named_parameters() if name.startswith(keep)]
 
+
+
+def graph_path(kind: Kind, record: DeltaRecord) -> Path:
+    """Where a fine-tuned model's ONNX graph lives: the model cache, named by its delta file's sha256, so a retrained
+    model never runs an old graph."""
+    from lifqa.encoder import model_cache_dir
+
+    return model_cache_dir() / f"{kind.slug}-{record.sha256[:16]}" / GRAPH
+
+
+def export_graph(weights: Path, record_path: Path, kind: Kind) -> tuple[Path, DeltaRecord]:
+    """The model's ONNX graph (token ids in, the head's outputs per token out), exported when missing or damaged; the
+    export loads torch and transformers, once per machine and model."""
+    from filelock import FileLock
+
+    from lifqa.encoder import graph_intact
+
+    info = checked_record(weights, record_path, kind)
+    path = graph_path(kind, info)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(path.parent / ".lock")):
+        if not graph_intact(path):
+            _, body, head, _ = load_parts(weights, record_path, kind)
+            _export(body, head, path)
+    return path, info
+
+
+def _export(body: Any, head: Any, path: Path) -> None:
+    import warnings
+
+    import torch
+
+    from lifqa.encoder import seal_graph
+
+    class Scored(torch.nn.Module):  # keyword call: BertModel's positional arguments changed across versions
+        def __init__(self) -> None:
+            super().__init__()
+            self.body, self.head = body, head
+
+        def forward(self, input_ids, attention_mask, token_type_ids):  # noqa: ANN001
+            hidden = self.body(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
+            return self.head(hidden.last_hidden_state)
+
+    example = torch.ones((2, 8), dtype=torch.int64)
+    tmp = path.with_suffix(".tmp.onnx")
+    with warnings.catch_warnings(), torch.inference_mode(False):
+        warnings.simplefilter("ignore")
+        torch.onnx.export(Scored().cpu().eval(), (example, example, torch.zeros_like(example)), str(tmp),
+                          input_names=list(INPUTS), output_names=["scores"], opset_version=17, dynamo=False,
+                          dynamic_axes={name: {0: "batch", 1: "tokens"} for name in (*INPUTS, "scores")})
+    seal_graph(tmp, path)
+
+
+class PairTokenizer:
+    """(question, text) pairs tokenised as the fine-tuned models were trained on them (transformers' fast tokenizer,
+    truncating only the text), from the bundled tokenizer.json through the ``tokenizers`` library alone."""
+
+    def __init__(self, max_length: int) -> None:
+        from tokenizers import Tokenizer
+
+        from lifqa.encoder import read_model_layout, resolve_model_path
+
+        layout = read_model_layout(resolve_model_path(None))
+        text = (layout.transformer_dir / "tokenizer.json").read_text(encoding="utf-8")
+        self._text_only = Tokenizer.from_str(text)
+        self._text_only.no_padding()
+        self._text_only.enable_truncation(max_length=max_length, strategy="only_second")
+        self._both = Tokenizer.from_str(text)  # for a question too long to leave room for any of the text
+        self._both.no_padding()
+        self._both.enable_truncation(max_length=max_length, strategy="longest_first")
+
+    def __call__(self, pairs: Sequence[tuple[str, str]]) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+        """The padded inputs, each token's character span inside its own text, and which tokens are the text's."""
+        from tokenizers import Encoding
+
+        def one(question: str, text: str) -> Encoding:
+            try:
+                return self._text_only.encode(question, text)
+            except Exception:  # tokenizers refuses only_second when the question alone fills max_length
+                return self._both.encode(question, text)
+
+        encodings = [one(q, t) for q, t in pairs]
+        width = max(len(e.ids) for e in encodings)
+        inputs = {name: np.zeros((len(pairs), width), dtype=np.int64) for name in INPUTS}
+        offsets = np.zeros((len(pairs), width, 2), dtype=np.int64)
+        inside = np.zeros((len(pairs), width), dtype=bool)
+        for i, e in enumerate(encodings):
+            n = len(e.ids)
+            inputs["input_ids"][i, :n] = e.ids
+            inputs["attention_mask"][i, :n] = e.attention_mask
+            inputs["token_type_ids"][i, :n] = e.type_ids
+            offsets[i, :n] = e.offsets
+            inside[i, :n] = [sid == 1 for sid in e.sequence_ids]
+        return inputs, offsets, inside
+
+
+class GraphRunner:
+    """A fine-tuned model's exported graph on ONNX Runtime (fp32, CPU)."""
+
+    def __init__(self, path: Path, threads: int | None = None) -> None:
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            raise SettingsError("the fine-tuned models answer with ONNX Runtime, which lifqa installs but this Python lacks: "
+                                "pip install onnxruntime onnx (or set short_answer_runtime=torch)") from None
+        from lifqa.encoder import default_threads, graph_intact
+
+        if not graph_intact(path):
+            raise SettingsError(f"the ONNX graph {path} is damaged or half-written; delete its folder and ask again")
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.intra_op_num_threads = threads or default_threads()
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+    def __call__(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        """The head's outputs for every token: (batch, tokens, outputs)."""
+        return self._session.run(None, inputs)[0]

@@ -139,16 +139,20 @@ class Settings(BaseModel):
     answer_selector: Literal["trained", "heuristic"] = Field(
         "trained", description="How answer sentences are chosen: the trained sentence model (lifqa/data/selector.json) or the "
                                "earlier cosine + term-coverage heuristic, kept for side-by-side comparison.")
-    short_answer: bool = Field(False, description="Mark the short answer (\"3976\") inside its answer sentence with the span "
-                               "reader fine-tuned here (lifqa/data/span_reader.*), when it is confident enough. Off by "
-                               "default: on COVID-QA dev only 0.60 of the short answers it shows overlap the gold answer "
-                               "(target 0.85; BENCHMARKS.md, \"Short answers\").")
+    short_answer: bool = Field(True, description="Mark the short answer (\"3976\") inside one answer sentence: the value of a "
+                               "labelled row the question names, or the span reader's (lifqa/data/span_reader.*) when it and "
+                               "the selector are both confident enough (gates chosen on held train questions: 16 of the 17 "
+                               "shown on COVID-QA dev overlap the gold answer; BENCHMARKS.md, \"Short answers\").")
     short_answer_threshold: float | None = Field(None, ge=0.0, le=1.0, description="Span probability a short answer "
                                                  "needs to be shown; default: the one chosen on train, shipped with the reader.")
     short_answer_confidence: float | None = Field(None, ge=0.0, le=1.0, description="The selector's probability that the "
                                                   "sentence holding a short answer answers the question, needed for it to be "
                                                   "shown; default: the one chosen on train with the threshold, shipped with "
                                                   "the reader.")
+    short_answer_runtime: Literal["onnx", "torch"] = Field(
+        "onnx", description="How the span reader runs: 'onnx', its graph on ONNX Runtime in fp32 (exported once into the "
+        "model cache; a question never loads torch); 'torch', the model training fine-tunes (bf16 where the CPU has bf16 "
+        "units), for side-by-side comparison.")
     abstain_threshold: float | None = Field(None, ge=0.0, le=1.0, description="Minimum support score to answer; default: the index's own calibration (lifqa calibrate), else the value shipped with the reranker.")
     use_calibration: bool = Field(True, description="Use the abstention threshold stored with the index by 'lifqa calibrate' (when abstain_threshold is not set).")
     max_question_chars: int = Field(2000, ge=10, le=100_000)

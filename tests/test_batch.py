@@ -106,7 +106,7 @@ def test_short_answer_is_a_csv_column_and_an_object_in_jsonl():
     assert [r["short_answer"] for r in rows] == ["3976", "", ""]
     assert list(rows[0]).index("short_answer") == list(rows[0]).index("answer") + 1
     lines = [json.loads(line) for line in to_jsonl(records).splitlines()]
-    assert lines[0]["short_answer"] == {"text": "3976", "sentence": 0, "char_start": 40, "char_end": 44, "score": 0.93}
+    assert lines[0]["short_answer"] == {"text": "3976", "sentence": 0, "char_start": 40, "char_end": 44, "score": 0.93, "method": "reader"}
     assert lines[1]["short_answer"] is None and "short_answer" not in lines[2]
 
 

@@ -26,6 +26,18 @@ def test_ask_json_has_the_documented_fields(lif_index):
     assert "gp130" in out["answer"].lower()
 
 
+def test_the_short_answer_is_on_by_default_and_no_short_answer_turns_it_off(lif_index):
+    question = "What is the NCBI Entrez Gene ID for human LIF?"
+    on = run("ask", question, "--index", str(lif_index), "--json")
+    off = run("ask", question, "--index", str(lif_index), "--json", "--no-short-answer")
+    assert on.returncode == 0 and off.returncode == 0, on.stderr + off.stderr
+    assert json.loads(on.stdout)["short_answer"]["text"] == "3976"
+    assert json.loads(off.stdout)["short_answer"] is None
+    assert json.loads(off.stdout)["sentences"] == json.loads(on.stdout)["sentences"]
+    printed = run("ask", question, "--index", str(lif_index))
+    assert printed.stdout.lstrip().startswith("3976 [")
+
+
 def test_human_output_lists_numbered_sources(lif_index):
     result = run("ask", "Is LIF needed for human embryonic stem cells?", "--index", str(lif_index))
     assert result.returncode == 0 and "[1]" in result.stdout and "Sources:" in result.stdout

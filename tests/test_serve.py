@@ -93,7 +93,7 @@ def test_the_answer_model_carries_the_short_answer_as_to_dict_gives_it():
         dumped = AnswerOut.of(case).model_dump(mode="json")
         assert dumped == json.loads(json.dumps(case.to_dict())) and list(dumped) == list(case.to_dict())
     schema = AnswerOut.model_json_schema()  # what the OpenAPI page and the MCP tool's output schema publish
-    assert set(schema["$defs"]["ShortAnswerOut"]["properties"]) == {"text", "sentence", "char_start", "char_end", "score"}
+    assert set(schema["$defs"]["ShortAnswerOut"]["properties"]) == {"text", "sentence", "char_start", "char_end", "score", "method"}
 
 
 def test_ask_options_and_formats(client, engine):

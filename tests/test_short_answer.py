@@ -190,9 +190,41 @@ def test_definitions_and_explanations_get_no_short_answer(engine, question):
 
 
 @pytest.mark.slow
-def test_short_answers_are_off_by_default(engine):
-    answer = engine.ask("Which shared signal-transducing receptor subunit does LIF use?")
-    assert answer.sentences and answer.short_answer is None and "short_answer_ms" not in answer.timings_ms
+def test_short_answers_are_on_by_default_and_can_be_turned_off(engine):
+    question = "What is the NCBI Entrez Gene ID for human LIF?"
+    assert engine.ask(question).short_answer.text == "3976"
+    off = engine.with_settings(short_answer=False).ask(question)
+    assert off.sentences and off.short_answer is None and "short_answer_ms" not in off.timings_ms
+
+
+@pytest.mark.slow
+def test_the_graph_reader_marks_what_the_torch_reader_marks():
+    """Answering runs the reader's exported graph on ONNX Runtime; it must mark the spans the torch model training
+    fine-tuned marks, with the same probabilities (fp32 both), so the gates chosen in training hold."""
+    from lifqa.answer.short import SpanReader, get_span_reader
+
+    question = "Which receptor subunit does LIF share with IL-6 and what is its Entrez ID?"
+    sentences = ["LIF binds to the specific LIF receptor (LIFR-\u03b1) which forms a heterodimer with a subunit common to "
+                 "all members of that family of receptors, the GP130 signal transducing subunit.",
+                 "Entrez 3976", "The human LIF gene maps to 22q12.2.", "x" * 2000]
+    graph = get_span_reader().spans(question, sentences)
+    torch_reader = SpanReader.load(bf16=False).spans(question, sentences)
+    assert [g[:2] for g in graph] == [t[:2] for t in torch_reader]
+    assert np.allclose([g[2] for g in graph], [t[2] for t in torch_reader], atol=1e-4)
+    long_question = " ".join(["receptor"] * 400) + "?"  # fills the input alone: the text is still read, not an error
+    assert len(get_span_reader().spans(long_question, sentences[:1])) == 1
+
+
+@pytest.mark.slow
+def test_a_changed_reader_file_is_refused_before_its_graph_is_used(tmp_path):
+    from lifqa.answer.short import GraphSpanReader, bundled_paths
+
+    weights, record = bundled_paths()
+    damaged = tmp_path / weights.name
+    damaged.write_bytes(weights.read_bytes()[:-10] + b"0123456789")
+    reader = GraphSpanReader.load(damaged, record)
+    with pytest.raises(SettingsError, match="does not match the sha256"):
+        reader.spans("What is the Entrez ID?", ["Entrez 3976"])
 
 
 def test_a_short_answer_is_never_cut_inside_a_word():

@@ -127,7 +127,8 @@ class Answerer:
         from lifqa.answer.short import get_span_reader, short_answer
 
         clock = time.perf_counter()
-        short = short_answer(get_span_reader(), question.text, question.kind, sentences, self.settings.short_answer_threshold,
+        reader = get_span_reader(runtime=self.settings.short_answer_runtime)
+        short = short_answer(reader, question.text, question.kind, sentences, self.settings.short_answer_threshold,
                              confidences, self.settings.short_answer_confidence)
         timings["short_answer_ms"] = _ms(clock)
         return short

@@ -24,14 +24,15 @@ import numpy as np
 
 from bm25s.stopwords import STOPWORDS_EN
 
-from lifqa.finetuned import DeltaRecord, Kind, fresh_parts, load_parts, save_parts
+from lifqa.finetuned import DeltaRecord, GraphRunner, Kind, PairTokenizer, export_graph, fresh_parts, load_parts, save_parts
 from lifqa.types import AnswerSentence, ShortAnswer
 
 WEIGHTS = "span_reader.safetensors"
 RECORD = "span_reader.json"
 KIND = Kind("span reader", "reinstall lifqa or run make span-reader",
             "Train one with make span-reader (lifqa train-span-reader), or answer without short answers "
-            "(short_answer=false)", outputs=2)
+            "(short_answer=false)", outputs=2, slug="span-reader")
+RUNTIMES = ("onnx", "torch")
 MAX_ANSWER_TOKENS = 48  # longer spans are clauses, not short answers (COVID-QA train gold answers: 91 % fit, median 15)
 _EXPLANATION = re.compile(r"^\s*(?:why|how)\b", re.I)
 # "What is X?" of a thing named in a few words (not "What is the incubation period of ...?", which asks for a value)
@@ -61,8 +62,64 @@ def asks_for_short_answer(text: str, kind: str) -> bool:
     return not (kind in ("other", "entity") and (_EXPLANATION.match(text) or _DEFINITION.match(text)))
 
 
-class SpanReader:
-    """Start and end probabilities over the tokens of answer sentences; thread-safe (one forward pass at a time)."""
+class _Gates:
+    record: DeltaRecord
+
+    @property
+    def threshold(self) -> float:
+        """The score a short answer needs to be shown, chosen on held train questions."""
+        return float(self.record.training.get("threshold", 0.5))
+
+    @property
+    def confidence(self) -> float:
+        """The selector's probability the sentence holding a short answer needs, chosen with the threshold (0: none,
+        as for a reader trained before the selector's confidence was a gate)."""
+        return float(self.record.training.get("confidence", 0.0))
+
+
+class GraphSpanReader(_Gates):
+    """The shipped reader as answering runs it: its exported graph on ONNX Runtime in fp32, no torch. Its scores match
+    the torch reader's in fp32 (within 1e-5 of a logit). The graph is opened on the first sentences read: a question
+    answered by a row, or whose sentences the selector is not sure of, never waits for it. Thread-safe."""
+
+    def __init__(self, weights: Path, record_path: Path, record: DeltaRecord) -> None:
+        self.weights, self.record_path, self.record = weights, record_path, record
+        self._parts: tuple[GraphRunner, PairTokenizer] | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(cls, weights: Path | None = None, record: Path | None = None) -> "GraphSpanReader":
+        """The shipped reader (or another delta file and its record); only the record is read until sentences are."""
+        default_weights, default_record = bundled_paths()
+        weights, record = weights or default_weights, record or default_record
+        return cls(weights, record, DeltaRecord.read(record, KIND))
+
+    def _opened(self) -> tuple[GraphRunner, PairTokenizer]:
+        with self._lock:
+            if self._parts is None:  # the weights' sha256 is checked here, and the graph exported if missing
+                path, self.record = export_graph(self.weights, self.record_path, KIND)
+                self._parts = GraphRunner(path), PairTokenizer(self.record.max_length)
+            return self._parts
+
+    def spans(self, question: str, sentences: Sequence[str]) -> list[tuple[int, int, float] | None]:
+        """Per sentence, the most probable span (char_start, char_end, probability), or None (``SpanReader.spans``)."""
+        if not sentences:
+            return []
+        runner, tokenizer = self._opened()
+        inputs, offsets, inside = tokenizer([(question, s) for s in sentences])
+        scores = runner(inputs)
+        return [best_span(scores[i, :, 0], scores[i, :, 1], inside[i], offsets[i]) for i in range(len(sentences))]
+
+
+def export_reader_graph() -> None:
+    """Export the shipped reader's graph now (an index build does), so no question waits for it."""
+    default_weights, default_record = bundled_paths()
+    export_graph(default_weights, default_record, KIND)
+
+
+class SpanReader(_Gates):
+    """Start and end probabilities over the tokens of answer sentences, in torch: what training fine-tunes (bf16 where
+    the CPU has bf16 units); thread-safe (one forward pass at a time)."""
 
     def __init__(self, tokenizer: Any, body: Any, head: Any, record: DeltaRecord, bf16: bool | None = None) -> None:
         from lifqa.encoder import fast_bf16
@@ -84,17 +141,6 @@ class SpanReader:
     def save(self, weights: Path, record: Path, training: dict[str, Any]) -> DeltaRecord:
         self.record = save_parts(self.body, self.head, self.record, weights, record, training)
         return self.record
-
-    @property
-    def threshold(self) -> float:
-        """The score a short answer needs to be shown, chosen on held train questions."""
-        return float(self.record.training.get("threshold", 0.5))
-
-    @property
-    def confidence(self) -> float:
-        """The selector's probability the sentence holding a short answer needs, chosen with the threshold (0: none,
-        as for a reader trained before the selector's confidence was a gate)."""
-        return float(self.record.training.get("confidence", 0.0))
 
     def parameters(self) -> list[Any]:
         return [p for p in self.body.parameters() if p.requires_grad] + list(self.head.parameters())
@@ -160,7 +206,7 @@ def row_value(question: str, sentence: str) -> tuple[int, int] | None:
     return match.start("value"), match.end("value")
 
 
-def short_answer(reader: SpanReader, question: str, kind: str, sentences: Sequence[AnswerSentence],
+def short_answer(reader: GraphSpanReader | SpanReader, question: str, kind: str, sentences: Sequence[AnswerSentence],
                  threshold: float | None = None, confidences: Sequence[float | None] | None = None,
                  confidence: float | None = None) -> ShortAnswer | None:
     """The short answer inside one of the answer's sentences, or None: no short answer to this kind of question, or the
@@ -221,13 +267,15 @@ def _whole_words(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-_shared: dict[tuple[str, str], SpanReader] = {}
+_shared: dict[tuple[str, str, str], GraphSpanReader | SpanReader] = {}
 _shared_lock = threading.Lock()
 
 
-def get_span_reader(weights: Path | None = None, record: Path | None = None) -> SpanReader:
-    key = (str(weights), str(record))
+def get_span_reader(weights: Path | None = None, record: Path | None = None,
+                    runtime: str = "onnx") -> GraphSpanReader | SpanReader:
+    """One reader per file and runtime per process: "onnx" (answering) or "torch" (training's own model)."""
+    key = (str(weights), str(record), runtime)
     with _shared_lock:
         if key not in _shared:
-            _shared[key] = SpanReader.load(weights, record)
+            _shared[key] = GraphSpanReader.load(weights, record) if runtime == "onnx" else SpanReader.load(weights, record)
         return _shared[key]

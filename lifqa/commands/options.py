@@ -20,6 +20,8 @@ def engine_overrides(args: argparse.Namespace) -> dict[str, Any]:
         overrides["fusion"] = args.fusion
     if getattr(args, "reliability_weighting", False):
         overrides["reliability_weighting"] = True
+    if getattr(args, "short_answer", None) is not None:
+        overrides["short_answer"] = args.short_answer
     return overrides
 
 

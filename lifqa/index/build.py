@@ -25,7 +25,7 @@ from filelock import FileLock
 from lifqa import __version__
 from lifqa.chunking import chunk_document, retrieval_text, split_sentences
 from lifqa.encoder import export_for_queries, get_encoder, resolve_model_path, resolve_variant
-from lifqa.errors import InputError, LifqaError
+from lifqa.errors import InputError, LifqaError, SettingsError
 from lifqa.index import layout
 from lifqa.index.bm25 import build_bm25
 from lifqa.index.dense import build_faiss
@@ -70,6 +70,17 @@ _SHAPING_MODULES = ("sources/__init__.py", "sources/scan.py", "sources/folder.py
                     "readers/jats.py", "readers/pubmed.py", "readers/xmlsafe.py", "chunking.py", "tokenize.py",
                     "reliability/structure.py", "reliability/flags.py", "reliability/passages.py", "reliability/tiers.py",
                     "reliability/facts.py", "index/build.py", "index/embed.py", "index/bm25.py", "index/dense.py", "index/store.py")
+
+
+def export_answer_graphs() -> None:
+    """Export the shipped span reader's ONNX graph while the build has time, so no answer waits for it. A reader that
+    cannot be exported costs short answers, not the build: answering says why when it needs the reader."""
+    from lifqa.answer.short import export_reader_graph
+
+    try:
+        export_reader_graph()
+    except SettingsError as exc:
+        log.warning("the short-answer reader's graph was not exported: %s", exc)
 
 
 def code_fingerprint() -> str:
@@ -346,6 +357,7 @@ def _write_build(sources: CorpusScan, out: Path, settings: Settings, key: str, f
     report("loading the encoder", 0.18)
     encoder = get_encoder(settings.model_path, settings.encode_batch_size, settings.encoder)
     export_for_queries(encoder)
+    export_answer_graphs()
     with EmbeddingCache.open(out.parent, encoder.model_path, encoder.dim, encoder.variant) as cache:
         chunk_vectors, sentence_vectors, workers = embed_build(cache, encoder, runner, settings, by_id, chunks, chunk_sentences,
                                                                sentences, texts, report)
