@@ -45,7 +45,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def one_start(browser, tree: Path, index: Path, logs: Path) -> dict[str, float]:
+def one_start(browser, tree: Path, index: Path, logs: Path, question: str = QUESTION) -> dict[str, float]:
     port = free_port()
     env = {**os.environ, "LIFQA_INDEX": str(index), "LIFQA_CORPUS": str(ROOT / "corpus"),
            "LIFQA_REPORT": str(logs / "no-report"), "PYTHONPATH": str(tree)}
@@ -68,7 +68,7 @@ def one_start(browser, tree: Path, index: Path, logs: Path) -> dict[str, float]:
                     time.sleep(0.05)
             healthy = time.perf_counter()
             page = browser.new_page(viewport={"width": 1400, "height": 1200})
-            page.goto(f"{url}/?q={quote_plus(QUESTION)}")
+            page.goto(f"{url}/?q={quote_plus(question)}")
             page.locator(".lq-answer").wait_for(timeout=120_000)
             page.wait_for_function(IDLE, timeout=120_000)
             answered = time.perf_counter()
@@ -91,6 +91,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--starts", type=int, default=3)
     parser.add_argument("--base-tree", type=Path, default=None, help="another checkout whose app runs beside this one's")
+    parser.add_argument("--question", default=QUESTION, help="the shared link's question (default: %(default)s); a "
+                        "question with a short answer from the span reader also times opening its graph")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "app_first_answer.json")
     args = parser.parse_args()
     if not CHROMIUM.exists():
@@ -105,13 +107,13 @@ def main() -> int:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         load = os.getloadavg()[0]
         for name, tree in trees.items():  # one unmeasured start each: files into the page cache
-            one_start(browser, tree, indexes[name], Path(scratch))
+            one_start(browser, tree, indexes[name], Path(scratch), args.question)
         starts: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
         for _ in range(args.starts):
             for name, tree in trees.items():
-                starts[name].append(one_start(browser, tree, indexes[name], Path(scratch)))
+                starts[name].append(one_start(browser, tree, indexes[name], Path(scratch), args.question))
         browser.close()
-    result = {"question": QUESTION, "starts": args.starts, "load_before": round(load, 2),
+    result = {"question": args.question, "starts": args.starts, "load_before": round(load, 2),
               "median": {name: {key: round(statistics.median(s[key] for s in runs), 3) for key in runs[0]}
                          for name, runs in starts.items()},
               "runs": starts}

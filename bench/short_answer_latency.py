@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/short_answer_latency.py --index DIR [--gold FILE --split test] [--repeats 3] --out FILE
 
-Paths: short_answer=false (the answer before the span reader) and short_answer=true, the reader in fp32 (what a CPU
-without bf16 units runs) and, where the CPU has them, bf16. Every question is asked once per path to warm up, then
+Paths: short_answer=false (the answer before the span reader) and short_answer=true with the reader as answering runs
+it (its ONNX graph, fp32) and as training runs it (torch fp32 and, where the CPU has bf16 units, torch bf16). Every question is asked once per path to warm up, then
 ``--repeats`` times, paths interleaved per repeat so a load spike hits all alike; p50/p95 of the engine's own
 total_ms and of the reader's own short_answer_ms. Batch throughput: ``ask_many`` over the first ``--batch`` questions.
 First answer after start: a fresh process opens the index and answers one question (every model load included).
@@ -45,11 +45,13 @@ def main() -> int:
 
     args, questions = ask_latency_args(__doc__)
     engine = Engine.open(args.index)
-    reader = get_span_reader()
+    reader = get_span_reader(runtime="torch")
+    in_torch = engine.with_settings(short_answer=True, short_answer_runtime="torch")
     paths: dict[str, tuple[Any, bool | None]] = {"without short answer": (engine.with_settings(short_answer=False), None),
-                                                 "short answer, fp32": (engine.with_settings(short_answer=True), False)}
+                                                 "short answer, onnx fp32": (engine.with_settings(short_answer=True), None),
+                                                 "short answer, torch fp32": (in_torch, False)}
     if fast_bf16():
-        paths["short answer, bf16"] = (engine.with_settings(short_answer=True), True)
+        paths["short answer, torch bf16"] = (in_torch, True)
     report: dict[str, Any] = {"index": Path(args.index).name, "questions": len(questions), "repeats": args.repeats,
                               "threads": torch.get_num_threads(), "cpu_bf16": fast_bf16(), "paths": {}}
     totals: dict[str, list[float]] = {name: [] for name in paths}

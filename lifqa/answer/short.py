@@ -111,6 +111,25 @@ class GraphSpanReader(_Gates):
         return [best_span(scores[i, :, 0], scores[i, :, 1], inside[i], offsets[i]) for i in range(len(sentences))]
 
 
+def open_in_background(runtime: str = "onnx") -> threading.Thread:
+    """Open the shipped reader on a background thread, for a long-running app or server: its first short answer then
+    need not wait the few hundred milliseconds the graph takes to check and open (a one-question CLI process does not
+    do this: most questions never need the reader). A reader that cannot open says why when an answer needs it."""
+    from lifqa.errors import LifqaError
+
+    def opening() -> None:
+        try:
+            reader = get_span_reader(runtime=runtime)
+            if isinstance(reader, GraphSpanReader):
+                reader._opened()
+        except LifqaError:
+            pass
+
+    thread = threading.Thread(target=opening, name="lifqa-span-reader", daemon=True)
+    thread.start()
+    return thread
+
+
 def export_reader_graph() -> None:
     """Export the shipped reader's graph now (an index build does), so no question waits for it."""
     default_weights, default_record = bundled_paths()

@@ -108,6 +108,13 @@ def build_name(index_dir: Path) -> str:
 
 
 def open_engine(index_dir: Path) -> Any:
+    """The app's engine. With short answers on (the index records only how it was built, so the default settings say),
+    the span reader opens on a background thread while the index does, not on the first short answer."""
     from lifqa.engine import Engine
 
+    settings = make_settings()
+    if settings.short_answer:
+        from lifqa.answer.short import open_in_background
+
+        open_in_background(settings.short_answer_runtime)
     return Engine.open(index_dir)
