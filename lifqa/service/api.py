@@ -62,6 +62,10 @@ def create_app(config: ServeConfig, engine: Any = None) -> FastAPI:
         return Engine.open(config.index_dir)
 
     slot = EngineSlot(engine if engine is not None else open_engine(), config.index_dir, open_engine)
+    if slot.engine.settings.short_answer:  # ready before the first request that needs it
+        from lifqa.answer.short import open_in_background
+
+        open_in_background(slot.engine.settings.short_answer_runtime)
     service = _Service(config, slot)
 
     async def follow_published() -> None:  # builds of other processes (lifqa index, the app) are served too
