@@ -1,11 +1,12 @@
 """Ask latency of the answer paths side by side: the selector alone (answer_model=features) and with the relevance
-model, in bf16 (where the CPU has bf16 units) and fp32 (what a CPU without them runs), on one open index, same threads.
+model, as answering runs it (its ONNX graph, fp32) and as training runs it (torch bf16 where the CPU has bf16 units,
+torch fp32), on one open index, same threads.
 
     .venv/bin/python bench/answer_latency.py --index DIR [--gold FILE --split test] [--repeats 3] [--batch 64]
 
 Every question is asked once per path to warm up, then ``--repeats`` times; p50/p95 of the engine's own total_ms.
 Batch throughput: ``ask_many`` over the first ``--batch`` questions, per path. First answer after start: a fresh
-process opens the index and answers one question (model loads included), per precision.
+process opens the index and answers one question (model loads included), per runtime.
 """
 
 from __future__ import annotations
@@ -29,19 +30,18 @@ FIRST_ANSWER = """
 import sys, time
 started = time.perf_counter()
 from lifqa.engine import Engine
-from lifqa import relevance
-engine = Engine.open(sys.argv[1])
-if sys.argv[3] == "fp32":
-    relevance.get_relevance_model().bf16 = False
+engine = Engine.open(sys.argv[1], answer_model="relevance", finetuned_runtime=sys.argv[3])
 answer = engine.ask(sys.argv[2])
 print(round(time.perf_counter() - started, 3), answer.abstained)
 """
 
 
 def paths(engine: Any) -> dict[str, tuple[Any, bool | None]]:
+    in_torch = engine.with_settings(answer_model="relevance", finetuned_runtime="torch")
     return {"features": (engine.with_settings(answer_model="features"), None),
-            "relevance bf16": (engine.with_settings(answer_model="relevance"), True),
-            "relevance fp32": (engine.with_settings(answer_model="relevance"), False)}
+            "relevance onnx fp32": (engine.with_settings(answer_model="relevance"), None),
+            "relevance torch bf16": (in_torch, True),
+            "relevance torch fp32": (in_torch, False)}
 
 
 def main() -> int:
@@ -53,7 +53,7 @@ def main() -> int:
 
     args, questions = ask_latency_args(__doc__)
     engine = Engine.open(args.index)
-    model = relevance.get_relevance_model()
+    model = relevance.get_relevance_model(runtime="torch")
     report: dict[str, Any] = {"index": Path(args.index).name, "questions": len(questions), "repeats": args.repeats,
                               "threads": torch.get_num_threads(), "cpu_bf16": fast_bf16(),
                               "answer_candidates": engine.settings.answer_candidates, "paths": {}}
@@ -72,10 +72,10 @@ def main() -> int:
         print(name, report["paths"][name], flush=True)
     model.bf16 = fast_bf16()
     report["first_answer_s"] = {}
-    for precision in ("bf16", "fp32"):
-        out = subprocess.run([sys.executable, "-c", FIRST_ANSWER, args.index, questions[0], precision], capture_output=True,
+    for runtime in ("onnx", "torch"):
+        out = subprocess.run([sys.executable, "-c", FIRST_ANSWER, args.index, questions[0], runtime], capture_output=True,
                              text=True, check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
-        report["first_answer_s"][precision] = float(out.stdout.split()[0])
+        report["first_answer_s"][runtime] = float(out.stdout.split()[0])
     report["load_avg"] = os.getloadavg()
     save_result(args.out, report)
     return 0

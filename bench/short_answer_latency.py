@@ -46,7 +46,7 @@ def main() -> int:
     args, questions = ask_latency_args(__doc__)
     engine = Engine.open(args.index)
     reader = get_span_reader(runtime="torch")
-    in_torch = engine.with_settings(short_answer=True, short_answer_runtime="torch")
+    in_torch = engine.with_settings(short_answer=True, finetuned_runtime="torch")
     paths: dict[str, tuple[Any, bool | None]] = {"without short answer": (engine.with_settings(short_answer=False), None),
                                                  "short answer, onnx fp32": (engine.with_settings(short_answer=True), None),
                                                  "short answer, torch fp32": (in_torch, False)}

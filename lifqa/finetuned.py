@@ -13,6 +13,7 @@ process) once the graph is there. Training, and ``runtime="torch"``, use the tor
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -35,6 +36,7 @@ class Kind:
     missing: str  # what to do when there is no model at all
     outputs: int  # the head's width
     slug: str = "finetuned"  # names its exported graphs in the model cache
+    pooled: bool = False  # one output per pair (the head over the mean token state), else one per token
 
 
 @dataclass(frozen=True)
@@ -172,11 +174,19 @@ def export_graph(weights: Path, record_path: Path, kind: Kind) -> tuple[Path, De
     with FileLock(str(path.parent / ".lock")):
         if not graph_intact(path):
             _, body, head, _ = load_parts(weights, record_path, kind)
-            _export(body, head, path)
+            _export(body, head, path, kind.pooled)
     return path, info
 
 
-def _export(body: Any, head: Any, path: Path) -> None:
+def pooled_logits(body: Any, head: Any, batch: Any) -> Any:
+    """The head over the mean of the token states (MiniLM was trained with mean pooling): one logit per pair."""
+    states = body(**batch).last_hidden_state
+    mask = batch["attention_mask"].unsqueeze(-1).to(states.dtype)
+    pooled = (states * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+    return head(pooled).squeeze(-1)
+
+
+def _export(body: Any, head: Any, path: Path, pooled: bool) -> None:
     import warnings
 
     import torch
@@ -189,16 +199,19 @@ def _export(body: Any, head: Any, path: Path) -> None:
             self.body, self.head = body, head
 
         def forward(self, input_ids, attention_mask, token_type_ids):  # noqa: ANN001
-            hidden = self.body(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
-            return self.head(hidden.last_hidden_state)
+            batch = {"input_ids": input_ids, "attention_mask": attention_mask, "token_type_ids": token_type_ids}
+            if pooled:
+                return pooled_logits(self.body, self.head, batch)
+            return self.head(self.body(**batch).last_hidden_state)
 
     example = torch.ones((2, 8), dtype=torch.int64)
+    axes = {name: {0: "batch", 1: "tokens"} for name in INPUTS} | {"scores": {0: "batch"} if pooled else {0: "batch", 1: "tokens"}}
     tmp = path.with_suffix(".tmp.onnx")
     with warnings.catch_warnings(), torch.inference_mode(False):
         warnings.simplefilter("ignore")
         torch.onnx.export(Scored().cpu().eval(), (example, example, torch.zeros_like(example)), str(tmp),
                           input_names=list(INPUTS), output_names=["scores"], opset_version=17, dynamo=False,
-                          dynamic_axes={name: {0: "batch", 1: "tokens"} for name in (*INPUTS, "scores")})
+                          dynamic_axes=axes)
     seal_graph(tmp, path)
 
 
@@ -253,7 +266,7 @@ class GraphRunner:
             import onnxruntime as ort
         except ImportError:
             raise SettingsError("the fine-tuned models answer with ONNX Runtime, which lifqa installs but this Python lacks: "
-                                "pip install onnxruntime onnx (or set short_answer_runtime=torch)") from None
+                                "pip install onnxruntime onnx (or set finetuned_runtime=torch)") from None
         from lifqa.encoder import default_threads, graph_intact
 
         if not graph_intact(path):
@@ -266,5 +279,31 @@ class GraphRunner:
         self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
     def __call__(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
-        """The head's outputs for every token: (batch, tokens, outputs)."""
+        """The head's outputs: (batch, tokens, outputs) per token, or (batch,) for a pooled model."""
         return self._session.run(None, inputs)[0]
+
+
+class GraphModel:
+    """A fine-tuned model as answering runs it: its exported graph on ONNX Runtime in fp32, no torch. Only the record
+    is read until the first pairs are: then the weights' sha256 is checked, the graph exported if missing, and the
+    session opened, once. Thread-safe."""
+
+    def __init__(self, weights: Path, record_path: Path, kind: Kind) -> None:
+        self.weights, self.record_path, self.kind = weights, record_path, kind
+        self.record = DeltaRecord.read(record_path, kind)
+        self._parts: tuple[GraphRunner, PairTokenizer] | None = None
+        self._lock = threading.Lock()
+
+    def open(self) -> tuple[GraphRunner, PairTokenizer]:
+        with self._lock:
+            if self._parts is None:
+                path, self.record = export_graph(self.weights, self.record_path, self.kind)
+                self._parts = GraphRunner(path), PairTokenizer(self.record.max_length)
+            return self._parts
+
+    def __call__(self, pairs: Sequence[tuple[str, str]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The model's outputs for (question, text) pairs, each token's character span inside its own text, and which
+        tokens are the text's."""
+        runner, tokenizer = self.open()
+        inputs, offsets, inside = tokenizer(pairs)
+        return runner(inputs), offsets, inside

@@ -4,7 +4,9 @@ candidate sentence and scores how well the sentence answers it.
 Only what differs from the bundled weights ships (``data/relevance.safetensors``: the fine-tuned top layers and the
 head, fp16), beside a record (``data/relevance.json``: layers, input length, the file's sha256, how it was trained).
 Loading checks the sha256 before reading a byte of the weights, never unpickles (safetensors) and never touches the
-network: the lower layers come from the bundled MiniLM. bf16 where the CPU has bf16 units, else fp32.
+network: the lower layers come from the bundled MiniLM. Answering runs its exported graph on ONNX Runtime in fp32
+(``GraphRelevanceModel``); training, and ``finetuned_runtime=torch``, the torch model (bf16 where the CPU has bf16
+units, else fp32).
 """
 
 from __future__ import annotations
@@ -17,13 +19,13 @@ from typing import Any, Sequence
 import numpy as np
 
 from lifqa.errors import SettingsError
-from lifqa.finetuned import DeltaRecord, Kind, fresh_parts, load_parts, save_parts
+from lifqa.finetuned import DeltaRecord, GraphModel, Kind, fresh_parts, load_parts, pooled_logits, save_parts
 
 WEIGHTS = "relevance.safetensors"
 RECORD = "relevance.json"
 KIND = Kind("relevance model", "reinstall lifqa or run make cross-encoder",
             "Train one with make cross-encoder (lifqa train-cross-encoder), use answer_model=features, or give your own "
-            "with cross_encoder_path=FOLDER", outputs=1)
+            "with cross_encoder_path=FOLDER", outputs=1, slug="relevance", pooled=True)
 
 
 def bundled_paths() -> tuple[Path, Path]:
@@ -79,12 +81,27 @@ class RelevanceModel:
         return np.concatenate(out).astype(np.float32)
 
 
-def pooled_logits(body: Any, head: Any, batch: Any) -> Any:
-    """The head over the mean of the token states (MiniLM was trained with mean pooling)."""
-    states = body(**batch).last_hidden_state
-    mask = batch["attention_mask"].unsqueeze(-1).to(states.dtype)
-    pooled = (states * mask).sum(1) / mask.sum(1).clamp(min=1.0)
-    return head(pooled).squeeze(-1)
+class GraphRelevanceModel:
+    """The shipped model as answering runs it: its graph on ONNX Runtime in fp32 (``lifqa.finetuned.GraphModel``),
+    opened on the first sentences scored. Thread-safe."""
+
+    def __init__(self, model: GraphModel) -> None:
+        self.model = model
+
+    @property
+    def record(self) -> DeltaRecord:
+        return self.model.record
+
+    @classmethod
+    def load(cls, weights: Path | None = None, record: Path | None = None) -> "GraphRelevanceModel":
+        default_weights, default_record = bundled_paths()
+        return cls(GraphModel(weights or default_weights, record or default_record, KIND))
+
+    def scores(self, question: str, sentences: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        """One logit per sentence: higher answers the question better (``RelevanceModel.scores``)."""
+        out = [self.model([(question, s) for s in sentences[start:start + batch_size]])[0]
+               for start in range(0, len(sentences), batch_size)]
+        return np.concatenate(out).astype(np.float32) if out else np.zeros(0, dtype=np.float32)
 
 
 def heuristic_scores(features: np.ndarray) -> np.ndarray:
@@ -115,15 +132,18 @@ def combined_probabilities(combiner: dict[str, Any], selector_probabilities: np.
     return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
 
 
-_shared: dict[tuple[str, str], RelevanceModel] = {}
+_shared: dict[tuple[str, str, str], GraphRelevanceModel | RelevanceModel] = {}
 _shared_lock = threading.Lock()
 
 
-def get_relevance_model(weights: Path | None = None, record: Path | None = None) -> RelevanceModel:
-    key = (str(weights), str(record))
+def get_relevance_model(weights: Path | None = None, record: Path | None = None,
+                        runtime: str = "onnx") -> GraphRelevanceModel | RelevanceModel:
+    """One model per file and runtime per process: "onnx" (answering) or "torch" (training's own model)."""
+    key = (str(weights), str(record), runtime)
     with _shared_lock:
         if key not in _shared:
-            _shared[key] = RelevanceModel.load(weights, record)
+            _shared[key] = (GraphRelevanceModel.load(weights, record) if runtime == "onnx"
+                            else RelevanceModel.load(weights, record))
         return _shared[key]
 
 
@@ -141,7 +161,7 @@ def rated_by_relevance(question: str, candidates: Sequence[Any], features: np.nd
         scores = get_local_cross_encoder(settings.cross_encoder_path).scores(question, texts)
         rated[top] = 1.0 / (1.0 + np.exp(-scores))
         return rated, selector
-    model = get_relevance_model()
+    model = get_relevance_model(runtime=settings.finetuned_runtime)
     training = model.record.training
     rated[top] = combined_probabilities(training["combiner"], probabilities[top], model.scores(question, texts),
                                         heuristic_scores(features)[top])

@@ -149,10 +149,10 @@ class Settings(BaseModel):
                                                   "sentence holding a short answer answers the question, needed for it to be "
                                                   "shown; default: the one chosen on train with the threshold, shipped with "
                                                   "the reader.")
-    short_answer_runtime: Literal["onnx", "torch"] = Field(
-        "onnx", description="How the span reader runs: 'onnx', its graph on ONNX Runtime in fp32 (exported once into the "
-        "model cache; a question never loads torch); 'torch', the model training fine-tunes (bf16 where the CPU has bf16 "
-        "units), for side-by-side comparison.")
+    finetuned_runtime: Literal["onnx", "torch"] = Field(
+        "onnx", description="How the models fine-tuned here (the span reader, the relevance model) run: 'onnx', their "
+        "graphs on ONNX Runtime in fp32 (exported once into the model cache; a question never loads torch); 'torch', the "
+        "models training fine-tunes (bf16 where the CPU has bf16 units), for side-by-side comparison.")
     abstain_threshold: float | None = Field(None, ge=0.0, le=1.0, description="Minimum support score to answer; default: the index's own calibration (lifqa calibrate), else the value shipped with the reranker.")
     use_calibration: bool = Field(True, description="Use the abstention threshold stored with the index by 'lifqa calibrate' (when abstain_threshold is not set).")
     max_question_chars: int = Field(2000, ge=10, le=100_000)

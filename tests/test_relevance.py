@@ -9,7 +9,7 @@ import pytest
 
 from lifqa.errors import SettingsError
 from lifqa.index.layout import file_sha256
-from lifqa.relevance import RelevanceModel, bundled_paths
+from lifqa.relevance import RelevanceModel
 
 pytestmark = pytest.mark.slow
 
@@ -37,6 +37,25 @@ def test_saved_model_scores_the_same_after_loading(saved):
     after = loaded.scores("Which receptor does LIF bind?", SENTENCES)
     assert np.allclose(before, after, atol=2e-2)  # fp16 storage
     assert float(np.std(after)) > 0  # the head is not a constant
+
+
+def test_the_graph_scores_what_the_torch_model_scores(saved, tmp_path, monkeypatch):
+    """Answering runs the model's exported ONNX graph; its scores must be the torch model's (fp32 both), so the
+    combiner and keep rule fitted on torch scores hold. A changed delta file is refused before its graph is used."""
+    from lifqa.relevance import GraphRelevanceModel
+
+    monkeypatch.setenv("LIFQA_MODEL_CACHE", str(tmp_path / "models"))
+    folder, _ = saved
+    graph = GraphRelevanceModel.load(folder / "m.safetensors", folder / "m.json")
+    in_torch = RelevanceModel.load(folder / "m.safetensors", folder / "m.json", bf16=False)
+    question = "Which receptor does LIF bind?"
+    texts = SENTENCES + ["x " * 300]  # one truncated to the model's input length
+    assert np.allclose(graph.scores(question, texts, batch_size=2), in_torch.scores(question, texts), atol=1e-4)
+    assert list((tmp_path / "models").glob("relevance-*/model.onnx"))
+    damaged = tmp_path / "m.safetensors"
+    damaged.write_bytes((folder / "m.safetensors").read_bytes()[:-4] + b"0000")
+    with pytest.raises(SettingsError, match="does not match the sha256"):
+        GraphRelevanceModel.load(damaged, folder / "m.json").scores(question, SENTENCES)
 
 
 def test_only_the_fine_tuned_layers_and_head_are_saved(saved):
@@ -85,6 +104,7 @@ def test_trained_on_the_lif_train_split_it_answers_through_the_engine(lif_index,
     assert {"keep_ratio", "keep_min", "max_sentences"} <= set(trained["keep_rule"])
     monkeypatch.setattr(relevance, "bundled_paths", lambda: (weights, record))
     monkeypatch.setattr(relevance, "_shared", {})
+    monkeypatch.setenv("LIFQA_MODEL_CACHE", str(tmp_path / "models"))  # the toy model's graph is exported here
     answer = engine.with_settings(answer_model="relevance").ask("Which receptor subunit does LIF share with IL-6?")
     assert relevance._shared  # the trained model rated the sentences
     assert not answer.abstained and answer.sentences

@@ -127,7 +127,7 @@ class Answerer:
         from lifqa.answer.short import get_span_reader, short_answer
 
         clock = time.perf_counter()
-        reader = get_span_reader(runtime=self.settings.short_answer_runtime)
+        reader = get_span_reader(runtime=self.settings.finetuned_runtime)
         short = short_answer(reader, question.text, question.kind, sentences, self.settings.short_answer_threshold,
                              confidences, self.settings.short_answer_confidence)
         timings["short_answer_ms"] = _ms(clock)

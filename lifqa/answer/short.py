@@ -24,7 +24,7 @@ import numpy as np
 
 from bm25s.stopwords import STOPWORDS_EN
 
-from lifqa.finetuned import DeltaRecord, GraphRunner, Kind, PairTokenizer, export_graph, fresh_parts, load_parts, save_parts
+from lifqa.finetuned import DeltaRecord, GraphModel, Kind, export_graph, fresh_parts, load_parts, save_parts
 from lifqa.types import AnswerSentence, ShortAnswer
 
 WEIGHTS = "span_reader.safetensors"
@@ -78,36 +78,29 @@ class _Gates:
 
 
 class GraphSpanReader(_Gates):
-    """The shipped reader as answering runs it: its exported graph on ONNX Runtime in fp32, no torch. Its scores match
-    the torch reader's in fp32 (within 1e-5 of a logit). The graph is opened on the first sentences read: a question
-    answered by a row, or whose sentences the selector is not sure of, never waits for it. Thread-safe."""
+    """The shipped reader as answering runs it: its exported graph on ONNX Runtime in fp32, no torch
+    (``lifqa.finetuned.GraphModel``). Its scores match the torch reader's in fp32 (within 1e-5 of a logit). The graph
+    is opened on the first sentences read: a question answered by a row, or whose sentences the selector is not sure
+    of, never waits for it. Thread-safe."""
 
-    def __init__(self, weights: Path, record_path: Path, record: DeltaRecord) -> None:
-        self.weights, self.record_path, self.record = weights, record_path, record
-        self._parts: tuple[GraphRunner, PairTokenizer] | None = None
-        self._lock = threading.Lock()
+    def __init__(self, model: GraphModel) -> None:
+        self.model = model
+
+    @property
+    def record(self) -> DeltaRecord:
+        return self.model.record
 
     @classmethod
     def load(cls, weights: Path | None = None, record: Path | None = None) -> "GraphSpanReader":
         """The shipped reader (or another delta file and its record); only the record is read until sentences are."""
         default_weights, default_record = bundled_paths()
-        weights, record = weights or default_weights, record or default_record
-        return cls(weights, record, DeltaRecord.read(record, KIND))
-
-    def _opened(self) -> tuple[GraphRunner, PairTokenizer]:
-        with self._lock:
-            if self._parts is None:  # the weights' sha256 is checked here, and the graph exported if missing
-                path, self.record = export_graph(self.weights, self.record_path, KIND)
-                self._parts = GraphRunner(path), PairTokenizer(self.record.max_length)
-            return self._parts
+        return cls(GraphModel(weights or default_weights, record or default_record, KIND))
 
     def spans(self, question: str, sentences: Sequence[str]) -> list[tuple[int, int, float] | None]:
         """Per sentence, the most probable span (char_start, char_end, probability), or None (``SpanReader.spans``)."""
         if not sentences:
             return []
-        runner, tokenizer = self._opened()
-        inputs, offsets, inside = tokenizer([(question, s) for s in sentences])
-        scores = runner(inputs)
+        scores, offsets, inside = self.model([(question, s) for s in sentences])
         return [best_span(scores[i, :, 0], scores[i, :, 1], inside[i], offsets[i]) for i in range(len(sentences))]
 
 
@@ -121,7 +114,7 @@ def open_in_background(runtime: str = "onnx") -> threading.Thread:
         try:
             reader = get_span_reader(runtime=runtime)
             if isinstance(reader, GraphSpanReader):
-                reader._opened()
+                reader.model.open()
         except LifqaError:
             pass
 

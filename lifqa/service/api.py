@@ -65,7 +65,7 @@ def create_app(config: ServeConfig, engine: Any = None) -> FastAPI:
     if slot.engine.settings.short_answer:  # ready before the first request that needs it
         from lifqa.answer.short import open_in_background
 
-        open_in_background(slot.engine.settings.short_answer_runtime)
+        open_in_background(slot.engine.settings.finetuned_runtime)
     service = _Service(config, slot)
 
     async def follow_published() -> None:  # builds of other processes (lifqa index, the app) are served too

@@ -116,5 +116,5 @@ def open_engine(index_dir: Path) -> Any:
     if settings.short_answer:
         from lifqa.answer.short import open_in_background
 
-        open_in_background(settings.short_answer_runtime)
+        open_in_background(settings.finetuned_runtime)
     return Engine.open(index_dir)
