@@ -24,7 +24,7 @@ import numpy as np
 
 from bm25s.stopwords import STOPWORDS_EN
 
-from lifqa.finetuned import DeltaRecord, GraphModel, Kind, export_graph, fresh_parts, load_parts, save_parts
+from lifqa.finetuned import DeltaRecord, GraphModel, Kind, fresh_parts, load_parts, save_parts
 from lifqa.types import AnswerSentence, ShortAnswer
 
 WEIGHTS = "span_reader.safetensors"
@@ -121,12 +121,6 @@ def open_in_background(runtime: str = "onnx") -> threading.Thread:
     thread = threading.Thread(target=opening, name="lifqa-span-reader", daemon=True)
     thread.start()
     return thread
-
-
-def export_reader_graph() -> None:
-    """Export the shipped reader's graph now (an index build does), so no question waits for it."""
-    default_weights, default_record = bundled_paths()
-    export_graph(default_weights, default_record, KIND)
 
 
 class SpanReader(_Gates):

@@ -73,14 +73,18 @@ _SHAPING_MODULES = ("sources/__init__.py", "sources/scan.py", "sources/folder.py
 
 
 def export_answer_graphs() -> None:
-    """Export the shipped span reader's ONNX graph while the build has time, so no answer waits for it. A reader that
-    cannot be exported costs short answers, not the build: answering says why when it needs the reader."""
-    from lifqa.answer.short import export_reader_graph
+    """Export the ONNX graphs of the models fine-tuned here (the span reader, the relevance model) while the build has
+    time, so no answer waits for one: once per machine and model, each named by its delta file's sha256. A model that
+    cannot be exported costs what it serves, not the build: answering says why when it needs the model."""
+    from lifqa import relevance
+    from lifqa.answer import short
+    from lifqa.finetuned import export_graph
 
-    try:
-        export_reader_graph()
-    except SettingsError as exc:
-        log.warning("the short-answer reader's graph was not exported: %s", exc)
+    for kind, (weights, record) in ((short.KIND, short.bundled_paths()), (relevance.KIND, relevance.bundled_paths())):
+        try:
+            export_graph(weights, record, kind)
+        except SettingsError as exc:
+            log.warning("the %s's graph was not exported: %s", kind.name, exc)
 
 
 def code_fingerprint() -> str:
