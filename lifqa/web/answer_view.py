@@ -38,11 +38,21 @@ def answer_html(answer: Answer) -> str:
 
 
 def _short_answer_html(answer: Answer, titles: Mapping[int, str]) -> str:
-    """The answer's first line: the short answer in bold with the markers of its sentence ("" without one)."""
+    """The answer's first line: the short answer in bold with the markers of its sentence ("" without one); on hover,
+    how it was found."""
     short = short_answer_of(answer)
     if short is None:
         return ""
-    return f'<div class="lq-short"><b>{escape(short.text)}</b>{_markers_html(short_answer_keys(answer), titles)}</div>'
+    return (f'<div class="lq-short" title="{escape(short_answer_origin(answer, short))}"><b>{escape(short.text)}</b>'
+            f'{_markers_html(short_answer_keys(answer), titles)}</div>')
+
+
+def short_answer_origin(answer: Answer, short: ShortAnswer) -> str:
+    """What found the short answer, in words: a researcher judges a value by where it came from."""
+    if short.method == "row":
+        return f'The value of the labelled row "{answer.sentences[short.sentence].text}", whose label the question names'
+    return (f"Marked inside answer sentence {short.sentence + 1} by the span reader trained here (probability "
+            f"{short.score:.2f} against no answer in the sentence)")
 
 
 def _markers_html(keys: Sequence[int], titles: Mapping[int, str]) -> str:
