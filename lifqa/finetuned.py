@@ -286,13 +286,27 @@ class GraphRunner:
 class GraphModel:
     """A fine-tuned model as answering runs it: its exported graph on ONNX Runtime in fp32, no torch. Only the record
     is read until the first pairs are: then the weights' sha256 is checked, the graph exported if missing, and the
-    session opened, once. Thread-safe."""
+    session opened, once. Thread-safe. A subclass names its ``kind`` and where its shipped files are."""
 
-    def __init__(self, weights: Path, record_path: Path, kind: Kind) -> None:
-        self.weights, self.record_path, self.kind = weights, record_path, kind
-        self.record = DeltaRecord.read(record_path, kind)
+    kind: Kind
+
+    @classmethod
+    def default_paths(cls) -> tuple[Path, Path]:
+        raise NotImplementedError
+
+    def __init__(self, weights: Path | None = None, record_path: Path | None = None) -> None:
+        if weights is None or record_path is None:
+            default_weights, default_record = self.default_paths()
+            weights, record_path = weights or default_weights, record_path or default_record
+        self.weights, self.record_path = weights, record_path
+        self.record = DeltaRecord.read(self.record_path, self.kind)
         self._parts: tuple[GraphRunner, PairTokenizer] | None = None
         self._lock = threading.Lock()
+
+    @classmethod
+    def load(cls, weights: Path | None = None, record: Path | None = None) -> "GraphModel":
+        """The shipped model (or another delta file and its record); only the record is read until pairs are."""
+        return cls(weights, record)
 
     def open(self) -> tuple[GraphRunner, PairTokenizer]:
         with self._lock:
@@ -301,7 +315,7 @@ class GraphModel:
                 self._parts = GraphRunner(path), PairTokenizer(self.record.max_length)
             return self._parts
 
-    def __call__(self, pairs: Sequence[tuple[str, str]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def run(self, pairs: Sequence[tuple[str, str]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The model's outputs for (question, text) pairs, each token's character span inside its own text, and which
         tokens are the text's."""
         runner, tokenizer = self.open()

@@ -81,25 +81,19 @@ class RelevanceModel:
         return np.concatenate(out).astype(np.float32)
 
 
-class GraphRelevanceModel:
-    """The shipped model as answering runs it: its graph on ONNX Runtime in fp32 (``lifqa.finetuned.GraphModel``),
-    opened on the first sentences scored. Thread-safe."""
+class GraphRelevanceModel(GraphModel):
+    """The shipped model as answering runs it: its graph on ONNX Runtime in fp32, opened on the first sentences
+    scored."""
 
-    def __init__(self, model: GraphModel) -> None:
-        self.model = model
-
-    @property
-    def record(self) -> DeltaRecord:
-        return self.model.record
+    kind = KIND
 
     @classmethod
-    def load(cls, weights: Path | None = None, record: Path | None = None) -> "GraphRelevanceModel":
-        default_weights, default_record = bundled_paths()
-        return cls(GraphModel(weights or default_weights, record or default_record, KIND))
+    def default_paths(cls) -> tuple[Path, Path]:
+        return bundled_paths()
 
     def scores(self, question: str, sentences: Sequence[str], batch_size: int = 64) -> np.ndarray:
         """One logit per sentence: higher answers the question better (``RelevanceModel.scores``)."""
-        out = [self.model([(question, s) for s in sentences[start:start + batch_size]])[0]
+        out = [self.run([(question, s) for s in sentences[start:start + batch_size]])[0]
                for start in range(0, len(sentences), batch_size)]
         return np.concatenate(out).astype(np.float32) if out else np.zeros(0, dtype=np.float32)
 

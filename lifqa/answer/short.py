@@ -77,30 +77,22 @@ class _Gates:
         return float(self.record.training.get("confidence", 0.0))
 
 
-class GraphSpanReader(_Gates):
-    """The shipped reader as answering runs it: its exported graph on ONNX Runtime in fp32, no torch
-    (``lifqa.finetuned.GraphModel``). Its scores match the torch reader's in fp32 (within 1e-5 of a logit). The graph
-    is opened on the first sentences read: a question answered by a row, or whose sentences the selector is not sure
-    of, never waits for it. Thread-safe."""
+class GraphSpanReader(GraphModel, _Gates):
+    """The shipped reader as answering runs it: its exported graph on ONNX Runtime in fp32, no torch. Its scores match
+    the torch reader's in fp32 (within 1e-5 of a logit). The graph is opened on the first sentences read: a question
+    answered by a row, or whose sentences the selector is not sure of, never waits for it."""
 
-    def __init__(self, model: GraphModel) -> None:
-        self.model = model
-
-    @property
-    def record(self) -> DeltaRecord:
-        return self.model.record
+    kind = KIND
 
     @classmethod
-    def load(cls, weights: Path | None = None, record: Path | None = None) -> "GraphSpanReader":
-        """The shipped reader (or another delta file and its record); only the record is read until sentences are."""
-        default_weights, default_record = bundled_paths()
-        return cls(GraphModel(weights or default_weights, record or default_record, KIND))
+    def default_paths(cls) -> tuple[Path, Path]:
+        return bundled_paths()
 
     def spans(self, question: str, sentences: Sequence[str]) -> list[tuple[int, int, float] | None]:
         """Per sentence, the most probable span (char_start, char_end, probability), or None (``SpanReader.spans``)."""
         if not sentences:
             return []
-        scores, offsets, inside = self.model([(question, s) for s in sentences])
+        scores, offsets, inside = self.run([(question, s) for s in sentences])
         return [best_span(scores[i, :, 0], scores[i, :, 1], inside[i], offsets[i]) for i in range(len(sentences))]
 
 
@@ -114,7 +106,7 @@ def open_in_background(runtime: str = "onnx") -> threading.Thread:
         try:
             reader = get_span_reader(runtime=runtime)
             if isinstance(reader, GraphSpanReader):
-                reader.model.open()
+                reader.open()
         except LifqaError:
             pass
 
