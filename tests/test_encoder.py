@@ -115,8 +115,8 @@ def test_the_query_encoder_without_onnx_runtime_is_the_build_variant(monkeypatch
 
 
 def test_a_fresh_process_answers_without_loading_torch_or_transformers(tmp_path: Path, monkeypatch):
-    """The build exports the graphs its queries use (the encoder's and the fine-tuned models'), so the first question
-    of a fresh process (the CLI's every question, the app's first) loads only ONNX Runtime and the tokenizer."""
+    """The build exports the graphs its queries use (the encoder's and the span reader's), so the first question of a
+    fresh process (the CLI's every question, the app's first) loads only ONNX Runtime and the tokenizer."""
     import subprocess
     import sys
 
@@ -129,13 +129,11 @@ def test_a_fresh_process_answers_without_loading_torch_or_transformers(tmp_path:
     (corpus / "lif.txt").write_text("LIF signalling\n\n" + " ".join(TEXTS[:2]), encoding="utf-8")
     build_index(corpus, tmp_path / "index", make_settings(encoder="torch-fp32"))
     assert list((tmp_path / "models").glob("minilm-*/model.onnx"))  # exported by the build: the query encoder
-    assert list((tmp_path / "models").glob("span-reader-*/model.onnx"))  # the short answer's reader
-    assert list((tmp_path / "models").glob("relevance-*/model.onnx"))  # and the relevance model
+    assert list((tmp_path / "models").glob("span-reader-*/model.onnx"))  # and the short answer's reader
     script = ("import sys, lifqa\n"
               "from lifqa.answer.short import get_span_reader\n"
               "engine = lifqa.open(sys.argv[1])\n"
               "answer = engine.ask('Which receptor does LIF bind?')\n"
-              "assert engine.with_settings(answer_model='relevance').ask('Which receptor does LIF bind?').sentences\n"
               "assert get_span_reader().spans('Which receptor does LIF bind?', [answer.sentences[0].text])[0]\n"
               "loaded = sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'transformers', 'sentence_transformers'})\n"
               "print(engine.encoder.variant, len(answer.sentences), loaded)\n")

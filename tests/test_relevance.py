@@ -113,6 +113,26 @@ def test_trained_on_the_lif_train_split_it_answers_through_the_engine(lif_index,
         assert cited.text[sentence.char_start:sentence.char_end] == sentence.text
 
 
+def test_the_build_exports_a_trained_relevance_model_and_is_silent_without_one(saved, tmp_path, monkeypatch, caplog):
+    """The relevance model is not shipped: a build without one exports the span reader only and warns of nothing; with
+    one (make cross-encoder writes it where bundled_paths points), its graph is exported too."""
+    import logging
+
+    from lifqa import relevance
+    from lifqa.index.build import export_answer_graphs
+
+    monkeypatch.setenv("LIFQA_MODEL_CACHE", str(tmp_path / "models"))
+    monkeypatch.setattr(relevance, "bundled_paths", lambda: (tmp_path / "none.safetensors", tmp_path / "none.json"))
+    with caplog.at_level(logging.WARNING, logger="lifqa.index.build"):
+        export_answer_graphs()
+    assert not caplog.records and not list((tmp_path / "models").glob("relevance-*"))
+    assert list((tmp_path / "models").glob("span-reader-*/model.onnx"))
+    folder, _ = saved
+    monkeypatch.setattr(relevance, "bundled_paths", lambda: (folder / "m.safetensors", folder / "m.json"))
+    export_answer_graphs()
+    assert list((tmp_path / "models").glob("relevance-*/model.onnx"))
+
+
 def test_relevance_path_without_a_trained_model_says_how_to_get_one(engine, tmp_path, monkeypatch):
     from lifqa import relevance
 

@@ -73,14 +73,17 @@ _SHAPING_MODULES = ("sources/__init__.py", "sources/scan.py", "sources/folder.py
 
 
 def export_answer_graphs() -> None:
-    """Export the ONNX graphs of the models fine-tuned here (the span reader, the relevance model) while the build has
-    time, so no answer waits for one: once per machine and model, each named by its delta file's sha256. A model that
-    cannot be exported costs what it serves, not the build: answering says why when it needs the model."""
+    """Export the ONNX graphs of the models fine-tuned here while the build has time, so no answer waits for one: the
+    span reader's, and the relevance model's where one was trained (``make cross-encoder``; it is not shipped). Once
+    per machine and model, each named by its delta file's sha256. A model that cannot be exported costs what it serves,
+    not the build: answering says why when it needs the model."""
     from lifqa import relevance
     from lifqa.answer import short
     from lifqa.finetuned import export_graph
 
     for kind, (weights, record) in ((short.KIND, short.bundled_paths()), (relevance.KIND, relevance.bundled_paths())):
+        if kind is relevance.KIND and not record.is_file():
+            continue
         try:
             export_graph(weights, record, kind)
         except SettingsError as exc:
