@@ -9,10 +9,15 @@ that question. The shipped reader then marks its best span in each chosen senten
 selector's probability for the sentence holding the span and the reader's span probability, the bench reports how many
 questions are shown a short answer, how often that answer overlaps the gold answer (the precision the short-answer
 issue asks to be 0.85) and the SQuAD F1 over all held questions (none shown scores 0). No dev or test question is read.
+
+``--by-kind`` grids the gates separately for questions asking for a value (identifier, number, quantity, year, place,
+entity, expansion) and the others, to see whether one kind of question could be shown more short answers at the same
+precision (``bench/results/short_answer_gate_by_kind.json``).
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from pathlib import Path
@@ -28,6 +33,7 @@ EVAL = Path(os.environ.get("LIFQA_EVAL_DATA", ROOT.parent / "shared" / "eval"))
 SELECTOR_GATES = [0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95]
 SPAN_GATES = [0.0, 0.1, 0.2, 0.3, 0.5]
 MIN_SHOWN = 10
+VALUE_KINDS = ("identifier", "number", "quantity", "year", "place", "entity", "expansion")
 
 
 def main() -> int:
@@ -39,6 +45,9 @@ def main() -> int:
     from lifqa.train_relevance import split_rows
     from lifqa.train_selector import answered_rows, out_of_fold
 
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--by-kind", action="store_true", help="grid value questions and the others separately")
+    args = parser.parse_args()
     reader = get_span_reader()
     recipe = reader.record.training["recipe"]
     sets = [gold_training_set(EVAL / "covid-qa" / "gold.jsonl", EVAL / "covid-qa" / "corpus.jsonl"),
@@ -56,20 +65,34 @@ def main() -> int:
         for (candidate, probability), span in zip(chosen, reader.spans(question, [c.text for c, _ in chosen])):
             if span and span[1] > span[0] and (best is None or span[2] > best[1]):
                 best = (candidate.text[span[0]:span[1]].strip(), span[2], float(probability))
-        asks = asks_for_short_answer(question, question_kind(question))
-        shown.append((tuple(row.question.answers), best, asks))
+        kind = question_kind(question)
+        shown.append((tuple(row.question.answers), best, asks_for_short_answer(question, kind), kind))
 
-    def figures(selector_gate: float, span_gate: float) -> dict:
+    def figures(selector_gate: float, span_gate: float, kinds: tuple[str, ...] | None = None, value: bool = True) -> dict:
+        among = [s for s in shown if kinds is None or ((s[3] in kinds) == value)]
         said = [best[0] if best and asks and best[1] >= span_gate and best[2] >= selector_gate else None
-                for _, best, asks in shown]
-        f1 = [squad_f1(answers, text) or 0.0 for (answers, _, _), text in zip(shown, said)]
-        em = [squad_exact(answers, text) or 0.0 for (answers, _, _), text in zip(shown, said)]
+                for _, best, asks, _ in among]
+        f1 = [squad_f1(answers, text) or 0.0 for (answers, _, _, _), text in zip(among, said)]
+        em = [squad_exact(answers, text) or 0.0 for (answers, _, _, _), text in zip(among, said)]
         seen = [f for f, text in zip(f1, said) if text is not None]
         return {"selector_gate": selector_gate, "span_gate": span_gate, "shown": len(seen),
-                "shown_share": round(len(seen) / len(shown), 4),
+                "shown_share": round(len(seen) / max(1, len(among)), 4),
                 "precision": round(float(np.mean([f > 0 for f in seen])), 4) if seen else None,
                 "f1": round(float(np.mean(f1)), 4), "em": round(float(np.mean(em)), 4)}
 
+    if args.by_kind:
+        groups = {}
+        for name, value in (("value questions", True), ("other questions", False)):
+            grid = [figures(a, b, VALUE_KINDS, value) for a in SELECTOR_GATES for b in SPAN_GATES + [0.6]]
+            counted = [g for g in grid if g["shown"] >= MIN_SHOWN]
+            groups[name] = {"questions": sum((s[3] in VALUE_KINDS) == value for s in shown),
+                            "shipped_rule": figures(reader.confidence, reader.threshold, VALUE_KINDS, value),
+                            "most_precise": max(counted, key=lambda g: (g["precision"], g["shown"])) if counted else None,
+                            "every_span": figures(0.0, 0.0, VALUE_KINDS, value), "grid": grid}
+        save_result(ROOT / "bench" / "results" / "short_answer_gate_by_kind.json",
+                    {"held_questions": len(shown), "value_kinds": list(VALUE_KINDS), "groups": groups,
+                     "load_avg": [round(x, 2) for x in os.getloadavg()]})
+        return 0
     grid = [figures(a, b) for a in SELECTOR_GATES for b in SPAN_GATES]
     counted = [g for g in grid if g["shown"] >= MIN_SHOWN]
     precise = [g for g in counted if g["precision"] >= 0.85]
