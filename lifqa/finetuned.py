@@ -5,7 +5,7 @@ embeddings and lower layers as shipped, fine-tune the layers above and add a sma
 the head are written (fp16 safetensors), beside a JSON record holding the file's sha256 and how it was trained.
 Loading checks the sha256 before reading a byte of the weights, never unpickles and never touches the network.
 
-Answering runs them with ONNX Runtime in fp32 (``graph_runner``): the model put back together is exported once into the
+Answering runs them with ONNX Runtime in fp32 (``GraphModel``): the model put back together is exported once into the
 model cache, named by the delta file's sha256, so a question never imports torch or transformers (seconds on a fresh
 process) once the graph is there. Training, and ``runtime="torch"``, use the torch model itself.
 """
@@ -162,8 +162,8 @@ def graph_path(kind: Kind, record: DeltaRecord) -> Path:
 
 
 def export_graph(weights: Path, record_path: Path, kind: Kind) -> tuple[Path, DeltaRecord]:
-    """The model's ONNX graph (token ids in, the head's outputs per token out), exported when missing or damaged; the
-    export loads torch and transformers, once per machine and model."""
+    """The model's ONNX graph (token ids in; the head's outputs per token, or per pair for a pooled model, out),
+    exported when missing or damaged; the export loads torch and transformers, once per machine and model."""
     from filelock import FileLock
 
     from lifqa.encoder import graph_intact

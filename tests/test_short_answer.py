@@ -216,6 +216,21 @@ def test_the_graph_reader_marks_what_the_torch_reader_marks():
 
 
 @pytest.mark.slow
+def test_a_missing_reader_costs_the_short_answer_not_the_answer(engine, tmp_path, monkeypatch):
+    """Short answers are on by default: a reader whose files are gone leaves the answer whole and says why."""
+    from lifqa.answer import short
+
+    monkeypatch.setattr(short, "bundled_paths", lambda: (tmp_path / "span_reader.safetensors", tmp_path / "span_reader.json"))
+    monkeypatch.setattr(short, "_shared", {})
+    question = "Which shared signal-transducing receptor subunit does LIF use?"
+    answer = engine.ask(question)
+    assert answer.sentences and answer.short_answer is None
+    assert any("No short answer" in n and "span_reader.json is missing" in n and "make span-reader" in n
+               for n in answer.notices), answer.notices
+    assert answer.sentences == engine.with_settings(short_answer=False).ask(question).sentences
+
+
+@pytest.mark.slow
 def test_a_changed_reader_file_is_refused_before_its_graph_is_used(tmp_path):
     from lifqa.answer.short import GraphSpanReader, bundled_paths
 

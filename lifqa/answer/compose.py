@@ -22,6 +22,7 @@ import numpy as np
 
 from lifqa.answer.selector import SentenceSelector, best_score, eligible, feature_matrix, select_sentences
 from lifqa.answer.sentences import Candidate, Passages
+from lifqa.errors import SettingsError
 from lifqa.references import citation_label, citation_pages, reference_of
 from lifqa.search.question import Question, QuestionReader
 from lifqa.search.rerank import Support
@@ -97,9 +98,12 @@ class Answerer:
             candidates = passages.heuristic_candidates(hits[: min(3, len(hits))])
             sentences = select_sentences(question, candidates, s.answer_max_sentences)
         abstained = not sentences
-        short = self.short_answer(question, sentences, [sure.get((x.text, x.char_start)) for x in sentences], timings) \
-            if sentences and s.short_answer else None
-        notices = question.notices
+        short, notices = None, question.notices
+        if sentences and s.short_answer:
+            try:
+                short = self.short_answer(question, sentences, [sure.get((x.text, x.char_start)) for x in sentences], timings)
+            except SettingsError as exc:  # a broken reader costs the short answer, not the answer
+                notices = notices + (f"No short answer: {exc}",)
         if abstained and not hits:
             notices = notices + ("No passages passed the filters; relax --exclude, --min-tier, --tag or --collection.",)
         timings["answer_ms"] = _ms(clock)

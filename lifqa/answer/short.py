@@ -32,7 +32,6 @@ RECORD = "span_reader.json"
 KIND = Kind("span reader", "reinstall lifqa or run make span-reader",
             "Train one with make span-reader (lifqa train-span-reader), or answer without short answers "
             "(short_answer=false)", outputs=2, slug="span-reader")
-RUNTIMES = ("onnx", "torch")
 MAX_ANSWER_TOKENS = 48  # longer spans are clauses, not short answers (COVID-QA train gold answers: 91 % fit, median 15)
 _EXPLANATION = re.compile(r"^\s*(?:why|how)\b", re.I)
 # "What is X?" of a thing named in a few words (not "What is the incubation period of ...?", which asks for a value)
