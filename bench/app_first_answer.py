@@ -30,9 +30,8 @@ from urllib.parse import quote_plus
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import run, save_result  # noqa: E402
+from bench.common import FIRST_QUESTION, first_answer_options, run, save_result  # noqa: E402
 
-QUESTION = "Which receptor subunit does LIF share with IL-6?"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -45,7 +44,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def one_start(browser, tree: Path, index: Path, logs: Path, question: str = QUESTION) -> dict[str, float]:
+def one_start(browser, tree: Path, index: Path, logs: Path, question: str = FIRST_QUESTION) -> dict[str, float]:
     port = free_port()
     env = {**os.environ, "LIFQA_INDEX": str(index), "LIFQA_CORPUS": str(ROOT / "corpus"),
            "LIFQA_REPORT": str(logs / "no-report"), "PYTHONPATH": str(tree)}
@@ -89,11 +88,7 @@ def main() -> int:
     from playwright.sync_api import sync_playwright
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--starts", type=int, default=3)
-    parser.add_argument("--base-tree", type=Path, default=None, help="another checkout whose app runs beside this one's")
-    parser.add_argument("--question", default=QUESTION, help="the shared link's question (default: %(default)s); a "
-                        "question with a short answer from the span reader also times opening its graph")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "app_first_answer.json")
+    first_answer_options(parser, starts=3, runs="app", asks="the shared link's question", out="app_first_answer.json")
     args = parser.parse_args()
     if not CHROMIUM.exists():
         raise SystemExit("error: needs Chromium at /usr/bin/chromium (apt-get install chromium)")

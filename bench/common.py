@@ -31,6 +31,19 @@ def save_result(path: Path, result: dict[str, Any]) -> None:
     print(text)
 
 
+FIRST_QUESTION = "Which receptor subunit does LIF share with IL-6?"
+
+
+def first_answer_options(parser: argparse.ArgumentParser, *, starts: int, runs: str, asks: str, out: str) -> None:
+    """What the first-answer benches share: how many starts, another checkout run beside this one (``runs``: what of
+    it runs), the question (``asks``: where it is asked) and the result file."""
+    parser.add_argument("--starts", type=int, default=starts)
+    parser.add_argument("--base-tree", type=Path, default=None, help=f"another checkout whose {runs} runs beside this one's")
+    parser.add_argument("--question", default=FIRST_QUESTION, help=f"{asks} (default: %(default)s); a question with a "
+                        "short answer from the span reader also times opening its graph")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / out)
+
+
 def ask_latency_args(description: str) -> tuple[argparse.Namespace, list[str]]:
     """What the ask-latency benches share: an index, gold questions (optionally one split, a limit), repeats, a batch
     size and an output file; returns the parsed arguments and the questions."""

@@ -28,9 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import run, save_result  # noqa: E402
+from bench.common import first_answer_options, run, save_result  # noqa: E402
 
-QUESTION = "Which receptor subunit does LIF share with IL-6?"
 ASK = """
 import sys
 import lifqa
@@ -56,11 +55,7 @@ def main() -> int:
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--index", type=Path, default=None, help="a built index (default: the bundled corpus, built now)")
-    parser.add_argument("--starts", type=int, default=5)
-    parser.add_argument("--base-tree", type=Path, default=None, help="another checkout whose `lifqa ask` runs beside this one's")
-    parser.add_argument("--question", default=QUESTION, help="the question every start asks (default: %(default)s); a "
-                        "question with a short answer from the span reader also times opening its graph")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "first_answer.json")
+    first_answer_options(parser, starts=5, runs="`lifqa ask`", asks="the question every start asks", out="first_answer.json")
     args = parser.parse_args()
     question = args.question
     python = sys.executable
