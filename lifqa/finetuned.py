@@ -259,7 +259,7 @@ class PairTokenizer:
 
 
 class GraphRunner:
-    """A fine-tuned model's exported graph on ONNX Runtime (fp32, CPU)."""
+    """A fine-tuned model's exported graph on ONNX Runtime (fp32, CPU): a graph ``export_graph`` has just checked."""
 
     def __init__(self, path: Path, threads: int | None = None) -> None:
         try:
@@ -267,10 +267,8 @@ class GraphRunner:
         except ImportError:
             raise SettingsError("the fine-tuned models answer with ONNX Runtime, which lifqa installs but this Python lacks: "
                                 "pip install onnxruntime onnx (or set finetuned_runtime=torch)") from None
-        from lifqa.encoder import default_threads, graph_intact
+        from lifqa.encoder import default_threads
 
-        if not graph_intact(path):
-            raise SettingsError(f"the ONNX graph {path} is damaged or half-written; delete its folder and ask again")
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.intra_op_num_threads = threads or default_threads()
